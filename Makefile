@@ -1,0 +1,35 @@
+# Berth: every target sets itself up, so a fresh clone needs only `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench package clean
+
+$(STAMP): pyproject.toml requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## demo: set up, then run the whole pipeline on the embedded AWS stand-in (moto on 127.0.0.1)
+demo: $(STAMP)
+	$(BIN)/berth sandbox demo
+
+## test: set up, then lint, type-check and run every test level
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/hadolint docker/*/Dockerfile
+
+typecheck: $(STAMP)
+	$(BIN)/mypy app.py chalicelib
+
+bench: $(STAMP)
+	@$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

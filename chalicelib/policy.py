@@ -1,0 +1,131 @@
+"""Which pushed tags deploy where: tracks (glob or version range) and "never older than what runs".
+
+Tags look like `4.7.0-3` or `4.7.0-3-a1b2c3d` (product version, build number, commit). Strict
+semver would read `-3` as a pre-release and compare `10-x` < `7-x` as text, so versions here are
+the run of leading numeric components: 4.7.0-10 = (4, 7, 0, 10) > (4, 7, 0, 9).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+_LEADING_NUMBERS = re.compile(r"^v?(\d+(?:[.-]\d+)*)")
+_COMPARATOR = re.compile(r"^(>=|<=|>|<|=|==|~|\^)?\s*v?(\d+(?:\.\d+)*)(?:\.[x*])?$")
+_RANGE_CHARS = set("<>=~^")
+
+
+def version_key(tag: str) -> tuple[int, ...] | None:
+    """The numeric version a tag carries, or None when it carries none (`latest`, `main`)."""
+    match = _LEADING_NUMBERS.match(tag)
+    if not match:
+        return None
+    return tuple(int(p) for p in re.split(r"[.-]", match.group(1)))
+
+
+def _compare(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    width = max(len(a), len(b))
+    pa, pb = a + (0,) * (width - len(a)), b + (0,) * (width - len(b))
+    return (pa > pb) - (pa < pb)
+
+
+def _comparator_holds(version: tuple[int, ...], op: str, bound: tuple[int, ...]) -> bool:
+    if op in ("~", "^"):
+        # ~4.7 -> >=4.7 <4.8 ; ^4.7 -> >=4.7 <5 (the npm/Cargo meanings people know)
+        keep = max(len(bound) - 1, 1) if op == "~" else 1
+        upper = (*bound[: keep - 1], bound[keep - 1] + 1)
+        return _compare(version, bound) >= 0 and _compare(version, upper) < 0
+    if op in ("", "=", "=="):
+        return version[: len(bound)] == bound
+    result = _compare(version, bound)
+    return {">": result > 0, ">=": result >= 0, "<": result < 0, "<=": result <= 0}[op]
+
+
+def is_range(track: str) -> bool:
+    return any(c in _RANGE_CHARS for c in track)
+
+
+def track_problem(track: str) -> str | None:
+    """Why a track cannot be used, or None when it is valid."""
+    if not is_range(track):
+        return None
+    for part in re.split(r"[\s,]+", track.strip()):
+        if part and not _COMPARATOR.match(part):
+            return f"{part!r} is not a version comparator (e.g. '>=4.7.0 <5', '~4.7', '^4')"
+    return None
+
+
+def tag_matches(tag: str, track: str) -> bool:
+    """Does a pushed tag follow a track? Globs match the whole tag; ranges compare versions."""
+    if not is_range(track):
+        return fnmatch.fnmatchcase(tag, track)
+    version = version_key(tag)
+    if version is None:
+        return False
+    for part in re.split(r"[\s,]+", track.strip()):
+        if not part:
+            continue
+        match = _COMPARATOR.match(part)
+        if match is None:
+            return False
+        op, bound_text = match.group(1) or "", match.group(2)
+        bound = tuple(int(p) for p in bound_text.split("."))
+        if not _comparator_holds(version, op, bound):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class RunningImage:
+    tag: str | None
+    digest: str
+    pushed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    deploy: bool
+    reason: str
+
+
+def judge_push(
+    track: str, tag: str, digest: str, pushed_at: datetime, running: RunningImage | None
+) -> Verdict:
+    """Whether a pushed image should replace what a service runs."""
+    if not tag_matches(tag, track):
+        return Verdict(False, f"tag {tag} does not follow track {track!r}")
+    if running is None:
+        return Verdict(True, f"first image for the service: {tag}")
+    if running.digest == digest:
+        return Verdict(False, f"{tag} ({digest[:19]}) is already the running image")
+    new, old = version_key(tag), version_key(running.tag or "")
+    if new is not None and old is not None:
+        order = _compare(new, old)
+        if order < 0:
+            return Verdict(False, f"{tag} is older than the running {running.tag}")
+        if order > 0:
+            return Verdict(True, f"{tag} is newer than the running {running.tag}")
+    if running.pushed_at is not None and pushed_at < running.pushed_at:
+        return Verdict(False, f"{tag} was pushed before the running {running.tag}")
+    return Verdict(True, f"{tag} replaces {running.tag or running.digest[:19]}")
+
+
+def newest(tags: list[tuple[str, datetime]]) -> str | None:
+    """The newest of (tag, pushed_at): by version where tags carry one, then by push time."""
+    if not tags:
+        return None
+
+    def key(item: tuple[str, datetime]) -> tuple[int, tuple[int, ...], datetime]:
+        version = version_key(item[0])
+        return (1 if version is not None else 0, version or (), item[1])
+
+    # Pad versions so (4, 7) and (4, 7, 0) compare as equals.
+    width = max(len(version_key(t) or ()) for t, _ in tags)
+
+    def padded(item: tuple[str, datetime]) -> tuple[int, tuple[int, ...], datetime]:
+        has, version, when = key(item)
+        return has, version + (0,) * (width - len(version)), when
+
+    return max(tags, key=padded)[0]

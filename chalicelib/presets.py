@@ -1,0 +1,164 @@
+"""WSO2 product presets: the container facts Berth renders for each product.
+
+One source of truth for ports, health checks, sizing and start-up timing; the Dockerfiles under
+`docker/` are tested against these values. Sources are named next to each fact (see
+shared/design/wso2.md for the long form).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Product = Literal["wso2am", "wso2mi", "wso2ei", "generic"]
+
+
+@dataclass(frozen=True)
+class HealthCheckPreset:
+    command: tuple[str, ...]
+    interval: int
+    timeout: int
+    retries: int
+    start_period: int
+
+
+@dataclass(frozen=True)
+class ProductPreset:
+    product: Product
+    title: str
+    ports: dict[int, str]
+    """Container ports with their meaning, in the order they are rendered."""
+    lb_port: int | None
+    """The port a load balancer fronts by default."""
+    health_check: HealthCheckPreset | None
+    health_path: str | None
+    """The HTTP path the image's HEALTHCHECK and a load balancer probe."""
+    cpu: int
+    memory: int
+    heap_ratio: float
+    """Share of container memory given to the JVM heap; the rest is metaspace, threads, off-heap."""
+    stop_timeout: int
+    grace_period: int
+    """healthCheckGracePeriodSeconds for services behind a load balancer."""
+    nofile: int = 65535
+    home: str = ""
+    uid: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def _curl(url: str) -> tuple[str, ...]:
+    # Ubuntu variants of the WSO2 images ship curl (wso2.md "Tools inside images").
+    return ("CMD-SHELL", f"curl --silent --fail --insecure {url} > /dev/null || exit 1")
+
+
+PRESETS: dict[Product, ProductPreset] = {
+    # APIM 4.x: ports from wso2/docker-apim and the APIM docs; readiness path from helm-apim;
+    # start-up takes about 3 minutes (users report 2-5), so use ECS's maximum startPeriod (300 s).
+    "wso2am": ProductPreset(
+        product="wso2am",
+        title="WSO2 API Manager",
+        ports={
+            9443: "HTTPS servlet: Publisher, Developer Portal, Admin, REST APIs",
+            8243: "Gateway HTTPS",
+            8280: "Gateway HTTP",
+            9763: "HTTP servlet",
+        },
+        lb_port=8243,
+        health_check=HealthCheckPreset(
+            command=_curl("https://localhost:9443/api/am/gateway/v2/server-startup-healthcheck"),
+            interval=30,
+            timeout=10,
+            retries=5,
+            start_period=300,
+        ),
+        health_path="/api/am/gateway/v2/server-startup-healthcheck",
+        cpu=2048,
+        memory=4096,
+        # helm-apim 4.7: 2 GiB heap; on a 4 GiB Fargate task that is half the memory.
+        heap_ratio=0.5,
+        # APIM 4.7's entrypoint traps SIGTERM and shuts down cleanly; Fargate allows at most 120 s.
+        stop_timeout=120,
+        grace_period=300,
+        home="/home/wso2carbon/wso2am-4.7.0",
+        uid=10001,
+    ),
+    # Micro Integrator 4.x: /healthz on 9201 is ready only once all CApps are deployed (helm-mi).
+    # Calling 9201 before start-up completes can kill MI's internal listener: keep a start period.
+    "wso2mi": ProductPreset(
+        product="wso2mi",
+        title="WSO2 Micro Integrator",
+        ports={
+            8290: "HTTP pass-through",
+            8253: "HTTPS pass-through",
+            9201: "internal HTTP API (/healthz, /liveness)",
+            9164: "HTTPS management API",
+        },
+        lb_port=8253,
+        health_check=HealthCheckPreset(
+            command=_curl("http://localhost:9201/healthz"),
+            interval=10,
+            timeout=5,
+            retries=3,
+            start_period=60,
+        ),
+        health_path="/healthz",
+        cpu=1024,
+        memory=2048,
+        # helm-mi: heap equal to the limit risks OOM kills; wso2.md: at most about 70 %.
+        heap_ratio=0.6,
+        # MI's entrypoint has no SIGTERM trap: ECS SIGKILLs it after stopTimeout anyway.
+        stop_timeout=30,
+        grace_period=120,
+        home="/home/wso2carbon/wso2mi-4.4.0",
+        uid=10802,
+        # MI re-reads deployment.toml with $env{} values only when forced (wso2.md trap 4).
+        extra_env={"JAVA_OPTS": "-DforceConfigUpdate=true"},
+    ),
+    # EI 6.6 integrator profile: WSO2's EC2 CloudFormation probes /services/Version.
+    "wso2ei": ProductPreset(
+        product="wso2ei",
+        title="WSO2 Enterprise Integrator 6.x",
+        ports={
+            8280: "HTTP pass-through",
+            8243: "HTTPS pass-through",
+            9443: "HTTPS management console",
+        },
+        lb_port=8243,
+        health_check=HealthCheckPreset(
+            command=_curl("http://localhost:8280/services/Version"),
+            interval=15,
+            timeout=5,
+            retries=4,
+            start_period=180,
+        ),
+        health_path="/services/Version",
+        cpu=1024,
+        memory=3072,
+        heap_ratio=0.6,
+        stop_timeout=60,
+        grace_period=240,
+        home="/home/wso2carbon/wso2ei-6.6.0",
+        uid=802,
+    ),
+    "generic": ProductPreset(
+        product="generic",
+        title="container",
+        ports={},
+        lb_port=None,
+        health_check=None,
+        health_path=None,
+        cpu=512,
+        memory=1024,
+        heap_ratio=0.0,
+        stop_timeout=30,
+        grace_period=60,
+    ),
+}
+
+# APIM 4.7 refuses to start a cluster without the same 256-bit key on every node (helm-apim).
+APIM_ENCRYPTION_KEY_SECRET = "WSO2_ENCRYPTION_KEY"
+
+
+def heap_mib(memory_mib: int, ratio: float) -> int:
+    """JVM heap for a container: the ratio of its memory, rounded down to 64 MiB."""
+    return max(256, int(memory_mib * ratio) // 64 * 64)

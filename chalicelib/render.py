@@ -1,0 +1,183 @@
+"""Task definition rendering: a pure function of spec, service, image and account/region.
+
+The output is the exact RegisterTaskDefinition input. Same input, byte-identical JSON: dicts are
+built in a fixed order and every list that ECS treats as a set is sorted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .presets import PRESETS, heap_mib
+from .spec import Spec
+
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# A clearly fake digest for `berth render` without --image: it can never be pulled.
+PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image pinned by digest; the tag travels along for people."""
+
+    repository: str
+    digest: str
+    tag: str | None = None
+
+    def uri(self, account: str, region: str) -> str:
+        return f"{registry_host(account, region)}/{self.repository}@{self.digest}"
+
+
+def registry_host(account: str, region: str) -> str:
+    suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
+    return f"{account}.dkr.ecr.{region}{suffix}"
+
+
+def family(spec: Spec, service: str) -> str:
+    return f"{spec.environment}-{service}"
+
+
+def _environment(spec: Spec, name: str) -> dict[str, str]:
+    svc = spec.services[name]
+    preset = PRESETS[svc.product]
+    env: dict[str, str] = dict(preset.extra_env)
+    if preset.heap_ratio:
+        heap = svc.heap or heap_mib(svc.effective_memory, preset.heap_ratio)
+        # WSO2 start scripts read JVM_MEM_OPTS; container limits alone do not size the heap.
+        env["JVM_MEM_OPTS"] = f"-Xms{heap}m -Xmx{heap}m"
+    env.update(svc.environment)
+    return env
+
+
+def _health_check(spec: Spec, name: str) -> dict[str, Any] | None:
+    svc = spec.services[name]
+    if svc.health_check is not None:
+        hc = svc.health_check
+        return {
+            "command": list(hc.command),
+            "interval": hc.interval,
+            "timeout": hc.timeout,
+            "retries": hc.retries,
+            "startPeriod": hc.start_period,
+        }
+    preset = PRESETS[svc.product].health_check
+    if preset is None:
+        return None
+    return {
+        "command": list(preset.command),
+        "interval": preset.interval,
+        "timeout": preset.timeout,
+        "retries": preset.retries,
+        "startPeriod": preset.start_period,
+    }
+
+
+def _container(spec: Spec, name: str, image: ImageRef, account: str, region: str) -> dict[str, Any]:
+    svc = spec.services[name]
+    preset = PRESETS[svc.product]
+    container: dict[str, Any] = {
+        "name": name,
+        "image": image.uri(account, region),
+        "essential": True,
+        "portMappings": [
+            {"containerPort": port, "hostPort": port, "protocol": "tcp"}
+            for port in svc.effective_ports
+        ],
+        "environment": [
+            {"name": k, "value": v} for k, v in sorted(_environment(spec, name).items())
+        ],
+        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(svc.secrets.items())],
+        "ulimits": [{"name": "nofile", "softLimit": preset.nofile, "hardLimit": preset.nofile}],
+        "stopTimeout": svc.stop_timeout or preset.stop_timeout,
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": spec.log_group_of(name),
+                "awslogs-region": region,
+                "awslogs-stream-prefix": name,
+            },
+        },
+        "dockerLabels": {
+            "berth.environment": spec.environment,
+            "berth.image.repository": image.repository,
+            "berth.image.tag": image.tag or "",
+            "berth.product": svc.product,
+            "berth.service": name,
+        },
+    }
+    health = _health_check(spec, name)
+    if health is not None:
+        container["healthCheck"] = health
+    return container
+
+
+def render_task_definition(
+    spec: Spec, name: str, image: ImageRef, account: str, region: str
+) -> dict[str, Any]:
+    """The RegisterTaskDefinition input for one service of a spec, pinned to `image`."""
+    svc = spec.services[name]
+    launch_type = spec.launch_type_of(name)
+    task: dict[str, Any] = {
+        "family": family(spec, name),
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": [launch_type],
+        "cpu": str(svc.effective_cpu),
+        "memory": str(svc.effective_memory),
+        "runtimePlatform": {"cpuArchitecture": svc.architecture, "operatingSystemFamily": "LINUX"},
+        "containerDefinitions": [_container(spec, name, image, account, region)],
+    }
+    if execution_role := spec.execution_role_of(name):
+        task["executionRoleArn"] = execution_role
+    if task_role := spec.task_role_of(name):
+        task["taskRoleArn"] = task_role
+    tags = {**spec.tags, **svc.tags, "berth:environment": spec.environment, "berth:service": name}
+    task["tags"] = [{"key": k, "value": v} for k, v in sorted(tags.items())]
+    return task
+
+
+def to_json(task: dict[str, Any]) -> str:
+    """Canonical JSON text of a rendered task definition."""
+    return json.dumps(task, indent=2, sort_keys=True)
+
+
+# Fields DescribeTaskDefinition adds that are not part of what Berth registers.
+_REGISTRATION_ONLY = {
+    "taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
+    "registeredAt", "registeredBy", "deregisteredAt", "tags",
+}
+# Values ECS fills in when they are not given; comparing with them in place would see a change.
+_CONTAINER_DEFAULTS: dict[str, Any] = {
+    "cpu": 0, "mountPoints": [], "volumesFrom": [], "systemControls": [],
+}
+
+
+def _prune(value: Any) -> Any:
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, [], {})}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def normalise(task: dict[str, Any]) -> dict[str, Any]:
+    """A task definition reduced to what decides its behaviour, for comparing live with rendered."""
+    body = {k: v for k, v in task.items() if k not in _REGISTRATION_ONLY}
+    containers = []
+    for container in body.get("containerDefinitions", []):
+        c = {k: v for k, v in container.items() if _CONTAINER_DEFAULTS.get(k, object()) != v}
+        for key in ("environment", "secrets"):
+            if key in c:
+                c[key] = sorted(c[key], key=lambda item: str(item.get("name")))
+        containers.append(c)
+    body["containerDefinitions"] = sorted(containers, key=lambda c: str(c.get("name")))
+    body["cpu"] = str(body.get("cpu", ""))
+    body["memory"] = str(body.get("memory", ""))
+    return dict(_prune(body))
+
+
+def same_task_definition(live: dict[str, Any], rendered: dict[str, Any]) -> bool:
+    return normalise(live) == normalise(rendered)

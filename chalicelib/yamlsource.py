@@ -1,0 +1,122 @@
+"""Safe YAML/JSON loading that remembers where every value came from.
+
+PyYAML's constructors lose positions and expand aliases without bound; here the node tree is
+walked by hand so that every field keeps its line and column, duplicate keys are errors, and a
+document that expands past a node budget ("billion laughs") is refused instead of eating memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 256 * 1024
+MAX_NODES = 20_000
+MAX_DEPTH = 32
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class Located:
+    """A loaded document plus the line/column (1-based) of each path in it."""
+
+    data: Any
+    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: Path) -> tuple[int, int] | None:
+        """The nearest known position: the path itself, else its closest parent."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.marks:
+                return self.marks[path[:end]]
+        return None
+
+
+class SourceError(ValueError):
+    """The file cannot be read as a document at all; `line`/`column` where the parser knows them."""
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+
+class _Walker:
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.marks: dict[Path, tuple[int, int]] = {}
+        self.nodes = 0
+
+    def value(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise SourceError(
+                f"document expands to more than {MAX_NODES} values (YAML aliases?); refused"
+            )
+        if depth > MAX_DEPTH:
+            raise SourceError(f"document is nested deeper than {MAX_DEPTH} levels", *_at(node))
+        self.marks.setdefault(path, _at(node))
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        scalar = self.loader.construct_object(node, deep=False)
+        if isinstance(scalar, bytes):
+            raise SourceError("binary (!!binary) values are not allowed", *_at(node))
+        return scalar
+
+    def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise SourceError("YAML merge keys (<<) are not supported", *_at(key_node))
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SourceError("mapping keys must be plain strings", *_at(key_node))
+            key = str(self.loader.construct_object(key_node))
+            if key in result:
+                raise SourceError(f"duplicate key {key!r}", *_at(key_node))
+            self.marks[(*path, key)] = _at(key_node)
+            result[key] = self.value(value_node, (*path, key), depth + 1)
+            self.marks[(*path, key)] = _at(key_node)
+        return result
+
+
+def _at(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def load_document(raw: bytes) -> Located:
+    """Parse YAML (JSON is a subset) into plain values with positions, or raise SourceError."""
+    if len(raw) > MAX_BYTES:
+        raise SourceError(f"file is {len(raw)} bytes; the limit is {MAX_BYTES} bytes (256 KiB)")
+    if b"\x00" in raw:
+        raise SourceError("file is binary (contains NUL bytes), not YAML or JSON")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"file is not valid UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        raise SourceError("file is empty")
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise SourceError("file holds no document")
+        walker = _Walker(loader)
+        data = walker.value(node, (), 0)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        reason = f"invalid YAML: {exc.problem or exc.context}"
+        if mark is None:
+            raise SourceError(reason) from None
+        raise SourceError(reason, mark.line + 1, mark.column + 1) from None
+    except yaml.YAMLError as exc:
+        raise SourceError(f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise SourceError(f"document is nested deeper than {MAX_DEPTH} levels") from None
+    finally:
+        loader.dispose()
+    return Located(data, walker.marks)
