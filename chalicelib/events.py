@@ -1,0 +1,213 @@
+"""Models of the events Berth reacts to, and `classify`, which turns a raw event into one of them.
+
+Built on powertools' EventBridgeModel; powertools has no ECR or ECS models, and its S3 model
+insists on fields Berth never reads, so these require only what Berth uses and tolerate the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import EventNotUnderstood
+
+
+class _Detail(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+
+class EcrImageActionDetail(_Detail):
+    result: str
+    action_type: str = Field(alias="action-type")
+    repository_name: str = Field(alias="repository-name", min_length=1)
+    image_digest: str = Field(alias="image-digest", pattern=r"^sha256:[0-9a-f]+$")
+    image_tag: str | None = Field(default=None, alias="image-tag")
+
+
+class EcrImageAction(EventBridgeModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    detail: EcrImageActionDetail  # type: ignore[assignment]
+
+    @property
+    def pushed(self) -> bool:
+        return self.detail.action_type == "PUSH" and self.detail.result == "SUCCESS"
+
+
+class EcsDeploymentDetail(_Detail):
+    event_type: str = Field(alias="eventType")
+    event_name: str = Field(alias="eventName")
+    deployment_id: str = Field(alias="deploymentId", min_length=1)
+    updated_at: datetime | None = Field(default=None, alias="updatedAt")
+    reason: str = ""
+
+
+class EcsDeploymentStateChange(EventBridgeModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    detail: EcsDeploymentDetail  # type: ignore[assignment]
+
+    @property
+    def service_arn(self) -> str:
+        return next((r for r in self.resources if ":service/" in r), "")
+
+    @property
+    def rollback_target(self) -> str | None:
+        """The deployment a circuit breaker rolls back to, when this event announces a rollback."""
+        match = re.search(r"rolling back to deploymentId (\S+?)\.?$", self.detail.reason)
+        return match.group(1) if match else None
+
+
+class EcsServiceActionDetail(_Detail):
+    event_type: str = Field(alias="eventType")
+    event_name: str = Field(alias="eventName")
+    cluster_arn: str = Field(default="", alias="clusterArn")
+    reason: str = ""
+
+
+class EcsServiceAction(EventBridgeModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    detail: EcsServiceActionDetail  # type: ignore[assignment]
+
+    @property
+    def service_arn(self) -> str:
+        return next((r for r in self.resources if ":service/" in r), "")
+
+
+class SpecObject(BaseModel):
+    """A spec file version that was written to the spec bucket, whichever notification said so."""
+
+    event_id: str
+    account: str
+    region: str
+    bucket: str
+    key: str
+    version_id: str | None
+    sequencer: str | None
+    time: datetime
+
+
+class _S3Object(_Detail):
+    key: str = Field(min_length=1)
+    version_id: str | None = Field(default=None, alias="version-id")
+    sequencer: str | None = None
+
+
+class _S3Bucket(_Detail):
+    name: str = Field(min_length=1)
+
+
+class _S3Detail(_Detail):
+    bucket: _S3Bucket
+    object: _S3Object
+
+
+class S3ObjectCreated(EventBridgeModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    detail: _S3Detail  # type: ignore[assignment]
+
+
+class _RecordObject(_Detail):
+    key: str
+    version_id: str | None = Field(default=None, alias="versionId")
+    sequencer: str | None = None
+
+
+class _RecordS3(_Detail):
+    bucket: _S3Bucket
+    object: _RecordObject
+
+
+class _Record(_Detail):
+    event_name: str = Field(alias="eventName")
+    event_time: datetime = Field(alias="eventTime")
+    aws_region: str = Field(alias="awsRegion")
+    s3: _RecordS3
+
+
+class _S3Records(_Detail):
+    records: list[_Record] = Field(alias="Records", min_length=1)
+
+
+EventKind = Literal["spec", "image", "deployment", "service-action"]
+ParsedEvent = SpecObject | EcrImageAction | EcsDeploymentStateChange | EcsServiceAction
+
+
+def _spec_objects_from_records(raw: dict[str, Any]) -> list[SpecObject]:
+    records = _S3Records.model_validate(raw).records
+    return [
+        SpecObject(
+            event_id=f"{r.s3.bucket.name}/{r.s3.object.key}/{r.s3.object.version_id}",
+            account="",
+            region=r.aws_region,
+            bucket=r.s3.bucket.name,
+            # The Records[] format URL-encodes keys ("red flower.yaml" -> "red+flower.yaml").
+            key=unquote_plus(r.s3.object.key),
+            version_id=r.s3.object.version_id,
+            sequencer=r.s3.object.sequencer,
+            time=r.event_time,
+        )
+        for r in records
+        if r.event_name.startswith("ObjectCreated:")
+    ]
+
+
+def parse_spec_objects(raw: Any) -> list[SpecObject]:
+    """Spec objects named by an S3 EventBridge "Object Created" event or an S3 Records[] event."""
+    event_id = raw.get("id", "?") if isinstance(raw, dict) else "?"
+    try:
+        if isinstance(raw, dict) and "Records" in raw:
+            return _spec_objects_from_records(raw)
+        event = S3ObjectCreated.model_validate(raw)
+    except ValidationError as exc:
+        raise EventNotUnderstood(str(event_id), _first_error(exc)) from None
+    if event.source != "aws.s3" or event.detail_type != "Object Created":
+        raise EventNotUnderstood(event.id, f"not an S3 Object Created event ({event.detail_type})")
+    return [
+        SpecObject(
+            event_id=event.id,
+            account=event.account,
+            region=event.region,
+            bucket=event.detail.bucket.name,
+            key=event.detail.object.key,
+            version_id=event.detail.object.version_id,
+            sequencer=event.detail.object.sequencer,
+            time=event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC),
+        )
+    ]
+
+
+_MODELS: dict[tuple[str, str], type[EventBridgeModel]] = {
+    ("aws.ecr", "ECR Image Action"): EcrImageAction,
+    ("aws.ecs", "ECS Deployment State Change"): EcsDeploymentStateChange,
+    ("aws.ecs", "ECS Service Action"): EcsServiceAction,
+}
+
+
+def parse_event(raw: Any, expected: type[EventBridgeModel]) -> Any:
+    """Parse an EventBridge event of a known source and detail-type into its model."""
+    if not isinstance(raw, dict):
+        raise EventNotUnderstood("?", f"event is a {type(raw).__name__}, not a JSON object")
+    event_id = str(raw.get("id", "?"))
+    model = _MODELS.get((str(raw.get("source")), str(raw.get("detail-type"))))
+    if model is not expected:
+        raise EventNotUnderstood(
+            event_id,
+            f"unexpected event {raw.get('source')!r} / {raw.get('detail-type')!r} "
+            f"for a {expected.__name__} handler",
+        )
+    try:
+        return expected.model_validate(raw)
+    except ValidationError as exc:
+        raise EventNotUnderstood(event_id, _first_error(exc)) from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(p) for p in first["loc"]) or "event"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"

@@ -1,0 +1,147 @@
+"""The door between Lambda and the core: parse, de-duplicate, call one function, report.
+
+Each handler takes the raw event exactly as Lambda delivers it. Events of an unknown shape are
+logged with their id and answered, never raised: a raise would make Lambda retry a message that
+can never succeed. AWS failures the core cannot record (DynamoDB itself down) do raise, so that
+Lambda's retry and the dead-letter queue keep the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from . import deploy, rollout
+from .aws import Settings
+from .errors import EventNotUnderstood
+from .events import (
+    EcrImageAction,
+    EcsDeploymentStateChange,
+    EcsServiceAction,
+    parse_event,
+    parse_spec_objects,
+)
+from .runtime import Berth, Outcome
+
+logger = Logger(service="berth")
+metrics = Metrics(namespace="Berth", service="berth")
+
+_berth: Berth | None = None
+
+
+def berth() -> Berth:
+    """The process's Berth, built on first use (a Lambda container reuses it across invocations)."""
+    global _berth
+    if _berth is None:
+        _berth = Berth.from_settings(Settings.from_environment())
+    return _berth
+
+
+def use(instance: Berth | None) -> None:
+    """Point the handlers at another Berth (the sandbox and tests), or None to rebuild from env."""
+    global _berth
+    _berth = instance
+
+
+def _once(
+    instance: Berth, key: dict[str, Any], work: Callable[[], list[Outcome]], context: Any
+) -> list[dict[str, Any]]:
+    """Run `work` once per `key`: a redelivered event returns the first delivery's outcome."""
+    persistence = DynamoDBPersistenceLayer(
+        table_name=instance.settings.idempotency_table, boto3_client=instance.clients.dynamodb
+    )
+    config = IdempotencyConfig(expires_after_seconds=7 * 24 * 3600)
+    if context is not None:
+        config.register_lambda_context(context)
+
+    @idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=config)
+    def run(key: dict[str, Any]) -> list[dict[str, Any]]:
+        return [o.model_dump(mode="json") for o in work()]
+
+    result: list[dict[str, Any]] = run(key=key)
+    return result
+
+
+def _report(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    for outcome in outcomes:
+        metrics.add_metric(name=f"outcome_{outcome['action']}", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+    return {"outcomes": outcomes}
+
+
+def _not_understood(exc: EventNotUnderstood) -> dict[str, Any]:
+    logger.warning("event not understood; ignored", extra={"event_id": exc.event_id, "reason": exc.reason})
+    metrics.add_metric(name="events_not_understood", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+    return {"outcomes": [{"action": "ignored", "reason": f"malformed event: {exc.reason}"}],
+            "malformed": True}
+
+
+def _start(raw: Any, handler: str) -> Berth:
+    event_id = raw.get("id") if isinstance(raw, dict) else None
+    logger.set_correlation_id(str(event_id) if event_id else None)
+    logger.append_keys(handler=handler)
+    return berth()
+
+
+def spec_uploaded(raw: Any, context: Any = None) -> dict[str, Any]:
+    instance = _start(raw, "on_spec_uploaded")
+    try:
+        objects = parse_spec_objects(raw)
+    except EventNotUnderstood as exc:
+        return _not_understood(exc)
+    outcomes: list[dict[str, Any]] = []
+    for obj in objects:
+        key = {"kind": "spec", "bucket": obj.bucket, "key": obj.key, "version": obj.version_id,
+               "sequencer": obj.sequencer}
+        outcomes += _once(instance, key, lambda obj=obj: deploy.on_spec_uploaded(instance, obj), context)  # type: ignore[misc]
+    return _report(outcomes)
+
+
+def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
+    instance = _start(raw, "on_image_pushed")
+    try:
+        event: EcrImageAction = parse_event(raw, EcrImageAction)
+    except EventNotUnderstood as exc:
+        return _not_understood(exc)
+    d = event.detail
+    key = {"kind": "image", "account": event.account, "region": event.region,
+           "repository": d.repository_name, "digest": d.image_digest, "tag": d.image_tag,
+           "action": d.action_type, "result": d.result}
+    return _report(_once(instance, key, lambda: deploy.on_image_pushed(instance, event), context))
+
+
+def deployment_state_changed(raw: Any, context: Any = None) -> dict[str, Any]:
+    instance = _start(raw, "on_deployment_state_change")
+    try:
+        event: EcsDeploymentStateChange = parse_event(raw, EcsDeploymentStateChange)
+    except EventNotUnderstood as exc:
+        return _not_understood(exc)
+    d = event.detail
+    key = {"kind": "ecs-deployment", "id": event.id, "deployment": d.deployment_id,
+           "name": d.event_name, "reason": d.reason}
+    return _report(_once(instance, key, lambda: rollout.on_deployment_event(instance, event), context))
+
+
+def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
+    instance = _start(raw, "on_service_action")
+    try:
+        event: EcsServiceAction = parse_event(raw, EcsServiceAction)
+    except EventNotUnderstood as exc:
+        return _not_understood(exc)
+    key = {"kind": "ecs-service-action", "id": event.id}
+    return _report(_once(instance, key, lambda: rollout.on_service_action(instance, event), context))
+
+
+def sweep() -> dict[str, Any]:
+    instance = berth()
+    logger.append_keys(handler="sweep")
+    return _report([o.model_dump(mode="json") for o in rollout.sweep(instance)])

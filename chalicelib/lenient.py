@@ -1,0 +1,42 @@
+"""`on_cw_event` that hands even a malformed event to the handler.
+
+Chalice's CloudWatchEvent reads `version`, `account`, `detail`... with `[]` before user code runs,
+so an event missing one of them raises KeyError inside Chalice and Lambda retries it until it
+reaches the dead-letter queue. Berth's handlers parse the raw dict themselves and answer
+malformed events with a logged reason instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Chalice
+from chalice.app import CloudWatchEvent
+
+
+class LenientCloudWatchEvent(CloudWatchEvent):  # type: ignore[misc]
+    def _extract_attributes(self, event_dict: Any) -> None:
+        event = event_dict if isinstance(event_dict, dict) else {}
+        self.version = event.get("version")
+        self.account = event.get("account")
+        self.region = event.get("region")
+        self.detail = event.get("detail")
+        self.detail_type = event.get("detail-type")
+        self.source = event.get("source")
+        self.time = event.get("time")
+        self.event_id = event.get("id")
+        self.resources = event.get("resources")
+
+
+def lenient_cw_event(
+    app: Chalice, pattern: dict[str, Any], name: str
+) -> Callable[[Callable[..., Any]], Any]:
+    """Register an EventBridge-triggered Lambda exactly like `app.on_cw_event`."""
+
+    def register(func: Callable[..., Any]) -> Any:
+        handler = app.on_cw_event(pattern, name=name)(func)
+        handler.event_class = LenientCloudWatchEvent
+        return handler
+
+    return register

@@ -1,0 +1,224 @@
+"""Notifications: one SNS message per outcome, text for people and versioned JSON for machines.
+
+The JSON document's schema is `Notification.model_json_schema()`, kept in
+docs/notification.schema.json (a test keeps the two equal and validates every published message).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from .aws import error_code
+from .records import SPEC_SERVICE, DeploymentRecord, Image, SpecVersion
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+logger = Logger(service="berth")
+SCHEMA_ID = "berth.notification/v1"
+NotificationStatus = Literal[
+    "STARTED", "COMPLETED", "FAILED", "ROLLED_BACK", "TIMED_OUT", "SKIPPED", "REJECTED",
+    "IGNORED", "EXTERNAL", "SUPERSEDED",
+]
+
+
+class TaskDefinitionChange(BaseModel):
+    previous: str | None = None
+    current: str | None = None
+
+
+class Notification(BaseModel):
+    """The machine-readable document sent to sqs, lambda and https subscribers."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    schema_id: Literal["berth.notification/v1"] = Field(default=SCHEMA_ID, alias="schema")
+    status: NotificationStatus
+    environment: str
+    service: str | None = None
+    trigger: Literal["spec", "image", "ecs", "sweep"]
+    subject: str = Field(max_length=99)
+    summary: str
+    reason: str = ""
+    causes: list[str] = []
+    errors: list[str] = []
+    action: str = ""
+    image: Image | None = None
+    previous_image: Image | None = None
+    task_definition: TaskDefinitionChange | None = None
+    ecs_deployment_id: str | None = None
+    cluster: str | None = None
+    spec: SpecVersion | None = None
+    record_id: str | None = None
+    duration_seconds: float | None = None
+    time: datetime
+
+    def text(self) -> str:
+        """The message for email and SMS: what, where, which image, what changed, why, what next."""
+        lines = [self.summary]
+        if self.image is not None:
+            lines.append(f"Image: {self.image.repository}:{self.image.tag or '-'} ({self.image.digest})")
+        if self.previous_image is not None and self.status != "STARTED":
+            lines.append(f"Previous image: {self.previous_image.label}")
+        if self.task_definition is not None and self.task_definition.current:
+            before = _revision(self.task_definition.previous)
+            lines.append(f"Task definition: {before} -> {_revision(self.task_definition.current)}")
+        if self.ecs_deployment_id:
+            lines.append(f"ECS deployment: {self.ecs_deployment_id} on cluster {self.cluster}")
+        if self.duration_seconds is not None:
+            lines.append(f"Duration: {self.duration_seconds:.0f} s")
+        if self.spec is not None:
+            version = f" (version {self.spec.version_id})" if self.spec.version_id else ""
+            lines.append(f"Spec: s3://{self.spec.bucket}/{self.spec.key}{version}")
+        if self.reason:
+            lines.append(f"Reason: {self.reason}")
+        lines += [f"Cause: {c}" for c in self.causes]
+        lines += [f"Error: {e}" for e in self.errors]
+        if self.action:
+            lines.append(f"Berth: {self.action}")
+        return "\n".join(lines)
+
+
+def _revision(arn: str | None) -> str:
+    return arn.rsplit("/", 1)[-1] if arn else "(none)"
+
+
+def _subject(text: str) -> str:
+    return text if len(text) < 100 else text[:96] + "..."
+
+
+def for_record(
+    record: DeploymentRecord,
+    status: NotificationStatus,
+    trigger: Literal["spec", "image", "ecs", "sweep"],
+    now: datetime,
+) -> Notification:
+    """The notification of a deployment record reaching `status`."""
+    env, svc = record.environment, record.service
+    label = record.image.label if record.image else ""
+    previous = record.previous_image.label if record.previous_image else "the previous version"
+    subject, summary, action = {
+        "STARTED": (
+            f"[{env}] {svc} {label} deploying",
+            f"Deploying {svc} {label} to {env} (cluster {record.cluster}).",
+            "following the rollout; the outcome follows in another message",
+        ),
+        "COMPLETED": (
+            f"[{env}] {svc} {label} deployed",
+            f"{svc} {label} is deployed to {env}.",
+            "",
+        ),
+        "FAILED": (
+            f"[{env}] {svc} {label} FAILED",
+            f"Deploying {svc} {label} to {env} failed.",
+            "the service was left as it was; dependents were not deployed",
+        ),
+        "ROLLED_BACK": (
+            f"[{env}] {svc} {label} FAILED, rolled back to {previous}",
+            f"Deploying {svc} {label} to {env} failed; ECS rolled back to {previous}.",
+            "dependents were not deployed; push a fixed image or upload a corrected spec",
+        ),
+        "TIMED_OUT": (
+            f"[{env}] {svc} {label} TIMED OUT",
+            f"Deploying {svc} {label} to {env} reported no outcome in time.",
+            "marked timed out; check the service in the ECS console",
+        ),
+        "SKIPPED": (
+            f"[{env}] {svc} {label} skipped",
+            f"{svc} {label} was not deployed to {env}: a dependency did not deploy.",
+            "nothing was changed for this service",
+        ),
+        "REJECTED": (
+            f"[{env}] {svc if svc != SPEC_SERVICE else 'spec'} rejected",
+            f"Berth rejected a change to {env}; nothing was deployed.",
+            "fix the errors and upload the spec again",
+        ),
+        "SUPERSEDED": (
+            f"[{env}] {svc} {label} superseded",
+            f"{svc} {label} was replaced by a newer change before it finished ({record.reason}).",
+            "following the newer deployment instead",
+        ),
+        "IGNORED": (f"[{env}] {svc} {label} ignored", f"{svc} {label}: push ignored.", ""),
+        "EXTERNAL": (f"[{env}] {svc} external deployment", f"{svc}: a deployment Berth did not start.", ""),
+    }[status]
+    if status == "REJECTED" and record.trigger.spec is not None:
+        count = len(record.errors)
+        subject = f"[{env}] spec rejected: {record.trigger.spec.key} ({count} error{'s' * (count != 1)})"
+    duration = None
+    if record.started_at and record.finished_at:
+        duration = (record.finished_at - record.started_at).total_seconds()
+    return Notification(
+        status=status,
+        environment=env,
+        service=None if svc == SPEC_SERVICE else svc,
+        trigger=trigger,
+        subject=_subject(" ".join(subject.split())),
+        summary=" ".join(summary.split()),
+        reason=record.reason,
+        causes=record.causes,
+        errors=record.errors,
+        action=action,
+        image=record.image,
+        previous_image=record.previous_image,
+        task_definition=TaskDefinitionChange(
+            previous=record.previous_task_definition_arn, current=record.task_definition_arn
+        ) if record.task_definition_arn else None,
+        ecs_deployment_id=record.ecs_deployment_id,
+        cluster=record.cluster or None,
+        spec=record.trigger.spec,
+        record_id=record.record_id,
+        duration_seconds=duration,
+        time=now,
+    )
+
+
+class Notifier:
+    """Publishes notifications to one SNS topic."""
+
+    def __init__(self, sns: SNSClient, topic_arn: str) -> None:
+        self.sns = sns
+        self.topic_arn = topic_arn
+
+    def publish(self, note: Notification) -> bool:
+        """Send `note`; False (logged, never raised) when SNS refuses after botocore's retries."""
+        document = note.model_dump_json(by_alias=True)
+        text = note.text()
+        message = {
+            "default": text,
+            "email": text,
+            "sms": note.subject,
+            "sqs": document,
+            "lambda": document,
+            "https": document,
+            "http": document,
+        }
+        attributes = {
+            "environment": note.environment,
+            "service": note.service or "-",
+            "status": note.status,
+            "trigger": note.trigger,
+        }
+        try:
+            self.sns.publish(
+                TopicArn=self.topic_arn,
+                Subject=note.subject,
+                Message=json.dumps(message),
+                MessageStructure="json",
+                MessageAttributes={
+                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # The record already holds the outcome; a lost message must not undo it.
+            logger.error(
+                "notification not published",
+                extra={"subject": note.subject, "error": error_code(exc), "detail": str(exc)},
+            )
+            return False
+        return True

@@ -1,0 +1,107 @@
+"""The values Berth keeps: deployment records, service heads and accepted specs (no AWS here)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal[
+    "PENDING",  # waiting for dependencies of the same run to complete
+    "IN_PROGRESS",  # ECS is rolling it out
+    "ROLLING_BACK",  # the circuit breaker failed it and is restoring the previous deployment
+    "COMPLETED",
+    "FAILED",
+    "ROLLED_BACK",
+    "TIMED_OUT",
+    "SKIPPED",  # a dependency failed, so it was never started
+    "REJECTED",  # the spec did not validate or could not be planned
+    "SUPERSEDED",  # a newer change for the same service replaced it before it finished
+]
+ACTIVE: frozenset[str] = frozenset({"PENDING", "IN_PROGRESS", "ROLLING_BACK"})
+TERMINAL: frozenset[str] = frozenset(
+    {"COMPLETED", "FAILED", "ROLLED_BACK", "TIMED_OUT", "SKIPPED", "REJECTED", "SUPERSEDED"}
+)
+TriggerKind = Literal["spec", "image"]
+SPEC_SERVICE = "(spec)"
+"""The service name of records about a whole spec (a rejected upload)."""
+
+
+class Image(BaseModel):
+    repository: str
+    digest: str
+    tag: str | None = None
+    pushed_at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        return self.tag or self.digest[:19]
+
+
+class SpecVersion(BaseModel):
+    bucket: str
+    key: str
+    version_id: str | None = None
+
+
+class Trigger(BaseModel):
+    kind: TriggerKind
+    event_id: str
+    spec: SpecVersion | None = None
+    image: Image | None = None
+
+
+class DeploymentRecord(BaseModel):
+    """One service deployment, from trigger to outcome."""
+
+    environment: str
+    service: str
+    record_id: str
+    run_id: str
+    status: Status
+    trigger: Trigger
+    cluster: str = ""
+    image: Image | None = None
+    previous_image: Image | None = None
+    task_definition_arn: str | None = None
+    previous_task_definition_arn: str | None = None
+    ecs_service_arn: str | None = None
+    ecs_deployment_id: str | None = None
+    rollback_deployment_ids: list[str] = []
+    rollback_enabled: bool = True
+    waiting_for: list[str] = []
+    reason: str = ""
+    causes: list[str] = []
+    errors: list[str] = []
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.environment}#{self.service}"
+
+
+class Head(BaseModel):
+    """What a service runs (or is being moved to) as far as Berth knows; versioned for races."""
+
+    environment: str
+    service: str
+    revision: int = 0
+    image: Image | None = None
+    task_definition_arn: str | None = None
+    active_record_id: str | None = None
+
+
+class AcceptedSpec(BaseModel):
+    """The desired state of an environment: the last spec version that validated."""
+
+    environment: str
+    account: str
+    region: str
+    source: SpecVersion
+    sequencer: str = ""
+    accepted_at: datetime
+    document: dict[str, object] = Field(default_factory=dict)

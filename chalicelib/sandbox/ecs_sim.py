@@ -1,0 +1,270 @@
+"""SIMULATION of the ECS service scheduler, for the sandbox only.
+
+moto records CreateService/UpdateService but never rolls a deployment out, and never emits the
+EventBridge events ECS sends. This module plays ECS's part against moto's in-process backend:
+
+- UpdateService with a new task definition starts a new PRIMARY deployment (the old one turns
+  ACTIVE), as ECS does; the settings moto drops (deploymentConfiguration, grace period) are kept;
+- each new deployment is announced with SERVICE_DEPLOYMENT_IN_PROGRESS, then after
+  `rollout_seconds` it either COMPLETES (running count = desired, older deployments drained) or
+  fails: an image digest missing from the sandbox ECR stops its tasks with
+  CannotPullContainerError, an image pushed with the broken-health-check marker stops them with a
+  failed container health check. With the circuit breaker on, the deployment FAILS and a rollback
+  deployment to the previous task definition runs and completes, with the events ECS sends.
+
+Nothing here is Berth's logic: Berth sees only the API responses and the events, as on AWS.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.moto_api._internal import mock_random
+
+BROKEN_HEALTH_MARKER = "berth.sandbox/health-check"
+FAILED_TASKS = 2
+_KEPT_CREATE_SETTINGS = {
+    "deploymentConfiguration": "deployment_configuration",
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+}
+
+
+def _keep_create_settings() -> None:
+    """moto's CreateService drops settings ECS keeps and DescribeServices returns: keep them."""
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    original = EC2ContainerServiceResponse.create_service
+    if getattr(original, "berth_sandbox", False):
+        return
+
+    def create_service(self: Any) -> Any:
+        result = original(self)
+        service = result.result["service"]
+        for param, attr in _KEPT_CREATE_SETTINGS.items():
+            value = self._get_param(param)
+            if value is not None:
+                setattr(service, attr, value)
+        return result
+
+    create_service.berth_sandbox = True  # type: ignore[attr-defined]
+    EC2ContainerServiceResponse.create_service = create_service
+
+
+_keep_create_settings()
+
+
+@dataclass
+class _Rollout:
+    service_key: str
+    deployment_id: str
+    task_definition: str
+    announced_at: float
+    rollback_of: str | None = None
+    rollback_to: str | None = None
+    done: bool = False
+
+
+@dataclass
+class EmittedEvent:
+    detail_type: str
+    detail: dict[str, Any]
+    resources: list[str]
+
+
+@dataclass
+class SimulatedEcs:
+    account: str
+    region: str
+    rollout_seconds: float = 0.5
+    emitted: list[EmittedEvent] = field(default_factory=list)
+    _rollouts: dict[str, _Rollout] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from moto.ecr.models import ecr_backends
+        from moto.ecs.models import ecs_backends
+
+        self.ecs = ecs_backends[self.account][self.region]
+        self.ecr = ecr_backends[self.account][self.region]
+        original_update = self.ecs.update_service
+
+        def update_service(service_properties: dict[str, Any]) -> Any:
+            cluster = str(service_properties.get("cluster", "default")).split("/")[-1]
+            key = f"{cluster}:{str(service_properties.get('service', '')).split('/')[-1]}"
+            before = self.ecs.services[key].task_definition if key in self.ecs.services else None
+            service = original_update(service_properties)
+            if service.task_definition != before:
+                self._new_deployment(service, service.task_definition)
+            return service
+
+        self.ecs.update_service = update_service
+
+    def _new_deployment(self, service: Any, task_definition: str, rollback: bool = False) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        for deployment in service.deployments:
+            if deployment["status"] == "PRIMARY":
+                deployment["status"] = "ACTIVE"
+        deployment = {
+            "id": f"ecs-svc/{mock_random.randint(10**18, 10**19 - 1)}",
+            "status": "PRIMARY",
+            "taskDefinition": task_definition,
+            "desiredCount": service.desired_count,
+            "pendingCount": service.desired_count,
+            "runningCount": 0,
+            "failedTasks": 0,
+            "createdAt": now,
+            "updatedAt": now,
+            "launchType": service.launch_type,
+            "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": "ECS deployment in progress." if not rollback
+            else "ECS deployment circuit breaker: rolling back.",
+        }
+        service.deployments.insert(0, deployment)
+        service.task_definition = task_definition
+        return deployment
+
+    # ---- the scheduler's clock ------------------------------------------------------------------
+
+    def busy(self) -> bool:
+        """Is any rollout still to be announced or decided?"""
+        return any(not r.done for r in self._rollouts.values()) or bool(self._unannounced())
+
+    def _unannounced(self) -> list[tuple[str, Any, dict[str, Any]]]:
+        found = []
+        for key, service in self.ecs.services.items():
+            for deployment in service.deployments:
+                if deployment.get("rolloutState") == "IN_PROGRESS" and deployment["id"] not in self._rollouts:
+                    found.append((key, service, deployment))
+        return found
+
+    def tick(self, now: float | None = None) -> list[EmittedEvent]:
+        """Advance every rollout that is due; return the events ECS would have sent."""
+        now = time.monotonic() if now is None else now
+        events: list[EmittedEvent] = []
+        for key, service, deployment in self._unannounced():
+            self._rollouts[deployment["id"]] = _Rollout(key, deployment["id"], deployment["taskDefinition"], now)
+            events.append(self._deployment_event(service, deployment["id"], "SERVICE_DEPLOYMENT_IN_PROGRESS",
+                                                 f"ECS deployment {deployment['id']} in progress."))
+        for rollout in list(self._rollouts.values()):
+            if rollout.done or now - rollout.announced_at < self.rollout_seconds:
+                continue
+            if rollout.deployment_id in {e.detail["deploymentId"] for e in events}:
+                continue
+            events += self._decide(rollout, now)
+        self.emitted += events
+        return events
+
+    def _decide(self, rollout: _Rollout, now: float) -> list[EmittedEvent]:
+        rollout.done = True
+        service = self.ecs.services.get(rollout.service_key)
+        if service is None:
+            return []
+        deployment = next((d for d in service.deployments if d["id"] == rollout.deployment_id), None)
+        if deployment is None or deployment["status"] != "PRIMARY":
+            return []  # replaced by a newer deployment before it finished: ECS sends nothing more
+        failure = None if rollout.rollback_of else self._failure(rollout.task_definition)
+        if failure is None:
+            return self._complete(service, deployment, rollout)
+        return self._fail(service, deployment, rollout, failure, now)
+
+    def _complete(self, service: Any, deployment: dict[str, Any], rollout: _Rollout) -> list[EmittedEvent]:
+        deployment.update(rolloutState="COMPLETED", runningCount=service.desired_count, pendingCount=0,
+                          rolloutStateReason=f"ECS deployment {deployment['id']} completed.",
+                          updatedAt=datetime.now(UTC))
+        service.deployments[:] = [deployment]
+        service.running_count = service.desired_count
+        service.pending_count = 0
+        service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": datetime.now(UTC),
+                                  "message": f"(service {service.name}) has reached a steady state."})
+        return [self._deployment_event(service, deployment["id"], "SERVICE_DEPLOYMENT_COMPLETED",
+                                       f"ECS deployment {deployment['id']} completed.")]
+
+    def _fail(self, service: Any, deployment: dict[str, Any], rollout: _Rollout, failure: tuple[str, str, int | None],
+              now: float) -> list[EmittedEvent]:
+        stopped_reason, container_reason, exit_code = failure
+        self._stopped_tasks(service, deployment, stopped_reason, container_reason, exit_code)
+        deployment.update(failedTasks=FAILED_TASKS, updatedAt=datetime.now(UTC))
+        service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": datetime.now(UTC),
+                                  "message": f"(service {service.name}) deployment {deployment['id']} "
+                                             f"deployment failed: tasks failed to start."})
+        breaker = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker", {})
+        if not breaker.get("enable"):
+            return []  # without the circuit breaker ECS keeps retrying and says nothing more
+        deployment.update(rolloutState="FAILED",
+                          rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.")
+        events = [self._deployment_event(service, deployment["id"], "SERVICE_DEPLOYMENT_FAILED",
+                                         "ECS deployment circuit breaker: task failed to start.", "ERROR")]
+        if not breaker.get("rollback"):
+            return events
+        previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
+        if previous is None:
+            return events
+        rollback = self._new_deployment(service, previous["taskDefinition"], rollback=True)
+        service.deployments[:] = [rollback, previous]
+        self._rollouts[rollback["id"]] = _Rollout(rollout.service_key, rollback["id"], previous["taskDefinition"],
+                                                  now, rollback_of=deployment["id"], rollback_to=previous["id"])
+        events.append(self._deployment_event(
+            service, deployment["id"], "SERVICE_DEPLOYMENT_IN_PROGRESS",
+            f"ECS deployment circuit breaker: rolling back to deploymentId {previous['id']}."))
+        return events
+
+    def _stopped_tasks(self, service: Any, deployment: dict[str, Any], stopped_reason: str,
+                       container_reason: str, exit_code: int | None) -> None:
+        from moto.ecs.models import Task
+
+        cluster = self.ecs.clusters[service.cluster_name]
+        # Built directly: moto's RunTask wants container-level memory (Fargate tasks have none)
+        # and its awsvpc task set-up fails on ENIs; the copy skips the network attachment.
+        definition = copy.copy(self.ecs.describe_task_definition(deployment["taskDefinition"]))
+        definition.network_mode = "bridge"
+        for _ in range(FAILED_TASKS):
+            task = Task(
+                cluster=cluster, task_definition=definition, container_instance_arn=None,
+                resource_requirements={"CPU": 0, "MEMORY": 0, "PORTS": [], "PORTS_UDP": []},
+                backend=self.ecs, group=f"service:{service.name}", overrides={},
+                started_by=deployment["id"], tags=[], launch_type="FARGATE",
+            )
+            self.ecs.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+            task.last_status = "STOPPED"
+            task.desired_status = "STOPPED"
+            task.stopped_reason = stopped_reason
+            for container in task.containers:
+                container.reason = container_reason
+                container.exitCode = exit_code
+                container.last_status = "STOPPED"
+
+    def _failure(self, task_definition_arn: str) -> tuple[str, str, int | None] | None:
+        """Why tasks of this task definition fail in the sandbox, or None when they run."""
+        definition = self.ecs.describe_task_definition(task_definition_arn)
+        image = definition.container_definitions[0]["image"]
+        repository, _, digest = image.split("/", 1)[-1].partition("@")
+        repo = self.ecr.repositories.get(repository)
+        found = next((i for i in (repo.images if repo else []) if i.image_digest == digest), None)
+        if found is None:
+            return (
+                "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+                f"failed to resolve ref {image}: not found",
+                "CannotPullContainerError: image not found",
+                None,
+            )
+        manifest = json.loads(found.image_manifest)
+        if manifest.get("annotations", {}).get(BROKEN_HEALTH_MARKER) == "failing":
+            return (
+                "Task failed container health checks",
+                "Essential container in task exited: health check failed",
+                137,
+            )
+        return None
+
+    def _deployment_event(self, service: Any, deployment_id: str, name: str, reason: str,
+                          event_type: str = "INFO") -> EmittedEvent:
+        return EmittedEvent(
+            detail_type="ECS Deployment State Change",
+            detail={"eventType": event_type, "eventName": name, "deploymentId": deployment_id,
+                    "updatedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "reason": reason},
+            resources=[service.arn],
+        )

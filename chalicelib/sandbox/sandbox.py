@@ -1,0 +1,350 @@
+"""The embedded default: Berth's real handlers on a moto server on 127.0.0.1.
+
+Events travel as they do on AWS: S3 emits "Object Created" to EventBridge (moto does this), ECR
+and the simulated ECS scheduler put their events on the bus (moto emits neither), EventBridge
+rules built from the same patterns as app.py route them to one queue per Lambda, and the pump
+invokes each Chalice handler with the raw event and a Lambda context. Notifications reach an SQS
+queue subscribed to the SNS topic, as a subscriber's would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from .. import handlers, triggers
+from ..aws import Settings
+from ..runtime import Berth
+from . import infra
+from .ecs_sim import BROKEN_HEALTH_MARKER, EmittedEvent, SimulatedEcs
+from .server import SANDBOX_ENV, MotoServer, environment, guard_loopback
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+BUCKET = "berth-specs-sandbox"
+TOPIC = "berth-notifications-sandbox"
+CLUSTERS = ("wso2-dev", "wso2-prod")
+TABLE_NAMES = {
+    "DeploymentsTable": "berth-deployments-sandbox",
+    "SpecsTable": "berth-specs-sandbox",
+    "IdempotencyTable": "berth-idempotency-sandbox",
+}
+
+
+class LambdaContext:
+    """What Lambda passes as `context`; powertools reads these attributes."""
+
+    def __init__(self, function_name: str, request_id: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:berth-sandbox-{function_name}"
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/berth-sandbox-{function_name}"
+        self.log_stream_name = "sandbox"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class Delivery:
+    """One handler invocation: which Lambda, the raw event, what it returned (or raised)."""
+
+    function: str
+    event: Any
+    result: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass
+class ReceivedNotification:
+    subject: str
+    text: str
+    document: dict[str, Any]
+    attributes: dict[str, str]
+
+
+def _app_module() -> Any:
+    import app  # the real Chalice app, exactly as Lambda loads it
+
+    return app
+
+
+@dataclass
+class Sandbox:
+    rollout_seconds: float = 0.3
+    endpoint: str = ""
+    server: MotoServer | None = None
+    ecs_sim: SimulatedEcs | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+    notifications: list[ReceivedNotification] = field(default_factory=list)
+    on_delivery: Callable[[Delivery], None] | None = None
+    on_notification: Callable[[ReceivedNotification], None] | None = None
+    _queues: dict[str, str] = field(default_factory=dict)
+    _notification_queue: str = ""
+    _env: Any = None
+    _requests: int = 0
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        guard_loopback()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.server = MotoServer()
+        self.endpoint = self.server.start()
+        self._env = environment({**SANDBOX_ENV, **self.env_vars()})
+        self._env.__enter__()
+        self._reset()
+        self._bootstrap()
+        handlers.use(Berth.from_settings(self.settings()))
+        self.ecs_sim = SimulatedEcs(ACCOUNT, REGION, rollout_seconds=self.rollout_seconds)
+        return self
+
+    def stop(self) -> None:
+        handlers.use(None)
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self._env is not None:
+            self._env.__exit__(None, None, None)
+            self._env = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _reset(self) -> None:
+        # moto's backends live in the process: a new sandbox starts from nothing.
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+            pass
+
+    def env_vars(self) -> dict[str, str]:
+        """What a shell needs to reach this sandbox with the AWS CLI or boto3."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": SANDBOX_ENV["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": SANDBOX_ENV["AWS_SECRET_ACCESS_KEY"],
+            "BERTH_SPEC_BUCKET": BUCKET,
+            "BERTH_TOPIC_ARN": self.topic_arn,
+            "BERTH_DEPLOYMENTS_TABLE": TABLE_NAMES["DeploymentsTable"],
+            "BERTH_SPECS_TABLE": TABLE_NAMES["SpecsTable"],
+            "BERTH_IDEMPOTENCY_TABLE": TABLE_NAMES["IdempotencyTable"],
+        }
+
+    @property
+    def topic_arn(self) -> str:
+        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}"
+
+    def settings(self, **overrides: Any) -> Settings:
+        return Settings.from_environment({**SANDBOX_ENV, **self.env_vars(), **overrides})
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+    # ---- resources ------------------------------------------------------------------------------
+
+    def _bootstrap(self) -> None:
+        template = infra.load_template()
+        infra.create_tables(self.client("dynamodb"), TABLE_NAMES, template)
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_notification_configuration(
+            Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+        ecr = self.client("ecr")
+        for name in infra.repository_names(template):
+            ecr.create_repository(repositoryName=name)
+        ecs = self.client("ecs")
+        for cluster in CLUSTERS:
+            ecs.create_cluster(clusterName=cluster)
+        self._network()
+        sns, sqs, events = self.client("sns"), self.client("sqs"), self.client("events")
+        sns.create_topic(Name=TOPIC)
+        self._notification_queue = sqs.create_queue(QueueName="berth-sandbox-notifications")["QueueUrl"]
+        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=self._queue_arn(self._notification_queue))
+        for function, pattern in triggers.PATTERNS.items():
+            url = sqs.create_queue(QueueName=f"berth-sandbox-{function}")["QueueUrl"]
+            self._queues[function] = url
+            events.put_rule(Name=f"berth-{function}", EventPattern=json.dumps(pattern))
+            events.put_targets(Rule=f"berth-{function}", Targets=[{"Id": function, "Arn": self._queue_arn(url)}])
+
+    def _network(self) -> None:
+        ec2 = self.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.80.0.0/16")["Vpc"]["VpcId"]
+        self.subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.80.{i}.0/24")["Subnet"]["SubnetId"] for i in (1, 2)
+        ]
+        self.security_group = ec2.create_security_group(
+            GroupName="berth-sandbox", Description="sandbox tasks", VpcId=vpc
+        )["GroupId"]
+
+    def _queue_arn(self, url: str) -> str:
+        return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{url.rsplit('/', 1)[-1]}"
+
+    # ---- what users do --------------------------------------------------------------------------
+
+    def adapt_spec(self, text: str) -> str:
+        """A spec with its network swapped for the sandbox VPC's subnets and security group.
+
+        moto checks that subnets and security groups exist; the examples name real-looking ids.
+        """
+        import yaml
+
+        document = yaml.safe_load(text)
+        network = {"subnets": self.subnets, "securityGroups": [self.security_group]}
+        if isinstance(document, dict):
+            if "network" in document:
+                document["network"] = network
+            for service in (document.get("services") or {}).values():
+                if isinstance(service, dict) and "network" in service:
+                    service["network"] = network
+        return yaml.safe_dump(document, sort_keys=False)
+
+    def upload_spec(self, body: bytes | str, environment_name: str = "dev", name: str = "wso2.yaml") -> str:
+        """Put a spec under specs/<environment>/: S3 tells EventBridge, as on AWS."""
+        key = f"specs/{environment_name}/{name}"
+        data = body.encode() if isinstance(body, str) else body
+        return str(self.client("s3").put_object(Bucket=BUCKET, Key=key, Body=data)["VersionId"])
+
+    def push(self, repository: str, tag: str, broken_health_check: bool = False) -> str:
+        """Put an image manifest into the sandbox ECR and emit the "ECR Image Action" ECR would."""
+        manifest: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 0,
+                       "digest": "sha256:" + "0" * 64},
+            # moto derives the digest from the layer digests: one layer per build makes it unique.
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 0,
+                        "digest": "sha256:" + hashlib.sha256(
+                            f"{repository}:{tag}:{broken_health_check}".encode()).hexdigest()}],
+            "annotations": {"org.opencontainers.image.version": tag},
+        }
+        if broken_health_check:
+            manifest["annotations"][BROKEN_HEALTH_MARKER] = "failing"
+        image = self.client("ecr").put_image(
+            repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+        )["image"]
+        digest = str(image["imageId"]["imageDigest"])
+        self.emit_image_action(repository, tag, digest)
+        return digest
+
+    def emit_image_action(self, repository: str, tag: str, digest: str, action: str = "PUSH",
+                          result: str = "SUCCESS") -> None:
+        detail = {"result": result, "repository-name": repository, "image-digest": digest,
+                  "action-type": action, "image-tag": tag}
+        self.put_event("aws.ecr", "ECR Image Action", detail, [])
+
+    def put_event(self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
+        self.client("events").put_events(Entries=[{
+            "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "Resources": resources,
+        }])
+
+    # ---- the event loop -------------------------------------------------------------------------
+
+    def deliver(self, function: str, event: Any) -> Delivery:
+        """Invoke one of app.py's Lambdas with a raw event, as Lambda would."""
+        handler = getattr(_app_module(), function)
+        self._requests += 1
+        context = LambdaContext(function, f"sandbox-{self._requests}")
+        try:
+            result = handler(event, context)
+            delivery = Delivery(function, event, result)
+        except Exception as exc:  # noqa: BLE001 - Lambda would record it and retry; so do we
+            delivery = Delivery(function, event, None, f"{type(exc).__name__}: {exc}")
+        self.deliveries.append(delivery)
+        if self.on_delivery:
+            self.on_delivery(delivery)
+        return delivery
+
+    def pump(self) -> int:
+        """Deliver every event waiting in the rule queues; the number delivered."""
+        sqs = self.client("sqs")
+        count = 0
+        for function, url in self._queues.items():
+            while True:
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    event = json.loads(message["Body"])
+                    # moto's EventBridge drops `account` on the way to SQS; AWS always sets it.
+                    event.setdefault("account", ACCOUNT)
+                    self.deliver(function, event)
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    count += 1
+        return count
+
+    def collect_notifications(self) -> list[ReceivedNotification]:
+        sqs = self.client("sqs")
+        received: list[ReceivedNotification] = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self._notification_queue, MaxNumberOfMessages=10
+            ).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                document = json.loads(envelope["Message"])
+                attributes = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+                note = ReceivedNotification(envelope.get("Subject", ""), "", document, attributes)
+                note.text = _text_of(document)
+                received.append(note)
+                sqs.delete_message(QueueUrl=self._notification_queue, ReceiptHandle=message["ReceiptHandle"])
+        for note in received:
+            self.notifications.append(note)
+            if self.on_notification:
+                self.on_notification(note)
+        return received
+
+    def step(self) -> bool:
+        """One turn: deliver queued events, advance the simulated ECS; True if anything moved."""
+        moved = self.pump() > 0
+        assert self.ecs_sim is not None
+        for event in self.ecs_sim.tick():
+            self._put_ecs_event(event)
+            moved = True
+        moved = self.pump() > 0 or moved
+        self.collect_notifications()
+        return moved
+
+    def _put_ecs_event(self, event: EmittedEvent) -> None:
+        self.put_event("aws.ecs", event.detail_type, event.detail, event.resources)
+
+    def run_until_idle(self, timeout: float = 30.0) -> None:
+        """Turn until no event is queued and no simulated rollout is under way."""
+        assert self.ecs_sim is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            moved = self.step()
+            if not moved and not self.ecs_sim.busy():
+                return
+            if not moved:
+                time.sleep(min(0.05, self.rollout_seconds or 0.01))
+        raise TimeoutError(f"the sandbox did not settle within {timeout} s")
+
+
+def _text_of(document: dict[str, Any]) -> str:
+    from ..notify import Notification
+
+    return Notification.model_validate(document).text()
+
+
+def example_spec(name: str = "wso2-dev.yaml") -> str:
+    return (Path(__file__).resolve().parents[2] / "examples" / name).read_text()
