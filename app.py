@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice
-from chalice.app import CloudWatchEvent
+from chalice.app import Chalice, CloudWatchEvent
 
 from chalicelib import handlers, triggers
 from chalicelib.lenient import lenient_cw_event

@@ -77,7 +77,9 @@ class Clients:
             connect_timeout=5,
             read_timeout=20,
         )
-        return self.session.client(service, endpoint_url=self.settings.endpoint_url, config=config)
+        return self.session.client(  # type: ignore[call-overload]
+            service, endpoint_url=self.settings.endpoint_url, config=config
+        )
 
     @cached_property
     def s3(self) -> S3Client:

@@ -77,8 +77,13 @@ def _image_option(value: str, spec: Spec) -> tuple[str, ImageRef]:
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--service", "only", help="Render only this service.")
-@click.option("--image", "images", multiple=True, metavar="SERVICE=DIGEST",
-              help="Pin a service to an image digest (repeatable).")
+@click.option(
+    "--image",
+    "images",
+    multiple=True,
+    metavar="SERVICE=DIGEST",
+    help="Pin a service to an image digest (repeatable).",
+)
 @click.option("--account", default="123456789012", show_default=True, help="AWS account of ECR.")
 @click.option("--region", default="us-east-1", show_default=True, help="AWS region of ECR.")
 def render(file: str, only: str | None, images: tuple[str, ...], account: str, region: str) -> None:

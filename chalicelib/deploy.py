@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import ecs as ecs_api
 from .aws import as_aws_failure, error_code
-from .errors import SpecError
+from .errors import BerthError, SpecError
 from .events import EcrImageAction, SpecObject
 from .policy import RunningImage, judge_push, tag_matches
 from .records import (
@@ -31,10 +31,24 @@ from .records import (
     Trigger,
 )
 from .render import ImageRef, render_task_definition
-from .runtime import Berth, Outcome, ignored, logger
+from .runtime import Action, Berth, Outcome, TriggerName, ignored, logger
 from .spec import MAX_FILE_READ, Spec, parse_spec
 
 SPEC_KEY = re.compile(r"^specs/(?P<env>[a-z][a-z0-9-]{0,30})/[^/]+\.(ya?ml|json)$")
+
+
+Finished = Literal["COMPLETED", "FAILED", "ROLLED_BACK", "TIMED_OUT", "SKIPPED"]
+_ACTION_OF: dict[Finished, Action] = {
+    "COMPLETED": "completed",
+    "FAILED": "failed",
+    "ROLLED_BACK": "rolled-back",
+    "TIMED_OUT": "timed-out",
+    "SKIPPED": "skipped",
+}
+
+
+class ConcurrentChange(BerthError):
+    """Other events kept moving a service while this one judged it: Lambda retries the event."""
 
 
 class PlanRefused(Exception):
@@ -92,13 +106,22 @@ def reject(
 ) -> Outcome:
     """Record and announce a change that deploys nothing, with every error found."""
     record = _new_record(
-        berth, environment, SPEC_SERVICE, _new_run_id(), trigger,
-        status="REJECTED", errors=errors, reason=reason, finished_at=berth.clock(),
+        berth,
+        environment,
+        SPEC_SERVICE,
+        _new_run_id(),
+        trigger,
+        status="REJECTED",
+        errors=errors,
+        reason=reason,
+        finished_at=berth.clock(),
     )
     berth.store.put_record(record)
     berth.announce(record, "REJECTED", trigger.kind)
     logger.warning("rejected", extra={"environment": environment, "errors": errors})
-    return Outcome(action="rejected", environment=environment, reason=reason, record_id=record.record_id)
+    return Outcome(
+        action="rejected", environment=environment, reason=reason, record_id=record.record_id
+    )
 
 
 def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
@@ -107,17 +130,32 @@ def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
         return [ignored(f"bucket {obj.bucket} is not the spec bucket {berth.settings.spec_bucket}")]
     match = SPEC_KEY.match(obj.key)
     if match is None:
-        return [ignored(f"{obj.key} is not a spec key (specs/<environment>/<name>.yaml|.yml|.json)")]
+        return [
+            ignored(f"{obj.key} is not a spec key (specs/<environment>/<name>.yaml|.yml|.json)")
+        ]
     environment = match.group("env")
     source = SpecVersion(bucket=obj.bucket, key=obj.key, version_id=obj.version_id)
     trigger = Trigger(kind="spec", event_id=obj.event_id, spec=source)
     raw = _read_spec_object(berth, obj)
     if raw is None:
-        return [ignored(f"s3://{obj.bucket}/{obj.key} version {obj.version_id} no longer exists", environment)]
+        return [
+            ignored(
+                f"s3://{obj.bucket}/{obj.key} version {obj.version_id} no longer exists",
+                environment,
+            )
+        ]
     try:
         spec = parse_spec(raw, f"s3://{obj.bucket}/{obj.key}")
     except SpecError as exc:
-        return [reject(berth, environment, trigger, [str(p) for p in exc.problems], "the spec did not validate")]
+        return [
+            reject(
+                berth,
+                environment,
+                trigger,
+                [str(p) for p in exc.problems],
+                "the spec did not validate",
+            )
+        ]
     if spec.environment != environment:
         error = (
             f"s3://{obj.bucket}/{obj.key}: environment: {spec.environment!r} does not match the "
@@ -132,16 +170,28 @@ def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
         return [reject(berth, environment, trigger, exc.errors, "the spec could not be planned")]
     except (ClientError, BotoCoreError) as exc:
         failure = as_aws_failure(getattr(exc, "operation_name", "planning"), exc)
-        return [reject(berth, environment, trigger, [str(failure)], "an AWS call failed while planning")]
+        return [
+            reject(berth, environment, trigger, [str(failure)], "an AWS call failed while planning")
+        ]
     accepted = AcceptedSpec(
-        environment=environment, account=account, region=region, source=source,
-        sequencer=obj.sequencer or "", accepted_at=berth.clock(),
+        environment=environment,
+        account=account,
+        region=region,
+        source=source,
+        sequencer=obj.sequencer or "",
+        accepted_at=berth.clock(),
         document=spec.model_dump(by_alias=True, exclude_defaults=True),
     )
     if not berth.store.accept_spec(accepted):
-        return [ignored("a later upload of this environment's spec is already accepted", environment)]
+        return [
+            ignored("a later upload of this environment's spec is already accepted", environment)
+        ]
     if not steps:
-        return [ignored("nothing changed: every service already runs what the spec renders", environment)]
+        return [
+            ignored(
+                "nothing changed: every service already runs what the spec renders", environment
+            )
+        ]
     return run_steps(berth, spec, accepted, steps, trigger)
 
 
@@ -175,14 +225,16 @@ def plan_spec(berth: Berth, spec: Spec, account: str, region: str) -> list[Step]
                 f"tag that follows track {source.track!r}; push one first"
             )
             continue
-        if _differs_from_live(berth, spec, name, image, account, region):
+        if _differs_from_live(berth, spec, name, image=image, account=account, region=region):
             steps.append(Step(name, image))
     if errors:
         raise PlanRefused(errors)
     return steps
 
 
-def _differs_from_live(berth: Berth, spec: Spec, name: str, image: Image, account: str, region: str) -> bool:
+def _differs_from_live(
+    berth: Berth, spec: Spec, name: str, *, image: Image, account: str, region: str
+) -> bool:
     ecs = berth.clients.ecs
     live = ecs_api.live_service(ecs, spec.cluster, name)
     if live is None:
@@ -207,9 +259,19 @@ def run_steps(
     ready: list[DeploymentRecord] = []
     for step in steps:
         waiting = [d for d in spec.services[step.service].depends_on if d in changing]
-        record = _claim(berth, spec, step.service, step.image, run_id, trigger, waiting)
+        record = _claim(
+            berth,
+            spec,
+            step.service,
+            image=step.image,
+            run_id=run_id,
+            trigger=trigger,
+            waiting=waiting,
+        )
         if record is None:
-            outcomes.append(ignored("superseded by a concurrent change", spec.environment, step.service))
+            outcomes.append(
+                ignored("superseded by a concurrent change", spec.environment, step.service)
+            )
             continue
         if waiting:
             outcomes.append(_pending_outcome(record))
@@ -222,24 +284,44 @@ def run_steps(
 
 def _pending_outcome(record: DeploymentRecord) -> Outcome:
     return Outcome(
-        action="pending", environment=record.environment, service=record.service,
-        reason=f"waiting for {', '.join(record.waiting_for)}", record_id=record.record_id,
+        action="pending",
+        environment=record.environment,
+        service=record.service,
+        reason=f"waiting for {', '.join(record.waiting_for)}",
+        record_id=record.record_id,
     )
 
 
 def _claim(
-    berth: Berth, spec: Spec, name: str, image: Image, run_id: str, trigger: Trigger,
-    waiting: list[str], head: Head | None = None,
+    berth: Berth,
+    spec: Spec,
+    name: str,
+    *,
+    image: Image,
+    run_id: str,
+    trigger: Trigger,
+    waiting: list[str],
+    head: Head | None = None,
 ) -> DeploymentRecord | None:
     """Move the service's head to `image` and write a PENDING record; None if the head moved."""
     head = head or berth.store.get_head(spec.environment, name)
     record = _new_record(
-        berth, spec.environment, name, run_id, trigger, status="PENDING", cluster=spec.cluster,
-        image=image, previous_image=head.image, waiting_for=waiting,
+        berth,
+        spec.environment,
+        name,
+        run_id,
+        trigger,
+        status="PENDING",
+        cluster=spec.cluster,
+        image=image,
+        previous_image=head.image,
+        waiting_for=waiting,
         previous_task_definition_arn=head.task_definition_arn,
         reason=f"waiting for {', '.join(waiting)}" if waiting else "",
     )
-    moved = berth.store.put_head(head.model_copy(update={"image": image, "active_record_id": record.record_id}))
+    moved = berth.store.put_head(
+        head.model_copy(update={"image": image, "active_record_id": record.record_id})
+    )
     if moved is None:
         return None
     berth.store.put_record(record)
@@ -255,8 +337,12 @@ def _supersede(berth: Berth, head: Head, by: DeploymentRecord) -> None:
         return
     label = by.image.label if by.image else "a newer change"
     done = berth.store.transition(
-        previous, ACTIVE, status="SUPERSEDED", reason=f"replaced by {label}",
-        finished_at=berth.clock(), updated_at=berth.clock(),
+        previous,
+        ACTIVE,
+        status="SUPERSEDED",
+        reason=f"replaced by {label}",
+        finished_at=berth.clock(),
+        updated_at=berth.clock(),
     )
     if done is not None:
         berth.announce(done, "SUPERSEDED", by.trigger.kind)
@@ -265,20 +351,29 @@ def _supersede(berth: Berth, head: Head, by: DeploymentRecord) -> None:
 # ---- starting a step ---------------------------------------------------------------------------
 
 
-def start(berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec) -> list[Outcome]:
+def start(
+    berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec
+) -> list[Outcome]:
     """Register the task definition and create or update the service; record what happened."""
     ecs = berth.clients.ecs
     name = record.service
     assert record.image is not None
-    rendered = render_task_definition(spec, name, _ref(record.image), accepted.account, accepted.region)
+    rendered = render_task_definition(
+        spec, name, _ref(record.image), accepted.account, accepted.region
+    )
     try:
         live = ecs_api.live_service(ecs, spec.cluster, name)
         arn = ecs_api.register_if_changed(ecs, rendered, live.task_definition_arn if live else None)
         service_arn, deployment_id = ecs_api.apply_service(ecs, spec, name, arn, live)
     except (ClientError, BotoCoreError) as exc:
         failure = as_aws_failure(getattr(exc, "operation_name", "ECS"), exc)
-        return fail(berth, record, reason="an AWS call failed; the service was not changed",
-                    errors=[str(failure)], trigger=record.trigger.kind)
+        return fail(
+            berth,
+            record,
+            reason="an AWS call failed; the service was not changed",
+            errors=[str(failure)],
+            trigger=record.trigger.kind,
+        )
     now = berth.clock()
     breaker = spec.services[name].deployment.circuit_breaker
     changes: dict[str, Any] = {
@@ -292,12 +387,20 @@ def start(berth: Berth, record: DeploymentRecord, spec: Spec, accepted: Accepted
         "waiting_for": [],
         "reason": "",
     }
-    rolled = deployment_id is not None and (live is None or deployment_id != live.primary_deployment_id)
+    rolled = deployment_id is not None and (
+        live is None or deployment_id != live.primary_deployment_id
+    )
     if not rolled:
         # Only service settings changed (desired count, deployment configuration): ECS applies
         # them in place, without a deployment to follow.
-        done = berth.store.transition(record, {"PENDING"}, status="COMPLETED", finished_at=now,
-                                      reason="service settings updated in place", **changes)
+        done = berth.store.transition(
+            record,
+            {"PENDING"},
+            status="COMPLETED",
+            finished_at=now,
+            reason="service settings updated in place",
+            **changes,
+        )
         return finish(berth, done, "COMPLETED", record.trigger.kind) if done else []
     started = berth.store.transition(record, {"PENDING"}, status="IN_PROGRESS", **changes)
     if started is None:
@@ -305,8 +408,14 @@ def start(berth: Berth, record: DeploymentRecord, spec: Spec, accepted: Accepted
     _update_head(berth, started, task_definition_arn=arn)
     berth.announce(started, "STARTED", record.trigger.kind)
     return [
-        Outcome(action="started", environment=started.environment, service=name,
-                record_id=started.record_id, ecs_deployment_id=deployment_id, task_definition_arn=arn)
+        Outcome(
+            action="started",
+            environment=started.environment,
+            service=name,
+            record_id=started.record_id,
+            ecs_deployment_id=deployment_id,
+            task_definition_arn=arn,
+        )
     ]
 
 
@@ -323,37 +432,58 @@ def _update_head(berth: Berth, record: DeploymentRecord, **changes: Any) -> None
 # ---- outcomes ----------------------------------------------------------------------------------
 
 
-def fail(berth: Berth, record: DeploymentRecord, reason: str, errors: list[str], trigger: Any) -> list[Outcome]:
+def fail(
+    berth: Berth, record: DeploymentRecord, reason: str, errors: list[str], trigger: TriggerName
+) -> list[Outcome]:
     done = berth.store.transition(
-        record, ACTIVE, status="FAILED", reason=reason, errors=errors,
-        finished_at=berth.clock(), updated_at=berth.clock(),
+        record,
+        ACTIVE,
+        status="FAILED",
+        reason=reason,
+        errors=errors,
+        finished_at=berth.clock(),
+        updated_at=berth.clock(),
     )
     return finish(berth, done, "FAILED", trigger) if done else []
 
 
-def finish(berth: Berth, record: DeploymentRecord, status: str, trigger: Any) -> list[Outcome]:
+def finish(
+    berth: Berth, record: DeploymentRecord, status: Finished, trigger: TriggerName
+) -> list[Outcome]:
     """A record reached a terminal status: announce it, fix the head, move its dependents on."""
-    berth.announce(record, status, trigger)  # type: ignore[arg-type]
-    action = {"COMPLETED": "completed", "FAILED": "failed", "ROLLED_BACK": "rolled-back",
-              "TIMED_OUT": "timed-out", "SKIPPED": "skipped"}[status]
-    outcomes = [Outcome(action=action, environment=record.environment, service=record.service,  # type: ignore[arg-type]
-                        reason=record.reason, record_id=record.record_id,
-                        ecs_deployment_id=record.ecs_deployment_id,
-                        task_definition_arn=record.task_definition_arn)]
+    berth.announce(record, status, trigger)
+    action = _ACTION_OF[status]
+    outcomes = [
+        Outcome(
+            action=action,
+            environment=record.environment,
+            service=record.service,
+            reason=record.reason,
+            record_id=record.record_id,
+            ecs_deployment_id=record.ecs_deployment_id,
+            task_definition_arn=record.task_definition_arn,
+        )
+    ]
     if status == "COMPLETED":
         _update_head(berth, record, active_record_id=None)
         outcomes += release_dependents(berth, record)
     else:
         # The service keeps (or went back to) what it ran before this record.
-        _update_head(berth, record, image=record.previous_image,
-                     task_definition_arn=record.previous_task_definition_arn, active_record_id=None)
+        _update_head(
+            berth,
+            record,
+            image=record.previous_image,
+            task_definition_arn=record.previous_task_definition_arn,
+            active_record_id=None,
+        )
         outcomes += skip_dependents(berth, record)
     return outcomes
 
 
 def _dependents(berth: Berth, record: DeploymentRecord) -> list[DeploymentRecord]:
     return [
-        r for r in berth.store.records_with_status("PENDING")
+        r
+        for r in berth.store.records_with_status("PENDING")
         if r.environment == record.environment and record.service in r.waiting_for
     ]
 
@@ -365,8 +495,12 @@ def release_dependents(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
     for dependent in _dependents(berth, record):
         waiting = [w for w in dependent.waiting_for if w != record.service]
         if waiting or accepted is None:
-            moved = berth.store.transition(dependent, {"PENDING"}, waiting_for=waiting,
-                                           reason=f"waiting for {', '.join(waiting)}")
+            moved = berth.store.transition(
+                dependent,
+                {"PENDING"},
+                waiting_for=waiting,
+                reason=f"waiting for {', '.join(waiting)}",
+            )
             if moved:
                 outcomes.append(_pending_outcome(moved))
             continue
@@ -379,16 +513,25 @@ def release_dependents(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
 
 
 def skip(berth: Berth, record: DeploymentRecord, reason: str) -> list[Outcome]:
-    done = berth.store.transition(record, {"PENDING"}, status="SKIPPED", reason=reason,
-                                  finished_at=berth.clock(), updated_at=berth.clock())
+    done = berth.store.transition(
+        record,
+        {"PENDING"},
+        status="SKIPPED",
+        reason=reason,
+        finished_at=berth.clock(),
+        updated_at=berth.clock(),
+    )
     return finish(berth, done, "SKIPPED", "ecs") if done else []
 
 
 def skip_dependents(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
     outcomes: list[Outcome] = []
     label = f"{record.service} {record.image.label}" if record.image else record.service
-    verb = {"ROLLED_BACK": "failed and was rolled back", "TIMED_OUT": "timed out",
-            "SKIPPED": "was skipped"}.get(record.status, "failed")
+    verb = {
+        "ROLLED_BACK": "failed and was rolled back",
+        "TIMED_OUT": "timed out",
+        "SKIPPED": "was skipped",
+    }.get(record.status, "failed")
     for dependent in _dependents(berth, record):
         outcomes += skip(berth, dependent, f"its dependency {label} {verb}")
     return outcomes
@@ -404,8 +547,12 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
         return [ignored(f"ECR {detail.action_type} {detail.result} of {detail.repository_name}")]
     if not detail.image_tag:
         return [ignored(f"untagged push to {detail.repository_name}; Berth follows tags")]
-    image = Image(repository=detail.repository_name, tag=detail.image_tag,
-                  digest=detail.image_digest, pushed_at=event.time)
+    image = Image(
+        repository=detail.repository_name,
+        tag=detail.image_tag,
+        digest=detail.image_digest,
+        pushed_at=event.time,
+    )
     trigger = Trigger(kind="image", event_id=event.id, image=image)
     outcomes: list[Outcome] = []
     for accepted in berth.store.accepted_specs():
@@ -414,37 +561,53 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
         spec = Spec.model_validate(accepted.document)
         for name in spec.deployment_order():
             if spec.services[name].image.repository == image.repository:
-                outcomes.append(deploy_image(berth, spec, accepted, name, image, trigger))
+                outcomes += deploy_image(
+                    berth, spec, accepted, name=name, image=image, trigger=trigger
+                )
     if not outcomes:
-        return [ignored(f"no accepted spec tracks {event.account}/{event.region} repository {image.repository}")]
-    flat: list[Outcome] = []
-    for item in outcomes:
-        flat += item if isinstance(item, list) else [item]
-    return flat
+        return [
+            ignored(
+                f"no accepted spec tracks {image.repository} "
+                f"in account {event.account}, region {event.region}"
+            )
+        ]
+    return outcomes
 
 
 def deploy_image(
-    berth: Berth, spec: Spec, accepted: AcceptedSpec, name: str, image: Image, trigger: Trigger
-) -> list[Outcome] | Outcome:
+    berth: Berth, spec: Spec, accepted: AcceptedSpec, *, name: str, image: Image, trigger: Trigger
+) -> list[Outcome]:
     """Judge a pushed image for one service and start (or queue) its deployment."""
     track = spec.services[name].image.track
     for _ in range(5):
         head = berth.store.get_head(spec.environment, name)
         running = head.image
         verdict = judge_push(
-            track, image.tag or "", image.digest, image.pushed_at or berth.clock(),
+            track,
+            image.tag or "",
+            image.digest,
+            image.pushed_at or berth.clock(),
             RunningImage(running.tag, running.digest, running.pushed_at) if running else None,
         )
         if not verdict.deploy:
-            return ignored(verdict.reason, spec.environment, name)
+            return [ignored(verdict.reason, spec.environment, name)]
         waiting = _busy_dependencies(berth, spec, name)
-        record = _claim(berth, spec, name, image, _new_run_id(), trigger, waiting, head=head)
+        record = _claim(
+            berth,
+            spec,
+            name,
+            image=image,
+            run_id=_new_run_id(),
+            trigger=trigger,
+            waiting=waiting,
+            head=head,
+        )
         if record is None:
             continue  # another event moved the head: judge again against what it holds now
         if waiting:
-            return _pending_outcome(record)
+            return [_pending_outcome(record)]
         return start(berth, record, spec, accepted)
-    return ignored("gave up after repeated concurrent changes; the next event will retry", spec.environment, name)
+    raise ConcurrentChange(f"{spec.environment}/{name}: the service head kept moving; retry")
 
 
 def _busy_dependencies(berth: Berth, spec: Spec, name: str) -> list[str]:

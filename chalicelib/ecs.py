@@ -129,7 +129,7 @@ def service_settings(spec: Spec, name: str) -> dict[str, Any]:
 def apply_service(
     ecs: ECSClient, spec: Spec, name: str, task_definition_arn: str, live: LiveService | None
 ) -> tuple[str, str | None]:
-    """Create or update the service on `task_definition_arn`; (service ARN, PRIMARY deployment id)."""
+    """Create or update the service; (service ARN, PRIMARY deployment id)."""
     settings = service_settings(spec, name)
     if live is None:
         created = ecs.create_service(
@@ -149,8 +149,10 @@ def apply_service(
     return updated["serviceArn"], _primary(updated)
 
 
-def deployment_state(ecs: ECSClient, cluster: str, service: str, deployment_id: str) -> dict[str, Any] | None:
-    """The deployment as DescribeServices reports it (rolloutState, reason, failedTasks), if listed."""
+def deployment_state(
+    ecs: ECSClient, cluster: str, service: str, deployment_id: str
+) -> dict[str, Any] | None:
+    """The deployment as DescribeServices lists it (rolloutState, reason, failedTasks)."""
     found = ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
     for svc in found:
         for deployment in svc.get("deployments", []):
@@ -159,7 +161,9 @@ def deployment_state(ecs: ECSClient, cluster: str, service: str, deployment_id: 
     return None
 
 
-def failure_causes(ecs: ECSClient, cluster: str, service: str, deployment_id: str | None) -> list[str]:
+def failure_causes(
+    ecs: ECSClient, cluster: str, service: str, deployment_id: str | None
+) -> list[str]:
     """Why a deployment's tasks failed: stopped tasks' reasons, then the service's latest events."""
     causes: list[str] = []
     if deployment_id:
@@ -205,8 +209,8 @@ def newest_image(ecr: ECRClient, repository: str, track: str) -> tuple[str, str,
         if exc.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
             return None
         raise
-    tag = newest([(t, when) for t, (_, when) in candidates.items()])
-    if tag is None:
+    chosen = newest([(t, when) for t, (_, when) in candidates.items()])
+    if chosen is None:
         return None
-    digest, pushed_at = candidates[tag]
-    return tag, digest, pushed_at
+    digest, pushed_at = candidates[chosen]
+    return chosen, digest, pushed_at

@@ -1,4 +1,4 @@
-"""Errors a user can act on. Each carries what is needed to fix its cause; none shows a traceback."""
+"""Errors a user can act on: each carries what is needed to fix its cause, never a traceback."""
 
 from __future__ import annotations
 

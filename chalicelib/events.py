@@ -31,7 +31,7 @@ class EcrImageActionDetail(_Detail):
 
 class EcrImageAction(EventBridgeModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
-    detail: EcrImageActionDetail  # type: ignore[assignment]
+    detail: EcrImageActionDetail
 
     @property
     def pushed(self) -> bool:
@@ -48,7 +48,7 @@ class EcsDeploymentDetail(_Detail):
 
 class EcsDeploymentStateChange(EventBridgeModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
-    detail: EcsDeploymentDetail  # type: ignore[assignment]
+    detail: EcsDeploymentDetail
 
     @property
     def service_arn(self) -> str:
@@ -70,7 +70,7 @@ class EcsServiceActionDetail(_Detail):
 
 class EcsServiceAction(EventBridgeModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
-    detail: EcsServiceActionDetail  # type: ignore[assignment]
+    detail: EcsServiceActionDetail
 
     @property
     def service_arn(self) -> str:
@@ -107,7 +107,7 @@ class _S3Detail(_Detail):
 
 class S3ObjectCreated(EventBridgeModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
-    detail: _S3Detail  # type: ignore[assignment]
+    detail: _S3Detail
 
 
 class _RecordObject(_Detail):

@@ -9,6 +9,7 @@ Lambda's retry and the dead-letter queue keep the event.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -62,7 +63,9 @@ def _once(
     if context is not None:
         config.register_lambda_context(context)
 
-    @idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=config)
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="key", persistence_store=persistence, config=config
+    )
     def run(key: dict[str, Any]) -> list[dict[str, Any]]:
         return [o.model_dump(mode="json") for o in work()]
 
@@ -78,11 +81,15 @@ def _report(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _not_understood(exc: EventNotUnderstood) -> dict[str, Any]:
-    logger.warning("event not understood; ignored", extra={"event_id": exc.event_id, "reason": exc.reason})
+    logger.warning(
+        "event not understood; ignored", extra={"event_id": exc.event_id, "reason": exc.reason}
+    )
     metrics.add_metric(name="events_not_understood", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()
-    return {"outcomes": [{"action": "ignored", "reason": f"malformed event: {exc.reason}"}],
-            "malformed": True}
+    return {
+        "outcomes": [{"action": "ignored", "reason": f"malformed event: {exc.reason}"}],
+        "malformed": True,
+    }
 
 
 def _start(raw: Any, handler: str) -> Berth:
@@ -100,9 +107,14 @@ def spec_uploaded(raw: Any, context: Any = None) -> dict[str, Any]:
         return _not_understood(exc)
     outcomes: list[dict[str, Any]] = []
     for obj in objects:
-        key = {"kind": "spec", "bucket": obj.bucket, "key": obj.key, "version": obj.version_id,
-               "sequencer": obj.sequencer}
-        outcomes += _once(instance, key, lambda obj=obj: deploy.on_spec_uploaded(instance, obj), context)  # type: ignore[misc]
+        key = {
+            "kind": "spec",
+            "bucket": obj.bucket,
+            "key": obj.key,
+            "version": obj.version_id,
+            "sequencer": obj.sequencer,
+        }
+        outcomes += _once(instance, key, partial(deploy.on_spec_uploaded, instance, obj), context)
     return _report(outcomes)
 
 
@@ -113,9 +125,16 @@ def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
     except EventNotUnderstood as exc:
         return _not_understood(exc)
     d = event.detail
-    key = {"kind": "image", "account": event.account, "region": event.region,
-           "repository": d.repository_name, "digest": d.image_digest, "tag": d.image_tag,
-           "action": d.action_type, "result": d.result}
+    key = {
+        "kind": "image",
+        "account": event.account,
+        "region": event.region,
+        "repository": d.repository_name,
+        "digest": d.image_digest,
+        "tag": d.image_tag,
+        "action": d.action_type,
+        "result": d.result,
+    }
     return _report(_once(instance, key, lambda: deploy.on_image_pushed(instance, event), context))
 
 
@@ -126,9 +145,16 @@ def deployment_state_changed(raw: Any, context: Any = None) -> dict[str, Any]:
     except EventNotUnderstood as exc:
         return _not_understood(exc)
     d = event.detail
-    key = {"kind": "ecs-deployment", "id": event.id, "deployment": d.deployment_id,
-           "name": d.event_name, "reason": d.reason}
-    return _report(_once(instance, key, lambda: rollout.on_deployment_event(instance, event), context))
+    key = {
+        "kind": "ecs-deployment",
+        "id": event.id,
+        "deployment": d.deployment_id,
+        "name": d.event_name,
+        "reason": d.reason,
+    }
+    return _report(
+        _once(instance, key, lambda: rollout.on_deployment_event(instance, event), context)
+    )
 
 
 def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
@@ -138,7 +164,9 @@ def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
     except EventNotUnderstood as exc:
         return _not_understood(exc)
     key = {"kind": "ecs-service-action", "id": event.id}
-    return _report(_once(instance, key, lambda: rollout.on_service_action(instance, event), context))
+    return _report(
+        _once(instance, key, lambda: rollout.on_service_action(instance, event), context)
+    )
 
 
 def sweep() -> dict[str, Any]:

@@ -11,22 +11,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice
-from chalice.app import CloudWatchEvent
+from chalice.app import Chalice, CloudWatchEvent
+
+_ATTRIBUTES = {
+    "version": "version",
+    "account": "account",
+    "region": "region",
+    "detail": "detail",
+    "detail_type": "detail-type",
+    "source": "source",
+    "time": "time",
+    "event_id": "id",
+    "resources": "resources",
+}
 
 
-class LenientCloudWatchEvent(CloudWatchEvent):  # type: ignore[misc]
+class LenientCloudWatchEvent(CloudWatchEvent):
     def _extract_attributes(self, event_dict: Any) -> None:
         event = event_dict if isinstance(event_dict, dict) else {}
-        self.version = event.get("version")
-        self.account = event.get("account")
-        self.region = event.get("region")
-        self.detail = event.get("detail")
-        self.detail_type = event.get("detail-type")
-        self.source = event.get("source")
-        self.time = event.get("time")
-        self.event_id = event.get("id")
-        self.resources = event.get("resources")
+        for attribute, key in _ATTRIBUTES.items():
+            setattr(self, attribute, event.get(key))
 
 
 def lenient_cw_event(

@@ -23,8 +23,16 @@ if TYPE_CHECKING:
 logger = Logger(service="berth")
 SCHEMA_ID = "berth.notification/v1"
 NotificationStatus = Literal[
-    "STARTED", "COMPLETED", "FAILED", "ROLLED_BACK", "TIMED_OUT", "SKIPPED", "REJECTED",
-    "IGNORED", "EXTERNAL", "SUPERSEDED",
+    "STARTED",
+    "COMPLETED",
+    "FAILED",
+    "ROLLED_BACK",
+    "TIMED_OUT",
+    "SKIPPED",
+    "REJECTED",
+    "IGNORED",
+    "EXTERNAL",
+    "SUPERSEDED",
 ]
 
 
@@ -38,7 +46,9 @@ class Notification(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    schema_id: Literal["berth.notification/v1"] = Field(default=SCHEMA_ID, alias="schema")
+    schema_id: Literal["berth.notification/v1"] = Field(
+        default="berth.notification/v1", alias="schema"
+    )
     status: NotificationStatus
     environment: str
     service: str | None = None
@@ -63,7 +73,9 @@ class Notification(BaseModel):
         """The message for email and SMS: what, where, which image, what changed, why, what next."""
         lines = [self.summary]
         if self.image is not None:
-            lines.append(f"Image: {self.image.repository}:{self.image.tag or '-'} ({self.image.digest})")
+            lines.append(
+                f"Image: {self.image.repository}:{self.image.tag or '-'} ({self.image.digest})"
+            )
         if self.previous_image is not None and self.status != "STARTED":
             lines.append(f"Previous image: {self.previous_image.label}")
         if self.task_definition is not None and self.task_definition.current:
@@ -145,11 +157,17 @@ def for_record(
             "following the newer deployment instead",
         ),
         "IGNORED": (f"[{env}] {svc} {label} ignored", f"{svc} {label}: push ignored.", ""),
-        "EXTERNAL": (f"[{env}] {svc} external deployment", f"{svc}: a deployment Berth did not start.", ""),
+        "EXTERNAL": (
+            f"[{env}] {svc} external deployment",
+            f"{svc}: a deployment Berth did not start.",
+            "",
+        ),
     }[status]
     if status == "REJECTED" and record.trigger.spec is not None:
         count = len(record.errors)
-        subject = f"[{env}] spec rejected: {record.trigger.spec.key} ({count} error{'s' * (count != 1)})"
+        subject = (
+            f"[{env}] spec rejected: {record.trigger.spec.key} ({count} error{'s' * (count != 1)})"
+        )
     duration = None
     if record.started_at and record.finished_at:
         duration = (record.finished_at - record.started_at).total_seconds()
@@ -168,7 +186,9 @@ def for_record(
         previous_image=record.previous_image,
         task_definition=TaskDefinitionChange(
             previous=record.previous_task_definition_arn, current=record.task_definition_arn
-        ) if record.task_definition_arn else None,
+        )
+        if record.task_definition_arn
+        else None,
         ecs_deployment_id=record.ecs_deployment_id,
         cluster=record.cluster or None,
         spec=record.trigger.spec,

@@ -145,12 +145,22 @@ def to_json(task: dict[str, Any]) -> str:
 
 # Fields DescribeTaskDefinition adds that are not part of what Berth registers.
 _REGISTRATION_ONLY = {
-    "taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
-    "registeredAt", "registeredBy", "deregisteredAt", "tags",
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+    "tags",
 }
 # Values ECS fills in when they are not given; comparing with them in place would see a change.
 _CONTAINER_DEFAULTS: dict[str, Any] = {
-    "cpu": 0, "mountPoints": [], "volumesFrom": [], "systemControls": [],
+    "cpu": 0,
+    "mountPoints": [],
+    "volumesFrom": [],
+    "systemControls": [],
 }
 
 

@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import ecs as ecs_api
 from .deploy import finish
 from .events import EcsDeploymentStateChange, EcsServiceAction
-from .records import DeploymentRecord
+from .records import DeploymentRecord, Status
 from .runtime import Berth, Outcome, ignored, logger
 
 _IMPAIRED = {
@@ -62,45 +62,89 @@ def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[O
     if record is None:
         if berth.store.claim_external(detail.deployment_id, event.service_arn, detail.event_name):
             logger.info("external deployment", extra={"deployment": detail.deployment_id})
-            return [Outcome(action="external", service=_service_name(event.service_arn),
-                            reason=f"{detail.event_name} for {detail.deployment_id}, not started by Berth",
-                            ecs_deployment_id=detail.deployment_id)]
+            return [
+                Outcome(
+                    action="external",
+                    service=_service_name(event.service_arn),
+                    reason=f"{detail.event_name} for {detail.deployment_id}, not started by Berth",
+                    ecs_deployment_id=detail.deployment_id,
+                )
+            ]
         return [ignored(f"external deployment {detail.deployment_id} already reported")]
     now = berth.clock()
     name = detail.event_name
     if name == "SERVICE_DEPLOYMENT_IN_PROGRESS" and event.rollback_target is None:
-        return [ignored(f"{record.service} deployment {detail.deployment_id} in progress",
-                        record.environment, record.service)]
+        return [
+            ignored(
+                f"{record.service} deployment {detail.deployment_id} in progress",
+                record.environment,
+                record.service,
+            )
+        ]
     if name == "SERVICE_DEPLOYMENT_IN_PROGRESS" or (
         name == "SERVICE_DEPLOYMENT_FAILED" and record.rollback_enabled
     ):
         # The circuit breaker failed the deployment: the outcome is told once the rollback ends.
-        ids = list(dict.fromkeys([*record.rollback_deployment_ids, detail.deployment_id,
-                                  *([event.rollback_target] if event.rollback_target else [])]))
+        ids = list(
+            dict.fromkeys(
+                [
+                    *record.rollback_deployment_ids,
+                    detail.deployment_id,
+                    *([event.rollback_target] if event.rollback_target else []),
+                ]
+            )
+        )
         failure = "" if event.rollback_target else detail.reason
         first = record.status != "ROLLING_BACK"
         moved = berth.store.transition(
-            record, {"IN_PROGRESS", "ROLLING_BACK"}, status="ROLLING_BACK", updated_at=now,
+            record,
+            {"IN_PROGRESS", "ROLLING_BACK"},
+            status="ROLLING_BACK",
+            updated_at=now,
             rollback_deployment_ids=[i for i in ids if i != record.ecs_deployment_id],
-            reason=(failure or "ECS deployment circuit breaker rolled it back") if first and not
-            record.reason else (failure or record.reason),
+            reason=(failure or "ECS deployment circuit breaker rolled it back")
+            if first and not record.reason
+            else (failure or record.reason),
             causes=_causes(berth, record, failure) if first or failure else record.causes,
         )
-        return [Outcome(action="rolling-back", environment=record.environment, service=record.service,
-                        reason=detail.reason, record_id=record.record_id)] if moved else []
+        return (
+            [
+                Outcome(
+                    action="rolling-back",
+                    environment=record.environment,
+                    service=record.service,
+                    reason=detail.reason,
+                    record_id=record.record_id,
+                )
+            ]
+            if moved
+            else []
+        )
     if name == "SERVICE_DEPLOYMENT_FAILED":
         done = berth.store.transition(
-            record, {"IN_PROGRESS"}, status="FAILED", updated_at=now, finished_at=now,
-            reason=detail.reason, causes=_causes(berth, record, detail.reason),
+            record,
+            {"IN_PROGRESS"},
+            status="FAILED",
+            updated_at=now,
+            finished_at=now,
+            reason=detail.reason,
+            causes=_causes(berth, record, detail.reason),
         )
         return finish(berth, done, "FAILED", "ecs") if done else []
     if name == "SERVICE_DEPLOYMENT_COMPLETED":
         if record.status == "ROLLING_BACK" and detail.deployment_id != record.ecs_deployment_id:
-            done = berth.store.transition(record, {"ROLLING_BACK"}, status="ROLLED_BACK",
-                                          updated_at=now, finished_at=now)
+            done = berth.store.transition(
+                record, {"ROLLING_BACK"}, status="ROLLED_BACK", updated_at=now, finished_at=now
+            )
             return finish(berth, done, "ROLLED_BACK", "ecs") if done else []
-        done = berth.store.transition(record, {"IN_PROGRESS"}, status="COMPLETED",
-                                      updated_at=now, finished_at=now, reason=detail.reason)
+        done = berth.store.transition(
+            record,
+            {"IN_PROGRESS"},
+            status="COMPLETED",
+            updated_at=now,
+            finished_at=now,
+            reason=detail.reason,
+        )
         return finish(berth, done, "COMPLETED", "ecs") if done else []
     return [ignored(f"unhandled ECS deployment event {name}", record.environment, record.service)]
 
@@ -113,10 +157,18 @@ def on_service_action(berth: Berth, event: EcsServiceAction) -> list[Outcome]:
     for record in berth.store.records_with_status("IN_PROGRESS"):
         if record.ecs_service_arn == event.service_arn:
             note = f"{name}" + (f": {event.detail.reason}" if event.detail.reason else "")
-            berth.store.transition(record, {"IN_PROGRESS"}, causes=[*record.causes, note],
-                                   updated_at=berth.clock())
-            return [Outcome(action="recorded", environment=record.environment,
-                            service=record.service, reason=note, record_id=record.record_id)]
+            berth.store.transition(
+                record, {"IN_PROGRESS"}, causes=[*record.causes, note], updated_at=berth.clock()
+            )
+            return [
+                Outcome(
+                    action="recorded",
+                    environment=record.environment,
+                    service=record.service,
+                    reason=note,
+                    record_id=record.record_id,
+                )
+            ]
     return [ignored(f"{name} for a service with no Berth deployment under way")]
 
 
@@ -124,8 +176,9 @@ def sweep(berth: Berth) -> list[Outcome]:
     """Settle deployments that had no terminal event within the rollout timeout."""
     cutoff = berth.clock() - timedelta(minutes=berth.settings.rollout_timeout_minutes)
     outcomes: list[Outcome] = []
-    for status in ("IN_PROGRESS", "ROLLING_BACK"):
-        for record in berth.store.records_with_status(status, created_before=cutoff):  # type: ignore[arg-type]
+    statuses: tuple[Status, ...] = ("IN_PROGRESS", "ROLLING_BACK")
+    for status in statuses:
+        for record in berth.store.records_with_status(status, created_before=cutoff):
             outcomes += _settle(berth, record)
     return outcomes
 
@@ -143,22 +196,45 @@ def _settle(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
     rollout = (state or {}).get("rolloutState")
     reason = (state or {}).get("rolloutStateReason", "")
     if record.status == "ROLLING_BACK":
-        done = berth.store.transition(record, {"ROLLING_BACK"}, status="ROLLED_BACK", finished_at=now,
-                                      updated_at=now, reason=record.reason or "rolled back (reconciled)")
+        done = berth.store.transition(
+            record,
+            {"ROLLING_BACK"},
+            status="ROLLED_BACK",
+            finished_at=now,
+            updated_at=now,
+            reason=record.reason or "rolled back (reconciled)",
+        )
         return finish(berth, done, "ROLLED_BACK", "sweep") if done else []
     if rollout == "COMPLETED":
-        done = berth.store.transition(record, {"IN_PROGRESS"}, status="COMPLETED", finished_at=now,
-                                      updated_at=now, reason=f"reconciled from ECS: {reason}")
+        done = berth.store.transition(
+            record,
+            {"IN_PROGRESS"},
+            status="COMPLETED",
+            finished_at=now,
+            updated_at=now,
+            reason=f"reconciled from ECS: {reason}",
+        )
         return finish(berth, done, "COMPLETED", "sweep") if done else []
     if rollout == "FAILED":
-        done = berth.store.transition(record, {"IN_PROGRESS"}, status="FAILED", finished_at=now,
-                                      updated_at=now, reason=f"reconciled from ECS: {reason}",
-                                      causes=_causes(berth, record, reason))
+        done = berth.store.transition(
+            record,
+            {"IN_PROGRESS"},
+            status="FAILED",
+            finished_at=now,
+            updated_at=now,
+            reason=f"reconciled from ECS: {reason}",
+            causes=_causes(berth, record, reason),
+        )
         return finish(berth, done, "FAILED", "sweep") if done else []
     minutes = berth.settings.rollout_timeout_minutes
     seen = f"ECS says {rollout}: {reason}" if rollout else "ECS no longer lists the deployment"
     done = berth.store.transition(
-        record, {"IN_PROGRESS"}, status="TIMED_OUT", finished_at=now, updated_at=now,
-        reason=f"no outcome after {minutes} min; {seen}", causes=_causes(berth, record, ""),
+        record,
+        {"IN_PROGRESS"},
+        status="TIMED_OUT",
+        finished_at=now,
+        updated_at=now,
+        reason=f"no outcome after {minutes} min; {seen}",
+        causes=_causes(berth, record, ""),
     )
     return finish(berth, done, "TIMED_OUT", "sweep") if done else []

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+import boto3
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
@@ -31,8 +32,8 @@ class Berth:
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Berth:
-        clients = Clients(settings)
+    def from_settings(cls, settings: Settings, session: boto3.session.Session | None = None) -> Berth:
+        clients = Clients(settings, session or boto3.session.Session())
         return cls(
             settings=settings,
             clients=clients,
@@ -44,7 +45,7 @@ class Berth:
         self,
         record: DeploymentRecord,
         status: NotificationStatus,
-        trigger: Literal["spec", "image", "ecs", "sweep"],
+        trigger: TriggerName,
     ) -> Notification:
         note = for_record(record, status, trigger, self.clock())
         self.notifier.publish(note)
@@ -52,12 +53,28 @@ class Berth:
         return note
 
 
+Action = Literal[
+    "started",
+    "pending",
+    "completed",
+    "failed",
+    "rolled-back",
+    "rolling-back",
+    "timed-out",
+    "skipped",
+    "rejected",
+    "ignored",
+    "external",
+    "superseded",
+    "recorded",
+]
+TriggerName = Literal["spec", "image", "ecs", "sweep"]
+
+
 class Outcome(BaseModel):
     """What one event did to one service: the handler's return value and the replay's output."""
 
-    action: Literal["started", "pending", "completed", "failed", "rolled-back", "rolling-back",
-                    "timed-out", "skipped", "rejected", "ignored", "external", "superseded",
-                    "recorded"]
+    action: Action
     environment: str | None = None
     service: str | None = None
     reason: str = ""

@@ -148,7 +148,9 @@ class Service(_Model):
     depends_on: list[str] = []
     deployment: Deployment = Deployment()
     log_group: str | None = None
-    execution_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+")
+    execution_role_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+"
+    )
     task_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+")
     launch_type: Literal["FARGATE", "EC2"] | None = None
     architecture: Literal["X86_64", "ARM64"] = "X86_64"
@@ -168,7 +170,8 @@ class Service(_Model):
         if isinstance(value, dict):
             return {
                 k: (str(v).lower() if isinstance(v, bool) else str(v))
-                if isinstance(v, (bool, int, float)) else v
+                if isinstance(v, (bool, int, float))
+                else v
                 for k, v in value.items()
             }
         return value
@@ -194,11 +197,15 @@ class Spec(_Model):
     berth: Literal[1]
     environment: str = Field(pattern=NAME)
     cluster: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$")
-    services: dict[Annotated[str, Field(pattern=NAME)], Service] = Field(min_length=1, max_length=50)
+    services: dict[Annotated[str, Field(pattern=NAME)], Service] = Field(
+        min_length=1, max_length=50
+    )
     # Defaults for every service; a service's own value wins.
     network: Network | None = None
     log_group: str | None = None
-    execution_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+")
+    execution_role_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+"
+    )
     task_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+")
     launch_type: Literal["FARGATE", "EC2"] = "FARGATE"
     tags: dict[str, str] = {}
@@ -251,6 +258,52 @@ def _fargate_problems(name: str, svc: Service) -> list[tuple[Path, str]]:
     return []
 
 
+def _port_problems(spec: Spec, name: str, svc: Service) -> list[tuple[Path, str]]:
+    at: Path = ("services", name)
+    ports = svc.effective_ports
+    problems: list[tuple[Path, str]] = [
+        ((*at, "ports"), f"port {port} is listed more than once")
+        for port in sorted({p for p in ports if ports.count(p) > 1})
+    ]
+    if svc.load_balancer is not None:
+        port = svc.load_balancer.container_port or svc.preset.lb_port
+        where: Path = (*at, "loadBalancer", "containerPort")
+        if port is None:
+            problems.append((where, "required for generic containers"))
+        elif port not in ports:
+            listed = ", ".join(map(str, ports))
+            problems.append((where, f"{port} is not one of the service's ports ({listed})"))
+    return problems
+
+
+def _environment_problems(spec: Spec, name: str, svc: Service) -> list[tuple[Path, str]]:
+    at: Path = ("services", name)
+    problems: list[tuple[Path, str]] = []
+    for key in sorted(svc.environment):
+        if not ENV_NAME.match(key):
+            problems.append(((*at, "environment", key), "not a valid environment variable name"))
+        elif SECRET_LOOKING_NAME.search(key):
+            problems.append(
+                (
+                    (*at, "environment", key),
+                    "looks like a secret; move it to secrets as a Secrets Manager or SSM ARN",
+                )
+            )
+    for key in sorted(set(svc.environment) & set(svc.secrets)):
+        problems.append(((*at, "secrets", key), "is also set in environment; keep one"))
+    if svc.product == "wso2am" and APIM_ENCRYPTION_KEY_SECRET not in svc.secrets:
+        problems.append(
+            (
+                (*at, "secrets"),
+                f"{APIM_ENCRYPTION_KEY_SECRET} is required for wso2am: APIM 4.x needs the same "
+                "256-bit encryption key on every node",
+            )
+        )
+    if svc.secrets and spec.execution_role_of(name) is None:
+        problems.append(((*at, "executionRoleArn"), "required when the service has secrets"))
+    return problems
+
+
 def _service_problems(spec: Spec, name: str, svc: Service) -> list[tuple[Path, str]]:
     at: Path = ("services", name)
     problems: list[tuple[Path, str]] = []
@@ -258,42 +311,21 @@ def _service_problems(spec: Spec, name: str, svc: Service) -> list[tuple[Path, s
         problems += _fargate_problems(name, svc)
         if spec.network_of(name) is None:
             problems.append(
-                ((*at, "network"), "Fargate services need network subnets and securityGroups "
-                 "(here or at the top level)")
+                (
+                    (*at, "network"),
+                    "Fargate services need network subnets and securityGroups "
+                    "(here or at the top level)",
+                )
             )
-    ports = svc.effective_ports
-    for port in sorted({p for p in ports if ports.count(p) > 1}):
-        problems.append(((*at, "ports"), f"port {port} is listed more than once"))
-    if svc.load_balancer is not None:
-        port = svc.load_balancer.container_port or svc.preset.lb_port
-        if port is None:
-            problems.append(((*at, "loadBalancer", "containerPort"), "required for generic containers"))
-        elif port not in ports:
-            problems.append(
-                ((*at, "loadBalancer", "containerPort"),
-                 f"{port} is not one of the service's ports ({', '.join(map(str, ports))})")
-            )
-    heap = svc.heap
-    if heap is not None and heap >= svc.effective_memory:
-        problems.append(((*at, "heap"), f"{heap} MiB heap does not fit in {svc.effective_memory} MiB memory"))
-    for key in sorted(svc.environment):
-        if not ENV_NAME.match(key):
-            problems.append(((*at, "environment", key), "not a valid environment variable name"))
-        elif SECRET_LOOKING_NAME.search(key):
-            problems.append(
-                ((*at, "environment", key),
-                 "looks like a secret; move it to secrets as a Secrets Manager or SSM ARN")
-            )
-    for key in sorted(set(svc.environment) & set(svc.secrets)):
-        problems.append(((*at, "secrets", key), "is also set in environment; keep one"))
-    if svc.product == "wso2am" and APIM_ENCRYPTION_KEY_SECRET not in svc.secrets:
+    problems += _port_problems(spec, name, svc)
+    if svc.heap is not None and svc.heap >= svc.effective_memory:
         problems.append(
-            ((*at, "secrets"),
-             f"{APIM_ENCRYPTION_KEY_SECRET} is required for wso2am: APIM 4.x needs the same "
-             "256-bit encryption key on every node")
+            (
+                (*at, "heap"),
+                f"{svc.heap} MiB heap does not fit in {svc.effective_memory} MiB memory",
+            )
         )
-    if svc.secrets and spec.execution_role_of(name) is None:
-        problems.append(((*at, "executionRoleArn"), "required when the service has secrets"))
+    problems += _environment_problems(spec, name, svc)
     for i, dep in enumerate(svc.depends_on):
         if dep not in spec.services:
             hint = _did_you_mean(dep, spec.services)
@@ -363,9 +395,22 @@ def _reason(error: Any) -> str:
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
-    if kind in ("literal_error", "string_pattern_mismatch", "int_parsing", "int_type",
-                "string_type", "bool_parsing", "dict_type", "list_type", "model_type"):
-        message = f"{error['input']!r}: {message}" if not isinstance(error["input"], (dict, list)) else message
+    if kind in (
+        "literal_error",
+        "string_pattern_mismatch",
+        "int_parsing",
+        "int_type",
+        "string_type",
+        "bool_parsing",
+        "dict_type",
+        "list_type",
+        "model_type",
+    ):
+        message = (
+            f"{error['input']!r}: {message}"
+            if not isinstance(error["input"], (dict, list))
+            else message
+        )
     return message
 
 
@@ -390,9 +435,13 @@ def parse_spec(raw: bytes, file: str) -> Spec:
         raise SpecError([SpecProblem(file, "", exc.reason, exc.line, exc.column)]) from None
     if not isinstance(doc.data, dict):
         kind = type(doc.data).__name__
-        raise SpecError([_problem(file, doc, (), f"a spec is a mapping at the top level, not a {kind}")])
+        raise SpecError(
+            [_problem(file, doc, (), f"a spec is a mapping at the top level, not a {kind}")]
+        )
     if "berth" not in doc.data:
-        raise SpecError([_problem(file, doc, (), "not a Berth spec: the top-level key 'berth: 1' is missing")])
+        raise SpecError(
+            [_problem(file, doc, (), "not a Berth spec: the top-level key 'berth: 1' is missing")]
+        )
     try:
         spec = Spec.model_validate(doc.data)
     except ValidationError as exc:

@@ -165,22 +165,28 @@ class Store:
         """Store `head` as the next revision if nobody moved it since it was read; else None."""
         expected = head.revision
         moved = head.model_copy(update={"revision": expected + 1})
-        condition = "attribute_not_exists(sk)" if expected == 0 else "revision = :r"
-        values = {} if expected == 0 else {":r": {"N": str(expected)}}
+        item = _item(
+            {
+                "pk": f"{head.environment}#{head.service}",
+                "sk": HEAD,
+                "revision": moved.revision,
+                "body": moved.model_dump_json(),
+            }
+        )
         try:
-            self.db.put_item(
-                TableName=self.deployments,
-                Item=_item(
-                    {
-                        "pk": f"{head.environment}#{head.service}",
-                        "sk": HEAD,
-                        "revision": moved.revision,
-                        "body": moved.model_dump_json(),
-                    }
-                ),
-                ConditionExpression=condition,
-                **({"ExpressionAttributeValues": values} if values else {}),
-            )
+            if expected == 0:
+                self.db.put_item(
+                    TableName=self.deployments,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(sk)",
+                )
+            else:
+                self.db.put_item(
+                    TableName=self.deployments,
+                    Item=item,
+                    ConditionExpression="revision = :r",
+                    ExpressionAttributeValues={":r": {"N": str(expected)}},
+                )
         except ClientError as exc:
             if _conditional_failed(exc):
                 return None
@@ -243,8 +249,12 @@ class Store:
 
     def accepted_specs(self) -> list[AcceptedSpec]:
         specs: list[AcceptedSpec] = []
-        for page in self.db.get_paginator("scan").paginate(TableName=self.specs, ConsistentRead=True):
-            specs += [AcceptedSpec.model_validate_json(_plain(i)["body"]) for i in page.get("Items", [])]
+        for page in self.db.get_paginator("scan").paginate(
+            TableName=self.specs, ConsistentRead=True
+        ):
+            specs += [
+                AcceptedSpec.model_validate_json(_plain(i)["body"]) for i in page.get("Items", [])
+            ]
         return specs
 
 

@@ -28,6 +28,7 @@ from moto.moto_api._internal import mock_random
 
 BROKEN_HEALTH_MARKER = "berth.sandbox/health-check"
 FAILED_TASKS = 2
+NO_RESOURCES: dict[str, Any] = {"CPU": 0, "MEMORY": 0, "PORTS": [], "PORTS_UDP": []}
 _KEPT_CREATE_SETTINGS = {
     "deploymentConfiguration": "deployment_configuration",
     "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
@@ -38,7 +39,7 @@ def _keep_create_settings() -> None:
     """moto's CreateService drops settings ECS keeps and DescribeServices returns: keep them."""
     from moto.ecs.responses import EC2ContainerServiceResponse
 
-    original = EC2ContainerServiceResponse.create_service
+    original: Any = EC2ContainerServiceResponse.create_service
     if getattr(original, "berth_sandbox", False):
         return
 
@@ -52,7 +53,7 @@ def _keep_create_settings() -> None:
         return result
 
     create_service.berth_sandbox = True  # type: ignore[attr-defined]
-    EC2ContainerServiceResponse.create_service = create_service
+    EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
 
 
 _keep_create_settings()
@@ -88,9 +89,10 @@ class SimulatedEcs:
         from moto.ecr.models import ecr_backends
         from moto.ecs.models import ecs_backends
 
-        self.ecs = ecs_backends[self.account][self.region]
-        self.ecr = ecr_backends[self.account][self.region]
-        original_update = self.ecs.update_service
+        # moto's backends are typed for moto's own use; here they are driven from outside.
+        self.ecs: Any = ecs_backends[self.account][self.region]
+        self.ecr: Any = ecr_backends[self.account][self.region]
+        original_update: Any = self.ecs.update_service
 
         def update_service(service_properties: dict[str, Any]) -> Any:
             cluster = str(service_properties.get("cluster", "default")).split("/")[-1]
@@ -101,9 +103,11 @@ class SimulatedEcs:
                 self._new_deployment(service, service.task_definition)
             return service
 
-        self.ecs.update_service = update_service
+        self.ecs.update_service = update_service  # type: ignore[method-assign]
 
-    def _new_deployment(self, service: Any, task_definition: str, rollback: bool = False) -> dict[str, Any]:
+    def _new_deployment(
+        self, service: Any, task_definition: str, rollback: bool = False
+    ) -> dict[str, Any]:
         now = datetime.now(UTC)
         for deployment in service.deployments:
             if deployment["status"] == "PRIMARY":
@@ -120,7 +124,8 @@ class SimulatedEcs:
             "updatedAt": now,
             "launchType": service.launch_type,
             "rolloutState": "IN_PROGRESS",
-            "rolloutStateReason": "ECS deployment in progress." if not rollback
+            "rolloutStateReason": "ECS deployment in progress."
+            if not rollback
             else "ECS deployment circuit breaker: rolling back.",
         }
         service.deployments.insert(0, deployment)
@@ -137,7 +142,10 @@ class SimulatedEcs:
         found = []
         for key, service in self.ecs.services.items():
             for deployment in service.deployments:
-                if deployment.get("rolloutState") == "IN_PROGRESS" and deployment["id"] not in self._rollouts:
+                if (
+                    deployment.get("rolloutState") == "IN_PROGRESS"
+                    and deployment["id"] not in self._rollouts
+                ):
                     found.append((key, service, deployment))
         return found
 
@@ -146,9 +154,17 @@ class SimulatedEcs:
         now = time.monotonic() if now is None else now
         events: list[EmittedEvent] = []
         for key, service, deployment in self._unannounced():
-            self._rollouts[deployment["id"]] = _Rollout(key, deployment["id"], deployment["taskDefinition"], now)
-            events.append(self._deployment_event(service, deployment["id"], "SERVICE_DEPLOYMENT_IN_PROGRESS",
-                                                 f"ECS deployment {deployment['id']} in progress."))
+            self._rollouts[deployment["id"]] = _Rollout(
+                key, deployment["id"], deployment["taskDefinition"], now
+            )
+            events.append(
+                self._deployment_event(
+                    service,
+                    deployment["id"],
+                    "SERVICE_DEPLOYMENT_IN_PROGRESS",
+                    f"ECS deployment {deployment['id']} in progress.",
+                )
+            )
         for rollout in list(self._rollouts.values()):
             if rollout.done or now - rollout.announced_at < self.rollout_seconds:
                 continue
@@ -163,7 +179,9 @@ class SimulatedEcs:
         service = self.ecs.services.get(rollout.service_key)
         if service is None:
             return []
-        deployment = next((d for d in service.deployments if d["id"] == rollout.deployment_id), None)
+        deployment = next(
+            (d for d in service.deployments if d["id"] == rollout.deployment_id), None
+        )
         if deployment is None or deployment["status"] != "PRIMARY":
             return []  # replaced by a newer deployment before it finished: ECS sends nothing more
         failure = None if rollout.rollback_of else self._failure(rollout.task_definition)
@@ -171,33 +189,74 @@ class SimulatedEcs:
             return self._complete(service, deployment, rollout)
         return self._fail(service, deployment, rollout, failure, now)
 
-    def _complete(self, service: Any, deployment: dict[str, Any], rollout: _Rollout) -> list[EmittedEvent]:
-        deployment.update(rolloutState="COMPLETED", runningCount=service.desired_count, pendingCount=0,
-                          rolloutStateReason=f"ECS deployment {deployment['id']} completed.",
-                          updatedAt=datetime.now(UTC))
+    def _complete(
+        self, service: Any, deployment: dict[str, Any], rollout: _Rollout
+    ) -> list[EmittedEvent]:
+        deployment.update(
+            rolloutState="COMPLETED",
+            runningCount=service.desired_count,
+            pendingCount=0,
+            rolloutStateReason=f"ECS deployment {deployment['id']} completed.",
+            updatedAt=datetime.now(UTC),
+        )
         service.deployments[:] = [deployment]
         service.running_count = service.desired_count
         service.pending_count = 0
-        service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": datetime.now(UTC),
-                                  "message": f"(service {service.name}) has reached a steady state."})
-        return [self._deployment_event(service, deployment["id"], "SERVICE_DEPLOYMENT_COMPLETED",
-                                       f"ECS deployment {deployment['id']} completed.")]
+        service.events.insert(
+            0,
+            {
+                "id": str(mock_random.uuid4()),
+                "createdAt": datetime.now(UTC),
+                "message": f"(service {service.name}) has reached a steady state.",
+            },
+        )
+        return [
+            self._deployment_event(
+                service,
+                deployment["id"],
+                "SERVICE_DEPLOYMENT_COMPLETED",
+                f"ECS deployment {deployment['id']} completed.",
+            )
+        ]
 
-    def _fail(self, service: Any, deployment: dict[str, Any], rollout: _Rollout, failure: tuple[str, str, int | None],
-              now: float) -> list[EmittedEvent]:
+    def _fail(
+        self,
+        service: Any,
+        deployment: dict[str, Any],
+        rollout: _Rollout,
+        failure: tuple[str, str, int | None],
+        now: float,
+    ) -> list[EmittedEvent]:
         stopped_reason, container_reason, exit_code = failure
         self._stopped_tasks(service, deployment, stopped_reason, container_reason, exit_code)
         deployment.update(failedTasks=FAILED_TASKS, updatedAt=datetime.now(UTC))
-        service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": datetime.now(UTC),
-                                  "message": f"(service {service.name}) deployment {deployment['id']} "
-                                             f"deployment failed: tasks failed to start."})
-        breaker = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker", {})
+        service.events.insert(
+            0,
+            {
+                "id": str(mock_random.uuid4()),
+                "createdAt": datetime.now(UTC),
+                "message": f"(service {service.name}) deployment {deployment['id']} "
+                f"deployment failed: tasks failed to start.",
+            },
+        )
+        breaker = (getattr(service, "deployment_configuration", None) or {}).get(
+            "deploymentCircuitBreaker", {}
+        )
         if not breaker.get("enable"):
             return []  # without the circuit breaker ECS keeps retrying and says nothing more
-        deployment.update(rolloutState="FAILED",
-                          rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.")
-        events = [self._deployment_event(service, deployment["id"], "SERVICE_DEPLOYMENT_FAILED",
-                                         "ECS deployment circuit breaker: task failed to start.", "ERROR")]
+        deployment.update(
+            rolloutState="FAILED",
+            rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.",
+        )
+        events = [
+            self._deployment_event(
+                service,
+                deployment["id"],
+                "SERVICE_DEPLOYMENT_FAILED",
+                "ECS deployment circuit breaker: task failed to start.",
+                "ERROR",
+            )
+        ]
         if not breaker.get("rollback"):
             return events
         previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
@@ -205,15 +264,32 @@ class SimulatedEcs:
             return events
         rollback = self._new_deployment(service, previous["taskDefinition"], rollback=True)
         service.deployments[:] = [rollback, previous]
-        self._rollouts[rollback["id"]] = _Rollout(rollout.service_key, rollback["id"], previous["taskDefinition"],
-                                                  now, rollback_of=deployment["id"], rollback_to=previous["id"])
-        events.append(self._deployment_event(
-            service, deployment["id"], "SERVICE_DEPLOYMENT_IN_PROGRESS",
-            f"ECS deployment circuit breaker: rolling back to deploymentId {previous['id']}."))
+        self._rollouts[rollback["id"]] = _Rollout(
+            rollout.service_key,
+            rollback["id"],
+            previous["taskDefinition"],
+            now,
+            rollback_of=deployment["id"],
+            rollback_to=previous["id"],
+        )
+        events.append(
+            self._deployment_event(
+                service,
+                deployment["id"],
+                "SERVICE_DEPLOYMENT_IN_PROGRESS",
+                f"ECS deployment circuit breaker: rolling back to deploymentId {previous['id']}.",
+            )
+        )
         return events
 
-    def _stopped_tasks(self, service: Any, deployment: dict[str, Any], stopped_reason: str,
-                       container_reason: str, exit_code: int | None) -> None:
+    def _stopped_tasks(
+        self,
+        service: Any,
+        deployment: dict[str, Any],
+        stopped_reason: str,
+        container_reason: str,
+        exit_code: int | None,
+    ) -> None:
         from moto.ecs.models import Task
 
         cluster = self.ecs.clusters[service.cluster_name]
@@ -222,11 +298,17 @@ class SimulatedEcs:
         definition = copy.copy(self.ecs.describe_task_definition(deployment["taskDefinition"]))
         definition.network_mode = "bridge"
         for _ in range(FAILED_TASKS):
-            task = Task(
-                cluster=cluster, task_definition=definition, container_instance_arn=None,
-                resource_requirements={"CPU": 0, "MEMORY": 0, "PORTS": [], "PORTS_UDP": []},
-                backend=self.ecs, group=f"service:{service.name}", overrides={},
-                started_by=deployment["id"], tags=[], launch_type="FARGATE",
+            task: Any = Task(
+                cluster=cluster,
+                task_definition=definition,
+                container_instance_arn=None,
+                resource_requirements=dict(NO_RESOURCES),
+                backend=self.ecs,
+                group=f"service:{service.name}",
+                overrides={},
+                started_by=deployment["id"],
+                tags=[],
+                launch_type="FARGATE",
             )
             self.ecs.tasks.setdefault(cluster.name, {})[task.task_arn] = task
             task.last_status = "STOPPED"
@@ -260,11 +342,17 @@ class SimulatedEcs:
             )
         return None
 
-    def _deployment_event(self, service: Any, deployment_id: str, name: str, reason: str,
-                          event_type: str = "INFO") -> EmittedEvent:
+    def _deployment_event(
+        self, service: Any, deployment_id: str, name: str, reason: str, event_type: str = "INFO"
+    ) -> EmittedEvent:
         return EmittedEvent(
             detail_type="ECS Deployment State Change",
-            detail={"eventType": event_type, "eventName": name, "deploymentId": deployment_id,
-                    "updatedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "reason": reason},
+            detail={
+                "eventType": event_type,
+                "eventName": name,
+                "deploymentId": deployment_id,
+                "updatedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "reason": reason,
+            },
             resources=[service.arn],
         )

@@ -31,7 +31,7 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     with path.open() as handle:
-        return dict(yaml.load(handle, Loader=_CfnLoader))  # noqa: S506 - SafeLoader subclass
+        return dict(yaml.load(handle, Loader=_CfnLoader))
 
 
 def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -56,4 +56,6 @@ def create_tables(db: DynamoDBClient, names: dict[str, str], template: dict[str,
 
 
 def repository_names(template: dict[str, Any]) -> list[str]:
-    return [p["RepositoryName"] for p in resources_of_type(template, "AWS::ECR::Repository").values()]
+    return [
+        p["RepositoryName"] for p in resources_of_type(template, "AWS::ECR::Repository").values()
+    ]

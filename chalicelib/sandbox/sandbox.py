@@ -25,6 +25,7 @@ from .. import handlers, triggers
 from ..aws import Settings
 from ..runtime import Berth
 from . import infra
+from .calls import CallRecorder
 from .ecs_sim import BROKEN_HEALTH_MARKER, EmittedEvent, SimulatedEcs
 from .server import SANDBOX_ENV, MotoServer, environment, guard_loopback
 
@@ -33,6 +34,7 @@ REGION = "us-east-1"
 BUCKET = "berth-specs-sandbox"
 TOPIC = "berth-notifications-sandbox"
 CLUSTERS = ("wso2-dev", "wso2-prod")
+LAMBDA_ATTEMPTS = 3
 TABLE_NAMES = {
     "DeploymentsTable": "berth-deployments-sandbox",
     "SpecsTable": "berth-specs-sandbox",
@@ -47,7 +49,9 @@ class LambdaContext:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = 512
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:berth-sandbox-{function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:berth-sandbox-{function_name}"
+        )
         self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/berth-sandbox-{function_name}"
         self.log_stream_name = "sandbox"
@@ -64,6 +68,7 @@ class Delivery:
     event: Any
     result: dict[str, Any] | None
     error: str | None = None
+    attempts: int = 1
 
 
 @dataclass
@@ -86,6 +91,7 @@ class Sandbox:
     endpoint: str = ""
     server: MotoServer | None = None
     ecs_sim: SimulatedEcs | None = None
+    recorder: CallRecorder = field(default_factory=CallRecorder)
     deliveries: list[Delivery] = field(default_factory=list)
     notifications: list[ReceivedNotification] = field(default_factory=list)
     on_delivery: Callable[[Delivery], None] | None = None
@@ -106,7 +112,8 @@ class Sandbox:
         self._env.__enter__()
         self._reset()
         self._bootstrap()
-        handlers.use(Berth.from_settings(self.settings()))
+        session = self.recorder.attach(boto3.session.Session())
+        handlers.use(Berth.from_settings(self.settings(), session))
         self.ecs_sim = SimulatedEcs(ACCOUNT, REGION, rollout_seconds=self.rollout_seconds)
         return self
 
@@ -128,7 +135,7 @@ class Sandbox:
     def _reset(self) -> None:
         # moto's backends live in the process: a new sandbox starts from nothing.
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=10):
             pass
 
     def env_vars(self) -> dict[str, str]:
@@ -154,7 +161,9 @@ class Sandbox:
         return Settings.from_environment({**SANDBOX_ENV, **self.env_vars(), **overrides})
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+        return boto3.client(  # type: ignore[call-overload]
+            service, endpoint_url=self.endpoint, region_name=REGION
+        )
 
     # ---- resources ------------------------------------------------------------------------------
 
@@ -176,19 +185,28 @@ class Sandbox:
         self._network()
         sns, sqs, events = self.client("sns"), self.client("sqs"), self.client("events")
         sns.create_topic(Name=TOPIC)
-        self._notification_queue = sqs.create_queue(QueueName="berth-sandbox-notifications")["QueueUrl"]
-        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=self._queue_arn(self._notification_queue))
+        self._notification_queue = sqs.create_queue(QueueName="berth-sandbox-notifications")[
+            "QueueUrl"
+        ]
+        sns.subscribe(
+            TopicArn=self.topic_arn,
+            Protocol="sqs",
+            Endpoint=self._queue_arn(self._notification_queue),
+        )
         for function, pattern in triggers.PATTERNS.items():
             url = sqs.create_queue(QueueName=f"berth-sandbox-{function}")["QueueUrl"]
             self._queues[function] = url
             events.put_rule(Name=f"berth-{function}", EventPattern=json.dumps(pattern))
-            events.put_targets(Rule=f"berth-{function}", Targets=[{"Id": function, "Arn": self._queue_arn(url)}])
+            events.put_targets(
+                Rule=f"berth-{function}", Targets=[{"Id": function, "Arn": self._queue_arn(url)}]
+            )
 
     def _network(self) -> None:
         ec2 = self.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.80.0.0/16")["Vpc"]["VpcId"]
         self.subnets = [
-            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.80.{i}.0/24")["Subnet"]["SubnetId"] for i in (1, 2)
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.80.{i}.0/24")["Subnet"]["SubnetId"]
+            for i in (1, 2)
         ]
         self.security_group = ec2.create_security_group(
             GroupName="berth-sandbox", Description="sandbox tasks", VpcId=vpc
@@ -216,57 +234,41 @@ class Sandbox:
                     service["network"] = network
         return yaml.safe_dump(document, sort_keys=False)
 
-    def upload_spec(self, body: bytes | str, environment_name: str = "dev", name: str = "wso2.yaml") -> str:
+    def upload_spec(
+        self, body: bytes | str, environment_name: str = "dev", name: str = "wso2.yaml"
+    ) -> str:
         """Put a spec under specs/<environment>/: S3 tells EventBridge, as on AWS."""
         key = f"specs/{environment_name}/{name}"
         data = body.encode() if isinstance(body, str) else body
         return str(self.client("s3").put_object(Bucket=BUCKET, Key=key, Body=data)["VersionId"])
 
     def push(self, repository: str, tag: str, broken_health_check: bool = False) -> str:
-        """Put an image manifest into the sandbox ECR and emit the "ECR Image Action" ECR would."""
-        manifest: dict[str, Any] = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 0,
-                       "digest": "sha256:" + "0" * 64},
-            # moto derives the digest from the layer digests: one layer per build makes it unique.
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 0,
-                        "digest": "sha256:" + hashlib.sha256(
-                            f"{repository}:{tag}:{broken_health_check}".encode()).hexdigest()}],
-            "annotations": {"org.opencontainers.image.version": tag},
-        }
-        if broken_health_check:
-            manifest["annotations"][BROKEN_HEALTH_MARKER] = "failing"
-        image = self.client("ecr").put_image(
-            repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
-        )["image"]
-        digest = str(image["imageId"]["imageDigest"])
-        self.emit_image_action(repository, tag, digest)
-        return digest
+        """Put an image into the sandbox ECR and emit the "ECR Image Action" ECR would."""
+        return push_image(
+            self.client("ecr"), self.client("events"), repository, tag, broken_health_check
+        )
 
-    def emit_image_action(self, repository: str, tag: str, digest: str, action: str = "PUSH",
-                          result: str = "SUCCESS") -> None:
-        detail = {"result": result, "repository-name": repository, "image-digest": digest,
-                  "action-type": action, "image-tag": tag}
-        self.put_event("aws.ecr", "ECR Image Action", detail, [])
-
-    def put_event(self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
-        self.client("events").put_events(Entries=[{
-            "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "Resources": resources,
-        }])
+    def put_event(
+        self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]
+    ) -> None:
+        put_event(self.client("events"), source, detail_type, detail, resources)
 
     # ---- the event loop -------------------------------------------------------------------------
 
     def deliver(self, function: str, event: Any) -> Delivery:
         """Invoke one of app.py's Lambdas with a raw event, as Lambda would."""
         handler = getattr(_app_module(), function)
-        self._requests += 1
-        context = LambdaContext(function, f"sandbox-{self._requests}")
-        try:
-            result = handler(event, context)
-            delivery = Delivery(function, event, result)
-        except Exception as exc:  # noqa: BLE001 - Lambda would record it and retry; so do we
-            delivery = Delivery(function, event, None, f"{type(exc).__name__}: {exc}")
+        # Lambda invokes EventBridge targets asynchronously: a failed invocation is retried
+        # twice, then the event goes to the dead-letter queue (kept here as the error).
+        for attempt in range(1, LAMBDA_ATTEMPTS + 1):
+            self._requests += 1
+            context = LambdaContext(function, f"sandbox-{self._requests}")
+            try:
+                delivery = Delivery(function, event, handler(event, context), attempts=attempt)
+                break
+            except Exception as exc:  # recorded, as Lambda records it
+                error = f"{type(exc).__name__}: {exc}"
+                delivery = Delivery(function, event, None, error, attempts=attempt)
         self.deliveries.append(delivery)
         if self.on_delivery:
             self.on_delivery(delivery)
@@ -278,7 +280,9 @@ class Sandbox:
         count = 0
         for function, url in self._queues.items():
             while True:
-                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+                    "Messages", []
+                )
                 if not messages:
                     break
                 for message in messages:
@@ -302,11 +306,15 @@ class Sandbox:
             for message in messages:
                 envelope = json.loads(message["Body"])
                 document = json.loads(envelope["Message"])
-                attributes = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+                attributes = {
+                    k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()
+                }
                 note = ReceivedNotification(envelope.get("Subject", ""), "", document, attributes)
                 note.text = _text_of(document)
                 received.append(note)
-                sqs.delete_message(QueueUrl=self._notification_queue, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(
+                    QueueUrl=self._notification_queue, ReceiptHandle=message["ReceiptHandle"]
+                )
         for note in received:
             self.notifications.append(note)
             if self.on_notification:
@@ -338,6 +346,62 @@ class Sandbox:
             if not moved:
                 time.sleep(min(0.05, self.rollout_seconds or 0.01))
         raise TimeoutError(f"the sandbox did not settle within {timeout} s")
+
+
+def push_image(
+    ecr: Any, events: Any, repository: str, tag: str, broken_health_check: bool = False
+) -> str:
+    """Put an image manifest into a sandbox ECR and emit the event ECR sends (moto sends none)."""
+    layer = hashlib.sha256(f"{repository}:{tag}:{broken_health_check}".encode()).hexdigest()
+    annotations = {"org.opencontainers.image.version": tag}
+    if broken_health_check:
+        annotations[BROKEN_HEALTH_MARKER] = "failing"
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "size": 0,
+            "digest": "sha256:" + "0" * 64,
+        },
+        # moto derives the digest from the layer digests: one layer per build makes it unique.
+        "layers": [
+            {
+                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "size": 0,
+                "digest": f"sha256:{layer}",
+            }
+        ],
+        "annotations": annotations,
+    }
+    image = ecr.put_image(
+        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+    )["image"]
+    digest = str(image["imageId"]["imageDigest"])
+    detail = {
+        "result": "SUCCESS",
+        "repository-name": repository,
+        "image-digest": digest,
+        "action-type": "PUSH",
+        "image-tag": tag,
+    }
+    put_event(events, "aws.ecr", "ECR Image Action", detail, [])
+    return digest
+
+
+def put_event(
+    events: Any, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]
+) -> None:
+    events.put_events(
+        Entries=[
+            {
+                "Source": source,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+                "Resources": resources,
+            }
+        ]
+    )
 
 
 def _text_of(document: dict[str, Any]) -> str:
