@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -119,8 +120,165 @@ def render(file: str, only: str | None, images: tuple[str, ...], account: str, r
 
 
 def run() -> None:
-    """Entry point that turns any Berth error into one line and exit status 1."""
+    """Entry point: any failure is one line and exit status 1 (BERTH_DEBUG=1 shows the traceback)."""
     try:
         main(standalone_mode=True)
     except BerthError as exc:
         _fail(f"berth: {exc}")
+    except Exception as exc:
+        if os.environ.get("BERTH_DEBUG"):
+            raise
+        _fail(f"berth: unexpected {type(exc).__name__}: {exc} (set BERTH_DEBUG=1 for details)")
+
+
+# ---- the sandbox ---------------------------------------------------------------------------------
+
+
+@main.group()
+def sandbox() -> None:
+    """Run Berth on a local AWS stand-in (a moto server on 127.0.0.1; ECS rollouts simulated)."""
+
+
+@sandbox.command()
+@click.option(
+    "--rollout-seconds",
+    default=0.3,
+    show_default=True,
+    type=float,
+    help="How long a simulated ECS rollout takes.",
+)
+@click.option("--json", "show_json", is_flag=True, help="Also print each notification's JSON.")
+def demo(rollout_seconds: float, show_json: bool) -> None:
+    """Upload a spec, push images, break one, and watch Berth deploy, roll back and report.
+
+    \b
+    Exit status 0 only if every expected outcome was observed. Example:
+      berth sandbox demo --json
+    """
+    from .sandbox.demo import run_demo
+    from .sandbox.server import quiet_logs
+
+    quiet_logs()
+    if not run_demo(rollout_seconds, show_json):
+        sys.exit(1)
+
+
+@sandbox.command()
+@click.option(
+    "--rollout-seconds",
+    default=2.0,
+    show_default=True,
+    type=float,
+    help="How long a simulated ECS rollout takes.",
+)
+@click.option("--json", "show_json", is_flag=True, help="Also print each notification's JSON.")
+def up(rollout_seconds: float, show_json: bool) -> None:
+    """Run the sandbox until Ctrl-C, printing deliveries and notifications as they happen.
+
+    \b
+    In another shell, with the printed variables exported:
+      aws s3 cp examples/wso2-dev.yaml s3://$BERTH_SPEC_BUCKET/specs/dev/wso2.yaml
+      berth sandbox push wso2am:4.7.0-2
+    (The spec's subnets must be the sandbox's: `up` prints a ready spec path.)
+    """
+    import time
+
+    from .sandbox.demo import Timeline
+    from .sandbox.sandbox import Sandbox, example_spec
+    from .sandbox.server import quiet_logs
+
+    quiet_logs()
+    timeline = Timeline(show_json=show_json)
+    with Sandbox(rollout_seconds=rollout_seconds) as box:
+        box.on_delivery = timeline.delivery
+        box.on_notification = timeline.notification
+        ready = os.path.abspath("out/sandbox-wso2-dev.yaml")
+        os.makedirs(os.path.dirname(ready), exist_ok=True)
+        with open(ready, "w") as handle:
+            handle.write(box.adapt_spec(example_spec()))
+        click.echo("Berth sandbox is up (ECS rollouts are simulated). Export these to use it:")
+        for key, value in box.env_vars().items():
+            click.echo(f"  export {key}={value}")
+        click.echo(f"A spec with the sandbox's network: {ready}")
+        click.echo("Ctrl-C stops it.")
+        try:
+            while True:
+                if not box.step():
+                    time.sleep(0.2)
+        except KeyboardInterrupt:
+            click.echo("stopped")
+
+
+@sandbox.command()
+@click.argument("image", metavar="REPOSITORY:TAG")
+@click.option(
+    "--broken-health-check",
+    is_flag=True,
+    help="Mark the image so its simulated tasks fail their health check.",
+)
+def push(image: str, broken_health_check: bool) -> None:
+    """Push an image to a running sandbox (`berth sandbox up`) and emit ECR's push event.
+
+    \b
+    Needs AWS_ENDPOINT_URL from `berth sandbox up`. Example:
+      berth sandbox push wso2am:4.7.0-2
+    """
+    import boto3
+
+    from .sandbox.sandbox import push_image
+    from .sandbox.server import guard_loopback, is_loopback
+
+    repository, sep, tag = image.partition(":")
+    if not sep or not repository or not tag:
+        raise click.BadParameter(f"{image!r}: expected REPOSITORY:TAG", param_hint="IMAGE")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if not is_loopback(endpoint):
+        _fail("berth: set AWS_ENDPOINT_URL to the sandbox endpoint printed by `berth sandbox up`")
+    guard_loopback()
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    clients = [
+        boto3.client(s, endpoint_url=endpoint, region_name=region) for s in ("ecr", "events")
+    ]  # type: ignore[call-overload]
+    digest = push_image(clients[0], clients[1], repository, tag, broken_health_check)
+    click.echo(f"pushed {repository}:{tag} ({digest})")
+
+
+@sandbox.command()
+@click.argument("event_file", type=click.Path(dir_okay=False))
+@click.option(
+    "--spec",
+    "spec_file",
+    type=click.Path(dir_okay=False),
+    help="Accept this spec as its environment's desired state first.",
+)
+def replay(event_file: str, spec_file: str | None) -> None:
+    """Deliver one raw EventBridge event to a fresh sandbox; print what Berth did as JSON lines.
+
+    \b
+    Exit status: 0 when the event was handled or deliberately ignored, 1 when it was
+    rejected as malformed. Example:
+      berth sandbox replay ../shared/events/ecr-image-push.json --spec examples/wso2-dev.yaml
+    """
+    from .sandbox.replay import replay_event
+    from .sandbox.server import quiet_logs
+
+    quiet_logs()
+    try:
+        with open(event_file, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        _fail(f"berth: cannot read {event_file}: {exc.strerror}")
+        return
+    spec_text = None
+    if spec_file is not None:
+        try:
+            spec = load_spec_file(spec_file)
+        except SpecError as exc:
+            _fail(str(exc))
+            return
+        spec_text = json.dumps(spec.model_dump(by_alias=True, exclude_defaults=True))
+    lines, malformed = replay_event(raw, event_file, spec_text)
+    for line in lines:
+        click.echo(json.dumps(line, sort_keys=True, default=str))
+    if malformed:
+        sys.exit(1)

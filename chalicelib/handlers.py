@@ -63,13 +63,22 @@ def _once(
     if context is not None:
         config.register_lambda_context(context)
 
+    ran = False
+
     @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="key", persistence_store=persistence, config=config
     )
     def run(key: dict[str, Any]) -> list[dict[str, Any]]:
+        nonlocal ran
+        ran = True
         return [o.model_dump(mode="json") for o in work()]
 
     result: list[dict[str, Any]] = run(key=key)
+    if not ran:
+        logger.info(
+            "duplicate delivery; returning the first delivery's outcome", extra={"key": key}
+        )
+        return [{**o, "duplicate": True} for o in result]
     return result
 
 

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from .aws import error_code
+from .events import EcsDeploymentStateChange
 from .records import SPEC_SERVICE, DeploymentRecord, Image, SpecVersion
 
 if TYPE_CHECKING:
@@ -194,6 +195,27 @@ def for_record(
         spec=record.trigger.spec,
         record_id=record.record_id,
         duration_seconds=duration,
+        time=now,
+    )
+
+
+def external_notification(event: EcsDeploymentStateChange, now: datetime) -> Notification:
+    """A deployment Berth did not start (a console change, another tool): told once, as seen."""
+    parts = event.service_arn.split(":service/")[-1].split("/")
+    cluster, service = (parts[0], parts[-1]) if len(parts) > 1 else ("", parts[-1])
+    d = event.detail
+    return Notification(
+        status="EXTERNAL",
+        environment=cluster or "-",
+        service=service or None,
+        trigger="ecs",
+        subject=_subject(f"[{cluster or '-'}] {service} deployment not started by Berth"),
+        summary=f"ECS reports {d.event_name} for deployment {d.deployment_id} of {service}, "
+        "which Berth did not start.",
+        reason=d.reason,
+        action="recorded as external; Berth reports each such deployment once",
+        ecs_deployment_id=d.deployment_id,
+        cluster=cluster or None,
         time=now,
     )
 

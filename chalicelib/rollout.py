@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import ecs as ecs_api
 from .deploy import finish
 from .events import EcsDeploymentStateChange, EcsServiceAction
+from .notify import external_notification
 from .records import DeploymentRecord, Status
 from .runtime import Berth, Outcome, ignored, logger
 
@@ -62,6 +63,7 @@ def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[O
     if record is None:
         if berth.store.claim_external(detail.deployment_id, event.service_arn, detail.event_name):
             logger.info("external deployment", extra={"deployment": detail.deployment_id})
+            berth.notifier.publish(external_notification(event, berth.clock()))
             return [
                 Outcome(
                     action="external",

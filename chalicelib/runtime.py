@@ -32,7 +32,9 @@ class Berth:
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
-    def from_settings(cls, settings: Settings, session: boto3.session.Session | None = None) -> Berth:
+    def from_settings(
+        cls, settings: Settings, session: boto3.session.Session | None = None
+    ) -> Berth:
         clients = Clients(settings, session or boto3.session.Session())
         return cls(
             settings=settings,

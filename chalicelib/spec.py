@@ -6,6 +6,7 @@ clashes, dependency cycles) run afterwards as plain functions returning located 
 
 from __future__ import annotations
 
+import copy as copy_module
 import difflib
 import re
 import types
@@ -442,16 +443,36 @@ def parse_spec(raw: bytes, file: str) -> Spec:
         raise SpecError(
             [_problem(file, doc, (), "not a Berth spec: the top-level key 'berth: 1' is missing")]
         )
-    try:
-        spec = Spec.model_validate(doc.data)
-    except ValidationError as exc:
-        problems = [_problem(file, doc, tuple(e["loc"]), _reason(e)) for e in exc.errors()]
-        raise SpecError(sorted(problems, key=_by_position)) from None
-    semantic = semantic_problems(spec)
-    if semantic:
-        problems = [_problem(file, doc, loc, reason) for loc, reason in semantic]
-        raise SpecError(sorted(problems, key=_by_position))
-    return spec
+    problems: list[SpecProblem] = []
+    data = doc.data
+    for _ in range(2):
+        try:
+            spec = Spec.model_validate(data)
+        except ValidationError as exc:
+            problems += [_problem(file, doc, tuple(e["loc"]), _reason(e)) for e in exc.errors()]
+            # Unknown fields alone do not stop the other checks: drop them and look again.
+            unknown = [tuple(e["loc"]) for e in exc.errors() if e["type"] == "extra_forbidden"]
+            if len(unknown) < len(exc.errors()):
+                break
+            data = _without(data, unknown)
+            continue
+        problems += [_problem(file, doc, loc, reason) for loc, reason in semantic_problems(spec)]
+        if not problems:
+            return spec
+        break
+    unique = list(dict.fromkeys(problems))
+    raise SpecError(sorted(unique, key=_by_position))
+
+
+def _without(data: Any, paths: list[tuple[str | int, ...]]) -> Any:
+    """A deep copy of `data` without the mapping keys at `paths`."""
+    copy = copy_module.deepcopy(data)
+    for path in paths:
+        parent = copy
+        for part in path[:-1]:
+            parent = parent[part]
+        parent.pop(path[-1], None)
+    return copy
 
 
 def _by_position(problem: SpecProblem) -> tuple[int, int]:

@@ -9,7 +9,9 @@ from typing import Any
 
 import boto3
 
-MUTATING_ECS = frozenset({"RegisterTaskDefinition", "CreateService", "UpdateService", "DeleteService"})
+MUTATING_ECS = frozenset(
+    {"RegisterTaskDefinition", "CreateService", "UpdateService", "DeleteService"}
+)
 
 
 @dataclass(frozen=True)

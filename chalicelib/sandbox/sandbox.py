@@ -10,8 +10,10 @@ queue subscribed to the SNS topic, as a subscriber's would.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -79,10 +81,18 @@ class ReceivedNotification:
     attributes: dict[str, str]
 
 
-def _app_module() -> Any:
-    import app  # the real Chalice app, exactly as Lambda loads it
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
-    return app
+
+def _app_module() -> Any:
+    """The real Chalice app.py, loaded as Lambda loads it (the repository root is its package)."""
+    if "app" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("app", REPO_ROOT / "app.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["app"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["app"]
 
 
 @dataclass
@@ -253,6 +263,34 @@ class Sandbox:
     ) -> None:
         put_event(self.client("events"), source, detail_type, detail, resources)
 
+    def accept_spec_directly(self, document: dict[str, Any], account: str, region: str) -> None:
+        """Make `document` its environment's accepted spec without deploying it (for replay)."""
+        from datetime import UTC, datetime
+
+        from ..records import AcceptedSpec, SpecVersion
+        from ..spec import Spec
+
+        spec = Spec.model_validate(document)
+        handlers.berth().store.accept_spec(
+            AcceptedSpec(
+                environment=spec.environment,
+                account=account,
+                region=region,
+                source=SpecVersion(bucket=BUCKET, key=f"specs/{spec.environment}/replay.yaml"),
+                accepted_at=datetime.now(UTC),
+                document=document,
+            )
+        )
+
+    def queue_of(self, function: str) -> str:
+        return self._queues[function]
+
+    def put_raw_event_copy(self, function: str, event: dict[str, Any]) -> None:
+        """Queue an exact copy of a delivered event for `function` (a duplicate delivery)."""
+        self.client("sqs").send_message(
+            QueueUrl=self._queues[function], MessageBody=json.dumps(event)
+        )
+
     # ---- the event loop -------------------------------------------------------------------------
 
     def deliver(self, function: str, event: Any) -> Delivery:
@@ -411,4 +449,4 @@ def _text_of(document: dict[str, Any]) -> str:
 
 
 def example_spec(name: str = "wso2-dev.yaml") -> str:
-    return (Path(__file__).resolve().parents[2] / "examples" / name).read_text()
+    return (REPO_ROOT / "examples" / name).read_text()

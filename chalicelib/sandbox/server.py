@@ -4,6 +4,7 @@ boto3 request on loopback (no test and no sandbox run may ever reach real AWS)."
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,12 @@ SANDBOX_ENV = {
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
+
+
+def quiet_logs() -> None:
+    """Keep the terminal for Berth's timeline: the handlers' JSON logs only show errors."""
+    for name in ("berth", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 class NonLoopbackRequest(RuntimeError):

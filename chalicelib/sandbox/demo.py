@@ -1,0 +1,228 @@
+"""`berth sandbox demo`: Berth's main job end to end on the sandbox, checked as it goes.
+
+Every step acts the way a user would (push an image, upload a spec) and waits for the
+notifications a subscriber would receive; each expected outcome is checked, and the demo fails
+(exit 1) if any is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from .sandbox import Delivery, ReceivedNotification, Sandbox, example_spec
+
+EXAMPLE = "wso2-dev.yaml"
+
+
+@dataclass
+class Timeline:
+    """Prints what happens, with the seconds since the demo began."""
+
+    show_json: bool = False
+    started: float = field(default_factory=time.monotonic)
+    echo: Callable[[str], None] = click.echo
+
+    def line(self, kind: str, text: str) -> None:
+        self.echo(f"[{time.monotonic() - self.started:5.1f}s] {kind:<8} {text}")
+
+    def delivery(self, delivery: Delivery) -> None:
+        if delivery.error:
+            self.line("lambda", f"{delivery.function}: ERROR {delivery.error}")
+            return
+        for outcome in (delivery.result or {}).get("outcomes", []):
+            who = "/".join(p for p in (outcome.get("environment"), outcome.get("service")) if p)
+            text = " ".join(p for p in (outcome["action"], who) if p)
+            if outcome.get("reason"):
+                text += f": {outcome['reason']}"
+            if outcome.get("duplicate"):
+                text = f"duplicate delivery, nothing done (first delivery: {text})"
+            self.line("lambda", f"{delivery.function} -> {text}")
+
+    def notification(self, note: ReceivedNotification) -> None:
+        self.line("notify", note.subject)
+        if note.document["status"] in ("ROLLED_BACK", "FAILED", "REJECTED", "SKIPPED", "TIMED_OUT"):
+            for line in note.text.splitlines()[1:]:
+                if line.startswith(("Reason", "Cause", "Error", "Berth")):
+                    self.echo(f"{'':17}{line}")
+        if self.show_json:
+            self.echo(f"{'':17}{json.dumps(note.document, sort_keys=True)}")
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class Scenario:
+    def __init__(self, sandbox: Sandbox, timeline: Timeline) -> None:
+        self.sandbox = sandbox
+        self.timeline = timeline
+        self.checks: list[Check] = []
+
+    def check(self, name: str, passed: bool, detail: str = "") -> None:
+        self.checks.append(Check(name, passed, detail))
+        mark = "ok  " if passed else "FAIL"
+        self.timeline.echo(
+            f"{'':9}{mark} {name}" + (f" ({detail})" if detail and not passed else "")
+        )
+
+    def settle(self) -> list[ReceivedNotification]:
+        seen = len(self.sandbox.notifications)
+        self.sandbox.run_until_idle()
+        return self.sandbox.notifications[seen:]
+
+    def heading(self, text: str) -> None:
+        self.timeline.echo("")
+        self.timeline.echo(text)
+
+    def run(self) -> bool:
+        sb = self.sandbox
+        self.heading("0. CodeBuild pushes the first images (no spec yet, so nothing tracks them)")
+        sb.push("wso2ei", "4.4.0-1")
+        sb.push("wso2am", "4.7.0-1")
+        self.settle()
+
+        self.heading(f"1. Upload examples/{EXAMPLE} to s3://{sb_bucket()}/specs/dev/wso2.yaml")
+        notes = self.settle_after(lambda: sb.upload_spec(sb.adapt_spec(example_spec(EXAMPLE))))
+        order = [(n.document["service"], n.document["status"]) for n in notes]
+        expected = [
+            ("ei", "STARTED"),
+            ("ei", "COMPLETED"),
+            ("apim", "STARTED"),
+            ("apim", "COMPLETED"),
+        ]
+        self.check(
+            "EI deploys and completes, then APIM deploys and completes",
+            order == expected,
+            f"{order}",
+        )
+        self.check_pinned_by_digest()
+
+        self.heading("2. Push wso2am:4.7.0-2: a rolling update of APIM")
+        notes = self.settle_after(lambda: sb.push("wso2am", "4.7.0-2"))
+        self.check(
+            "APIM 4.7.0-2 deployed",
+            [n.subject for n in notes]
+            == ["[dev] apim 4.7.0-2 deploying", "[dev] apim 4.7.0-2 deployed"],
+            str([n.subject for n in notes]),
+        )
+
+        self.heading("3. Push wso2am:4.7.0-3 with a health check that never passes")
+        notes = self.settle_after(lambda: sb.push("wso2am", "4.7.0-3", broken_health_check=True))
+        final = notes[-1] if notes else None
+        self.check(
+            "the deployment fails, ECS rolls back to 4.7.0-2, and the cause is reported",
+            final is not None
+            and final.subject == "[dev] apim 4.7.0-3 FAILED, rolled back to 4.7.0-2"
+            and any("health check" in c for c in final.document["causes"]),
+            final.subject if final else "no notification",
+        )
+
+        self.heading("4. Push wso2am:4.7.0-4; EventBridge delivers the push event twice")
+        mark = sb.recorder.mark()
+        before = len(sb.deliveries)
+        notes = self.settle_after(lambda: self.push_delivered_twice("wso2am", "4.7.0-4"))
+        pushes = [d for d in sb.deliveries[before:] if d.function == "on_image_pushed"]
+        registered = [c for c in sb.recorder.ecs_mutations(mark) if c.operation == "UpdateService"]
+        self.check(
+            "two deliveries, one deployment, one notification per outcome",
+            len(pushes) == 2
+            and len(registered) == 1
+            and [n.document["status"] for n in notes] == ["STARTED", "COMPLETED"],
+            f"{len(pushes)} deliveries, {len(registered)} UpdateService, "
+            f"{[n.subject for n in notes]}",
+        )
+
+        self.heading("5. Push an older build, wso2am:4.7.0-2-a1b2c3d")
+        before = len(sb.deliveries)
+        notes = self.settle_after(lambda: sb.push("wso2am", "4.7.0-2-a1b2c3d"))
+        reasons = [
+            o.get("reason", "")
+            for d in sb.deliveries[before:]
+            for o in (d.result or {}).get("outcomes", [])
+        ]
+        self.check(
+            "ignored: never older than what runs",
+            not notes and any("older than the running 4.7.0-4" in r for r in reasons),
+            str(reasons),
+        )
+
+        self.heading("6. Upload an invalid spec (a typo, a plaintext password, a bad Fargate size)")
+        mark = sb.recorder.mark()
+        notes = self.settle_after(lambda: sb.upload_spec(broken_spec(sb)))
+        rejected = [n for n in notes if n.document["status"] == "REJECTED"]
+        self.check(
+            "rejected with every error located, nothing deployed",
+            len(rejected) == 1
+            and len(rejected[0].document["errors"]) >= 2
+            and not sb.recorder.ecs_mutations(mark),
+            f"{[n.subject for n in notes]}, ECS mutations: {sb.recorder.ecs_mutations(mark)}",
+        )
+        return all(c.passed for c in self.checks)
+
+    def settle_after(self, action: Callable[[], Any]) -> list[ReceivedNotification]:
+        seen = len(self.sandbox.notifications)
+        action()
+        self.sandbox.run_until_idle()
+        return self.sandbox.notifications[seen:]
+
+    def push_delivered_twice(self, repository: str, tag: str) -> None:
+        self.sandbox.push(repository, tag)
+        queued = self.sandbox.client("sqs").receive_message(
+            QueueUrl=self.sandbox.queue_of("on_image_pushed"), MaxNumberOfMessages=1
+        )["Messages"][0]
+        event = json.loads(queued["Body"])
+        self.sandbox.client("sqs").change_message_visibility(
+            QueueUrl=self.sandbox.queue_of("on_image_pushed"),
+            ReceiptHandle=queued["ReceiptHandle"],
+            VisibilityTimeout=0,
+        )
+        # At-least-once delivery: the very same event (same id) arrives a second time.
+        self.sandbox.put_raw_event_copy("on_image_pushed", event)
+
+    def check_pinned_by_digest(self) -> None:
+        ecs = self.sandbox.client("ecs")
+        service = ecs.describe_services(cluster="wso2-dev", services=["apim"])["services"][0]
+        definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+        image = definition["taskDefinition"]["containerDefinitions"][0]["image"]
+        self.check("task definitions pin images by digest", "@sha256:" in image, image)
+
+
+def sb_bucket() -> str:
+    from .sandbox import BUCKET
+
+    return BUCKET
+
+
+def broken_spec(sandbox: Sandbox) -> str:
+    text = sandbox.adapt_spec(example_spec(EXAMPLE))
+    text = text.replace("desiredCount: 2", "desiredCont: 2", 1)
+    text = text.replace("APIM_HOST: apim.dev.wso2.internal", "DB_PASSWORD: hunter2", 1)
+    return text.replace("memory: 4096", "memory: 3000", 1)
+
+
+def run_demo(
+    rollout_seconds: float, show_json: bool, echo: Callable[[str], None] = click.echo
+) -> bool:
+    timeline = Timeline(show_json=show_json, echo=echo)
+    with Sandbox(rollout_seconds=rollout_seconds) as sandbox:
+        sandbox.on_delivery = timeline.delivery
+        sandbox.on_notification = timeline.notification
+        echo(f"Berth sandbox: moto server at {sandbox.endpoint} (no AWS account is used).")
+        echo("ECS rollouts are SIMULATED: moto records service updates but never runs tasks.")
+        scenario = Scenario(sandbox, timeline)
+        passed = scenario.run()
+    ok = sum(c.passed for c in scenario.checks)
+    echo("")
+    echo(
+        f"{ok}/{len(scenario.checks)} expected outcomes observed in {time.monotonic() - timeline.started:.1f} s."
+    )
+    return passed

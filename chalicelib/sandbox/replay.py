@@ -1,0 +1,64 @@
+"""`berth sandbox replay`: one raw event through a fresh sandbox, reported as JSON lines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import triggers
+from .sandbox import ACCOUNT, REGION, Sandbox
+
+
+def route(event: Any) -> str | None:
+    """The Lambda an EventBridge rule would invoke for `event`, by source and detail-type."""
+    if not isinstance(event, dict):
+        return None
+    if "Records" in event:
+        return "on_spec_uploaded"  # S3's own notification format, delivered directly
+    for function, pattern in triggers.PATTERNS.items():
+        if (
+            event.get("source") in pattern["source"]
+            and event.get("detail-type") in pattern["detail-type"]
+        ):
+            return function
+    return None
+
+
+def replay_event(raw: bytes, name: str, spec_json: str | None) -> tuple[list[dict[str, Any]], bool]:
+    """Deliver `raw` once; (JSON lines to print, whether it was rejected as malformed)."""
+    try:
+        event = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return [{"kind": "rejected", "file": name, "reason": f"not JSON: {exc}"}], True
+    function = route(event)
+    if function is None:
+        what = (
+            f"{event.get('source')!r} / {event.get('detail-type')!r}"
+            if isinstance(event, dict)
+            else type(event).__name__
+        )
+        return [{"kind": "ignored", "file": name, "reason": f"no Berth rule matches {what}"}], False
+    with Sandbox(rollout_seconds=0.0) as sandbox:
+        if spec_json is not None:
+            sandbox.accept_spec_directly(json.loads(spec_json), ACCOUNT, REGION)
+        mark = sandbox.recorder.mark()
+        delivery = sandbox.deliver(function, event)
+        sandbox.collect_notifications()
+        lines: list[dict[str, Any]] = [
+            {
+                "kind": "delivery",
+                "function": function,
+                "result": delivery.result,
+                "error": delivery.error,
+            }
+        ]
+        lines += [
+            {"kind": "ecs", "operation": c.operation, "params": c.params}
+            for c in sandbox.recorder.ecs_mutations(mark)
+        ]
+        lines += [
+            {"kind": "notification", "subject": n.subject, "document": n.document}
+            for n in sandbox.notifications
+        ]
+    malformed = delivery.error is not None or bool((delivery.result or {}).get("malformed"))
+    return lines, malformed
