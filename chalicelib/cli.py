@@ -120,7 +120,7 @@ def render(file: str, only: str | None, images: tuple[str, ...], account: str, r
 
 
 def run() -> None:
-    """Entry point: any failure is one line and exit status 1 (BERTH_DEBUG=1 shows the traceback)."""
+    """Entry point: any failure is one line and exit status 1 (BERTH_DEBUG=1: traceback)."""
     try:
         main(standalone_mode=True)
     except BerthError as exc:
@@ -236,10 +236,9 @@ def push(image: str, broken_health_check: bool) -> None:
         _fail("berth: set AWS_ENDPOINT_URL to the sandbox endpoint printed by `berth sandbox up`")
     guard_loopback()
     region = os.environ.get("AWS_REGION", "us-east-1")
-    clients = [
-        boto3.client(s, endpoint_url=endpoint, region_name=region) for s in ("ecr", "events")
-    ]  # type: ignore[call-overload]
-    digest = push_image(clients[0], clients[1], repository, tag, broken_health_check)
+    ecr = boto3.client("ecr", endpoint_url=endpoint, region_name=region)
+    events = boto3.client("events", endpoint_url=endpoint, region_name=region)
+    digest = push_image(ecr, events, repository, tag, broken_health_check)
     click.echo(f"pushed {repository}:{tag} ({digest})")
 
 

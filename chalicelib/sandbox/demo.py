@@ -222,7 +222,6 @@ def run_demo(
         passed = scenario.run()
     ok = sum(c.passed for c in scenario.checks)
     echo("")
-    echo(
-        f"{ok}/{len(scenario.checks)} expected outcomes observed in {time.monotonic() - timeline.started:.1f} s."
-    )
+    elapsed = time.monotonic() - timeline.started
+    echo(f"{ok}/{len(scenario.checks)} expected outcomes observed in {elapsed:.1f} s.")
     return passed
