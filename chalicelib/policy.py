@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 _LEADING_NUMBERS = re.compile(r"^v?(\d+(?:[.-]\d+)*)")
-_COMPARATOR = re.compile(r"^(>=|<=|>|<|=|==|~|\^)?\s*v?(\d+(?:\.\d+)*)(?:\.[x*])?$")
+_COMPARATOR = re.compile(r"^(>=|<=|>|<|=|==|~|\^)?\s*v?(\d+(?:[.-]\d+)*)(?:\.[x*])?$")
 _RANGE_CHARS = set("<>=~^")
 
 
@@ -34,7 +34,7 @@ def _compare(a: tuple[int, ...], b: tuple[int, ...]) -> int:
 def _comparator_holds(version: tuple[int, ...], op: str, bound: tuple[int, ...]) -> bool:
     if op in ("~", "^"):
         # ~4.7 -> >=4.7 <4.8 ; ^4.7 -> >=4.7 <5 (the npm/Cargo meanings people know)
-        keep = max(len(bound) - 1, 1) if op == "~" else 1
+        keep = min(len(bound), 2) if op == "~" else 1
         upper = (*bound[: keep - 1], bound[keep - 1] + 1)
         return _compare(version, bound) >= 0 and _compare(version, upper) < 0
     if op in ("", "=", "=="):
@@ -71,7 +71,7 @@ def tag_matches(tag: str, track: str) -> bool:
         if match is None:
             return False
         op, bound_text = match.group(1) or "", match.group(2)
-        bound = tuple(int(p) for p in bound_text.split("."))
+        bound = tuple(int(p) for p in re.split(r"[.-]", bound_text))
         if not _comparator_holds(version, op, bound):
             return False
     return True

@@ -83,8 +83,10 @@ def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[O
                 record.service,
             )
         ]
+    # With nothing to go back to (a first deployment), the circuit breaker cannot roll back.
+    can_roll_back = record.rollback_enabled and record.previous_task_definition_arn is not None
     if name == "SERVICE_DEPLOYMENT_IN_PROGRESS" or (
-        name == "SERVICE_DEPLOYMENT_FAILED" and record.rollback_enabled
+        name == "SERVICE_DEPLOYMENT_FAILED" and can_roll_back
     ):
         # The circuit breaker failed the deployment: the outcome is told once the rollback ends.
         ids = list(

@@ -100,7 +100,10 @@ def load_document(raw: bytes) -> Located:
         raise SourceError(f"file is not valid UTF-8 (byte {exc.start})") from None
     if not text.strip():
         raise SourceError("file is empty")
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters up front
+        raise SourceError(f"invalid YAML: {exc}".splitlines()[0]) from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -27,7 +27,7 @@ class CallRecorder:
 
     def attach(self, session: boto3.session.Session) -> boto3.session.Session:
         """Record every API call of every client later made from `session` (retries excluded)."""
-        session.events.register("before-call", self._record)
+        session.events.register("before-parameter-build", self._record)
         return session
 
     def _record(self, model: Any, params: Any, **_: Any) -> None:

@@ -86,7 +86,7 @@ class Scenario:
     def run(self) -> bool:
         sb = self.sandbox
         self.heading("0. CodeBuild pushes the first images (no spec yet, so nothing tracks them)")
-        sb.push("wso2ei", "4.4.0-1")
+        sb.push("wso2mi", "4.4.0-1")
         sb.push("wso2am", "4.7.0-1")
         self.settle()
 

@@ -107,6 +107,7 @@ class Sandbox:
     on_delivery: Callable[[Delivery], None] | None = None
     on_notification: Callable[[ReceivedNotification], None] | None = None
     _queues: dict[str, str] = field(default_factory=dict)
+    _clients: dict[str, Any] = field(default_factory=dict)
     _notification_queue: str = ""
     _env: Any = None
     _requests: int = 0
@@ -118,6 +119,7 @@ class Sandbox:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.server = MotoServer()
         self.endpoint = self.server.start()
+        self._clients.clear()
         self._env = environment({**SANDBOX_ENV, **self.env_vars()})
         self._env.__enter__()
         self._reset()
@@ -171,9 +173,12 @@ class Sandbox:
         return Settings.from_environment({**SANDBOX_ENV, **self.env_vars(), **overrides})
 
     def client(self, service: str) -> Any:
-        return boto3.client(  # type: ignore[call-overload]
-            service, endpoint_url=self.endpoint, region_name=REGION
-        )
+        """A client of the sandbox (the user's side, not Berth's: its calls are not recorded)."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(  # type: ignore[call-overload]
+                service, endpoint_url=self.endpoint, region_name=REGION
+            )
+        return self._clients[service]
 
     # ---- resources ------------------------------------------------------------------------------
 
@@ -362,16 +367,19 @@ class Sandbox:
     def step(self) -> bool:
         """One turn: deliver queued events, advance the simulated ECS; True if anything moved."""
         moved = self.pump() > 0
-        assert self.ecs_sim is not None
-        for event in self.ecs_sim.tick():
-            self._put_ecs_event(event)
-            moved = True
+        moved = bool(self.advance_ecs()) or moved
         moved = self.pump() > 0 or moved
         self.collect_notifications()
         return moved
 
-    def _put_ecs_event(self, event: EmittedEvent) -> None:
-        self.put_event("aws.ecs", event.detail_type, event.detail, event.resources)
+    def advance_ecs(self, publish: bool = True) -> list[EmittedEvent]:
+        """Let the simulated ECS move its rollouts on; its events go on the bus unless lost."""
+        assert self.ecs_sim is not None
+        events = self.ecs_sim.tick()
+        if publish:
+            for event in events:
+                self.put_event("aws.ecs", event.detail_type, event.detail, event.resources)
+        return events
 
     def run_until_idle(self, timeout: float = 30.0) -> None:
         """Turn until no event is queued and no simulated rollout is under way."""

@@ -1,0 +1,288 @@
+"""Spec uploads and image pushes, as real event shapes, against the moto server."""
+
+from __future__ import annotations
+
+import json
+
+from chalicelib import handlers
+from chalicelib.sandbox.sandbox import example_spec
+from tests.conftest import sample_event
+from tests.faults import Fault
+from tests.integration.helpers import deploy_example, history, live_image, outcomes, statuses
+
+
+def test_first_deploy_of_a_two_service_spec(sandbox):
+    ei_digest = sandbox.push("wso2mi", "4.4.0-1")
+    apim_digest = sandbox.push("wso2am", "4.7.0-1")
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
+    sandbox.run_until_idle()
+
+    created = [
+        c.params["serviceName"]
+        for c in sandbox.recorder.ecs_mutations(mark)
+        if c.operation == "CreateService"
+    ]
+    assert created == ["ei", "apim"]
+    assert (
+        live_image(sandbox, "ei")
+        == f"123456789012.dkr.ecr.us-east-1.amazonaws.com/wso2mi@{ei_digest}"
+    )
+    assert live_image(sandbox, "apim").endswith(f"/wso2am@{apim_digest}")
+    assert statuses(sandbox) == [
+        ("ei", "STARTED"),
+        ("ei", "COMPLETED"),
+        ("apim", "STARTED"),
+        ("apim", "COMPLETED"),
+    ]
+    [apim] = history("apim")
+    assert apim.status == "COMPLETED"
+    assert apim.trigger.spec is not None and apim.trigger.spec.version_id
+    assert apim.image is not None and apim.image.digest == apim_digest
+    assert apim.ecs_deployment_id and apim.task_definition_arn.endswith(
+        "task-definition/dev-apim:1"
+    )
+    service = sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["apim"])[
+        "services"
+    ][0]
+    assert service["deploymentConfiguration"]["deploymentCircuitBreaker"] == {
+        "enable": True,
+        "rollback": True,
+    }
+    assert service["desiredCount"] == 2
+
+
+def test_image_push_updates_only_the_service_that_tracks_it(sandbox):
+    deploy_example(sandbox)
+    mark = sandbox.recorder.mark()
+    digest = sandbox.push("wso2am", "4.7.0-2")
+    sandbox.run_until_idle()
+    mutations = [
+        (c.operation, c.params.get("family") or c.params.get("service"))
+        for c in sandbox.recorder.ecs_mutations(mark)
+    ]
+    assert mutations == [("RegisterTaskDefinition", "dev-apim"), ("UpdateService", "apim")]
+    assert live_image(sandbox, "apim").endswith(digest)
+    latest = history("apim")[0]
+    assert (latest.status, latest.trigger.kind, latest.previous_image.tag) == (
+        "COMPLETED",
+        "image",
+        "4.7.0-1",
+    )
+    assert latest.previous_task_definition_arn.endswith("dev-apim:1")
+    assert latest.task_definition_arn.endswith("dev-apim:2")
+
+
+def test_identical_spec_reupload_registers_and_deploys_nothing(sandbox):
+    deploy_example(sandbox)
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    assert outcomes(sandbox, "on_spec_uploaded")[-1]["reason"] == (
+        "nothing changed: every service already runs what the spec renders"
+    )
+
+
+def test_changed_spec_redeploys_only_what_changed(sandbox):
+    deploy_example(sandbox)
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(
+        sandbox.adapt_spec(example_spec()).replace(
+            "APIM_HOST: apim.dev.wso2.internal", "APIM_HOST: apim2"
+        )
+    )
+    sandbox.run_until_idle()
+    assert [
+        (c.operation, c.params.get("service")) for c in sandbox.recorder.ecs_mutations(mark)
+    ] == [("RegisterTaskDefinition", None), ("UpdateService", "ei")]
+
+
+def test_the_same_push_delivered_three_times_deploys_once(sandbox):
+    deploy_example(sandbox)
+    sandbox.push("wso2am", "4.7.0-2")
+    queue = sandbox.queue_of("on_image_pushed")
+    event = json.loads(sandbox.client("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    sandbox.client("sqs").purge_queue(QueueUrl=queue)
+    event.setdefault("account", "123456789012")
+    mark = sandbox.recorder.mark()
+    seen = len(sandbox.notifications)
+    results = [sandbox.deliver("on_image_pushed", event) for _ in range(3)]
+    sandbox.run_until_idle()
+    assert [c.operation for c in sandbox.recorder.ecs_mutations(mark)] == [
+        "RegisterTaskDefinition",
+        "UpdateService",
+    ]
+    assert [r.result["outcomes"][0].get("duplicate", False) for r in results] == [False, True, True]
+    assert [n.subject for n in sandbox.notifications[seen:]] == [
+        "[dev] apim 4.7.0-2 deploying",
+        "[dev] apim 4.7.0-2 deployed",
+    ]
+
+
+def test_an_older_tag_after_a_newer_one_is_ignored(sandbox):
+    deploy_example(sandbox, apim="4.7.0-5")
+    mark = sandbox.recorder.mark()
+    since = len(sandbox.deliveries)
+    sandbox.push("wso2am", "4.7.0-4")
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    assert (
+        outcomes(sandbox, "on_image_pushed", since)[0]["reason"]
+        == "4.7.0-4 is older than the running 4.7.0-5"
+    )
+
+
+def test_a_push_to_an_untracked_repository_is_ignored(sandbox):
+    deploy_example(sandbox)
+    since = len(sandbox.deliveries)
+    sandbox.push("wso2ei", "6.6.0-1")
+    sandbox.run_until_idle()
+    assert outcomes(sandbox, "on_image_pushed", since) == [
+        {
+            "action": "ignored",
+            "environment": None,
+            "service": None,
+            "record_id": None,
+            "ecs_deployment_id": None,
+            "task_definition_arn": None,
+            "reason": "no accepted spec tracks wso2ei in account 123456789012, region us-east-1",
+        }
+    ]
+
+
+def test_a_tag_outside_the_track_is_ignored(sandbox):
+    deploy_example(sandbox)
+    since = len(sandbox.deliveries)
+    sandbox.push("wso2am", "5.0.0-1")
+    sandbox.run_until_idle()
+    assert (
+        outcomes(sandbox, "on_image_pushed", since)[0]["reason"]
+        == "tag 5.0.0-1 does not follow track '~4.7'"
+    )
+
+
+def test_an_invalid_spec_is_rejected_and_the_accepted_one_stays(sandbox):
+    deploy_example(sandbox)
+    mark = sandbox.recorder.mark()
+    seen = len(sandbox.notifications)
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()).replace("memory: 4096", "memory: 3000"))
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [note] = sandbox.notifications[seen:]
+    assert note.document["status"] == "REJECTED"
+    assert note.document["errors"] == [
+        "s3://berth-specs-sandbox/specs/dev/wso2.yaml:36:5: services.apim.memory: 3000 is not a valid "
+        "Fargate memory for cpu 2048 (valid: 4096-16384 in steps of 1024)"
+    ]
+    assert note.attributes == {
+        "environment": "dev",
+        "service": "-",
+        "status": "REJECTED",
+        "trigger": "spec",
+    }
+    [rejected] = history("(spec)")
+    assert rejected.status == "REJECTED" and rejected.errors == note.document["errors"]
+    accepted = handlers.berth().store.accepted_spec("dev")
+    assert accepted.document["services"]["apim"]["memory"] == 4096
+
+
+def test_a_spec_for_a_missing_cluster_is_rejected_with_the_aws_error(sandbox):
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(
+        sandbox.adapt_spec(example_spec()).replace("cluster: wso2-dev", "cluster: nowhere")
+    )
+    sandbox.run_until_idle()
+    [note] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
+    assert note.document["errors"] == [
+        "DescribeServices failed: ClusterNotFoundException: Cluster not found."
+    ]
+    assert sandbox.recorder.ecs_mutations() == []
+
+
+def test_a_spec_whose_track_matches_no_image_deploys_nothing(sandbox):
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
+    sandbox.run_until_idle()
+    [note] = sandbox.notifications
+    assert note.document["errors"] == [
+        "services.apim.image: no image in ECR repository 'wso2am' has a tag that follows track '~4.7'; push one first"
+    ]
+    assert sandbox.recorder.ecs_mutations() == []
+
+
+def test_a_spec_in_the_wrong_folder_is_rejected(sandbox):
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()), environment_name="prod")
+    sandbox.run_until_idle()
+    [note] = sandbox.notifications
+    assert note.document["errors"] == [
+        "s3://berth-specs-sandbox/specs/prod/wso2.yaml: environment: 'dev' does not match the folder "
+        "it was uploaded to (specs/prod/)"
+    ]
+
+
+def test_a_key_with_spaces_resolves_in_both_notification_formats(sandbox):
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    version = sandbox.upload_spec(sandbox.adapt_spec(example_spec()), name="red flower.yaml")
+    sandbox.client("sqs").purge_queue(QueueUrl=sandbox.queue_of("on_spec_uploaded"))
+    record = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Put",
+                "eventTime": "2026-11-28T00:00:00Z",
+                "awsRegion": "us-east-1",
+                "s3": {
+                    "bucket": {"name": "berth-specs-sandbox"},
+                    "object": {"key": "specs/dev/red+flower.yaml", "versionId": version},
+                },
+            }
+        ]
+    }
+    delivery = sandbox.deliver("on_spec_uploaded", record)
+    assert [o["action"] for o in delivery.result["outcomes"]] == ["pending", "started"]
+
+
+def test_transient_throttling_on_update_service_is_retried(sandbox, no_retry_sleep):
+    deploy_example(sandbox)
+    fault = Fault("UpdateService", "ThrottlingException", times=2).attach(
+        handlers.berth().clients.ecs
+    )
+    digest = sandbox.push("wso2am", "4.7.0-2")
+    sandbox.run_until_idle()
+    assert fault.injected == 2
+    assert live_image(sandbox, "apim").endswith(digest)
+    assert history("apim")[0].status == "COMPLETED"
+
+
+def test_persistent_access_denied_fails_cleanly_and_leaves_the_service_alone(
+    sandbox, no_retry_sleep
+):
+    deploy_example(sandbox)
+    before = live_image(sandbox, "apim")
+    Fault("UpdateService", "AccessDeniedException", times=None).attach(handlers.berth().clients.ecs)
+    seen = len(sandbox.notifications)
+    sandbox.push("wso2am", "4.7.0-2")
+    sandbox.run_until_idle()
+    assert live_image(sandbox, "apim") == before
+    latest = history("apim")[0]
+    assert latest.status == "FAILED"
+    assert latest.errors == [
+        "UpdateService failed: AccessDeniedException: injected AccessDeniedException"
+    ]
+    [note] = sandbox.notifications[seen:]
+    assert note.subject == "[dev] apim 4.7.0-2 FAILED"
+    # The service kept its image, so the same push may be retried later.
+    head = handlers.berth().store.get_head("dev", "apim")
+    assert head.image.tag == "4.7.0-1" and head.active_record_id is None
+
+
+def test_the_sample_push_event_from_another_region_is_ignored(sandbox):
+    deploy_example(sandbox)
+    mark = sandbox.recorder.mark()
+    delivery = sandbox.deliver("on_image_pushed", sample_event("ecr-image-push.json"))
+    assert delivery.result["outcomes"][0]["action"] == "ignored"
+    assert sandbox.recorder.ecs_mutations(mark) == []

@@ -1,0 +1,91 @@
+"""The berth CLI through click's runner: exit codes and what reaches stdout and stderr."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from chalicelib.cli import main
+from tests.conftest import EXAMPLES
+
+DEV = str(EXAMPLES / "wso2-dev.yaml")
+DIGEST = "sha256:" + "c" * 64
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_validate_examples():
+    result = run("validate", DEV, str(EXAMPLES / "wso2-prod.json"))
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        f"{DEV}: valid (dev: ei, apim)",
+        f"{EXAMPLES / 'wso2-prod.json'}: valid (prod: ei, apim)",
+    ]
+
+
+def test_validate_reports_every_bad_file_and_exits_1(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    bomb = tmp_path / "list.yaml"
+    bomb.write_text("- a\n")
+    result = run("validate", DEV, str(empty), str(bomb))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{empty}: file is empty",
+        f"{bomb}:1:1: a spec is a mapping at the top level, not a list",
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_validate_missing_file_is_one_line(tmp_path):
+    result = run("validate", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 1
+    assert (
+        result.stderr == f"{tmp_path / 'nope.yaml'}: cannot read file: No such file or directory\n"
+    )
+
+
+def test_usage_errors_exit_2():
+    assert run("validate").exit_code == 2
+    assert run("render", DEV, "--image", "nope").exit_code == 2
+    assert run("render", DEV, "--image", "apim=sha256:short").exit_code == 2
+
+
+def test_render_one_service_pinned():
+    result = run("render", DEV, "--service", "apim", "--image", f"apim={DIGEST}")
+    assert result.exit_code == 0
+    task = json.loads(result.stdout)
+    assert task["family"] == "dev-apim"
+    assert task["containerDefinitions"][0]["image"].endswith(f"/wso2am@{DIGEST}")
+    assert result.stderr == ""
+
+
+def test_render_without_image_says_it_uses_a_placeholder():
+    result = run("render", DEV)
+    assert result.exit_code == 0
+    assert sorted(json.loads(result.stdout)) == ["apim", "ei"]
+    assert result.stderr.splitlines()[0] == (
+        "ei: no --image given; using the placeholder digest sha256:" + "0" * 64
+    )
+
+
+def test_render_takes_a_full_image_uri():
+    uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/wso2am:4.7.0-9@{DIGEST}"
+    result = run("render", DEV, "--service", "apim", "--image", f"apim={uri}")
+    container = json.loads(result.stdout)["containerDefinitions"][0]
+    assert container["dockerLabels"]["berth.image.tag"] == "4.7.0-9"
+
+
+def test_every_command_has_help_with_examples():
+    for args in (
+        ["validate"],
+        ["render"],
+        ["sandbox", "demo"],
+        ["sandbox", "replay"],
+        ["sandbox", "push"],
+    ):
+        result = run(*args, "--help")
+        assert result.exit_code == 0 and "Example" in result.output

@@ -1,0 +1,83 @@
+"""Notifications: subjects, text and the published JSON schema."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from chalicelib.notify import Notification, for_record
+from chalicelib.records import DeploymentRecord, Image, SpecVersion, Trigger
+
+SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "notification.schema.json"
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def record(**changes):
+    base = DeploymentRecord(
+        environment="prod",
+        service="apim",
+        record_id="D#1#r",
+        run_id="r",
+        status="ROLLED_BACK",
+        trigger=Trigger(kind="image", event_id="e1"),
+        cluster="wso2-prod",
+        image=Image(repository="wso2am", tag="4.3.0-8", digest="sha256:" + "8" * 64),
+        previous_image=Image(repository="wso2am", tag="4.3.0-7", digest="sha256:" + "7" * 64),
+        task_definition_arn="arn:aws:ecs:us-east-1:1:task-definition/prod-apim:9",
+        previous_task_definition_arn="arn:aws:ecs:us-east-1:1:task-definition/prod-apim:8",
+        ecs_deployment_id="ecs-svc/9",
+        reason="ECS deployment circuit breaker: task failed to start.",
+        causes=["task stopped: CannotPullContainerError: not found"],
+        created_at=T0,
+        updated_at=T0,
+        started_at=T0,
+        finished_at=T0 + timedelta(seconds=95),
+    )
+    return base.model_copy(update=changes)
+
+
+def test_subjects_match_the_issue_examples():
+    assert (
+        for_record(record(), "ROLLED_BACK", "ecs", T0).subject
+        == "[prod] apim 4.3.0-8 FAILED, rolled back to 4.3.0-7"
+    )
+    assert for_record(record(), "COMPLETED", "ecs", T0).subject == "[prod] apim 4.3.0-8 deployed"
+
+
+def test_text_says_what_where_which_image_what_changed_why_and_what_next():
+    assert for_record(record(), "ROLLED_BACK", "ecs", T0).text() == "\n".join(
+        [
+            "Deploying apim 4.3.0-8 to prod failed; ECS rolled back to 4.3.0-7.",
+            f"Image: wso2am:4.3.0-8 (sha256:{'8' * 64})",
+            "Previous image: 4.3.0-7",
+            "Task definition: prod-apim:8 -> prod-apim:9",
+            "ECS deployment: ecs-svc/9 on cluster wso2-prod",
+            "Duration: 95 s",
+            "Reason: ECS deployment circuit breaker: task failed to start.",
+            "Cause: task stopped: CannotPullContainerError: not found",
+            "Berth: dependents were not deployed; push a fixed image or upload a corrected spec",
+        ]
+    )
+
+
+def test_rejected_spec_subject_counts_errors_and_stays_short():
+    spec = SpecVersion(bucket="b", key="specs/prod/" + "x" * 200 + ".yaml")
+    note = for_record(
+        record(
+            service="(spec)",
+            status="REJECTED",
+            errors=["a", "b"],
+            trigger=Trigger(kind="spec", event_id="e", spec=spec),
+        ),
+        "REJECTED",
+        "spec",
+        T0,
+    )
+    assert len(note.subject) < 100 and note.subject.startswith("[prod] spec rejected: specs/prod/")
+    assert note.service is None and note.errors == ["a", "b"]
+
+
+def test_schema_file_is_the_model_schema():
+    # Regenerate: python -c "import json; from chalicelib.notify import Notification as N; print(json.dumps(N.model_json_schema(by_alias=True), indent=2))" > docs/notification.schema.json
+    assert json.loads(SCHEMA.read_text()) == Notification.model_json_schema(by_alias=True)

@@ -1,0 +1,127 @@
+"""Rendering: pure, deterministic, pinned by digest, WSO2-aware."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.presets import PRESETS, heap_mib
+from chalicelib.render import (
+    ImageRef,
+    normalise,
+    render_task_definition,
+    same_task_definition,
+    to_json,
+)
+from chalicelib.spec import load_spec_file
+from tests.conftest import EXAMPLES
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+DIGEST = "sha256:" + "ab" * 32
+
+
+def rendered_examples() -> dict[str, str]:
+    out = {}
+    for path in sorted(EXAMPLES.iterdir()):
+        spec = load_spec_file(str(path))
+        for name in spec.deployment_order():
+            repository = spec.services[name].image.repository
+            task = render_task_definition(
+                spec, name, ImageRef(repository, DIGEST, "4.7.0-1"), "123456789012", "us-east-1"
+            )
+            out[f"{path.stem}.{name}.json"] = to_json(task) + "\n"
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(rendered_examples()))
+def test_examples_render_to_their_golden_files(name):
+    # Regenerate after a deliberate change: BERTH_UPDATE_GOLDEN=1 pytest tests/unit/test_render.py
+    rendered = rendered_examples()[name]
+    golden = GOLDEN / name
+    if os.environ.get("BERTH_UPDATE_GOLDEN"):
+        golden.write_text(rendered)
+    assert golden.read_text() == rendered
+
+
+def spec():
+    return load_spec_file(str(EXAMPLES / "wso2-dev.yaml"))
+
+
+def test_image_is_pinned_by_digest_with_the_tag_as_a_label():
+    task = render_task_definition(
+        spec(), "apim", ImageRef("wso2am", DIGEST, "4.7.0-3"), "111122223333", "eu-west-1"
+    )
+    container = task["containerDefinitions"][0]
+    assert container["image"] == f"111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2am@{DIGEST}"
+    assert container["dockerLabels"]["berth.image.tag"] == "4.7.0-3"
+    assert ":4.7.0-3" not in container["image"]
+
+
+def test_apim_preset_ports_health_check_heap_and_start_period():
+    task = render_task_definition(spec(), "apim", ImageRef("wso2am", DIGEST), "1" * 12, "us-east-1")
+    container = task["containerDefinitions"][0]
+    assert [p["containerPort"] for p in container["portMappings"]] == [9443, 8243, 8280, 9763]
+    assert container["healthCheck"]["startPeriod"] == 300
+    assert "server-startup-healthcheck" in container["healthCheck"]["command"][1]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["JVM_MEM_OPTS"] == "-Xms2048m -Xmx2048m"
+    assert container["ulimits"] == [{"name": "nofile", "softLimit": 65535, "hardLimit": 65535}]
+    assert container["logConfiguration"]["options"]["awslogs-group"] == "/berth/dev"
+    assert {s["name"] for s in container["secrets"]} == {"DB_PASSWORD", "WSO2_ENCRYPTION_KEY"}
+    assert task["cpu"] == "2048" and task["memory"] == "4096" and task["networkMode"] == "awsvpc"
+
+
+def test_heap_leaves_headroom_and_rounds_to_64_mib():
+    assert heap_mib(2048, PRESETS["wso2mi"].heap_ratio) == 1216
+    assert heap_mib(4096, PRESETS["wso2am"].heap_ratio) == 2048
+    assert heap_mib(512, 0.6) == 256  # never below a usable minimum
+
+
+def test_user_environment_wins_over_preset_values():
+    s = spec().model_copy(deep=True)
+    apim = s.services["apim"].model_copy(update={"environment": {"JVM_MEM_OPTS": "-Xmx3g"}})
+    s = s.model_copy(update={"services": {**s.services, "apim": apim}})
+    container = render_task_definition(
+        s, "apim", ImageRef("wso2am", DIGEST), "1" * 12, "us-east-1"
+    )["containerDefinitions"][0]
+    assert {"name": "JVM_MEM_OPTS", "value": "-Xmx3g"} in container["environment"]
+
+
+def test_live_task_definition_with_ecs_defaults_compares_equal():
+    rendered = render_task_definition(
+        spec(), "ei", ImageRef("wso2mi", DIGEST), "1" * 12, "us-east-1"
+    )
+    live = json.loads(json.dumps(rendered))
+    live.update(
+        taskDefinitionArn="arn:aws:ecs:us-east-1:1:task-definition/dev-ei:4",
+        revision=4,
+        status="ACTIVE",
+        compatibilities=["EC2", "FARGATE"],
+        registeredAt="2026-01-01",
+    )
+    live["containerDefinitions"][0].update(cpu=0, mountPoints=[], volumesFrom=[], systemControls=[])
+    live["containerDefinitions"][0]["environment"].reverse()
+    del live["tags"]
+    assert same_task_definition(live, rendered)
+    live["containerDefinitions"][0]["image"] = live["containerDefinitions"][0]["image"].replace(
+        "ab", "cd", 1
+    )
+    assert not same_task_definition(live, rendered)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    digest=st.text("0123456789abcdef", min_size=64, max_size=64),
+    tag=st.none() | st.text(min_size=1, max_size=20),
+)
+def test_rendering_is_deterministic(digest, tag):
+    image = ImageRef("wso2am", f"sha256:{digest}", tag)
+    first = to_json(render_task_definition(spec(), "apim", image, "1" * 12, "us-east-1"))
+    second = to_json(render_task_definition(spec(), "apim", image, "1" * 12, "us-east-1"))
+    assert first == second
+    assert normalise(json.loads(first)) == normalise(json.loads(second))

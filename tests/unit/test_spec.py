@@ -1,0 +1,248 @@
+"""The spec model: what validates, and the exact message for what does not."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.errors import SpecError
+from chalicelib.spec import Spec, load_spec_file, parse_spec
+from tests.conftest import EXAMPLES
+
+VALID = """\
+berth: 1
+environment: prod
+cluster: wso2-prod
+executionRoleArn: arn:aws:iam::123456789012:role/exec
+network: {subnets: [subnet-1], securityGroups: [sg-1]}
+services:
+  ei:
+    product: wso2mi
+    image: wso2ei
+  apim:
+    product: wso2am
+    image: {repository: wso2am, track: "4.7.*"}
+    dependsOn: [ei]
+    secrets:
+      WSO2_ENCRYPTION_KEY: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/key
+"""
+
+
+def errors_of(text: str | bytes, name: str = "specs/prod.yaml") -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text.encode() if isinstance(text, str) else text, name)
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.iterdir()), ids=lambda p: p.name)
+def test_every_example_is_valid(path):
+    spec = load_spec_file(str(path))
+    assert spec.deployment_order() == ["ei", "apim"]
+
+
+def test_short_form_gets_wso2_defaults():
+    spec = parse_spec(VALID.encode(), "s.yaml")
+    ei, apim = spec.services["ei"], spec.services["apim"]
+    assert ei.image.repository == "wso2ei" and ei.image.track == "*"
+    assert (ei.effective_cpu, ei.effective_memory) == (1024, 2048)
+    assert (apim.effective_cpu, apim.effective_memory) == (2048, 4096)
+    assert apim.effective_ports == [9443, 8243, 8280, 9763]
+    assert apim.deployment.circuit_breaker.enable and apim.deployment.circuit_breaker.rollback
+
+
+def test_issue_example_message_names_file_line_column_field_and_valid_range():
+    text = VALID.replace(
+        "    image: wso2ei\n", "    image: wso2ei\n    cpu: 1024\n    memory: 3000\n"
+    )
+    assert errors_of(text) == [
+        "specs/prod.yaml:11:5: services.ei.memory: 3000 is not a valid Fargate memory for cpu 1024 "
+        "(valid: 2048-8192 in steps of 1024)"
+    ]
+
+
+def test_all_errors_are_reported_at_once_in_file_order():
+    text = VALID.replace(
+        "    image: wso2ei\n", "    image: wso2ei\n    desiredCont: 2\n    memory: 100\n"
+    )
+    text += "    environment: {DB_PASSWORD: hunter2}\n"
+    assert errors_of(text) == [
+        "specs/prod.yaml:10:5: services.ei.desiredCont: unknown field (did you mean 'desiredCount'?)",
+        "specs/prod.yaml:11:5: services.ei.memory: 100 is not a valid Fargate memory for cpu 1024 "
+        "(valid: 2048-8192 in steps of 1024)",
+        "specs/prod.yaml:18:19: services.apim.environment.DB_PASSWORD: looks like a secret; move it "
+        "to secrets as a Secrets Manager or SSM ARN",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("image: wso2ei", "image: wso2ei:4.4.0"),
+            "specs/prod.yaml:9:5: services.ei.image.repository: 'wso2ei:4.4.0' names a tag or digest; "
+            "give the repository name only and choose tags with track (e.g. {repository: wso2am, "
+            "track: '4.7.*'})",
+        ),
+        (
+            (
+                "WSO2_ENCRYPTION_KEY: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/key",
+                "WSO2_ENCRYPTION_KEY: s3cr3t",
+            ),
+            "specs/prod.yaml:15:7: services.apim.secrets.WSO2_ENCRYPTION_KEY: 's3cr3t' is not a Secrets "
+            "Manager or SSM parameter ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME or "
+            "arn:aws:ssm:REGION:ACCOUNT:parameter/NAME); secrets are references, never values",
+        ),
+        (
+            ("dependsOn: [ei]", "dependsOn: [eii]"),
+            "specs/prod.yaml:13:17: services.apim.dependsOn[0]: unknown service 'eii' (did you mean 'ei'?)",
+        ),
+        (
+            ('track: "4.7.*"', 'track: ">=4.7 <<5"'),
+            "specs/prod.yaml:12:33: services.apim.image.track: '<<5' is not a version comparator "
+            "(e.g. '>=4.7.0 <5', '~4.7', '^4')",
+        ),
+        (("berth: 1", "berth: 2"), "specs/prod.yaml:1:1: berth: 2: Input should be 1"),
+    ],
+)
+def test_precise_messages(change, expected):
+    assert errors_of(VALID.replace(*change)) == [expected]
+
+
+def test_dependency_cycle_is_named():
+    text = VALID.replace("    image: wso2ei\n", "    image: wso2ei\n    dependsOn: [apim]\n")
+    [message] = errors_of(text)
+    assert message.startswith("specs/prod.yaml:6:1: services: dependsOn forms a cycle: ")
+    assert "apim -> ei" in message or "ei -> apim" in message
+
+
+def test_duplicate_ports_and_a_load_balancer_port_the_service_lacks():
+    text = VALID.replace(
+        "    image: wso2ei\n",
+        "    image: wso2ei\n    ports: [8290, 8290]\n    loadBalancer:\n"
+        "      targetGroupArn: arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/x/1\n"
+        "      containerPort: 8443\n",
+    )
+    assert errors_of(text) == [
+        "specs/prod.yaml:10:5: services.ei.ports: port 8290 is listed more than once",
+        "specs/prod.yaml:13:7: services.ei.loadBalancer.containerPort: 8443 is not one of the "
+        "service's ports (8290, 8290)",
+    ]
+
+
+def test_apim_requires_the_shared_encryption_key():
+    text = VALID.replace(
+        "    secrets:\n      WSO2_ENCRYPTION_KEY: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/key\n",
+        "",
+    )
+    assert errors_of(text) == [
+        "specs/prod.yaml:10:3: services.apim.secrets: WSO2_ENCRYPTION_KEY is required for wso2am: "
+        "APIM 4.x needs the same 256-bit encryption key on every node"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"", "specs/prod.yaml: file is empty"),
+        (
+            b"\x00\x01binary",
+            "specs/prod.yaml: file is binary (contains NUL bytes), not YAML or JSON",
+        ),
+        (b"\xff\xfe\xfa", "specs/prod.yaml: file is not valid UTF-8 (byte 0)"),
+        (b"- 1\n- 2\n", "specs/prod.yaml:1:1: a spec is a mapping at the top level, not a list"),
+        (b"just text\n", "specs/prod.yaml:1:1: a spec is a mapping at the top level, not a str"),
+        (b"a: 1\na: 2\n", "specs/prod.yaml:2:1: duplicate key 'a'"),
+        (
+            b"a: [1\n",
+            "specs/prod.yaml:2:1: invalid YAML: expected ',' or ']', but got '<stream end>'",
+        ),
+        (
+            b"name: x\n",
+            "specs/prod.yaml:1:1: not a Berth spec: the top-level key 'berth: 1' is missing",
+        ),
+        (b"<<: {a: 1}\n", "specs/prod.yaml:1:1: YAML merge keys (<<) are not supported"),
+        (
+            b"a: !!binary aGVsbG8=\n",
+            "specs/prod.yaml:1:4: binary (!!binary) values are not allowed",
+        ),
+        (
+            b"x" * (256 * 1024 + 1),
+            "specs/prod.yaml: file is 262145 bytes; the limit is 262144 bytes (256 KiB)",
+        ),
+        (b"[" * 5000, "specs/prod.yaml: document is nested deeper than 32 levels"),
+    ],
+)
+def test_hostile_files_get_one_line(raw, expected):
+    assert errors_of(raw) == [expected]
+
+
+def test_alias_bomb_is_refused_without_expanding():
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for name, prev in zip("bcdefghi", "abcdefgh", strict=True):
+        lines.append(f"{name}: &{name} [{','.join(['*' + prev] * 9)}]")
+    assert errors_of("\n".join(lines)) == [
+        "specs/prod.yaml: document expands to more than 20000 values (YAML aliases?); refused"
+    ]
+
+
+def test_json_spec_errors_have_positions_too():
+    raw = b'{"berth": 1, "environment": "Prod!", "cluster": "c", "services": {}}'
+    assert errors_of(raw, "prod.json") == [
+        "prod.json:1:14: environment: 'Prod!': String should match pattern '^[a-z][a-z0-9-]{0,30}$'",
+        "prod.json:1:54: services: Dictionary should have at least 1 item after validation, not 0",
+    ]
+
+
+def test_deployment_order_puts_dependencies_first_and_is_stable():
+    spec = Spec.model_validate(
+        {
+            "berth": 1,
+            "environment": "e",
+            "cluster": "c",
+            "launchType": "EC2",
+            "services": {
+                "z": {"image": "r", "dependsOn": ["b"]},
+                "b": {"image": "r", "dependsOn": ["a"]},
+                "a": {"image": "r"},
+                "c": {"image": "r"},
+            },
+        }
+    )
+    assert spec.deployment_order() == ["a", "c", "b", "z"]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.binary(max_size=2048) | st.text(max_size=2048).map(str.encode))
+def test_random_input_never_escapes_as_a_traceback(raw):
+    try:
+        parse_spec(raw, "fuzz.yaml")
+    except SpecError as exc:
+        assert exc.problems and all(str(p).startswith("fuzz.yaml") for p in exc.problems)
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["berth", "environment", "cluster", "services", "network", "tags", "launchType"]
+        ),
+        yaml_values,
+    )
+)
+def test_structured_garbage_is_rejected_cleanly(document):
+    import json
+
+    try:
+        parse_spec(json.dumps(document).encode(), "fuzz.json")
+    except SpecError as exc:
+        assert exc.problems
