@@ -85,7 +85,8 @@ def _once(
 def _report(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     for outcome in outcomes:
         metrics.add_metric(name=f"outcome_{outcome['action']}", unit=MetricUnit.Count, value=1)
-    metrics.flush_metrics()
+    if outcomes:
+        metrics.flush_metrics()
     return {"outcomes": outcomes}
 
 

@@ -1,0 +1,128 @@
+"""docker/build.py decisions in dry run, buildspec.yml's structure, Dockerfiles against presets."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+
+import pytest
+import yaml
+
+from chalicelib.presets import PRESETS
+from tests.conftest import ROOT
+
+_spec = importlib.util.spec_from_file_location("berth_build", ROOT / "docker" / "build.py")
+assert _spec and _spec.loader
+build = importlib.util.module_from_spec(_spec)
+sys.modules["berth_build"] = build
+_spec.loader.exec_module(build)
+
+ENV = {
+    "AWS_ACCOUNT_ID": "111122223333",
+    "AWS_REGION": "eu-west-1",
+    "CODEBUILD_BUILD_NUMBER": "12",
+    "CODEBUILD_RESOLVED_SOURCE_VERSION": "a1b2c3d4e5f60718",
+    "CODEBUILD_SOURCE_REPO_URL": "https://git.example.com/berth.git",
+}
+
+
+def dry_run(capsys, *args, env=ENV):
+    code = build.run(["--dry-run", *args], env)
+    out, err = capsys.readouterr()
+    return code, [line.removeprefix("+ ") for line in out.splitlines()], err
+
+
+def test_dry_run_builds_integration_runtimes_before_apim(capsys):
+    code, commands, _ = dry_run(capsys, "--products", "all")
+    assert code == 0
+    tags = [c.split("--tag ")[1].split()[0] for c in commands]
+    assert tags == [
+        "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2ei:6.6.0-12-a1b2c3d",
+        "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2mi:4.4.0-12-a1b2c3d",
+        "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2am:4.7.0-12-a1b2c3d",
+    ]
+    assert not any(":latest" in c for c in commands)
+
+
+def test_labels_come_from_build_args_and_the_cache_from_ecr(capsys):
+    _, [command], _ = dry_run(capsys, "--products", "apim")
+    assert "--build-arg BUILD_VERSION=4.7.0-12-a1b2c3d" in command
+    assert "--build-arg BUILD_REVISION=a1b2c3d4e5f60718" in command
+    assert "--build-arg BUILD_SOURCE=https://git.example.com/berth.git" in command
+    assert "--cache-from type=registry,ref=111122223333.dkr.ecr.eu-west-1.amazonaws.com/berth-build-cache:apim" in command
+    assert command.endswith("--push " + str(ROOT / "docker" / "apim"))
+    assert "JDBC_DRIVER" not in command
+
+
+def test_a_jdbc_driver_needs_its_checksum(capsys):
+    env = dict(ENV, JDBC_DRIVER_URL="https://repo.example.com/driver.jar")
+    code, commands, err = dry_run(capsys, env=env)
+    assert (code, commands, err) == (2, [], "build: JDBC_DRIVER_URL is set but JDBC_DRIVER_SHA256 is not a sha256 hex digest\n")
+    env["JDBC_DRIVER_SHA256"] = "e" * 64
+    _, commands, _ = dry_run(capsys, "--products", "mi", env=env)
+    assert f"--build-arg JDBC_DRIVER_SHA256={'e' * 64}" in commands[0]
+
+
+def test_missing_variables_are_named(capsys):
+    code, commands, err = dry_run(capsys, env={"AWS_REGION": "eu-west-1"})
+    assert code == 2 and commands == []
+    assert err == (
+        "build: missing environment variables: AWS_ACCOUNT_ID, CODEBUILD_BUILD_NUMBER, "
+        "CODEBUILD_RESOLVED_SOURCE_VERSION\n"
+    )
+
+
+def test_unknown_product_is_refused(capsys):
+    code, _, err = dry_run(capsys, "--products", "apim esb")
+    assert code == 2 and "unknown products ['esb']" in err
+
+
+def test_only_changed_products_are_built():
+    assert build.changed_products(["docker/mi/config/conf/deployment.toml", "README.md"]) == ["mi"]
+    assert build.changed_products(["docker/apim/Dockerfile", "docker/ei/Dockerfile"]) == ["ei", "apim"]
+    assert build.changed_products(["buildspec.yml"]) == ["ei", "mi", "apim"]
+    assert build.changed_products(["chalicelib/render.py"]) == []
+
+
+def test_a_push_without_a_digest_fails():
+    env = build.BuildEnv.from_environment(ENV)
+    with pytest.raises(build.BuildError, match="the push reported no image digest"):
+        build.image_detail(build.PRODUCTS["apim"], env, {})
+    detail = build.image_detail(build.PRODUCTS["apim"], env, {"containerimage.digest": "sha256:" + "f" * 64})
+    assert detail["ImageURI"] == f"111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2am@sha256:{'f' * 64}"
+
+
+def test_buildspec_structure():
+    spec = yaml.safe_load((ROOT / "buildspec.yml").read_text())
+    assert spec["version"] == 0.2
+    assert set(spec["phases"]) == {"install", "pre_build", "build"}
+    assert any("docker/build.py" in c for c in spec["phases"]["build"]["commands"])
+    assert spec["phases"]["build"]["on-failure"] == "ABORT"
+    assert any("ecr get-login-password" in c for c in spec["phases"]["pre_build"]["commands"])
+    assert spec["artifacts"]["files"] == ["out/imageDetail-*.json"]
+    assert "123456789012" not in (ROOT / "buildspec.yml").read_text()
+
+
+def _dockerfile(product: str) -> str:
+    return (ROOT / "docker" / product / "Dockerfile").read_text()
+
+
+@pytest.mark.parametrize("name", list(build.PRODUCTS))
+def test_dockerfile_agrees_with_the_renderer_preset(name):
+    product = build.PRODUCTS[name]
+    preset = PRESETS[product.preset]
+    text = _dockerfile(name)
+    exposed = [int(p) for p in re.search(r"^EXPOSE (.+)$", text, re.M).group(1).split()]
+    assert exposed == list(preset.ports)
+    check = re.search(
+        r"HEALTHCHECK --interval=(\d+)s --timeout=(\d+)s --start-period=(\d+)s --retries=(\d+) \\\n"
+        r'  CMD \["/bin/sh", "-c", "(.+)"\]', text
+    )
+    hc = preset.health_check
+    assert check is not None and hc is not None
+    assert tuple(int(v) for v in check.groups()[:4]) == (hc.interval, hc.timeout, hc.start_period, hc.retries)
+    assert check.group(5) == hc.command[1]
+    assert re.search(r"^USER (\d+)$", text, re.M).group(1) == str(preset.uid)
+    assert f"ARG WSO2_VERSION={product.version}\n" in text
+    assert preset.home.endswith(f"-{product.version}")
