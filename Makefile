@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/hadolint docker/*/Dockerfile
 
 typecheck: $(STAMP)
-	$(BIN)/mypy app.py chalicelib
+	$(BIN)/mypy app.py chalicelib docker/build.py
 
 bench: $(STAMP)
 	@$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

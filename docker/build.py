@@ -79,7 +79,9 @@ class BuildEnv:
             raise BuildError(f"missing environment variables: {', '.join(missing)}")
         url, sha = env.get("JDBC_DRIVER_URL", ""), env.get("JDBC_DRIVER_SHA256", "")
         if url and len(sha) != 64:
-            raise BuildError("JDBC_DRIVER_URL is set but JDBC_DRIVER_SHA256 is not a sha256 hex digest")
+            raise BuildError(
+                "JDBC_DRIVER_URL is set but JDBC_DRIVER_SHA256 is not a sha256 hex digest"
+            )
         return cls(
             account=required["AWS_ACCOUNT_ID"],
             region=required["AWS_REGION"],
@@ -100,7 +102,9 @@ def changed_products(changed_files: Sequence[str]) -> list[str]:
     """The products whose build inputs are among `changed_files`, in push order."""
     if any(path in SHARED_INPUTS for path in changed_files):
         return list(PRODUCTS)
-    return [name for name in PRODUCTS if any(p.startswith(f"docker/{name}/") for p in changed_files)]
+    return [
+        name for name in PRODUCTS if any(p.startswith(f"docker/{name}/") for p in changed_files)
+    ]
 
 
 def build_command(product: Product, env: BuildEnv) -> list[str]:
@@ -113,7 +117,10 @@ def build_command(product: Product, env: BuildEnv) -> list[str]:
         "BUILD_SOURCE": env.source,
     }
     if env.jdbc_driver_url:
-        args |= {"JDBC_DRIVER_URL": env.jdbc_driver_url, "JDBC_DRIVER_SHA256": env.jdbc_driver_sha256}
+        args |= {
+            "JDBC_DRIVER_URL": env.jdbc_driver_url,
+            "JDBC_DRIVER_SHA256": env.jdbc_driver_sha256,
+        }
     command = ["docker", "buildx", "build", "--pull", "--platform", "linux/amd64"]
     for key, value in args.items():
         command += ["--build-arg", f"{key}={value}"]
@@ -128,11 +135,15 @@ def build_command(product: Product, env: BuildEnv) -> list[str]:
     return command
 
 
-def image_detail(product: Product, env: BuildEnv, metadata: Mapping[str, object]) -> dict[str, object]:
+def image_detail(
+    product: Product, env: BuildEnv, metadata: Mapping[str, object]
+) -> dict[str, object]:
     """The artifact CodeBuild keeps for a pushed image: its URI pinned by digest, and its tag."""
     digest = metadata.get("containerimage.digest")
     if not isinstance(digest, str) or not digest.startswith("sha256:"):
-        raise BuildError(f"{product.name}: the push reported no image digest; treating it as failed")
+        raise BuildError(
+            f"{product.name}: the push reported no image digest; treating it as failed"
+        )
     return {
         "ImageURI": f"{env.registry}/{product.repository}@{digest}",
         "ImageTags": [tag_for(product, env)],
@@ -163,15 +174,23 @@ def select(products: str, since: str) -> list[str]:
     chosen = products.replace(",", " ").split()
     unknown = [p for p in chosen if p not in PRODUCTS]
     if unknown:
-        raise BuildError(f"unknown products {unknown}; choose from {list(PRODUCTS)}, 'all' or 'changed'")
+        raise BuildError(
+            f"unknown products {unknown}; choose from {list(PRODUCTS)}, 'all' or 'changed'"
+        )
     return [p for p in PRODUCTS if p in chosen]
 
 
 def run(argv: Sequence[str], environ: Mapping[str, str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--products", default="all", help="all, changed, or names (ei mi apim)")
-    parser.add_argument("--since", default="HEAD~1", help="with --products changed: the commit to diff against")
-    parser.add_argument("--dry-run", action="store_true", help="print the commands instead of running them")
+    parser.add_argument(
+        "--since", default="HEAD~1", help="with --products changed: the commit to diff against"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the commands instead of running them"
+    )
     args = parser.parse_args(argv)
     try:
         env = BuildEnv.from_environment(environ)
@@ -195,7 +214,10 @@ def run(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         print(f"build: {exc}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:
-        print(f"build: {shlex.join(exc.cmd)} failed with exit status {exc.returncode}", file=sys.stderr)
+        print(
+            f"build: {shlex.join(exc.cmd)} failed with exit status {exc.returncode}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

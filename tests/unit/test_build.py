@@ -50,7 +50,10 @@ def test_labels_come_from_build_args_and_the_cache_from_ecr(capsys):
     assert "--build-arg BUILD_VERSION=4.7.0-12-a1b2c3d" in command
     assert "--build-arg BUILD_REVISION=a1b2c3d4e5f60718" in command
     assert "--build-arg BUILD_SOURCE=https://git.example.com/berth.git" in command
-    assert "--cache-from type=registry,ref=111122223333.dkr.ecr.eu-west-1.amazonaws.com/berth-build-cache:apim" in command
+    assert (
+        "--cache-from type=registry,ref=111122223333.dkr.ecr.eu-west-1.amazonaws.com/berth-build-cache:apim"
+        in command
+    )
     assert command.endswith("--push " + str(ROOT / "docker" / "apim"))
     assert "JDBC_DRIVER" not in command
 
@@ -58,7 +61,11 @@ def test_labels_come_from_build_args_and_the_cache_from_ecr(capsys):
 def test_a_jdbc_driver_needs_its_checksum(capsys):
     env = dict(ENV, JDBC_DRIVER_URL="https://repo.example.com/driver.jar")
     code, commands, err = dry_run(capsys, env=env)
-    assert (code, commands, err) == (2, [], "build: JDBC_DRIVER_URL is set but JDBC_DRIVER_SHA256 is not a sha256 hex digest\n")
+    assert (code, commands, err) == (
+        2,
+        [],
+        "build: JDBC_DRIVER_URL is set but JDBC_DRIVER_SHA256 is not a sha256 hex digest\n",
+    )
     env["JDBC_DRIVER_SHA256"] = "e" * 64
     _, commands, _ = dry_run(capsys, "--products", "mi", env=env)
     assert f"--build-arg JDBC_DRIVER_SHA256={'e' * 64}" in commands[0]
@@ -80,7 +87,10 @@ def test_unknown_product_is_refused(capsys):
 
 def test_only_changed_products_are_built():
     assert build.changed_products(["docker/mi/config/conf/deployment.toml", "README.md"]) == ["mi"]
-    assert build.changed_products(["docker/apim/Dockerfile", "docker/ei/Dockerfile"]) == ["ei", "apim"]
+    assert build.changed_products(["docker/apim/Dockerfile", "docker/ei/Dockerfile"]) == [
+        "ei",
+        "apim",
+    ]
     assert build.changed_products(["buildspec.yml"]) == ["ei", "mi", "apim"]
     assert build.changed_products(["chalicelib/render.py"]) == []
 
@@ -89,8 +99,13 @@ def test_a_push_without_a_digest_fails():
     env = build.BuildEnv.from_environment(ENV)
     with pytest.raises(build.BuildError, match="the push reported no image digest"):
         build.image_detail(build.PRODUCTS["apim"], env, {})
-    detail = build.image_detail(build.PRODUCTS["apim"], env, {"containerimage.digest": "sha256:" + "f" * 64})
-    assert detail["ImageURI"] == f"111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2am@sha256:{'f' * 64}"
+    detail = build.image_detail(
+        build.PRODUCTS["apim"], env, {"containerimage.digest": "sha256:" + "f" * 64}
+    )
+    assert (
+        detail["ImageURI"]
+        == f"111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2am@sha256:{'f' * 64}"
+    )
 
 
 def test_buildspec_structure():
@@ -117,11 +132,17 @@ def test_dockerfile_agrees_with_the_renderer_preset(name):
     assert exposed == list(preset.ports)
     check = re.search(
         r"HEALTHCHECK --interval=(\d+)s --timeout=(\d+)s --start-period=(\d+)s --retries=(\d+) \\\n"
-        r'  CMD \["/bin/sh", "-c", "(.+)"\]', text
+        r'  CMD \["/bin/sh", "-c", "(.+)"\]',
+        text,
     )
     hc = preset.health_check
     assert check is not None and hc is not None
-    assert tuple(int(v) for v in check.groups()[:4]) == (hc.interval, hc.timeout, hc.start_period, hc.retries)
+    assert tuple(int(v) for v in check.groups()[:4]) == (
+        hc.interval,
+        hc.timeout,
+        hc.start_period,
+        hc.retries,
+    )
     assert check.group(5) == hc.command[1]
     assert re.search(r"^USER (\d+)$", text, re.M).group(1) == str(preset.uid)
     assert f"ARG WSO2_VERSION={product.version}\n" in text
