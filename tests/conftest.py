@@ -34,6 +34,11 @@ os.environ.update(
 guard_loopback()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if not EVENTS.is_dir():
+        raise pytest.UsageError(f"AWS sample events not found at {EVENTS} (shared/ beside the repository)")
+
+
 def sample_event(name: str) -> dict[str, Any]:
     """An AWS documentation sample event from ../shared/events (a fresh copy)."""
     return dict(json.loads((EVENTS / name).read_text()))
