@@ -27,6 +27,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy app.py chalicelib docker/build.py
 
+## package: one CloudFormation (SAM) template of Berth for STAGE, in out/package
+STAGE ?= dev
+package: $(STAMP)
+	rm -rf out/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
+	  --merge-template infra/resources.yaml out/package
+	$(BIN)/cfn-lint out/package/sam.yaml
+
 bench: $(STAMP)
 	@$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench

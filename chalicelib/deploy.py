@@ -20,6 +20,7 @@ from .aws import as_aws_failure, error_code
 from .errors import BerthError, SpecError
 from .events import EcrImageAction, SpecObject
 from .policy import RunningImage, judge_push, tag_matches
+from .notify import ignored_push_notification
 from .records import (
     ACTIVE,
     SPEC_SERVICE,
@@ -590,6 +591,12 @@ def deploy_image(
             RunningImage(running.tag, running.digest, running.pushed_at) if running else None,
         )
         if not verdict.deploy:
+            if berth.settings.notify_ignored_pushes:
+                berth.notifier.publish(
+                    ignored_push_notification(
+                        spec.environment, name, image, verdict.reason, berth.clock()
+                    )
+                )
             return [ignored(verdict.reason, spec.environment, name)]
         waiting = _busy_dependencies(berth, spec, name)
         record = _claim(

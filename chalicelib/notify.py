@@ -220,6 +220,24 @@ def external_notification(event: EcsDeploymentStateChange, now: datetime) -> Not
     )
 
 
+def ignored_push_notification(
+    environment: str, service: str, image: Image, reason: str, now: datetime
+) -> Notification:
+    """A push that deploys nothing, told only where BERTH_NOTIFY_IGNORED_PUSHES asks for it."""
+    return Notification(
+        status="IGNORED",
+        environment=environment,
+        service=service,
+        trigger="image",
+        subject=_subject(f"[{environment}] {service} {image.label} ignored"),
+        summary=f"{service} {image.label}: the push was not deployed to {environment}.",
+        reason=reason,
+        action="nothing was changed",
+        image=image,
+        time=now,
+    )
+
+
 class Notifier:
     """Publishes notifications to one SNS topic."""
 

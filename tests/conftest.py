@@ -36,7 +36,9 @@ guard_loopback()
 
 def pytest_configure(config: pytest.Config) -> None:
     if not EVENTS.is_dir():
-        raise pytest.UsageError(f"AWS sample events not found at {EVENTS} (shared/ beside the repository)")
+        raise pytest.UsageError(
+            f"AWS sample events not found at {EVENTS} (shared/ beside the repository)"
+        )
 
 
 def sample_event(name: str) -> dict[str, Any]:

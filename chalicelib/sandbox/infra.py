@@ -38,7 +38,7 @@ def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str
     return {
         name: resource.get("Properties", {})
         for name, resource in template["Resources"].items()
-        if resource["Type"] == kind
+        if resource.get("Type") == kind
     }
 
 

@@ -286,3 +286,18 @@ def test_the_sample_push_event_from_another_region_is_ignored(sandbox):
     delivery = sandbox.deliver("on_image_pushed", sample_event("ecr-image-push.json"))
     assert delivery.result["outcomes"][0]["action"] == "ignored"
     assert sandbox.recorder.ecs_mutations(mark) == []
+
+
+def test_ignored_pushes_are_notified_only_when_configured(sandbox):
+    deploy_example(sandbox, apim="4.7.0-5")
+    sandbox.push("wso2am", "4.7.0-4")
+    sandbox.run_until_idle()
+    assert sandbox.notifications[-1].document["status"] == "COMPLETED"
+    handlers.berth().settings.notify_ignored_pushes = True
+    sandbox.push("wso2am", "4.7.0-3")
+    sandbox.run_until_idle()
+    note = sandbox.notifications[-1]
+    assert (note.subject, note.document["reason"]) == (
+        "[dev] apim 4.7.0-3 ignored",
+        "4.7.0-3 is older than the running 4.7.0-5",
+    )
