@@ -19,8 +19,8 @@ from . import ecs as ecs_api
 from .aws import as_aws_failure, error_code
 from .errors import BerthError, SpecError
 from .events import EcrImageAction, SpecObject
-from .policy import RunningImage, judge_push, tag_matches
 from .notify import ignored_push_notification
+from .policy import RunningImage, judge_push, tag_matches
 from .records import (
     ACTIVE,
     SPEC_SERVICE,
