@@ -137,7 +137,11 @@ def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
     environment = match.group("env")
     source = SpecVersion(bucket=obj.bucket, key=obj.key, version_id=obj.version_id)
     trigger = Trigger(kind="spec", event_id=obj.event_id, spec=source)
-    raw = _read_spec_object(berth, obj)
+    try:
+        raw = _read_spec_object(berth, obj)
+    except (ClientError, BotoCoreError) as exc:
+        failure = as_aws_failure(getattr(exc, "operation_name", "GetObject"), exc)
+        return [reject(berth, environment, trigger, [str(failure)], "the spec could not be read")]
     if raw is None:
         return [
             ignored(
@@ -377,9 +381,14 @@ def start(
         )
     now = berth.clock()
     breaker = spec.services[name].deployment.circuit_breaker
+    # An earlier delivery of this event may have updated the service and died before recording
+    # it: the service then already runs `arn`, and the rollout to follow is the live one.
+    resumed = live is not None and live.task_definition_arn == arn
     changes: dict[str, Any] = {
         "task_definition_arn": arn,
-        "previous_task_definition_arn": live.task_definition_arn if live else None,
+        "previous_task_definition_arn": record.previous_task_definition_arn
+        if resumed
+        else (live.task_definition_arn if live else None),
         "ecs_service_arn": service_arn,
         "ecs_deployment_id": deployment_id,
         "rollback_enabled": breaker.enable and breaker.rollback,
@@ -389,7 +398,9 @@ def start(
         "reason": "",
     }
     rolled = deployment_id is not None and (
-        live is None or deployment_id != live.primary_deployment_id
+        live is None
+        or deployment_id != live.primary_deployment_id
+        or live.primary_rollout_state == "IN_PROGRESS"
     )
     if not rolled:
         # Only service settings changed (desired count, deployment configuration): ECS applies
@@ -453,10 +464,15 @@ def finish(
 ) -> list[Outcome]:
     """A record reached a terminal status: announce it, fix the head, move its dependents on."""
     berth.announce(record, status, trigger)
-    action = _ACTION_OF[status]
+    return follow_up(berth, record, status)
+
+
+def follow_up(berth: Berth, record: DeploymentRecord, status: Finished) -> list[Outcome]:
+    """What a terminal record implies for its head and dependents; safe to repeat, so a
+    redelivered event finishes work an earlier, failed delivery left undone."""
     outcomes = [
         Outcome(
-            action=action,
+            action=_ACTION_OF[status],
             environment=record.environment,
             service=record.service,
             reason=record.reason,
@@ -582,6 +598,9 @@ def deploy_image(
     track = spec.services[name].image.track
     for _ in range(5):
         head = berth.store.get_head(spec.environment, name)
+        resumable = _unstarted_claim(berth, head, image)
+        if resumable is not None:
+            return start(berth, resumable, spec, accepted)
         running = head.image
         verdict = judge_push(
             track,
@@ -615,6 +634,16 @@ def deploy_image(
             return [_pending_outcome(record)]
         return start(berth, record, spec, accepted)
     raise ConcurrentChange(f"{spec.environment}/{name}: the service head kept moving; retry")
+
+
+def _unstarted_claim(berth: Berth, head: Head, image: Image) -> DeploymentRecord | None:
+    """A record an earlier delivery of this push claimed but never started (it died first)."""
+    if head.active_record_id is None or head.image is None or head.image.digest != image.digest:
+        return None
+    record = berth.store.get_record(head.environment, head.service, head.active_record_id)
+    if record is None or record.status != "PENDING" or record.waiting_for:
+        return None
+    return record
 
 
 def _busy_dependencies(berth: Berth, spec: Spec, name: str) -> list[str]:

@@ -26,6 +26,7 @@ class LiveService:
     arn: str
     task_definition_arn: str
     primary_deployment_id: str | None
+    primary_rollout_state: str | None
     description: dict[str, Any]
 
 
@@ -40,6 +41,14 @@ def live_service(ecs: ECSClient, cluster: str, name: str) -> LiveService | None:
         arn=service["serviceArn"],
         task_definition_arn=service.get("taskDefinition", ""),
         primary_deployment_id=_primary(service),
+        primary_rollout_state=next(
+            (
+                d.get("rolloutState")
+                for d in service.get("deployments", [])
+                if d.get("status") == "PRIMARY"
+            ),
+            None,
+        ),
         description=dict(service),
     )
 

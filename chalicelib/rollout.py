@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import ecs as ecs_api
-from .deploy import finish
+from .deploy import Finished, finish, follow_up
 from .events import EcsDeploymentStateChange, EcsServiceAction
 from .notify import external_notification
 from .records import DeploymentRecord, Status
@@ -134,13 +134,13 @@ def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[O
             reason=detail.reason,
             causes=_causes(berth, record, detail.reason),
         )
-        return finish(berth, done, "FAILED", "ecs") if done else []
+        return _finished(berth, record, done, "FAILED")
     if name == "SERVICE_DEPLOYMENT_COMPLETED":
         if record.status == "ROLLING_BACK" and detail.deployment_id != record.ecs_deployment_id:
             done = berth.store.transition(
                 record, {"ROLLING_BACK"}, status="ROLLED_BACK", updated_at=now, finished_at=now
             )
-            return finish(berth, done, "ROLLED_BACK", "ecs") if done else []
+            return _finished(berth, record, done, "ROLLED_BACK")
         done = berth.store.transition(
             record,
             {"IN_PROGRESS"},
@@ -149,8 +149,21 @@ def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[O
             finished_at=now,
             reason=detail.reason,
         )
-        return finish(berth, done, "COMPLETED", "ecs") if done else []
+        return _finished(berth, record, done, "COMPLETED")
     return [ignored(f"unhandled ECS deployment event {name}", record.environment, record.service)]
+
+
+def _finished(
+    berth: Berth, record: DeploymentRecord, done: DeploymentRecord | None, status: Finished
+) -> list[Outcome]:
+    """Announce a record this event finished; if a redelivery finds it finished already, only
+    redo the follow-ups (head, dependents), which an earlier delivery may have left undone."""
+    if done is not None:
+        return finish(berth, done, status, "ecs")
+    current = berth.store.get_record(record.environment, record.service, record.record_id)
+    if current is not None and current.status == status:
+        return follow_up(berth, current, status)
+    return []
 
 
 def on_service_action(berth: Berth, event: EcsServiceAction) -> list[Outcome]:

@@ -52,8 +52,14 @@ FARGATE_MEMORY: dict[int, tuple[int, int, int]] = {
 
 
 class _Model(BaseModel):
+    # defer_build: the schema is built on first use, so the Lambdas that never validate a spec
+    # (most ECS events) do not pay for it at cold start.
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        defer_build=True,
     )
 
 

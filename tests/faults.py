@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 
 
 class _Raw:
@@ -22,13 +23,17 @@ class _Raw:
 
 @dataclass
 class Fault:
-    """Answer `operation` with `code` the next `times` times (None: every time)."""
+    """Answer `operation` with `code` the next `times` times (None: every time).
+
+    `code="ReadTimeout"` raises botocore's read timeout instead of answering.
+    """
 
     operation: str
     code: str
     status: int = 400
     times: int | None = 1
     injected: int = 0
+    _detach: Any = None
 
     def _body(self, protocol: str) -> tuple[bytes, dict[str, str]]:
         if protocol in ("json", "rest-json"):
@@ -52,8 +57,16 @@ class Fault:
             if self.times is not None and self.injected >= self.times:
                 return None
             self.injected += 1
+            if self.code == "ReadTimeout":
+                raise ReadTimeoutError(endpoint_url=request.url)
             body, headers = self._body(protocol)
             return AWSResponse(request.url, self.status, headers, _Raw(body))
 
-        client.meta.events.register(f"before-send.*.{self.operation}", answer)
+        client.meta.events.register(f"before-send.*.{self.operation}", answer, unique_id=id(self))
+        self._detach = lambda: client.meta.events.unregister(
+            f"before-send.*.{self.operation}", unique_id=id(self)
+        )
         return self
+
+    def detach(self) -> None:
+        self._detach()

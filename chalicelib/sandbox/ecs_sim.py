@@ -92,6 +92,13 @@ class SimulatedEcs:
         # moto's backends are typed for moto's own use; here they are driven from outside.
         self.ecs: Any = ecs_backends[self.account][self.region]
         self.ecr: Any = ecr_backends[self.account][self.region]
+        from moto.moto_api import state_manager
+
+        # Task states are this scheduler's to set; by default moto moves a task one step
+        # towards STOPPED each time it is described.
+        state_manager.set_transition(
+            model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
+        )
         original_update: Any = self.ecs.update_service
 
         def update_service(service_properties: dict[str, Any]) -> Any:
@@ -200,6 +207,7 @@ class SimulatedEcs:
             updatedAt=datetime.now(UTC),
         )
         service.deployments[:] = [deployment]
+        self._run_tasks(service, deployment)
         service.running_count = service.desired_count
         service.pending_count = 0
         service.events.insert(
@@ -282,14 +290,8 @@ class SimulatedEcs:
         )
         return events
 
-    def _stopped_tasks(
-        self,
-        service: Any,
-        deployment: dict[str, Any],
-        stopped_reason: str,
-        container_reason: str,
-        exit_code: int | None,
-    ) -> None:
+    def _tasks(self, service: Any, deployment: dict[str, Any], count: int) -> list[Any]:
+        """`count` tasks of a deployment, registered in moto as the service's own."""
         from moto.ecs.models import Task
 
         cluster = self.ecs.clusters[service.cluster_name]
@@ -297,7 +299,9 @@ class SimulatedEcs:
         # and its awsvpc task set-up fails on ENIs; the copy skips the network attachment.
         definition = copy.copy(self.ecs.describe_task_definition(deployment["taskDefinition"]))
         definition.network_mode = "bridge"
-        for _ in range(FAILED_TASKS):
+        definition.arn = deployment["taskDefinition"]
+        tasks = []
+        for _ in range(count):
             task: Any = Task(
                 cluster=cluster,
                 task_definition=definition,
@@ -311,13 +315,41 @@ class SimulatedEcs:
                 launch_type="FARGATE",
             )
             self.ecs.tasks.setdefault(cluster.name, {})[task.task_arn] = task
-            task.last_status = "STOPPED"
-            task.desired_status = "STOPPED"
-            task.stopped_reason = stopped_reason
-            for container in task.containers:
+            tasks.append(task)
+        return tasks
+
+    def _stop(
+        self, task: Any, reason: str, container_reason: str = "", exit_code: int | None = 0
+    ) -> None:
+        task.last_status = "STOPPED"
+        task.desired_status = "STOPPED"
+        task.stopped_reason = reason
+        for container in task.containers:
+            if container_reason:
                 container.reason = container_reason
-                container.exitCode = exit_code
-                container.last_status = "STOPPED"
+            container.exitCode = exit_code
+            container.last_status = "STOPPED"
+
+    def _stopped_tasks(
+        self,
+        service: Any,
+        deployment: dict[str, Any],
+        stopped_reason: str,
+        container_reason: str,
+        exit_code: int | None,
+    ) -> None:
+        for task in self._tasks(service, deployment, FAILED_TASKS):
+            self._stop(task, stopped_reason, container_reason, exit_code)
+
+    def _run_tasks(self, service: Any, deployment: dict[str, Any]) -> None:
+        """The completed deployment's tasks run; the service's older tasks are drained."""
+        for task in self.ecs.tasks.get(service.cluster_name, {}).values():
+            if task.group == f"service:{service.name}" and task.last_status == "RUNNING":
+                self._stop(task, f"Scaling activity initiated by (deployment {deployment['id']})")
+        for task in self._tasks(service, deployment, service.desired_count):
+            task.last_status = "RUNNING"
+            for container in task.containers:
+                container.last_status = "RUNNING"
 
     def _failure(self, task_definition_arn: str) -> tuple[str, str, int | None] | None:
         """Why tasks of this task definition fail in the sandbox, or None when they run."""

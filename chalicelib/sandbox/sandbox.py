@@ -71,6 +71,9 @@ class Delivery:
     result: dict[str, Any] | None
     error: str | None = None
     attempts: int = 1
+    seconds: float = 0.0
+    calls: int = 0
+    """AWS API calls Berth's clients made during this delivery."""
 
 
 @dataclass
@@ -301,6 +304,7 @@ class Sandbox:
     def deliver(self, function: str, event: Any) -> Delivery:
         """Invoke one of app.py's Lambdas with a raw event, as Lambda would."""
         handler = getattr(_app_module(), function)
+        mark, started = self.recorder.mark(), time.perf_counter()
         # Lambda invokes EventBridge targets asynchronously: a failed invocation is retried
         # twice, then the event goes to the dead-letter queue (kept here as the error).
         for attempt in range(1, LAMBDA_ATTEMPTS + 1):
@@ -312,6 +316,8 @@ class Sandbox:
             except Exception as exc:  # recorded, as Lambda records it
                 error = f"{type(exc).__name__}: {exc}"
                 delivery = Delivery(function, event, None, error, attempts=attempt)
+        delivery.seconds = time.perf_counter() - started
+        delivery.calls = len(self.recorder.since(mark))
         self.deliveries.append(delivery)
         if self.on_delivery:
             self.on_delivery(delivery)
