@@ -56,7 +56,8 @@ class _Model(BaseModel):
     # (most ECS events) do not pay for it at cold start.
     model_config = ConfigDict(
         alias_generator=to_camel,
-        populate_by_name=True,
+        # One spelling per field: `desired_count` is an unknown field, not an alias.
+        populate_by_name=False,
         extra="forbid",
         frozen=True,
         defer_build=True,
@@ -441,7 +442,9 @@ def parse_spec(raw: bytes, file: str) -> Spec:
     except SourceError as exc:
         raise SpecError([SpecProblem(file, "", exc.reason, exc.line, exc.column)]) from None
     if not isinstance(doc.data, dict):
-        kind = type(doc.data).__name__
+        kind = {"NoneType": "null", "str": "string", "int": "number", "float": "number"}.get(
+            type(doc.data).__name__, type(doc.data).__name__
+        )
         raise SpecError(
             [_problem(file, doc, (), f"a spec is a mapping at the top level, not a {kind}")]
         )

@@ -24,8 +24,13 @@ def route(event: Any) -> str | None:
     return None
 
 
-def replay_event(raw: bytes, name: str, spec_json: str | None) -> tuple[list[dict[str, Any]], bool]:
-    """Deliver `raw` once; (JSON lines to print, whether it was rejected as malformed)."""
+def replay_event(
+    raw: bytes, name: str, spec_json: str | None, sandbox: Sandbox | None = None
+) -> tuple[list[dict[str, Any]], bool]:
+    """Deliver `raw` once; (JSON lines to print, whether it was rejected as malformed).
+
+    A fresh sandbox is started unless one is given (the reliability suite reuses one).
+    """
     try:
         event = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -38,27 +43,35 @@ def replay_event(raw: bytes, name: str, spec_json: str | None) -> tuple[list[dic
             else type(event).__name__
         )
         return [{"kind": "ignored", "file": name, "reason": f"no Berth rule matches {what}"}], False
-    with Sandbox(rollout_seconds=0.0) as sandbox:
-        if spec_json is not None:
-            sandbox.accept_spec_directly(json.loads(spec_json), ACCOUNT, REGION)
-        mark = sandbox.recorder.mark()
-        delivery = sandbox.deliver(function, event)
-        sandbox.collect_notifications()
-        lines: list[dict[str, Any]] = [
-            {
-                "kind": "delivery",
-                "function": function,
-                "result": delivery.result,
-                "error": delivery.error,
-            }
-        ]
-        lines += [
-            {"kind": "ecs", "operation": c.operation, "params": c.params}
-            for c in sandbox.recorder.ecs_mutations(mark)
-        ]
-        lines += [
-            {"kind": "notification", "subject": n.subject, "document": n.document}
-            for n in sandbox.notifications
-        ]
+    if sandbox is not None:
+        return _deliver(sandbox, function, event, spec_json)
+    with Sandbox(rollout_seconds=0.0) as fresh:
+        return _deliver(fresh, function, event, spec_json)
+
+
+def _deliver(
+    sandbox: Sandbox, function: str, event: Any, spec_json: str | None
+) -> tuple[list[dict[str, Any]], bool]:
+    if spec_json is not None:
+        sandbox.accept_spec_directly(json.loads(spec_json), ACCOUNT, REGION)
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+    delivery = sandbox.deliver(function, event)
+    sandbox.collect_notifications()
+    lines: list[dict[str, Any]] = [
+        {
+            "kind": "delivery",
+            "function": function,
+            "result": delivery.result,
+            "error": delivery.error,
+        }
+    ]
+    lines += [
+        {"kind": "ecs", "operation": c.operation, "params": c.params}
+        for c in sandbox.recorder.ecs_mutations(mark)
+    ]
+    lines += [
+        {"kind": "notification", "subject": n.subject, "document": n.document}
+        for n in sandbox.notifications[seen:]
+    ]
     malformed = delivery.error is not None or bool((delivery.result or {}).get("malformed"))
     return lines, malformed

@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import random
 import sys
 import time
 import urllib.request
@@ -47,7 +48,8 @@ TABLE_NAMES = {
 class LambdaContext:
     """What Lambda passes as `context`; powertools reads these attributes."""
 
-    def __init__(self, function_name: str, request_id: str) -> None:
+    def __init__(self, function_name: str, request_id: str, remaining_ms: int = 60_000) -> None:
+        self.remaining_ms = remaining_ms
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = 512
@@ -59,7 +61,7 @@ class LambdaContext:
         self.log_stream_name = "sandbox"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self.remaining_ms
 
 
 @dataclass
@@ -104,6 +106,8 @@ class Sandbox:
     endpoint: str = ""
     server: MotoServer | None = None
     ecs_sim: SimulatedEcs | None = None
+    chaos: random.Random | None = None
+    lambda_timeout_ms: int = 60_000
     recorder: CallRecorder = field(default_factory=CallRecorder)
     deliveries: list[Delivery] = field(default_factory=list)
     notifications: list[ReceivedNotification] = field(default_factory=list)
@@ -127,10 +131,15 @@ class Sandbox:
         self._env.__enter__()
         self._reset()
         self._bootstrap()
-        session = self.recorder.attach(boto3.session.Session())
-        handlers.use(Berth.from_settings(self.settings(), session))
+        self.renew_clients()
         self.ecs_sim = SimulatedEcs(ACCOUNT, REGION, rollout_seconds=self.rollout_seconds)
         return self
+
+    def renew_clients(self) -> None:
+        """Give the handlers new clients, as a new Lambda container would have (botocore's retry
+        quota starts full again)."""
+        session = self.recorder.attach(boto3.session.Session())
+        handlers.use(Berth.from_settings(self.settings(), session))
 
     def stop(self) -> None:
         handlers.use(None)
@@ -309,7 +318,7 @@ class Sandbox:
         # twice, then the event goes to the dead-letter queue (kept here as the error).
         for attempt in range(1, LAMBDA_ATTEMPTS + 1):
             self._requests += 1
-            context = LambdaContext(function, f"sandbox-{self._requests}")
+            context = LambdaContext(function, f"sandbox-{self._requests}", self.lambda_timeout_ms)
             try:
                 delivery = Delivery(function, event, handler(event, context), attempts=attempt)
                 break
@@ -324,24 +333,34 @@ class Sandbox:
         return delivery
 
     def pump(self) -> int:
-        """Deliver every event waiting in the rule queues; the number delivered."""
-        sqs = self.client("sqs")
-        count = 0
-        for function, url in self._queues.items():
-            while True:
-                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
-                    "Messages", []
-                )
-                if not messages:
-                    break
-                for message in messages:
-                    event = json.loads(message["Body"])
-                    # moto's EventBridge drops `account` on the way to SQS; AWS always sets it.
-                    event.setdefault("account", ACCOUNT)
-                    self.deliver(function, event)
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                    count += 1
-        return count
+        """Deliver every event waiting in the rule queues; the number delivered.
+
+        With `chaos` set, EventBridge's at-least-once, unordered delivery is played out: every
+        waiting event is delivered one to three times, all of them in shuffled order.
+        """
+        queued: list[tuple[str, Any]] = []
+        for function in self._queues:
+            queued += [(function, event) for event in self._drain(function)]
+        if self.chaos is not None:
+            queued = [item for item in queued for _ in range(self.chaos.randint(1, 3))]
+            self.chaos.shuffle(queued)
+        for function, event in queued:
+            self.deliver(function, event)
+        return len(queued)
+
+    def _drain(self, function: str) -> list[Any]:
+        sqs, url = self.client("sqs"), self._queues[function]
+        events = []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in messages:
+                event = json.loads(message["Body"])
+                # moto's EventBridge drops `account` on the way to SQS; AWS always sets it.
+                event.setdefault("account", ACCOUNT)
+                events.append(event)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return events
 
     def collect_notifications(self) -> list[ReceivedNotification]:
         sqs = self.client("sqs")

@@ -114,7 +114,9 @@ def packaged(tmp_path_factory) -> Path:
 
 
 def test_the_packaged_template_lints_clean(packaged):
-    result = subprocess.run([BIN / "cfn-lint", str(packaged)], check=False, capture_output=True, text=True)
+    result = subprocess.run(
+        [BIN / "cfn-lint", str(packaged)], check=False, capture_output=True, text=True
+    )
     assert (result.returncode, result.stdout) == (0, "")
 
 

@@ -151,7 +151,7 @@ def test_apim_requires_the_shared_encryption_key():
         ),
         (b"\xff\xfe\xfa", "specs/prod.yaml: file is not valid UTF-8 (byte 0)"),
         (b"- 1\n- 2\n", "specs/prod.yaml:1:1: a spec is a mapping at the top level, not a list"),
-        (b"just text\n", "specs/prod.yaml:1:1: a spec is a mapping at the top level, not a str"),
+        (b"just text\n", "specs/prod.yaml:1:1: a spec is a mapping at the top level, not a string"),
         (b"a: 1\na: 2\n", "specs/prod.yaml:2:1: duplicate key 'a'"),
         (
             b"a: [1\n",
