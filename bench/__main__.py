@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import json
 import os
 import platform
 import random
@@ -30,7 +29,14 @@ PYTHON = sys.executable
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 from chalicelib.policy import version_key  # noqa: E402
-from chalicelib.sandbox.sandbox import ACCOUNT, REGION, LambdaContext, Sandbox, example_spec  # noqa: E402
+from chalicelib.sandbox.sandbox import (  # noqa: E402
+    ACCOUNT,
+    REGION,
+    LambdaContext,
+    Sandbox,
+    example_spec,
+    put_image,
+)
 from chalicelib.sandbox.server import quiet_logs  # noqa: E402
 from chalicelib.spec import parse_spec  # noqa: E402
 
@@ -346,7 +352,7 @@ def burst(n: int, seed: int = 7) -> list[object]:
         events = []
         for build in range(2, distinct + 2):
             tag = f"4.7.0-{build}"
-            digest = box_push_silently(ecr, tag)
+            digest = put_image(ecr, "wso2am", tag)
             events.append(image_event(tag, digest, build))
         deliveries = [dict(e) for e in events for _ in range(2)][:n]  # every event delivered twice
         random.Random(seed).shuffle(deliveries)
@@ -391,27 +397,6 @@ def burst(n: int, seed: int = 7) -> list[object]:
             "yes" if head.image and head.image.tag == newest else f"no ({head.image})",
             retries,
         ]
-
-
-def box_push_silently(ecr: Any, tag: str) -> str:
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "size": 0,
-            "digest": "sha256:" + "0" * 64,
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "size": 0,
-                "digest": "sha256:" + f"{hash(tag) & (2**256 - 1):064x}",
-            }
-        ],
-    }
-    image = ecr.put_image(repositoryName="wso2am", imageManifest=json.dumps(manifest), imageTag=tag)
-    return str(image["image"]["imageId"]["imageDigest"])
 
 
 def image_event(tag: str, digest: str, build: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from . import deploy, rollout
 from .aws import Settings
@@ -128,55 +129,64 @@ def spec_uploaded(raw: Any, context: Any = None) -> dict[str, Any]:
     return _report(outcomes)
 
 
-def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
-    instance = _start(raw, "on_image_pushed")
+M = TypeVar("M", bound=EventBridgeModel)
+
+
+def _handle(
+    raw: Any,
+    context: Any,
+    *,
+    handler: str,
+    model: type[M],
+    key: Callable[[M], dict[str, Any]],
+    work: Callable[[Berth, M], list[Outcome]],
+) -> dict[str, Any]:
+    """Parse an EventBridge event into `model`, then run `work` once per `key` of it."""
+    instance = _start(raw, handler)
     try:
-        event: EcrImageAction = parse_event(raw, EcrImageAction)
+        event: M = parse_event(raw, model)
     except EventNotUnderstood as exc:
         return _not_understood(exc)
+    return _report(_once(instance, key(event), partial(work, instance, event), context))
+
+
+def _image_key(event: EcrImageAction) -> dict[str, Any]:
     d = event.detail
-    key = {
-        "kind": "image",
-        "account": event.account,
-        "region": event.region,
-        "repository": d.repository_name,
-        "digest": d.image_digest,
-        "tag": d.image_tag,
-        "action": d.action_type,
-        "result": d.result,
-    }
-    return _report(_once(instance, key, lambda: deploy.on_image_pushed(instance, event), context))
+    return {
+        "kind": "image", "account": event.account, "region": event.region,
+        "repository": d.repository_name, "digest": d.image_digest, "tag": d.image_tag,
+        "action": d.action_type, "result": d.result,
+    }  # fmt: skip
+
+
+def _deployment_key(event: EcsDeploymentStateChange) -> dict[str, Any]:
+    d = event.detail
+    return {
+        "kind": "ecs-deployment", "id": event.id, "deployment": d.deployment_id,
+        "name": d.event_name, "reason": d.reason,
+    }  # fmt: skip
+
+
+def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
+    return _handle(
+        raw, context, handler="on_image_pushed", model=EcrImageAction, key=_image_key,
+        work=deploy.on_image_pushed,
+    )  # fmt: skip
 
 
 def deployment_state_changed(raw: Any, context: Any = None) -> dict[str, Any]:
-    instance = _start(raw, "on_deployment_state_change")
-    try:
-        event: EcsDeploymentStateChange = parse_event(raw, EcsDeploymentStateChange)
-    except EventNotUnderstood as exc:
-        return _not_understood(exc)
-    d = event.detail
-    key = {
-        "kind": "ecs-deployment",
-        "id": event.id,
-        "deployment": d.deployment_id,
-        "name": d.event_name,
-        "reason": d.reason,
-    }
-    return _report(
-        _once(instance, key, lambda: rollout.on_deployment_event(instance, event), context)
-    )
+    return _handle(
+        raw, context, handler="on_deployment_state_change", model=EcsDeploymentStateChange,
+        key=_deployment_key, work=rollout.on_deployment_event,
+    )  # fmt: skip
 
 
 def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
-    instance = _start(raw, "on_service_action")
-    try:
-        event: EcsServiceAction = parse_event(raw, EcsServiceAction)
-    except EventNotUnderstood as exc:
-        return _not_understood(exc)
-    key = {"kind": "ecs-service-action", "id": event.id}
-    return _report(
-        _once(instance, key, lambda: rollout.on_service_action(instance, event), context)
-    )
+    return _handle(
+        raw, context, handler="on_service_action", model=EcsServiceAction,
+        key=lambda event: {"kind": "ecs-service-action", "id": event.id},
+        work=rollout.on_service_action,
+    )  # fmt: skip
 
 
 def sweep() -> dict[str, Any]:

@@ -211,47 +211,27 @@ def _settle(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
         except (ClientError, BotoCoreError) as exc:
             logger.warning("sweep could not describe the service", extra={"error": str(exc)})
     rollout = (state or {}).get("rolloutState")
-    reason = (state or {}).get("rolloutStateReason", "")
+    ecs_reason = (state or {}).get("rolloutStateReason", "")
+    status: Finished
     if record.status == "ROLLING_BACK":
-        done = berth.store.transition(
-            record,
-            {"ROLLING_BACK"},
-            status="ROLLED_BACK",
-            finished_at=now,
-            updated_at=now,
-            reason=record.reason or "rolled back (reconciled)",
+        status, reason = "ROLLED_BACK", record.reason or "rolled back (reconciled)"
+    elif rollout == "COMPLETED":
+        status, reason = "COMPLETED", f"reconciled from ECS: {ecs_reason}"
+    elif rollout == "FAILED":
+        status, reason = "FAILED", f"reconciled from ECS: {ecs_reason}"
+    else:
+        seen = (
+            f"ECS says {rollout}: {ecs_reason}" if rollout else "ECS no longer lists the deployment"
         )
-        return finish(berth, done, "ROLLED_BACK", "sweep") if done else []
-    if rollout == "COMPLETED":
-        done = berth.store.transition(
-            record,
-            {"IN_PROGRESS"},
-            status="COMPLETED",
-            finished_at=now,
-            updated_at=now,
-            reason=f"reconciled from ECS: {reason}",
-        )
-        return finish(berth, done, "COMPLETED", "sweep") if done else []
-    if rollout == "FAILED":
-        done = berth.store.transition(
-            record,
-            {"IN_PROGRESS"},
-            status="FAILED",
-            finished_at=now,
-            updated_at=now,
-            reason=f"reconciled from ECS: {reason}",
-            causes=_causes(berth, record, reason),
-        )
-        return finish(berth, done, "FAILED", "sweep") if done else []
-    minutes = berth.settings.rollout_timeout_minutes
-    seen = f"ECS says {rollout}: {reason}" if rollout else "ECS no longer lists the deployment"
-    done = berth.store.transition(
-        record,
-        {"IN_PROGRESS"},
-        status="TIMED_OUT",
-        finished_at=now,
-        updated_at=now,
-        reason=f"no outcome after {minutes} min; {seen}",
-        causes=_causes(berth, record, ""),
-    )
-    return finish(berth, done, "TIMED_OUT", "sweep") if done else []
+        minutes = berth.settings.rollout_timeout_minutes
+        status, reason = "TIMED_OUT", f"no outcome after {minutes} min; {seen}"
+    changes: dict[str, Any] = {
+        "status": status,
+        "finished_at": now,
+        "updated_at": now,
+        "reason": reason,
+    }
+    if status in ("FAILED", "TIMED_OUT"):
+        changes["causes"] = _causes(berth, record, ecs_reason if status == "FAILED" else "")
+    done = berth.store.transition(record, {record.status}, **changes)
+    return finish(berth, done, status, "sweep") if done else []

@@ -419,10 +419,8 @@ class Sandbox:
         raise TimeoutError(f"the sandbox did not settle within {timeout} s")
 
 
-def push_image(
-    ecr: Any, events: Any, repository: str, tag: str, broken_health_check: bool = False
-) -> str:
-    """Put an image manifest into a sandbox ECR and emit the event ECR sends (moto sends none)."""
+def put_image(ecr: Any, repository: str, tag: str, broken_health_check: bool = False) -> str:
+    """Put an image manifest into a sandbox ECR repository; its digest."""
     layer = hashlib.sha256(f"{repository}:{tag}:{broken_health_check}".encode()).hexdigest()
     annotations = {"org.opencontainers.image.version": tag}
     if broken_health_check:
@@ -448,7 +446,14 @@ def push_image(
     image = ecr.put_image(
         repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
     )["image"]
-    digest = str(image["imageId"]["imageDigest"])
+    return str(image["imageId"]["imageDigest"])
+
+
+def push_image(
+    ecr: Any, events: Any, repository: str, tag: str, broken_health_check: bool = False
+) -> str:
+    """Put an image into a sandbox ECR and emit the event ECR sends (moto sends none)."""
+    digest = put_image(ecr, repository, tag, broken_health_check)
     detail = {
         "result": "SUCCESS",
         "repository-name": repository,
