@@ -177,7 +177,7 @@ def section_calls() -> Section:
         [
             "(c) re-upload of an unchanged spec",
             berth["reupload"][0],
-            "reads only: S3, DynamoDB, ECR, ECS describes",
+            "no ECS writes: the spec, describes, and Berth's own bookkeeping",
         ],
         [
             "(d) a rollout followed to completion",
