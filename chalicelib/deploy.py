@@ -324,12 +324,19 @@ def _claim(
         previous_task_definition_arn=head.task_definition_arn,
         reason=f"waiting for {', '.join(waiting)}" if waiting else "",
     )
+    # The record first: a head must never name a record that was not written. A record whose
+    # head claim loses (or whose writer dies) stays PENDING with no head naming it: it is
+    # closed here, or by the sweep after the rollout timeout.
+    berth.store.put_record(record)
     moved = berth.store.put_head(
         head.model_copy(update={"image": image, "active_record_id": record.record_id})
     )
     if moved is None:
+        berth.store.transition(
+            record, {"PENDING"}, status="SUPERSEDED", finished_at=berth.clock(),
+            reason="another event changed the service first",
+        )  # fmt: skip
         return None
-    berth.store.put_record(record)
     _supersede(berth, head, record)
     return record
 

@@ -32,8 +32,8 @@ class ImageRef:
 
 
 def registry_host(account: str, region: str) -> str:
-    suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
-    return f"{account}.dkr.ecr.{region}{suffix}"
+    host = f"{account}.dkr.ecr.{region}.amazonaws.com"
+    return host + ".cn" if region.startswith("cn-") else host
 
 
 def family(spec: Spec, service: str) -> str:

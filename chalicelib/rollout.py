@@ -193,7 +193,7 @@ def sweep(berth: Berth) -> list[Outcome]:
     """Settle deployments that had no terminal event within the rollout timeout."""
     cutoff = berth.clock() - timedelta(minutes=berth.settings.rollout_timeout_minutes)
     outcomes: list[Outcome] = []
-    statuses: tuple[Status, ...] = ("IN_PROGRESS", "ROLLING_BACK")
+    statuses: tuple[Status, ...] = ("IN_PROGRESS", "ROLLING_BACK", "PENDING")
     for status in statuses:
         for record in berth.store.records_with_status(status, created_before=cutoff):
             outcomes += _settle(berth, record)
@@ -213,7 +213,10 @@ def _settle(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
     rollout = (state or {}).get("rolloutState")
     ecs_reason = (state or {}).get("rolloutStateReason", "")
     status: Finished
-    if record.status == "ROLLING_BACK":
+    if record.status == "PENDING":
+        # Its dependency never finished, or the event that wrote it died before starting it.
+        status, reason = "TIMED_OUT", f"never started; still {record.reason or 'pending'}"
+    elif record.status == "ROLLING_BACK":
         status, reason = "ROLLED_BACK", record.reason or "rolled back (reconciled)"
     elif rollout == "COMPLETED":
         status, reason = "COMPLETED", f"reconciled from ECS: {ecs_reason}"

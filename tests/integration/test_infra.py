@@ -147,3 +147,8 @@ def test_the_packaged_template_wires_functions_to_berths_resources(packaged):
     ]
     assert role == json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())
     assert functions["OnSpecUploaded"]["Properties"]["Timeout"] == 120
+    # Chalice packages for the interpreter it runs on; config.json names the runtime we target.
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert {f["Properties"]["Runtime"] for f in functions.values()} == {
+        config["lambda_python_version"]
+    }

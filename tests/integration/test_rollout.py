@@ -181,3 +181,31 @@ def test_duplicate_ecs_events_notify_once(sandbox):
         "[dev] apim 4.7.0-2 deploying",
         "[dev] apim 4.7.0-2 deployed",
     ]
+
+
+def test_a_pending_record_nobody_will_start_is_timed_out_by_the_sweep(sandbox):
+    # An event wrote the record, then died before its head claim: nothing else will start it.
+    from chalicelib.records import DeploymentRecord, Image, Trigger
+
+    berth = handlers.berth()
+    now = berth.clock()
+    orphan = DeploymentRecord(
+        environment="dev",
+        service="apim",
+        record_id=f"D#{now.isoformat()}#orphan",
+        run_id="orphan",
+        status="PENDING",
+        trigger=Trigger(kind="image", event_id="lost"),
+        cluster="wso2-dev",
+        image=Image(repository="wso2am", tag="4.7.0-9", digest="sha256:" + "9" * 64),
+        created_at=now,
+        updated_at=now,
+    )
+    berth.store.put_record(orphan)
+    later = now + timedelta(minutes=31)
+    berth.clock = lambda: later
+    result = sandbox.deliver("sweep", SCHEDULED)
+    assert [(o["action"], o["reason"]) for o in result.result["outcomes"]] == [
+        ("timed-out", "never started; still pending")
+    ]
+    assert handlers.berth().store.history("dev", "apim")[0].status == "TIMED_OUT"

@@ -72,7 +72,9 @@ def test_concurrent_pushes_for_one_service_never_lose_an_update(sandbox):
         live = sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["apim"])[
             "services"
         ][0]
-        assert live["taskDefinition"] == records[0].task_definition_arn
+        newest_completed = next(r for r in records if r.status == "COMPLETED")
+        assert newest_completed.image.tag == tags[1]
+        assert live["taskDefinition"] == newest_completed.task_definition_arn
     FIGURES["concurrency"].update(
         rounds=ROUNDS,
         handler_outcomes=dict(sorted({a: outcomes.count(a) for a in set(outcomes)}.items())),
