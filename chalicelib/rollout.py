@@ -16,7 +16,7 @@ from .deploy import Finished, finish, follow_up
 from .events import EcsDeploymentStateChange, EcsServiceAction
 from .notify import external_notification
 from .records import DeploymentRecord, Status
-from .runtime import Berth, Outcome, ignored, logger
+from .runtime import Berth, Outcome, TriggerName, ignored, logger
 
 _IMPAIRED = {
     "SERVICE_TASK_START_IMPAIRED",
@@ -125,41 +125,34 @@ def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[O
             else []
         )
     if name == "SERVICE_DEPLOYMENT_FAILED":
-        done = berth.store.transition(
-            record,
-            {"IN_PROGRESS"},
-            status="FAILED",
-            updated_at=now,
-            finished_at=now,
-            reason=detail.reason,
-            causes=_causes(berth, record, detail.reason),
+        causes = _causes(berth, record, detail.reason)
+        return _conclude(
+            berth, record, {"IN_PROGRESS"}, "FAILED", reason=detail.reason, causes=causes
         )
-        return _finished(berth, record, done, "FAILED")
     if name == "SERVICE_DEPLOYMENT_COMPLETED":
         if record.status == "ROLLING_BACK" and detail.deployment_id != record.ecs_deployment_id:
-            done = berth.store.transition(
-                record, {"ROLLING_BACK"}, status="ROLLED_BACK", updated_at=now, finished_at=now
-            )
-            return _finished(berth, record, done, "ROLLED_BACK")
-        done = berth.store.transition(
-            record,
-            {"IN_PROGRESS"},
-            status="COMPLETED",
-            updated_at=now,
-            finished_at=now,
-            reason=detail.reason,
-        )
-        return _finished(berth, record, done, "COMPLETED")
+            return _conclude(berth, record, {"ROLLING_BACK"}, "ROLLED_BACK")
+        return _conclude(berth, record, {"IN_PROGRESS"}, "COMPLETED", reason=detail.reason)
     return [ignored(f"unhandled ECS deployment event {name}", record.environment, record.service)]
 
 
-def _finished(
-    berth: Berth, record: DeploymentRecord, done: DeploymentRecord | None, status: Finished
+def _conclude(
+    berth: Berth,
+    record: DeploymentRecord,
+    allowed: set[str],
+    status: Finished,
+    trigger: TriggerName = "ecs",
+    **changes: Any,
 ) -> list[Outcome]:
-    """Announce a record this event finished; if a redelivery finds it finished already, only
-    redo the follow-ups (head, dependents), which an earlier delivery may have left undone."""
+    """Move a record from `allowed` to a terminal `status` and announce it. If a redelivered
+    event finds it there already, only redo the follow-ups (head, dependents), which an
+    earlier delivery may have left undone; it is announced once."""
+    now = berth.clock()
+    done = berth.store.transition(
+        record, allowed, status=status, updated_at=now, finished_at=now, **changes
+    )
     if done is not None:
-        return finish(berth, done, status, "ecs")
+        return finish(berth, done, status, trigger)
     current = berth.store.get_record(record.environment, record.service, record.record_id)
     if current is not None and current.status == status:
         return follow_up(berth, current, status)
@@ -201,7 +194,6 @@ def sweep(berth: Berth) -> list[Outcome]:
 
 
 def _settle(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
-    now = berth.clock()
     state: dict[str, Any] | None = None
     if record.ecs_deployment_id:
         try:
@@ -228,13 +220,7 @@ def _settle(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
         )
         minutes = berth.settings.rollout_timeout_minutes
         status, reason = "TIMED_OUT", f"no outcome after {minutes} min; {seen}"
-    changes: dict[str, Any] = {
-        "status": status,
-        "finished_at": now,
-        "updated_at": now,
-        "reason": reason,
-    }
+    changes: dict[str, Any] = {"reason": reason}
     if status in ("FAILED", "TIMED_OUT"):
         changes["causes"] = _causes(berth, record, ecs_reason if status == "FAILED" else "")
-    done = berth.store.transition(record, {record.status}, **changes)
-    return finish(berth, done, status, "sweep") if done else []
+    return _conclude(berth, record, {record.status}, status, "sweep", **changes)
