@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -35,6 +35,8 @@ from .runtime import Berth, Outcome
 
 logger = Logger(service="berth")
 metrics = Metrics(namespace="Berth", service="berth")
+# X-Ray is off unless configured: POWERTOOLS_TRACE_DISABLED=false and Chalice's "xray": true.
+tracer = Tracer(service="berth")
 
 _berth: Berth | None = None
 
@@ -69,6 +71,7 @@ def _once(
     @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="key", persistence_store=persistence, config=config
     )
+    @tracer.capture_method
     def run(key: dict[str, Any]) -> list[dict[str, Any]]:
         nonlocal ran
         ran = True
