@@ -70,3 +70,61 @@ def test_the_sandbox_stops_cleanly_and_refuses_non_loopback_addresses():
         assert box.endpoint.startswith("http://127.0.0.1:")
     leaked = [t for t in set(threading.enumerate()) - before if t.is_alive()]
     assert leaked == []
+
+
+def test_up_serves_a_push_from_another_process_and_stops_on_ctrl_c(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    berth = str(Path(sys.executable).parent / "berth")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    up = subprocess.Popen(
+        [berth, "sandbox", "up", "--rollout-seconds", "0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        exported: dict[str, str] = {}
+        for line in up.stdout:
+            if line.strip().startswith("export "):
+                key, _, value = line.strip().removeprefix("export ").partition("=")
+                exported[key] = value
+            if line.startswith("Ctrl-C stops it."):
+                break
+        assert exported["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        pushed = subprocess.run(
+            [berth, "sandbox", "push", "wso2am:4.7.0-1"],
+            env={**env, **exported},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert pushed.returncode == 0 and pushed.stdout.startswith("pushed wso2am:4.7.0-1 (sha256:")
+        deadline = time.monotonic() + 30
+        seen = ""
+        while time.monotonic() < deadline and "on_image_pushed" not in seen:
+            seen += up.stdout.readline()
+        assert "on_image_pushed -> ignored: no accepted spec tracks wso2am" in seen
+    finally:
+        up.send_signal(signal.SIGINT)
+        out, _ = up.communicate(timeout=30)
+    assert up.returncode == 0 and "stopped" in out
+
+
+def test_push_refuses_a_non_loopback_endpoint():
+    result = CliRunner().invoke(
+        main, ["sandbox", "push", "wso2am:1"], env={"AWS_ENDPOINT_URL": "https://ecr.example.com"}
+    )
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == "berth: set AWS_ENDPOINT_URL to the sandbox endpoint printed by `berth sandbox up`\n"
+    )
