@@ -35,8 +35,20 @@ from .runtime import Berth, Outcome
 
 logger = Logger(service="berth")
 metrics = Metrics(namespace="Berth", service="berth")
-# X-Ray is off unless configured: POWERTOOLS_TRACE_DISABLED=false and Chalice's "xray": true.
-tracer = Tracer(service="berth")
+
+
+def _tracer() -> Tracer | None:
+    """X-Ray tracing, off unless configured (POWERTOOLS_TRACE_DISABLED=false, Chalice "xray":
+    true, and aws-xray-sdk present, e.g. from the Powertools Lambda layer). The SDK is not a
+    requirement: it brings its own botocore and would quadruple the deployment zip."""
+    try:
+        import aws_xray_sdk  # noqa: F401
+    except ImportError:
+        return None
+    return Tracer(service="berth")
+
+
+tracer = _tracer()
 
 _berth: Berth | None = None
 
@@ -68,14 +80,23 @@ def _once(
 
     ran = False
 
+    def traced() -> list[Outcome]:
+        if tracer is None:
+            return work()
+
+        @tracer.capture_method
+        def handle_event() -> list[Outcome]:
+            return work()
+
+        return handle_event()
+
     @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="key", persistence_store=persistence, config=config
     )
-    @tracer.capture_method
     def run(key: dict[str, Any]) -> list[dict[str, Any]]:
         nonlocal ran
         ran = True
-        return [o.model_dump(mode="json") for o in work()]
+        return [o.model_dump(mode="json") for o in traced()]
 
     result: list[dict[str, Any]] = run(key=key)
     if not ran:
