@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from .errors import BerthError, SpecError
 from .render import DIGEST, PLACEHOLDER_DIGEST, ImageRef, render_task_definition
 from .spec import Spec, load_spec_file
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> None:
@@ -139,15 +142,26 @@ def sandbox() -> None:
     """Run Berth on a local AWS stand-in (a moto server on 127.0.0.1; ECS rollouts simulated)."""
 
 
+def _timeline_options(rollout_seconds: float) -> Callable[[F], F]:
+    """The options of the sandbox commands that print a timeline."""
+
+    def add(command: F) -> F:
+        command = click.option(
+            "--json", "show_json", is_flag=True, help="Also print each notification's JSON."
+        )(command)
+        return click.option(
+            "--rollout-seconds",
+            default=rollout_seconds,
+            show_default=True,
+            type=float,
+            help="How long a simulated ECS rollout takes.",
+        )(command)
+
+    return add
+
+
 @sandbox.command()
-@click.option(
-    "--rollout-seconds",
-    default=0.3,
-    show_default=True,
-    type=float,
-    help="How long a simulated ECS rollout takes.",
-)
-@click.option("--json", "show_json", is_flag=True, help="Also print each notification's JSON.")
+@_timeline_options(rollout_seconds=0.3)
 def demo(rollout_seconds: float, show_json: bool) -> None:
     """Upload a spec, push images, break one, and watch Berth deploy, roll back and report.
 
@@ -164,14 +178,7 @@ def demo(rollout_seconds: float, show_json: bool) -> None:
 
 
 @sandbox.command()
-@click.option(
-    "--rollout-seconds",
-    default=2.0,
-    show_default=True,
-    type=float,
-    help="How long a simulated ECS rollout takes.",
-)
-@click.option("--json", "show_json", is_flag=True, help="Also print each notification's JSON.")
+@_timeline_options(rollout_seconds=2.0)
 def up(rollout_seconds: float, show_json: bool) -> None:
     """Run the sandbox until Ctrl-C, printing deliveries and notifications as they happen.
 

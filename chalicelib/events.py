@@ -46,13 +46,17 @@ class EcsDeploymentDetail(_Detail):
     reason: str = ""
 
 
-class EcsDeploymentStateChange(EventBridgeModel):
+class _EcsServiceEvent(EventBridgeModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
-    detail: EcsDeploymentDetail
 
     @property
     def service_arn(self) -> str:
+        """The ECS service the event is about (ECS names it among `resources`)."""
         return next((r for r in self.resources if ":service/" in r), "")
+
+
+class EcsDeploymentStateChange(_EcsServiceEvent):
+    detail: EcsDeploymentDetail
 
     @property
     def rollback_target(self) -> str | None:
@@ -68,13 +72,8 @@ class EcsServiceActionDetail(_Detail):
     reason: str = ""
 
 
-class EcsServiceAction(EventBridgeModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+class EcsServiceAction(_EcsServiceEvent):
     detail: EcsServiceActionDetail
-
-    @property
-    def service_arn(self) -> str:
-        return next((r for r in self.resources if ":service/" in r), "")
 
 
 class SpecObject(BaseModel):

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .presets import PRESETS, heap_mib
+from .presets import heap_mib
 from .spec import Spec
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -42,7 +42,7 @@ def family(spec: Spec, service: str) -> str:
 
 def _environment(spec: Spec, name: str) -> dict[str, str]:
     svc = spec.services[name]
-    preset = PRESETS[svc.product]
+    preset = svc.preset
     env: dict[str, str] = dict(preset.extra_env)
     if preset.heap_ratio:
         heap = svc.heap or heap_mib(svc.effective_memory, preset.heap_ratio)
@@ -54,30 +54,21 @@ def _environment(spec: Spec, name: str) -> dict[str, str]:
 
 def _health_check(spec: Spec, name: str) -> dict[str, Any] | None:
     svc = spec.services[name]
-    if svc.health_check is not None:
-        hc = svc.health_check
-        return {
-            "command": list(hc.command),
-            "interval": hc.interval,
-            "timeout": hc.timeout,
-            "retries": hc.retries,
-            "startPeriod": hc.start_period,
-        }
-    preset = PRESETS[svc.product].health_check
-    if preset is None:
+    check = svc.health_check or svc.preset.health_check
+    if check is None:
         return None
     return {
-        "command": list(preset.command),
-        "interval": preset.interval,
-        "timeout": preset.timeout,
-        "retries": preset.retries,
-        "startPeriod": preset.start_period,
+        "command": list(check.command),
+        "interval": check.interval,
+        "timeout": check.timeout,
+        "retries": check.retries,
+        "startPeriod": check.start_period,
     }
 
 
 def _container(spec: Spec, name: str, image: ImageRef, account: str, region: str) -> dict[str, Any]:
     svc = spec.services[name]
-    preset = PRESETS[svc.product]
+    preset = svc.preset
     container: dict[str, Any] = {
         "name": name,
         "image": image.uri(account, region),

@@ -26,7 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from .errors import SpecError, SpecProblem
 from .policy import track_problem
-from .presets import APIM_ENCRYPTION_KEY_SECRET, PRESETS, Product
+from .presets import APIM_ENCRYPTION_KEY_SECRET, PRESETS, Product, ProductPreset
 from .yamlsource import Located, Path, SourceError, load_document
 
 SPEC_VERSION = 1
@@ -185,20 +185,20 @@ class Service(_Model):
         return value
 
     @property
-    def preset(self) -> Any:
+    def preset(self) -> ProductPreset:
         return PRESETS[self.product]
 
     @property
     def effective_cpu(self) -> int:
-        return self.cpu if self.cpu is not None else PRESETS[self.product].cpu
+        return self.cpu if self.cpu is not None else self.preset.cpu
 
     @property
     def effective_memory(self) -> int:
-        return self.memory if self.memory is not None else PRESETS[self.product].memory
+        return self.memory if self.memory is not None else self.preset.memory
 
     @property
     def effective_ports(self) -> list[int]:
-        return list(self.ports) if self.ports is not None else list(PRESETS[self.product].ports)
+        return list(self.ports) if self.ports is not None else list(self.preset.ports)
 
 
 class Spec(_Model):

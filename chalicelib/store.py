@@ -27,8 +27,17 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+def _put_if(
+    db: DynamoDBClient, table: str, item: dict[str, Any], condition: str, **names: Any
+) -> bool:
+    """PutItem under `condition`; False (not an error) when the condition does not hold."""
+    try:
+        db.put_item(TableName=table, Item=item, ConditionExpression=condition, **names)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _item(values: dict[str, Any]) -> dict[str, Any]:
@@ -77,19 +86,15 @@ class Store:
         """Write `changes` if the stored record is still in one of `allowed_from`; None if not."""
         updated = record.model_copy(update=changes)
         names = {":s" + str(i): s for i, s in enumerate(sorted(allowed_from))}
-        try:
-            self.db.put_item(
-                TableName=self.deployments,
-                Item=self._record_item(updated),
-                ConditionExpression=f"#status IN ({', '.join(names)})",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={k: {"S": v} for k, v in names.items()},
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
-        return updated
+        written = _put_if(
+            self.db,
+            self.deployments,
+            self._record_item(updated),
+            f"#status IN ({', '.join(names)})",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={k: {"S": v} for k, v in names.items()},
+        )
+        return updated if written else None
 
     def get_record(self, environment: str, service: str, record_id: str) -> DeploymentRecord | None:
         item = self.db.get_item(
@@ -173,71 +178,51 @@ class Store:
                 "body": moved.model_dump_json(),
             }
         )
-        try:
-            if expected == 0:
-                self.db.put_item(
-                    TableName=self.deployments,
-                    Item=item,
-                    ConditionExpression="attribute_not_exists(sk)",
-                )
-            else:
-                self.db.put_item(
-                    TableName=self.deployments,
-                    Item=item,
-                    ConditionExpression="revision = :r",
-                    ExpressionAttributeValues={":r": {"N": str(expected)}},
-                )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
-        return moved
+        if expected == 0:
+            written = _put_if(self.db, self.deployments, item, "attribute_not_exists(sk)")
+        else:
+            written = _put_if(
+                self.db,
+                self.deployments,
+                item,
+                "revision = :r",
+                ExpressionAttributeValues={":r": {"N": str(expected)}},
+            )
+        return moved if written else None
 
     # ---- deployments Berth did not start ------------------------------------------------------
 
     def claim_external(self, deployment_id: str, service_arn: str, event_name: str) -> bool:
         """True the first time an external deployment id is seen (so it is reported once)."""
-        try:
-            self.db.put_item(
-                TableName=self.deployments,
-                Item=_item(
-                    {
-                        "pk": "external",
-                        "sk": deployment_id,
-                        "ecs_service_arn": service_arn,
-                        "body": json.dumps({"event": event_name}),
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(sk)",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        item = _item(
+            {
+                "pk": "external",
+                "sk": deployment_id,
+                "ecs_service_arn": service_arn,
+                "body": json.dumps({"event": event_name}),
+            }
+        )
+        return _put_if(self.db, self.deployments, item, "attribute_not_exists(sk)")
 
     # ---- accepted specs -----------------------------------------------------------------------
 
     def accept_spec(self, accepted: AcceptedSpec) -> bool:
         """Make `accepted` the environment's desired state unless a later upload already is."""
-        try:
-            self.db.put_item(
-                TableName=self.specs,
-                Item=_item(
-                    {
-                        "environment": accepted.environment,
-                        "sequencer": _sortable(accepted.sequencer),
-                        "body": accepted.model_dump_json(),
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(environment) OR sequencer <= :q",
-                ExpressionAttributeValues={":q": {"S": _sortable(accepted.sequencer)}},
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        sequencer = _sortable(accepted.sequencer)
+        item = _item(
+            {
+                "environment": accepted.environment,
+                "sequencer": sequencer,
+                "body": accepted.model_dump_json(),
+            }
+        )
+        return _put_if(
+            self.db,
+            self.specs,
+            item,
+            "attribute_not_exists(environment) OR sequencer <= :q",
+            ExpressionAttributeValues={":q": {"S": sequencer}},
+        )
 
     def accepted_spec(self, environment: str) -> AcceptedSpec | None:
         item = self.db.get_item(
