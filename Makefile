@@ -23,9 +23,10 @@ test: $(STAMP) lint typecheck
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/hadolint docker/*/Dockerfile
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy app.py chalicelib docker/build.py
+	$(BIN)/mypy app.py chalicelib berth docker/build.py
 
 ## package: one CloudFormation (SAM) template of Berth for STAGE, in out/package
 STAGE ?= dev

@@ -7,30 +7,30 @@ from typing import Any
 from chalice.app import Chalice, CloudWatchEvent
 
 from chalicelib import handlers, triggers
-from chalicelib.lenient import lenient_cw_event
+from chalicelib.eventbridge import on_eventbridge_event
 
 app = Chalice(app_name="berth")
 
 
-@lenient_cw_event(app, triggers.SPEC_UPLOADED, name="on_spec_uploaded")
+@on_eventbridge_event(app, triggers.SPEC_UPLOADED, name="on_spec_uploaded")
 def on_spec_uploaded(event: CloudWatchEvent) -> dict[str, Any]:
     """A spec file landed under specs/ in the spec bucket: validate, plan, deploy."""
     return handlers.spec_uploaded(event.to_dict(), event.context)
 
 
-@lenient_cw_event(app, triggers.IMAGE_PUSHED, name="on_image_pushed")
+@on_eventbridge_event(app, triggers.IMAGE_PUSHED, name="on_image_pushed")
 def on_image_pushed(event: CloudWatchEvent) -> dict[str, Any]:
     """A tagged image was pushed to ECR: deploy it wherever a spec tracks it."""
     return handlers.image_pushed(event.to_dict(), event.context)
 
 
-@lenient_cw_event(app, triggers.DEPLOYMENT_STATE_CHANGED, name="on_deployment_state_change")
+@on_eventbridge_event(app, triggers.DEPLOYMENT_STATE_CHANGED, name="on_deployment_state_change")
 def on_deployment_state_change(event: CloudWatchEvent) -> dict[str, Any]:
     """ECS moved a deployment along: record it, notify, start what waited for it."""
     return handlers.deployment_state_changed(event.to_dict(), event.context)
 
 
-@lenient_cw_event(app, triggers.SERVICE_ACTION, name="on_service_action")
+@on_eventbridge_event(app, triggers.SERVICE_ACTION, name="on_service_action")
 def on_service_action(event: CloudWatchEvent) -> dict[str, Any]:
     """ECS reports trouble starting tasks: keep it as a cause on the deployment record."""
     return handlers.service_action(event.to_dict(), event.context)

@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-from chalicelib.policy import version_key  # noqa: E402
-from chalicelib.sandbox.sandbox import (  # noqa: E402
+from berth.sandbox.sandbox import (  # noqa: E402
     ACCOUNT,
     REGION,
     LambdaContext,
@@ -37,8 +36,9 @@ from chalicelib.sandbox.sandbox import (  # noqa: E402
     example_spec,
     put_image,
 )
-from chalicelib.sandbox.server import quiet_logs  # noqa: E402
+from berth.sandbox.server import quiet_logs  # noqa: E402
 from chalicelib.spec import parse_spec  # noqa: E402
+from chalicelib.tracks import version_key  # noqa: E402
 
 Section = tuple[str, list[str]]
 

@@ -1,4 +1,4 @@
-"""Models of the events Berth reacts to, and `classify`, which turns a raw event into one of them.
+"""Models of the events Berth reacts to, and the parsers that turn a raw event into one of them.
 
 Built on powertools' EventBridgeModel; powertools has no ECR or ECS models, and its S3 model
 insists on fields Berth never reads, so these require only what Berth uses and tolerate the rest.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -129,10 +129,6 @@ class _Record(_Detail):
 
 class _S3Records(_Detail):
     records: list[_Record] = Field(alias="Records", min_length=1)
-
-
-EventKind = Literal["spec", "image", "deployment", "service-action"]
-ParsedEvent = SpecObject | EcrImageAction | EcsDeploymentStateChange | EcsServiceAction
 
 
 def _spec_objects_from_records(raw: dict[str, Any]) -> list[SpecObject]:

@@ -1,8 +1,8 @@
-"""The door between Lambda and the core: parse, de-duplicate, call one function, report.
+"""The door between Lambda and the flows: parse, de-duplicate, call one flow, report.
 
 Each handler takes the raw event exactly as Lambda delivers it. Events of an unknown shape are
 logged with their id and answered, never raised: a raise would make Lambda retry a message that
-can never succeed. AWS failures the core cannot record (DynamoDB itself down) do raise, so that
+can never succeed. AWS failures the flows cannot record (DynamoDB itself down) do raise, so that
 Lambda's retry and the dead-letter queue keep the event.
 """
 
@@ -14,15 +14,9 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
-from . import deploy, rollout
-from .aws import Settings
+from .context import Berth
 from .errors import EventNotUnderstood
 from .events import (
     EcrImageAction,
@@ -31,7 +25,10 @@ from .events import (
     parse_event,
     parse_spec_objects,
 )
-from .runtime import Berth, Outcome
+from .flows import image_push, rollout, spec_upload
+from .flows import sweep as sweep_flow
+from .outcomes import Outcome
+from .settings import Settings
 
 logger = Logger(service="berth")
 metrics = Metrics(namespace="Berth", service="berth")
@@ -67,44 +64,22 @@ def use(instance: Berth | None) -> None:
     _berth = instance
 
 
+def _traced(work: Callable[[], list[Outcome]]) -> list[dict[str, Any]]:
+    if tracer is None:
+        return [o.model_dump(mode="json") for o in work()]
+
+    @tracer.capture_method
+    def handle_event() -> list[dict[str, Any]]:
+        return [o.model_dump(mode="json") for o in work()]
+
+    return handle_event()
+
+
 def _once(
     instance: Berth, key: dict[str, Any], work: Callable[[], list[Outcome]], context: Any
 ) -> list[dict[str, Any]]:
     """Run `work` once per `key`: a redelivered event returns the first delivery's outcome."""
-    persistence = DynamoDBPersistenceLayer(
-        table_name=instance.settings.idempotency_table, boto3_client=instance.clients.dynamodb
-    )
-    config = IdempotencyConfig(expires_after_seconds=7 * 24 * 3600)
-    if context is not None:
-        config.register_lambda_context(context)
-
-    ran = False
-
-    def traced() -> list[Outcome]:
-        if tracer is None:
-            return work()
-
-        @tracer.capture_method
-        def handle_event() -> list[Outcome]:
-            return work()
-
-        return handle_event()
-
-    @idempotent_function(  # type: ignore[untyped-decorator]
-        data_keyword_argument="key", persistence_store=persistence, config=config
-    )
-    def run(key: dict[str, Any]) -> list[dict[str, Any]]:
-        nonlocal ran
-        ran = True
-        return [o.model_dump(mode="json") for o in traced()]
-
-    result: list[dict[str, Any]] = run(key=key)
-    if not ran:
-        logger.info(
-            "duplicate delivery; returning the first delivery's outcome", extra={"key": key}
-        )
-        return [{**o, "duplicate": True} for o in result]
-    return result
+    return instance.once(key, partial(_traced, work), context)
 
 
 def _report(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -149,7 +124,8 @@ def spec_uploaded(raw: Any, context: Any = None) -> dict[str, Any]:
             "version": obj.version_id,
             "sequencer": obj.sequencer,
         }
-        outcomes += _once(instance, key, partial(deploy.on_spec_uploaded, instance, obj), context)
+        work = partial(spec_upload.on_spec_uploaded, instance, obj)
+        outcomes += _once(instance, key, work, context)
     return _report(outcomes)
 
 
@@ -194,7 +170,7 @@ def _deployment_key(event: EcsDeploymentStateChange) -> dict[str, Any]:
 def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
     return _handle(
         raw, context, handler="on_image_pushed", model=EcrImageAction, key=_image_key,
-        work=deploy.on_image_pushed,
+        work=image_push.on_image_pushed,
     )  # fmt: skip
 
 
@@ -216,4 +192,4 @@ def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
 def sweep() -> dict[str, Any]:
     instance = berth()
     logger.append_keys(handler="sweep")
-    return _report([o.model_dump(mode="json") for o in rollout.sweep(instance)])
+    return _report([o.model_dump(mode="json") for o in sweep_flow.sweep(instance)])

@@ -1,4 +1,5 @@
-"""The values Berth keeps: deployment records, service heads and accepted specs (no AWS here)."""
+"""The values Berth keeps and the words it uses for them: deployment records, service heads and
+accepted specs, with each status and trigger vocabulary defined once (no AWS here)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,23 @@ Status = Literal[
     "REJECTED",  # the spec did not validate or could not be planned
     "SUPERSEDED",  # a newer change for the same service replaced it before it finished
 ]
-ACTIVE: frozenset[str] = frozenset({"PENDING", "IN_PROGRESS", "ROLLING_BACK"})
-TERMINAL: frozenset[str] = frozenset(
-    {"COMPLETED", "FAILED", "ROLLED_BACK", "TIMED_OUT", "SKIPPED", "REJECTED", "SUPERSEDED"}
-)
+TerminalStatus = Literal[
+    "COMPLETED", "FAILED", "ROLLED_BACK", "TIMED_OUT", "SKIPPED", "REJECTED", "SUPERSEDED"
+]
+ACTIVE: frozenset[Status] = frozenset({"PENDING", "IN_PROGRESS", "ROLLING_BACK"})
+
 TriggerKind = Literal["spec", "image"]
+"""What starts a deployment: a spec upload or an image push."""
+EventSource = Literal["spec", "image", "ecs", "sweep"]
+"""What moved a record to where it is: a trigger, an ECS event or the sweep."""
+
 SPEC_SERVICE = "(spec)"
 """The service name of records about a whole spec (a rejected upload)."""
+
+
+def service_key(environment: str, service: str) -> str:
+    """The partition key of one service's records and head: `env#service`."""
+    return f"{environment}#{service}"
 
 
 class Image(BaseModel):
@@ -81,7 +92,7 @@ class DeploymentRecord(BaseModel):
 
     @property
     def target(self) -> str:
-        return f"{self.environment}#{self.service}"
+        return service_key(self.environment, self.service)
 
 
 class Head(BaseModel):
@@ -93,6 +104,10 @@ class Head(BaseModel):
     image: Image | None = None
     task_definition_arn: str | None = None
     active_record_id: str | None = None
+
+    @property
+    def target(self) -> str:
+        return service_key(self.environment, self.service)
 
 
 class AcceptedSpec(BaseModel):

@@ -129,6 +129,69 @@ def render_task_definition(
     return task
 
 
+def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
+    """The CreateService/UpdateService settings Berth owns for a service."""
+    svc = spec.services[name]
+    cb = svc.deployment.circuit_breaker
+    settings: dict[str, Any] = {
+        "desiredCount": svc.desired_count,
+        "deploymentConfiguration": {
+            "minimumHealthyPercent": svc.deployment.minimum_healthy_percent,
+            "maximumPercent": svc.deployment.maximum_percent,
+            "deploymentCircuitBreaker": {"enable": cb.enable, "rollback": cb.rollback},
+        },
+    }
+    network = spec.network_of(name)
+    if network is not None:
+        settings["networkConfiguration"] = {
+            "awsvpcConfiguration": {
+                "subnets": list(network.subnets),
+                "securityGroups": list(network.security_groups),
+                "assignPublicIp": "ENABLED" if network.assign_public_ip else "DISABLED",
+            }
+        }
+    if svc.load_balancer is not None:
+        settings["loadBalancers"] = [
+            {
+                "targetGroupArn": svc.load_balancer.target_group_arn,
+                "containerName": name,
+                "containerPort": svc.load_balancer.container_port or svc.preset.lb_port,
+            }
+        ]
+        # WSO2 servers take minutes to start: without a grace period the target group's checks
+        # kill them mid-start-up (the most reported WSO2 container failure, wso2.md).
+        settings["healthCheckGracePeriodSeconds"] = (
+            svc.health_check_grace_period
+            if svc.health_check_grace_period is not None
+            else svc.preset.grace_period
+        )
+    return settings
+
+
+def create_service_request(spec: Spec, name: str, task_definition_arn: str) -> dict[str, Any]:
+    """The CreateService input for a service Berth creates (tagged as Berth's)."""
+    return {
+        "cluster": spec.cluster,
+        "serviceName": name,
+        "taskDefinition": task_definition_arn,
+        "launchType": spec.launch_type_of(name),
+        "propagateTags": "TASK_DEFINITION",
+        "enableECSManagedTags": True,
+        "tags": [{"key": "berth:environment", "value": spec.environment}],
+        **render_service_settings(spec, name),
+    }
+
+
+def update_service_request(spec: Spec, name: str, task_definition_arn: str) -> dict[str, Any]:
+    """The UpdateService input: move a service to `task_definition_arn`, with the settings."""
+    return {
+        "cluster": spec.cluster,
+        "service": name,
+        "taskDefinition": task_definition_arn,
+        **render_service_settings(spec, name),
+    }
+
+
 def to_json(task: dict[str, Any]) -> str:
     """Canonical JSON text of a rendered task definition."""
     return json.dumps(task, indent=2, sort_keys=True)

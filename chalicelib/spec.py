@@ -25,8 +25,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .errors import SpecError, SpecProblem
-from .policy import track_problem
 from .presets import APIM_ENCRYPTION_KEY_SECRET, PRESETS, Product, ProductPreset
+from .tracks import track_problem
 from .yamlsource import Located, Path, SourceError, load_document
 
 SPEC_VERSION = 1

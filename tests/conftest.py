@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from chalicelib.sandbox.server import guard_loopback
+from berth.sandbox.server import guard_loopback
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT.parent / "shared" / "events"
@@ -49,7 +49,7 @@ def sample_event(name: str) -> dict[str, Any]:
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
     """A fresh sandbox: moto on 127.0.0.1, the real handlers, instant simulated rollouts."""
-    from chalicelib.sandbox.sandbox import Sandbox
+    from berth.sandbox.sandbox import Sandbox
 
     with Sandbox(rollout_seconds=0.0) as box:
         yield box

@@ -8,10 +8,10 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from chalicelib.cli import main
-from chalicelib.sandbox.demo import run_demo
-from chalicelib.sandbox.sandbox import Sandbox
-from chalicelib.sandbox.server import NonLoopbackRequest
+from berth.cli import main
+from berth.sandbox.demo import run_demo
+from berth.sandbox.sandbox import Sandbox
+from berth.sandbox.server import NonLoopbackRequest
 from tests.conftest import EVENTS, EXAMPLES
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from berth.sandbox.sandbox import Sandbox, example_spec
 from chalicelib import handlers
-from chalicelib.sandbox.sandbox import Sandbox, example_spec
 
 
 def deploy_example(sandbox: Sandbox, ei: str = "4.4.0-1", apim: str = "4.7.0-1") -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from berth.sandbox.sandbox import example_spec
 from chalicelib import handlers
-from chalicelib.sandbox.sandbox import example_spec
 from tests.conftest import sample_event
 from tests.faults import Fault
 from tests.integration.helpers import deploy_example, history, live_image, outcomes, statuses
@@ -301,3 +301,32 @@ def test_ignored_pushes_are_notified_only_when_configured(sandbox):
         "[dev] apim 4.7.0-3 ignored",
         "4.7.0-3 is older than the running 4.7.0-5",
     )
+
+
+def test_a_settings_only_edit_updates_in_place_and_leaves_nothing_pending(sandbox):
+    # Issue 14, finding 1: scaling 2 -> 3 crashed after UpdateService had applied it, leaving a
+    # PENDING record that owned the service and blocked every later push.
+    deploy_example(sandbox)
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+    sandbox.upload_spec(
+        sandbox.adapt_spec(example_spec()).replace("desiredCount: 2", "desiredCount: 3", 1)
+    )
+    sandbox.run_until_idle()
+    assert [d.error for d in sandbox.deliveries if d.error] == []
+    assert [(c.operation, c.params.get("service")) for c in sandbox.recorder.ecs_mutations(mark)] == [
+        ("UpdateService", "ei")
+    ]
+    ecs = sandbox.client("ecs")
+    assert ecs.describe_services(cluster="wso2-dev", services=["ei"])["services"][0][
+        "desiredCount"
+    ] == 3
+    [note] = sandbox.notifications[seen:]
+    assert (note.subject, note.document["reason"]) == (
+        "[dev] ei 4.4.0-1 deployed",
+        "service settings updated in place",
+    )
+    assert handlers.berth().store.get_head("dev", "ei").active_record_id is None
+    # The next push is judged at once, not held behind an orphan record.
+    sandbox.push("wso2mi", "4.4.0-2")
+    sandbox.run_until_idle()
+    assert history("ei")[0].status == "COMPLETED" and history("ei")[0].image.tag == "4.4.0-2"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from berth.sandbox.demo import Scenario, Timeline
+from berth.sandbox.infra import _CfnLoader
 from chalicelib import triggers
-from chalicelib.sandbox.demo import Scenario, Timeline
-from chalicelib.sandbox.infra import _CfnLoader
 from tests.conftest import ROOT
 
 BIN = Path(sys.executable).parent
@@ -51,7 +51,7 @@ def iam_action(service: str, operation: str, params: dict) -> str:
 @pytest.fixture(scope="module")
 def called_actions() -> set[str]:
     """Every IAM action behind the AWS calls Berth's handlers make in the whole demo scenario."""
-    from chalicelib.sandbox.sandbox import Sandbox
+    from berth.sandbox.sandbox import Sandbox
 
     with Sandbox(rollout_seconds=0.0) as box:
         assert Scenario(box, Timeline(echo=lambda _: None)).run()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from berth.sandbox.sandbox import example_spec
 from chalicelib import handlers
-from chalicelib.sandbox.sandbox import example_spec
 from tests.conftest import sample_event
 from tests.integration.helpers import deploy_example, history, live_image, statuses
 

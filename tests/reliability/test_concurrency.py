@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
+from berth.sandbox.sandbox import LambdaContext, _app_module
 from chalicelib import handlers
-from chalicelib.sandbox.sandbox import LambdaContext, _app_module
 from tests.integration.helpers import deploy_example
 from tests.reliability.conftest import FIGURES
 

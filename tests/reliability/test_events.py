@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.sandbox.replay import replay_event
+from berth.sandbox.replay import replay_event
 from tests.conftest import sample_event
 from tests.reliability.conftest import FIGURES
 
@@ -160,7 +160,7 @@ VARIANTS: list[tuple[str, str, Mutation | None, str]] = [
 
 @pytest.fixture(scope="module")
 def shared_sandbox():
-    from chalicelib.sandbox.sandbox import Sandbox
+    from berth.sandbox.sandbox import Sandbox
 
     with Sandbox(rollout_seconds=0.0) as box:
         yield box

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
+from berth.sandbox.sandbox import Sandbox, example_spec
 from chalicelib import handlers
-from chalicelib.sandbox.sandbox import Sandbox, example_spec
 from tests.faults import Fault
 from tests.integration.helpers import deploy_example
 from tests.reliability.conftest import FIGURES

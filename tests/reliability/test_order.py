@@ -9,9 +9,9 @@ from collections import Counter
 
 import pytest
 
+from berth.sandbox.sandbox import Sandbox, example_spec
 from chalicelib import handlers
-from chalicelib.policy import version_key
-from chalicelib.sandbox.sandbox import Sandbox, example_spec
+from chalicelib.tracks import version_key
 from tests.reliability.conftest import FIGURES
 
 SEEDS = range(int(os.environ.get("BERTH_CHAOS_SEEDS", "6")))

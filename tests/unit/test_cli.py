@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from chalicelib.cli import main
+from berth.cli import main
 from tests.conftest import EXAMPLES
 
 DEV = str(EXAMPLES / "wso2-dev.yaml")

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from .records import AcceptedSpec, DeploymentRecord, Head, Status
+from ..records import AcceptedSpec, DeploymentRecord, Head, Status, service_key
+from . import aws_errors, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -34,7 +35,7 @@ def _put_if(
     try:
         db.put_item(TableName=table, Item=item, ConditionExpression=condition, **names)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if error_code(exc) == "ConditionalCheckFailedException":
             return False
         raise
     return True
@@ -73,6 +74,7 @@ class Store:
             }
         )
 
+    @aws_errors("PutItem")
     def put_record(self, record: DeploymentRecord) -> None:
         self.db.put_item(
             TableName=self.deployments,
@@ -80,6 +82,7 @@ class Store:
             ConditionExpression="attribute_not_exists(sk)",
         )
 
+    @aws_errors("PutItem")
     def transition(
         self, record: DeploymentRecord, allowed_from: set[str] | frozenset[str], **changes: Any
     ) -> DeploymentRecord | None:
@@ -96,10 +99,11 @@ class Store:
         )
         return updated if written else None
 
+    @aws_errors("GetItem")
     def get_record(self, environment: str, service: str, record_id: str) -> DeploymentRecord | None:
         item = self.db.get_item(
             TableName=self.deployments,
-            Key=_item({"pk": f"{environment}#{service}", "sk": record_id}),
+            Key=_item({"pk": service_key(environment, service), "sk": record_id}),
             ConsistentRead=True,
         ).get("Item")
         return DeploymentRecord.model_validate_json(_plain(item)["body"]) if item else None
@@ -118,6 +122,7 @@ class Store:
                 if record is not None:
                     yield record
 
+    @aws_errors("Query")
     def record_by_ecs_deployment(self, deployment_id: str) -> DeploymentRecord | None:
         found = self._records(
             IndexName=BY_ECS_DEPLOYMENT,
@@ -126,6 +131,7 @@ class Store:
         )
         return next(iter(found), None)
 
+    @aws_errors("Query")
     def records_with_status(
         self, status: Status, created_before: datetime | None = None
     ) -> list[DeploymentRecord]:
@@ -144,11 +150,15 @@ class Store:
         # The index is eventually consistent: keep only records still in that status.
         return [r for r in found if r.status == status]
 
+    @aws_errors("Query")
     def history(self, environment: str, service: str, limit: int = 20) -> list[DeploymentRecord]:
         """A service's deployment records, newest first."""
         records = self._records(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :d)",
-            ExpressionAttributeValues={":pk": {"S": f"{environment}#{service}"}, ":d": {"S": "D#"}},
+            ExpressionAttributeValues={
+                ":pk": {"S": service_key(environment, service)},
+                ":d": {"S": "D#"},
+            },
             ScanIndexForward=False,
             Limit=limit,
         )
@@ -156,23 +166,25 @@ class Store:
 
     # ---- heads --------------------------------------------------------------------------------
 
+    @aws_errors("GetItem")
     def get_head(self, environment: str, service: str) -> Head:
         item = self.db.get_item(
             TableName=self.deployments,
-            Key=_item({"pk": f"{environment}#{service}", "sk": HEAD}),
+            Key=_item({"pk": service_key(environment, service), "sk": HEAD}),
             ConsistentRead=True,
         ).get("Item")
         if not item:
             return Head(environment=environment, service=service)
         return Head.model_validate_json(_plain(item)["body"])
 
+    @aws_errors("PutItem")
     def put_head(self, head: Head) -> Head | None:
         """Store `head` as the next revision if nobody moved it since it was read; else None."""
         expected = head.revision
         moved = head.model_copy(update={"revision": expected + 1})
         item = _item(
             {
-                "pk": f"{head.environment}#{head.service}",
+                "pk": head.target,
                 "sk": HEAD,
                 "revision": moved.revision,
                 "body": moved.model_dump_json(),
@@ -192,6 +204,7 @@ class Store:
 
     # ---- deployments Berth did not start ------------------------------------------------------
 
+    @aws_errors("PutItem")
     def claim_external(self, deployment_id: str, service_arn: str, event_name: str) -> bool:
         """True the first time an external deployment id is seen (so it is reported once)."""
         item = _item(
@@ -206,6 +219,7 @@ class Store:
 
     # ---- accepted specs -----------------------------------------------------------------------
 
+    @aws_errors("PutItem")
     def accept_spec(self, accepted: AcceptedSpec) -> bool:
         """Make `accepted` the environment's desired state unless a later upload already is."""
         sequencer = _sortable(accepted.sequencer)
@@ -224,6 +238,7 @@ class Store:
             ExpressionAttributeValues={":q": {"S": sequencer}},
         )
 
+    @aws_errors("GetItem")
     def accepted_spec(self, environment: str) -> AcceptedSpec | None:
         item = self.db.get_item(
             TableName=self.specs,
@@ -232,6 +247,7 @@ class Store:
         ).get("Item")
         return AcceptedSpec.model_validate_json(_plain(item)["body"]) if item else None
 
+    @aws_errors("Scan")
     def accepted_specs(self) -> list[AcceptedSpec]:
         specs: list[AcceptedSpec] = []
         for page in self.db.get_paginator("scan").paginate(

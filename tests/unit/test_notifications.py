@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from chalicelib.notify import Notification, for_record
+from chalicelib.notifications import Notification, for_record
 from chalicelib.records import DeploymentRecord, Image, SpecVersion, Trigger
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "notification.schema.json"
@@ -79,5 +79,5 @@ def test_rejected_spec_subject_counts_errors_and_stays_short():
 
 
 def test_schema_file_is_the_model_schema():
-    # Regenerate: python -c "import json; from chalicelib.notify import Notification as N; print(json.dumps(N.model_json_schema(by_alias=True), indent=2))" > docs/notification.schema.json
+    # Regenerate: python -c "import json; from chalicelib.notifications import Notification as N; print(json.dumps(N.model_json_schema(by_alias=True), indent=2))" > docs/notification.schema.json
     assert json.loads(SCHEMA.read_text()) == Notification.model_json_schema(by_alias=True)

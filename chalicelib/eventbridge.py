@@ -1,4 +1,4 @@
-"""`on_cw_event` that hands even a malformed event to the handler.
+"""EventBridge-triggered Lambdas that receive the raw event, even a malformed one.
 
 Chalice's CloudWatchEvent reads `version`, `account`, `detail`... with `[]` before user code runs,
 so an event missing one of them raises KeyError inside Chalice and Lambda retries it until it
@@ -26,21 +26,21 @@ _ATTRIBUTES = {
 }
 
 
-class LenientCloudWatchEvent(CloudWatchEvent):
+class RawCloudWatchEvent(CloudWatchEvent):
     def _extract_attributes(self, event_dict: Any) -> None:
         event = event_dict if isinstance(event_dict, dict) else {}
         for attribute, key in _ATTRIBUTES.items():
             setattr(self, attribute, event.get(key))
 
 
-def lenient_cw_event(
+def on_eventbridge_event(
     app: Chalice, pattern: dict[str, Any], name: str
 ) -> Callable[[Callable[..., Any]], Any]:
     """Register an EventBridge-triggered Lambda exactly like `app.on_cw_event`."""
 
     def register(func: Callable[..., Any]) -> Any:
         handler = app.on_cw_event(pattern, name=name)(func)
-        handler.event_class = LenientCloudWatchEvent
+        handler.event_class = RawCloudWatchEvent
         return handler
 
     return register

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .errors import BerthError, SpecError
-from .render import DIGEST, PLACEHOLDER_DIGEST, ImageRef, render_task_definition
-from .spec import Spec, load_spec_file
+from chalicelib.errors import BerthError, SpecError
+from chalicelib.render import DIGEST, PLACEHOLDER_DIGEST, ImageRef, render_task_definition
+from chalicelib.spec import Spec, load_spec_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 

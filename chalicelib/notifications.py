@@ -1,4 +1,6 @@
-"""Notifications: one SNS message per outcome, text for people and versioned JSON for machines.
+"""Notification content: one message per outcome, text for people and versioned JSON for machines.
+
+Building a message is pure; `adapters.sns.Notifier` only sends what `sns_message` returns.
 
 The JSON document's schema is `Notification.model_json_schema()`, kept in
 docs/notification.schema.json (a test keeps the two equal and validates every published message).
@@ -7,34 +9,25 @@ docs/notification.schema.json (a test keeps the two equal and validates every pu
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from .aws import error_code
 from .events import EcsDeploymentStateChange
-from .records import SPEC_SERVICE, DeploymentRecord, Image, SpecVersion
+from .records import (
+    SPEC_SERVICE,
+    DeploymentRecord,
+    EventSource,
+    Image,
+    SpecVersion,
+    TerminalStatus,
+)
 
-if TYPE_CHECKING:
-    from mypy_boto3_sns import SNSClient
-
-logger = Logger(service="berth")
 SCHEMA_ID = "berth.notification/v1"
-NotificationStatus = Literal[
-    "STARTED",
-    "COMPLETED",
-    "FAILED",
-    "ROLLED_BACK",
-    "TIMED_OUT",
-    "SKIPPED",
-    "REJECTED",
-    "IGNORED",
-    "EXTERNAL",
-    "SUPERSEDED",
-]
+# A record's terminal statuses, plus the news that is not a record's end.
+NotificationStatus = Literal["STARTED", TerminalStatus, "IGNORED", "EXTERNAL"]
 
 
 class TaskDefinitionChange(BaseModel):
@@ -53,7 +46,7 @@ class Notification(BaseModel):
     status: NotificationStatus
     environment: str
     service: str | None = None
-    trigger: Literal["spec", "image", "ecs", "sweep"]
+    trigger: EventSource
     subject: str = Field(max_length=99)
     summary: str
     reason: str = ""
@@ -109,7 +102,7 @@ def _subject(text: str) -> str:
 def for_record(
     record: DeploymentRecord,
     status: NotificationStatus,
-    trigger: Literal["spec", "image", "ecs", "sweep"],
+    trigger: EventSource,
     now: datetime,
 ) -> Notification:
     """The notification of a deployment record reaching `status`."""
@@ -238,47 +231,33 @@ def ignored_push_notification(
     )
 
 
-class Notifier:
-    """Publishes notifications to one SNS topic."""
+@dataclass(frozen=True)
+class SnsMessage:
+    """What one SNS Publish carries for a notification."""
 
-    def __init__(self, sns: SNSClient, topic_arn: str) -> None:
-        self.sns = sns
-        self.topic_arn = topic_arn
+    subject: str
+    message: str
+    attributes: dict[str, str]
 
-    def publish(self, note: Notification) -> bool:
-        """Send `note`; False (logged, never raised) when SNS refuses after botocore's retries."""
-        document = note.model_dump_json(by_alias=True)
-        text = note.text()
-        message = {
-            "default": text,
-            "email": text,
-            "sms": note.subject,
-            "sqs": document,
-            "lambda": document,
-            "https": document,
-            "http": document,
-        }
-        attributes = {
-            "environment": note.environment,
-            "service": note.service or "-",
-            "status": note.status,
-            "trigger": note.trigger,
-        }
-        try:
-            self.sns.publish(
-                TopicArn=self.topic_arn,
-                Subject=note.subject,
-                Message=json.dumps(message),
-                MessageStructure="json",
-                MessageAttributes={
-                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
-                },
-            )
-        except (ClientError, BotoCoreError) as exc:
-            # The record already holds the outcome; a lost message must not undo it.
-            logger.error(
-                "notification not published",
-                extra={"subject": note.subject, "error": error_code(exc), "detail": str(exc)},
-            )
-            return False
-        return True
+
+def sns_message(note: Notification) -> SnsMessage:
+    """The notification as SNS `MessageStructure=json`: text for email and SMS, the JSON
+    document for machine subscribers, and attributes for subscription filter policies."""
+    document = note.model_dump_json(by_alias=True)
+    text = note.text()
+    per_protocol = {
+        "default": text,
+        "email": text,
+        "sms": note.subject,
+        "sqs": document,
+        "lambda": document,
+        "https": document,
+        "http": document,
+    }
+    attributes = {
+        "environment": note.environment,
+        "service": note.service or "-",
+        "status": note.status,
+        "trigger": note.trigger,
+    }
+    return SnsMessage(note.subject, json.dumps(per_protocol), attributes)

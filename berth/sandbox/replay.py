@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import triggers
+from chalicelib import triggers
+
 from .sandbox import ACCOUNT, REGION, Sandbox
 
 

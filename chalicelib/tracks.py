@@ -1,4 +1,4 @@
-"""Which pushed tags deploy where: tracks (glob or version range) and "never older than what runs".
+"""Tags and tracks: which tags a service follows (a glob or a version range) and which is newest.
 
 Tags look like `4.7.0-3` or `4.7.0-3-a1b2c3d` (product version, build number, commit). Strict
 semver would read `-3` as a pre-release and compare `10-x` < `7-x` as text, so versions here are
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
 from datetime import datetime
+
+from .live import TaggedImage
 
 _LEADING_NUMBERS = re.compile(r"^v?(\d+(?:[.-]\d+)*)")
 _COMPARATOR = re.compile(r"^(>=|<=|>|<|=|==|~|\^)?\s*v?(\d+(?:[.-]\d+)*)(?:\.[x*])?$")
@@ -25,7 +26,7 @@ def version_key(tag: str) -> tuple[int, ...] | None:
     return tuple(int(p) for p in re.split(r"[.-]", match.group(1)))
 
 
-def _compare(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+def compare_versions(a: tuple[int, ...], b: tuple[int, ...]) -> int:
     width = max(len(a), len(b))
     pa, pb = a + (0,) * (width - len(a)), b + (0,) * (width - len(b))
     return (pa > pb) - (pa < pb)
@@ -36,10 +37,10 @@ def _comparator_holds(version: tuple[int, ...], op: str, bound: tuple[int, ...])
         # ~4.7 -> >=4.7 <4.8 ; ^4.7 -> >=4.7 <5 (the npm/Cargo meanings people know)
         keep = min(len(bound), 2) if op == "~" else 1
         upper = (*bound[: keep - 1], bound[keep - 1] + 1)
-        return _compare(version, bound) >= 0 and _compare(version, upper) < 0
+        return compare_versions(version, bound) >= 0 and compare_versions(version, upper) < 0
     if op in ("", "=", "=="):
         return version[: len(bound)] == bound
-    result = _compare(version, bound)
+    result = compare_versions(version, bound)
     return {">": result > 0, ">=": result >= 0, "<": result < 0, "<=": result <= 0}[op]
 
 
@@ -77,41 +78,6 @@ def tag_matches(tag: str, track: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class RunningImage:
-    tag: str | None
-    digest: str
-    pushed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Verdict:
-    deploy: bool
-    reason: str
-
-
-def judge_push(
-    track: str, tag: str, digest: str, pushed_at: datetime, running: RunningImage | None
-) -> Verdict:
-    """Whether a pushed image should replace what a service runs."""
-    if not tag_matches(tag, track):
-        return Verdict(False, f"tag {tag} does not follow track {track!r}")
-    if running is None:
-        return Verdict(True, f"first image for the service: {tag}")
-    if running.digest == digest:
-        return Verdict(False, f"{tag} ({digest[:19]}) is already the running image")
-    new, old = version_key(tag), version_key(running.tag or "")
-    if new is not None and old is not None:
-        order = _compare(new, old)
-        if order < 0:
-            return Verdict(False, f"{tag} is older than the running {running.tag}")
-        if order > 0:
-            return Verdict(True, f"{tag} is newer than the running {running.tag}")
-    if running.pushed_at is not None and pushed_at < running.pushed_at:
-        return Verdict(False, f"{tag} was pushed before the running {running.tag}")
-    return Verdict(True, f"{tag} replaces {running.tag or running.digest[:19]}")
-
-
 def newest(tags: list[tuple[str, datetime]]) -> str | None:
     """The newest of (tag, pushed_at): by version where tags carry one, then by push time."""
     if not tags:
@@ -129,3 +95,10 @@ def newest(tags: list[tuple[str, datetime]]) -> str | None:
         return has, version + (0,) * (width - len(version)), when
 
     return max(tags, key=padded)[0]
+
+
+def newest_matching(images: list[TaggedImage], track: str) -> TaggedImage | None:
+    """The newest image whose tag follows `track`."""
+    matching = {image.tag: image for image in images if tag_matches(image.tag, track)}
+    chosen = newest([(image.tag, image.pushed_at) for image in matching.values()])
+    return matching[chosen] if chosen is not None else None

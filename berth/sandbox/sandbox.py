@@ -24,9 +24,10 @@ from typing import Any
 
 import boto3
 
-from .. import handlers, triggers
-from ..aws import Settings
-from ..runtime import Berth
+from chalicelib import handlers, triggers
+from chalicelib.context import Berth
+from chalicelib.settings import Settings
+
 from . import infra
 from .calls import CallRecorder
 from .ecs_sim import BROKEN_HEALTH_MARKER, EmittedEvent, SimulatedEcs
@@ -284,8 +285,8 @@ class Sandbox:
         """Make `document` its environment's accepted spec without deploying it (for replay)."""
         from datetime import UTC, datetime
 
-        from ..records import AcceptedSpec, SpecVersion
-        from ..spec import Spec
+        from chalicelib.records import AcceptedSpec, SpecVersion
+        from chalicelib.spec import Spec
 
         spec = Spec.model_validate(document)
         handlers.berth().store.accept_spec(
@@ -481,7 +482,7 @@ def put_event(
 
 
 def _text_of(document: dict[str, Any]) -> str:
-    from ..notify import Notification
+    from chalicelib.notifications import Notification
 
     return Notification.model_validate(document).text()
 

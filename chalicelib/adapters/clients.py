@@ -1,0 +1,65 @@
+"""boto3 clients: one retry policy and one endpoint for every AWS service Berth calls.
+
+Clients use botocore's standard retry mode (throttling and 5xx are retried with backoff) and
+honour an endpoint URL, which is how the sandbox points the very same code at its moto server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+
+
+Session = boto3.session.Session
+
+
+@dataclass
+class Clients:
+    """Lazily built boto3 clients sharing one retry policy and endpoint."""
+
+    settings: Settings
+    session: boto3.session.Session = field(default_factory=boto3.session.Session)
+
+    def _client(self, service: str) -> Any:
+        config = Config(
+            region_name=self.settings.region,
+            retries={"mode": "standard", "max_attempts": self.settings.max_attempts},
+            connect_timeout=5,
+            read_timeout=20,
+        )
+        return self.session.client(  # type: ignore[call-overload]
+            service, endpoint_url=self.settings.endpoint_url, config=config
+        )
+
+    @cached_property
+    def s3(self) -> S3Client:
+        return self._client("s3")  # type: ignore[no-any-return]
+
+    @cached_property
+    def ecs(self) -> ECSClient:
+        return self._client("ecs")  # type: ignore[no-any-return]
+
+    @cached_property
+    def ecr(self) -> ECRClient:
+        return self._client("ecr")  # type: ignore[no-any-return]
+
+    @cached_property
+    def sns(self) -> SNSClient:
+        return self._client("sns")  # type: ignore[no-any-return]
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        return self._client("dynamodb")  # type: ignore[no-any-return]

@@ -1,0 +1,85 @@
+"""ECS: the services, task definitions and tasks Berth reads and changes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..live import Applied, LiveService
+from . import aws_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs import ECSClient
+
+
+def _primary(service: Any) -> dict[str, Any]:
+    return next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+
+
+def _applied(service: Any) -> Applied:
+    return Applied(service["serviceArn"], _primary(service).get("id"))
+
+
+class Ecs:
+    def __init__(self, client: ECSClient) -> None:
+        self.ecs = client
+
+    @aws_errors("DescribeServices")
+    def service(self, cluster: str, name: str) -> LiveService | None:
+        """The service as ECS runs it now, or None when it does not exist (or is being deleted)."""
+        found = self.ecs.describe_services(cluster=cluster, services=[name]).get("services", [])
+        active = [s for s in found if s.get("status") == "ACTIVE"]
+        if not active:
+            return None
+        service = active[0]
+        primary = _primary(service)
+        return LiveService(
+            arn=service["serviceArn"],
+            task_definition_arn=service.get("taskDefinition", ""),
+            primary_deployment_id=primary.get("id"),
+            primary_rollout_state=primary.get("rolloutState"),
+            launch_type=service.get("launchType"),
+            description=dict(service),
+        )
+
+    @aws_errors("DescribeTaskDefinition")
+    def task_definition(self, arn: str) -> dict[str, Any]:
+        return dict(self.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"])
+
+    @aws_errors("RegisterTaskDefinition")
+    def register(self, rendered: dict[str, Any]) -> str:
+        return self.ecs.register_task_definition(**rendered)["taskDefinition"]["taskDefinitionArn"]
+
+    @aws_errors("CreateService")
+    def create_service(self, request: dict[str, Any]) -> Applied:
+        return _applied(self.ecs.create_service(**request)["service"])
+
+    @aws_errors("UpdateService")
+    def update_service(self, request: dict[str, Any]) -> Applied:
+        return _applied(self.ecs.update_service(**request)["service"])
+
+    @aws_errors("DescribeServices")
+    def deployment(self, cluster: str, service: str, deployment_id: str) -> dict[str, Any] | None:
+        """The deployment as DescribeServices lists it (rolloutState, reason, failedTasks)."""
+        found = self.ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
+        for svc in found:
+            for deployment in svc.get("deployments", []):
+                if deployment.get("id") == deployment_id:
+                    return dict(deployment)
+        return None
+
+    @aws_errors("ListTasks")
+    def stopped_tasks(self, cluster: str, started_by: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The stopped tasks a deployment started (ECS sets `startedBy` to its id)."""
+        arns = self.ecs.list_tasks(
+            cluster=cluster, startedBy=started_by, desiredStatus="STOPPED"
+        ).get("taskArns", [])
+        if not arns:
+            return []
+        tasks = self.ecs.describe_tasks(cluster=cluster, tasks=arns[:limit]).get("tasks", [])
+        return [dict(t) for t in tasks]
+
+    @aws_errors("DescribeServices")
+    def description(self, cluster: str, name: str) -> dict[str, Any] | None:
+        """DescribeServices' whole entry for one service (events, deployments), any status."""
+        found = self.ecs.describe_services(cluster=cluster, services=[name]).get("services", [])
+        return dict(found[0]) if found else None

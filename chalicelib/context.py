@@ -1,0 +1,76 @@
+"""The context a flow acts in: settings, the adapters, a clock. Wiring only, no decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from aws_lambda_powertools import Logger
+
+from .adapters.clients import Clients, Session
+from .adapters.ecr import Ecr
+from .adapters.ecs import Ecs
+from .adapters.idempotency import Once
+from .adapters.s3 import SpecObjects
+from .adapters.sns import Notifier
+from .adapters.store import Store
+from .notifications import Notification, NotificationStatus, for_record
+from .records import DeploymentRecord, EventSource
+from .settings import Settings
+
+logger = Logger(service="berth")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Berth:
+    """Adapters are built on first use: an ECS event's Lambda never pays for S3 or ECR clients."""
+
+    settings: Settings
+    clients: Clients
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, session: Session | None = None
+    ) -> Berth:
+        clients = Clients(settings, session) if session is not None else Clients(settings)
+        return cls(settings=settings, clients=clients)
+
+    @cached_property
+    def store(self) -> Store:
+        s = self.settings
+        return Store(self.clients.dynamodb, s.deployments_table, s.specs_table)
+
+    @cached_property
+    def ecs(self) -> Ecs:
+        return Ecs(self.clients.ecs)
+
+    @cached_property
+    def ecr(self) -> Ecr:
+        return Ecr(self.clients.ecr)
+
+    @cached_property
+    def spec_objects(self) -> SpecObjects:
+        return SpecObjects(self.clients.s3)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        return Notifier(self.clients.sns, self.settings.topic_arn)
+
+    @cached_property
+    def once(self) -> Once:
+        return Once(self.clients.dynamodb, self.settings.idempotency_table)
+
+    def announce(
+        self, record: DeploymentRecord, status: NotificationStatus, source: EventSource
+    ) -> Notification:
+        note = for_record(record, status, source, self.clock())
+        self.notifier.publish(note)
+        logger.info("notified", extra={"subject": note.subject, "status": status})
+        return note

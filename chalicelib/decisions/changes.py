@@ -1,0 +1,66 @@
+"""What a spec change requires of one live service: nothing, new settings, a new task definition
+revision, a new service, or a refusal because ECS cannot apply it in place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..live import LiveService
+from ..render import same_task_definition
+
+ChangeKind = Literal["none", "settings", "revision", "create", "refuse"]
+
+
+@dataclass(frozen=True)
+class ServiceChange:
+    kind: ChangeKind
+    reason: str
+
+    @property
+    def deploys(self) -> bool:
+        return self.kind in ("settings", "revision", "create")
+
+
+def covers(live: Any, wanted: Any) -> bool:
+    """Does `live` hold every value of `wanted`? ECS adds fields of its own; lists are sets."""
+    if isinstance(wanted, dict):
+        return isinstance(live, dict) and all(covers(live.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        if not isinstance(live, list) or len(live) != len(wanted):
+            return False
+        remaining = list(live)
+        for item in wanted:
+            found = next((x for x in remaining if covers(x, item)), None)
+            if found is None:
+                return False
+            remaining.remove(found)
+        return True
+    return bool(live == wanted)
+
+
+def classify_change(
+    *,
+    rendered: dict[str, Any],
+    settings: dict[str, Any],
+    launch_type: str,
+    live: LiveService | None,
+    live_task_definition: dict[str, Any] | None,
+) -> ServiceChange:
+    """Compare what Berth renders for a service with what ECS runs."""
+    if live is None:
+        return ServiceChange("create", "the service does not exist yet")
+    if live.launch_type and live.launch_type != launch_type:
+        # UpdateService cannot change a service's launch type (ECS API reference, UpdateService:
+        # the launch type is fixed at CreateService).
+        return ServiceChange(
+            "refuse",
+            f"the live service runs on {live.launch_type} and ECS cannot move a service to "
+            f"{launch_type} in place; keep launchType {live.launch_type}, or delete the "
+            "service first",
+        )
+    if live_task_definition is None or not same_task_definition(live_task_definition, rendered):
+        return ServiceChange("revision", "the task definition differs from the live one")
+    if not covers(live.description, settings):
+        return ServiceChange("settings", "service settings differ from the live service")
+    return ServiceChange("none", "the live service already runs what the spec renders")

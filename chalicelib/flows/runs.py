@@ -1,0 +1,426 @@
+"""The life of a run: claim each service's head, start it on ECS, finish it, move dependents.
+
+Records change status only through `Store.transition`, a conditional write: whoever wins it acts
+and notifies, so a redelivered or concurrent event never announces an outcome twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ..context import Berth
+from ..decisions.causes import failure_causes
+from ..errors import AwsCallFailed
+from ..outcomes import ACTION_OF, Outcome, ignored
+from ..records import (
+    ACTIVE,
+    SPEC_SERVICE,
+    AcceptedSpec,
+    DeploymentRecord,
+    EventSource,
+    Head,
+    Image,
+    TerminalStatus,
+    Trigger,
+)
+from ..render import (
+    ImageRef,
+    create_service_request,
+    render_task_definition,
+    same_task_definition,
+    update_service_request,
+)
+from ..spec import Spec
+
+
+@dataclass(frozen=True)
+class Step:
+    """One service of a run and the image it is to run."""
+
+    service: str
+    image: Image
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def new_record(
+    berth: Berth, environment: str, service: str, run_id: str, trigger: Trigger, **fields: Any
+) -> DeploymentRecord:
+    now = berth.clock()
+    return DeploymentRecord(
+        environment=environment,
+        service=service,
+        record_id=f"D#{now.isoformat()}#{run_id}",
+        run_id=run_id,
+        trigger=trigger,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+
+
+def image_ref(image: Image) -> ImageRef:
+    return ImageRef(image.repository, image.digest, image.tag)
+
+
+def pending_outcome(record: DeploymentRecord) -> Outcome:
+    return Outcome(
+        action="pending",
+        environment=record.environment,
+        service=record.service,
+        reason=f"waiting for {', '.join(record.waiting_for)}",
+        record_id=record.record_id,
+    )
+
+
+def reject(
+    berth: Berth, environment: str, trigger: Trigger, errors: list[str], reason: str
+) -> Outcome:
+    """Record and announce a change that deploys nothing, with every error found."""
+    record = new_record(
+        berth,
+        environment,
+        SPEC_SERVICE,
+        new_run_id(),
+        trigger,
+        status="REJECTED",
+        errors=errors,
+        reason=reason,
+        finished_at=berth.clock(),
+    )
+    berth.store.put_record(record)
+    berth.announce(record, "REJECTED", trigger.kind)
+    return Outcome(
+        action="rejected", environment=environment, reason=reason, record_id=record.record_id
+    )
+
+
+# ---- claiming ----------------------------------------------------------------------------------
+
+
+def run_steps(
+    berth: Berth, spec: Spec, accepted: AcceptedSpec, steps: list[Step], trigger: Trigger
+) -> list[Outcome]:
+    """Record every step of a run, then start those whose dependencies are not part of it."""
+    run_id = new_run_id()
+    changing = {step.service for step in steps}
+    outcomes: list[Outcome] = []
+    ready: list[DeploymentRecord] = []
+    for step in steps:
+        waiting = [d for d in spec.services[step.service].depends_on if d in changing]
+        record = claim(
+            berth, spec, step.service, image=step.image, run_id=run_id, trigger=trigger,
+            waiting=waiting,
+        )  # fmt: skip
+        if record is None:
+            outcomes.append(
+                ignored("superseded by a concurrent change", spec.environment, step.service)
+            )
+        elif waiting:
+            outcomes.append(pending_outcome(record))
+        else:
+            ready.append(record)
+    for record in ready:
+        outcomes += start(berth, record, spec, accepted)
+    return outcomes
+
+
+def claim(
+    berth: Berth,
+    spec: Spec,
+    name: str,
+    *,
+    image: Image,
+    run_id: str,
+    trigger: Trigger,
+    waiting: list[str],
+    head: Head | None = None,
+) -> DeploymentRecord | None:
+    """Move the service's head to `image` and write a PENDING record; None if the head moved."""
+    head = head or berth.store.get_head(spec.environment, name)
+    record = new_record(
+        berth,
+        spec.environment,
+        name,
+        run_id,
+        trigger,
+        status="PENDING",
+        cluster=spec.cluster,
+        image=image,
+        previous_image=head.image,
+        waiting_for=waiting,
+        previous_task_definition_arn=head.task_definition_arn,
+        reason=f"waiting for {', '.join(waiting)}" if waiting else "",
+    )
+    # The record first: a head must never name a record that was not written. A record whose
+    # head claim loses (or whose writer dies) stays PENDING with no head naming it: it is
+    # closed here, or by the sweep after the rollout timeout.
+    berth.store.put_record(record)
+    moved = berth.store.put_head(
+        head.model_copy(update={"image": image, "active_record_id": record.record_id})
+    )
+    if moved is None:
+        berth.store.transition(
+            record, {"PENDING"}, status="SUPERSEDED", finished_at=berth.clock(),
+            reason="another event changed the service first",
+        )  # fmt: skip
+        return None
+    _supersede(berth, head, record)
+    return record
+
+
+def _supersede(berth: Berth, head: Head, by: DeploymentRecord) -> None:
+    if head.active_record_id is None:
+        return
+    previous = berth.store.get_record(head.environment, head.service, head.active_record_id)
+    if previous is None or previous.status not in ACTIVE:
+        return
+    label = by.image.label if by.image else "a newer change"
+    now = berth.clock()
+    done = berth.store.transition(
+        previous, ACTIVE, status="SUPERSEDED", reason=f"replaced by {label}",
+        finished_at=now, updated_at=now,
+    )  # fmt: skip
+    if done is not None:
+        berth.announce(done, "SUPERSEDED", by.trigger.kind)
+
+
+def update_head(berth: Berth, record: DeploymentRecord, **changes: Any) -> None:
+    """Apply `changes` to the service head if this record still owns it."""
+    for _ in range(3):
+        head = berth.store.get_head(record.environment, record.service)
+        if head.active_record_id != record.record_id:
+            return
+        if berth.store.put_head(head.model_copy(update=changes)) is not None:
+            return
+
+
+# ---- starting ----------------------------------------------------------------------------------
+
+
+def start(
+    berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec
+) -> list[Outcome]:
+    """Register the task definition and create or update the service; record what happened."""
+    name = record.service
+    assert record.image is not None
+    rendered = render_task_definition(
+        spec, name, image_ref(record.image), accepted.account, accepted.region
+    )
+    try:
+        live = berth.ecs.service(spec.cluster, name)
+        arn = _task_definition_arn(berth, rendered, live.task_definition_arn if live else None)
+        if live is None:
+            applied = berth.ecs.create_service(create_service_request(spec, name, arn))
+        else:
+            applied = berth.ecs.update_service(update_service_request(spec, name, arn))
+    except AwsCallFailed as failure:
+        return fail(
+            berth, record, reason="an AWS call failed; the service was not changed",
+            errors=[str(failure)], source=record.trigger.kind,
+        )  # fmt: skip
+    now = berth.clock()
+    breaker = spec.services[name].deployment.circuit_breaker
+    # An earlier delivery of this event may have updated the service and died before recording
+    # it: the service then already runs `arn`, and the rollout to follow is the live one.
+    resumed = live is not None and live.task_definition_arn == arn
+    changes: dict[str, Any] = {
+        "task_definition_arn": arn,
+        "previous_task_definition_arn": record.previous_task_definition_arn
+        if resumed
+        else (live.task_definition_arn if live else None),
+        "ecs_service_arn": applied.service_arn,
+        "ecs_deployment_id": applied.deployment_id,
+        "rollback_enabled": breaker.enable and breaker.rollback,
+        "started_at": now,
+        "updated_at": now,
+        "waiting_for": [],
+    }
+    rolled = applied.deployment_id is not None and (
+        live is None
+        or applied.deployment_id != live.primary_deployment_id
+        or live.primary_rollout_state == "IN_PROGRESS"
+    )
+    if not rolled:
+        # Only service settings changed (desired count, deployment configuration): ECS applies
+        # them in place, without a deployment to follow.
+        done = berth.store.transition(
+            record, {"PENDING"}, status="COMPLETED", finished_at=now,
+            reason="service settings updated in place", **changes,
+        )  # fmt: skip
+        return finish(berth, done, "COMPLETED", record.trigger.kind) if done else []
+    started = berth.store.transition(
+        record, {"PENDING"}, status="IN_PROGRESS", reason="", **changes
+    )
+    if started is None:
+        return []
+    update_head(berth, started, task_definition_arn=arn)
+    berth.announce(started, "STARTED", record.trigger.kind)
+    return [
+        Outcome(
+            action="started",
+            environment=started.environment,
+            service=name,
+            record_id=started.record_id,
+            ecs_deployment_id=applied.deployment_id,
+            task_definition_arn=arn,
+        )
+    ]
+
+
+def _task_definition_arn(berth: Berth, rendered: dict[str, Any], live_arn: str | None) -> str:
+    """The ARN to deploy: the live one when it already says what `rendered` says, else a new
+    registration."""
+    if live_arn and same_task_definition(berth.ecs.task_definition(live_arn), rendered):
+        return live_arn
+    return berth.ecs.register(rendered)
+
+
+# ---- finishing ---------------------------------------------------------------------------------
+
+
+def fail(
+    berth: Berth, record: DeploymentRecord, reason: str, errors: list[str], source: EventSource
+) -> list[Outcome]:
+    now = berth.clock()
+    done = berth.store.transition(
+        record, ACTIVE, status="FAILED", reason=reason, errors=errors, finished_at=now,
+        updated_at=now,
+    )  # fmt: skip
+    return finish(berth, done, "FAILED", source) if done else []
+
+
+def finish(
+    berth: Berth, record: DeploymentRecord, status: TerminalStatus, source: EventSource
+) -> list[Outcome]:
+    """A record reached a terminal status: announce it, fix the head, move its dependents on."""
+    berth.announce(record, status, source)
+    return follow_up(berth, record, status)
+
+
+def follow_up(berth: Berth, record: DeploymentRecord, status: TerminalStatus) -> list[Outcome]:
+    """What a terminal record implies for its head and dependents; safe to repeat, so a
+    redelivered event finishes work an earlier, failed delivery left undone."""
+    outcomes = [
+        Outcome(
+            action=ACTION_OF[status],
+            environment=record.environment,
+            service=record.service,
+            reason=record.reason,
+            record_id=record.record_id,
+            ecs_deployment_id=record.ecs_deployment_id,
+            task_definition_arn=record.task_definition_arn,
+        )
+    ]
+    if status == "COMPLETED":
+        update_head(berth, record, active_record_id=None)
+        return outcomes + release_dependents(berth, record)
+    # The service keeps (or went back to) what it ran before this record.
+    update_head(
+        berth,
+        record,
+        image=record.previous_image,
+        task_definition_arn=record.previous_task_definition_arn,
+        active_record_id=None,
+    )
+    return outcomes + skip_dependents(berth, record)
+
+
+def conclude(
+    berth: Berth,
+    record: DeploymentRecord,
+    allowed: set[str] | frozenset[str],
+    status: TerminalStatus,
+    source: EventSource,
+    **changes: Any,
+) -> list[Outcome]:
+    """Move a record from `allowed` to a terminal `status` and announce it. If a redelivered
+    event finds it there already, only redo the follow-ups (head, dependents), which an
+    earlier delivery may have left undone; it is announced once."""
+    now = berth.clock()
+    done = berth.store.transition(
+        record, allowed, status=status, updated_at=now, finished_at=now, **changes
+    )
+    if done is not None:
+        return finish(berth, done, status, source)
+    current = berth.store.get_record(record.environment, record.service, record.record_id)
+    if current is not None and current.status == status:
+        return follow_up(berth, current, status)
+    return []
+
+
+def causes_of(berth: Berth, record: DeploymentRecord, lead: str) -> list[str]:
+    """`lead`, then what ECS says about the record's stopped tasks, added to its known causes."""
+    causes = [lead] if lead else []
+    try:
+        stopped = (
+            berth.ecs.stopped_tasks(record.cluster, record.ecs_deployment_id)
+            if record.ecs_deployment_id
+            else []
+        )
+        service = berth.ecs.description(record.cluster, record.service)
+        causes += failure_causes(stopped, service, record.ecs_deployment_id)
+    except AwsCallFailed as failure:
+        causes.append(f"could not read the stopped tasks: {failure}")
+    return list(dict.fromkeys([*record.causes, *causes]))
+
+
+# ---- dependents --------------------------------------------------------------------------------
+
+
+def _dependents(berth: Berth, record: DeploymentRecord) -> list[DeploymentRecord]:
+    return [
+        r
+        for r in berth.store.records_with_status("PENDING")
+        if r.environment == record.environment and record.service in r.waiting_for
+    ]
+
+
+def release_dependents(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
+    """Start the PENDING records that were waiting only for `record`'s service."""
+    outcomes: list[Outcome] = []
+    accepted = berth.store.accepted_spec(record.environment)
+    for dependent in _dependents(berth, record):
+        waiting = [w for w in dependent.waiting_for if w != record.service]
+        if waiting or accepted is None:
+            moved = berth.store.transition(
+                dependent, {"PENDING"}, waiting_for=waiting,
+                reason=f"waiting for {', '.join(waiting)}",
+            )  # fmt: skip
+            if moved:
+                outcomes.append(pending_outcome(moved))
+            continue
+        spec = Spec.model_validate(accepted.document)
+        if dependent.service not in spec.services:
+            outcomes += skip(berth, dependent, f"{dependent.service} is no longer in the spec")
+            continue
+        outcomes += start(berth, dependent, spec, accepted)
+    return outcomes
+
+
+def skip(berth: Berth, record: DeploymentRecord, reason: str) -> list[Outcome]:
+    now = berth.clock()
+    done = berth.store.transition(
+        record, {"PENDING"}, status="SKIPPED", reason=reason, finished_at=now, updated_at=now
+    )
+    return finish(berth, done, "SKIPPED", "ecs") if done else []
+
+
+_DEPENDENCY_VERB = {
+    "ROLLED_BACK": "failed and was rolled back",
+    "TIMED_OUT": "timed out",
+    "SKIPPED": "was skipped",
+}
+
+
+def skip_dependents(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
+    label = f"{record.service} {record.image.label}" if record.image else record.service
+    verb = _DEPENDENCY_VERB.get(record.status, "failed")
+    outcomes: list[Outcome] = []
+    for dependent in _dependents(berth, record):
+        outcomes += skip(berth, dependent, f"its dependency {label} {verb}")
+    return outcomes

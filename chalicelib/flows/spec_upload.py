@@ -1,0 +1,138 @@
+"""A spec file version landed in the spec bucket: read it, validate it, plan it, deploy what
+changed. Nothing reaches ECS until every service has an image and a rendered task definition,
+so a bad spec or a missing image deploys nothing."""
+
+from __future__ import annotations
+
+import re
+
+from ..context import Berth
+from ..decisions.changes import classify_change
+from ..errors import AwsCallFailed, SpecError
+from ..events import SpecObject
+from ..outcomes import Outcome, ignored
+from ..records import AcceptedSpec, Image, SpecVersion, Trigger
+from ..render import render_service_settings, render_task_definition
+from ..spec import MAX_FILE_READ, Spec, parse_spec
+from ..tracks import newest_matching, tag_matches
+from .runs import Step, image_ref, reject, run_steps
+
+SPEC_KEY = re.compile(r"^specs/(?P<env>[a-z][a-z0-9-]{0,30})/[^/]+\.(ya?ml|json)$")
+
+
+class PlanRefused(Exception):
+    """The change cannot be planned; nothing was deployed."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(errors))
+
+
+def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
+    """A spec file version was written: validate it, plan it, and deploy what changed."""
+    if obj.bucket != berth.settings.spec_bucket:
+        return [ignored(f"bucket {obj.bucket} is not the spec bucket {berth.settings.spec_bucket}")]
+    match = SPEC_KEY.match(obj.key)
+    if match is None:
+        return [
+            ignored(f"{obj.key} is not a spec key (specs/<environment>/<name>.yaml|.yml|.json)")
+        ]
+    environment = match.group("env")
+    source = SpecVersion(bucket=obj.bucket, key=obj.key, version_id=obj.version_id)
+    trigger = Trigger(kind="spec", event_id=obj.event_id, spec=source)
+    try:
+        raw = berth.spec_objects.read(obj.bucket, obj.key, obj.version_id, MAX_FILE_READ)
+    except AwsCallFailed as failure:
+        return [reject(berth, environment, trigger, [str(failure)], "the spec could not be read")]
+    if raw is None:
+        where = f"s3://{obj.bucket}/{obj.key} version {obj.version_id}"
+        return [ignored(f"{where} no longer exists", environment)]
+    try:
+        spec = parse_spec(raw, f"s3://{obj.bucket}/{obj.key}")
+    except SpecError as exc:
+        errors = [str(p) for p in exc.problems]
+        return [reject(berth, environment, trigger, errors, "the spec did not validate")]
+    if spec.environment != environment:
+        error = (
+            f"s3://{obj.bucket}/{obj.key}: environment: {spec.environment!r} does not match the "
+            f"folder it was uploaded to (specs/{environment}/)"
+        )
+        return [reject(berth, environment, trigger, [error], "the spec is in the wrong folder")]
+    region = obj.region or berth.settings.region
+    try:
+        steps = plan(berth, spec, obj.account, region)
+    except PlanRefused as exc:
+        return [reject(berth, environment, trigger, exc.errors, "the spec could not be planned")]
+    except AwsCallFailed as failure:
+        reason = "an AWS call failed while planning"
+        return [reject(berth, environment, trigger, [str(failure)], reason)]
+    accepted = AcceptedSpec(
+        environment=environment,
+        account=obj.account,
+        region=region,
+        source=source,
+        sequencer=obj.sequencer or "",
+        accepted_at=berth.clock(),
+        document=spec.model_dump(by_alias=True, exclude_defaults=True),
+    )
+    if not berth.store.accept_spec(accepted):
+        return [
+            ignored("a later upload of this environment's spec is already accepted", environment)
+        ]
+    if not steps:
+        return [
+            ignored(
+                "nothing changed: every service already runs what the spec renders", environment
+            )
+        ]
+    return run_steps(berth, spec, accepted, steps, trigger)
+
+
+def plan(berth: Berth, spec: Spec, account: str, region: str) -> list[Step]:
+    """The services of `spec` whose rendered state differs from what ECS runs, in order."""
+    errors: list[str] = []
+    steps: list[Step] = []
+    for name in spec.deployment_order():
+        source = spec.services[name].image
+        image = _image_for(berth, spec, name)
+        if image is None:
+            errors.append(
+                f"services.{name}.image: no image in ECR repository {source.repository!r} has a "
+                f"tag that follows track {source.track!r}; push one first"
+            )
+            continue
+        live = berth.ecs.service(spec.cluster, name)
+        change = classify_change(
+            rendered=render_task_definition(spec, name, image_ref(image), account, region),
+            settings=render_service_settings(spec, name),
+            launch_type=spec.launch_type_of(name),
+            live=live,
+            live_task_definition=berth.ecs.task_definition(live.task_definition_arn)
+            if live is not None and live.task_definition_arn
+            else None,
+        )
+        if change.kind == "refuse":
+            errors.append(f"services.{name}.launchType: {change.reason}")
+        elif change.deploys:
+            steps.append(Step(name, image))
+    if errors:
+        raise PlanRefused(errors)
+    return steps
+
+
+def _image_for(berth: Berth, spec: Spec, name: str) -> Image | None:
+    """The image a service should run: what it runs now if still on track, else the newest match."""
+    source = spec.services[name].image
+    head = berth.store.get_head(spec.environment, name)
+    if (
+        head.image is not None
+        and head.image.repository == source.repository
+        and tag_matches(head.image.tag or "", source.track)
+    ):
+        return head.image
+    found = newest_matching(berth.ecr.tagged_images(source.repository), source.track)
+    if found is None:
+        return None
+    return Image(
+        repository=source.repository, tag=found.tag, digest=found.digest, pushed_at=found.pushed_at
+    )

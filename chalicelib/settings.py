@@ -1,0 +1,43 @@
+"""What a Berth Lambda needs to know, read once and loudly from its environment variables."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    """Configuration of one Berth stage; the sandbox builds the same from its own values."""
+
+    region: str
+    spec_bucket: str
+    topic_arn: str
+    deployments_table: str = "berth-deployments"
+    specs_table: str = "berth-specs"
+    idempotency_table: str = "berth-idempotency"
+    rollout_timeout_minutes: int = Field(default=30, ge=1)
+    notify_ignored_pushes: bool = False
+    endpoint_url: str | None = None
+    max_attempts: int = Field(default=5, ge=1)
+
+    @classmethod
+    def from_environment(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {
+            "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            "spec_bucket": env.get("BERTH_SPEC_BUCKET"),
+            "topic_arn": env.get("BERTH_TOPIC_ARN"),
+            "endpoint_url": env.get("BERTH_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL"),
+        }
+        optional = {
+            "deployments_table": "BERTH_DEPLOYMENTS_TABLE",
+            "specs_table": "BERTH_SPECS_TABLE",
+            "idempotency_table": "BERTH_IDEMPOTENCY_TABLE",
+            "rollout_timeout_minutes": "BERTH_ROLLOUT_TIMEOUT_MINUTES",
+            "notify_ignored_pushes": "BERTH_NOTIFY_IGNORED_PUSHES",
+            "max_attempts": "BERTH_AWS_MAX_ATTEMPTS",
+        }
+        values.update({k: env[v] for k, v in optional.items() if env.get(v)})
+        return cls.model_validate(values)

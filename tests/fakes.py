@@ -1,0 +1,201 @@
+"""In-memory stand-ins of Berth's adapters, for testing flows without moto (the chalice todo
+sample's InMemoryTodoDB pattern). Each keeps the contract of the adapter it replaces: the store's
+conditional writes refuse exactly when DynamoDB's conditions would."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.context import Berth
+from chalicelib.adapters.clients import Clients
+from chalicelib.live import Applied, LiveService, TaggedImage
+from chalicelib.records import AcceptedSpec, DeploymentRecord, Head, service_key
+from chalicelib.settings import Settings
+
+
+class InMemoryStore:
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], DeploymentRecord] = {}
+        self.heads: dict[str, Head] = {}
+        self.external: set[str] = set()
+        self.specs: dict[str, AcceptedSpec] = {}
+
+    def put_record(self, record: DeploymentRecord) -> None:
+        assert (record.target, record.record_id) not in self.records, "attribute_not_exists(sk)"
+        self.records[(record.target, record.record_id)] = record
+
+    def transition(self, record, allowed_from, **changes):
+        stored = self.records[(record.target, record.record_id)]
+        if stored.status not in allowed_from:
+            return None
+        updated = record.model_copy(update=changes)
+        self.records[(record.target, record.record_id)] = updated
+        return updated
+
+    def get_record(self, environment, service, record_id):
+        return self.records.get((service_key(environment, service), record_id))
+
+    def record_by_ecs_deployment(self, deployment_id):
+        return next(
+            (r for r in self.records.values() if r.ecs_deployment_id == deployment_id), None
+        )
+
+    def records_with_status(self, status, created_before=None):
+        found = [
+            r
+            for r in self.records.values()
+            if r.status == status and (created_before is None or r.created_at < created_before)
+        ]
+        return sorted(found, key=lambda r: r.created_at)
+
+    def history(self, environment, service, limit=20):
+        key = service_key(environment, service)
+        mine = [r for (k, _), r in self.records.items() if k == key]
+        return sorted(mine, key=lambda r: r.record_id, reverse=True)[:limit]
+
+    def get_head(self, environment, service):
+        return self.heads.get(
+            service_key(environment, service), Head(environment=environment, service=service)
+        )
+
+    def put_head(self, head):
+        current = self.heads.get(head.target)
+        if (current.revision if current else 0) != head.revision:
+            return None
+        moved = head.model_copy(update={"revision": head.revision + 1})
+        self.heads[head.target] = moved
+        return moved
+
+    def claim_external(self, deployment_id, service_arn, event_name):
+        if deployment_id in self.external:
+            return False
+        self.external.add(deployment_id)
+        return True
+
+    def accept_spec(self, accepted):
+        current = self.specs.get(accepted.environment)
+        if current is not None and current.sequencer > accepted.sequencer:
+            return False
+        self.specs[accepted.environment] = accepted
+        return True
+
+    def accepted_spec(self, environment):
+        return self.specs.get(environment)
+
+    def accepted_specs(self):
+        return list(self.specs.values())
+
+
+class FakeEcs:
+    """Services and task definitions as ECS would hold them after each call."""
+
+    def __init__(self) -> None:
+        self.services: dict[str, dict[str, Any]] = {}
+        self.task_definitions: dict[str, dict[str, Any]] = {}
+        self.mutations: list[tuple[str, str]] = []
+        self._ids = itertools.count(1)
+
+    def service(self, cluster, name):
+        svc = self.services.get(f"{cluster}/{name}")
+        if svc is None:
+            return None
+        primary = svc["deployments"][0]
+        return LiveService(svc["serviceArn"], svc["taskDefinition"], primary["id"],
+                           primary["rolloutState"], svc["launchType"], svc)  # fmt: skip
+
+    def task_definition(self, arn):
+        return self.task_definitions[arn]
+
+    def register(self, rendered):
+        revision = sum(f"/{rendered['family']}:" in a for a in self.task_definitions) + 1
+        arn = f"arn:aws:ecs:us-east-1:123456789012:task-definition/{rendered['family']}:{revision}"
+        self.task_definitions[arn] = {**rendered, "taskDefinitionArn": arn, "revision": revision}
+        self.mutations.append(("RegisterTaskDefinition", rendered["family"]))
+        return arn
+
+    def _deployment(self, task_definition: str) -> dict[str, Any]:
+        return {"id": f"ecs-svc/{next(self._ids)}", "status": "PRIMARY",
+                "taskDefinition": task_definition, "rolloutState": "IN_PROGRESS"}  # fmt: skip
+
+    def create_service(self, request):
+        name, cluster = request["serviceName"], request["cluster"]
+        settings = {k: v for k, v in request.items() if k not in ("serviceName", "cluster")}
+        self.services[f"{cluster}/{name}"] = {
+            **settings,
+            "serviceArn": f"arn:aws:ecs:us-east-1:123456789012:service/{cluster}/{name}",
+            "deployments": [self._deployment(request["taskDefinition"])],
+        }
+        self.mutations.append(("CreateService", name))
+        return Applied(self.services[f"{cluster}/{name}"]["serviceArn"],
+                       self.services[f"{cluster}/{name}"]["deployments"][0]["id"])  # fmt: skip
+
+    def update_service(self, request):
+        svc = self.services[f"{request['cluster']}/{request['service']}"]
+        moved = svc["taskDefinition"] != request["taskDefinition"]
+        svc.update({k: v for k, v in request.items() if k not in ("service", "cluster")})
+        if moved:  # ECS starts a deployment only for a new task definition (or forceNewDeployment)
+            svc["deployments"].insert(0, self._deployment(request["taskDefinition"]))
+        self.mutations.append(("UpdateService", request["service"]))
+        return Applied(svc["serviceArn"], svc["deployments"][0]["id"])
+
+    def deployment(self, cluster, service, deployment_id):
+        svc = self.services.get(f"{cluster}/{service}", {})
+        return next((d for d in svc.get("deployments", []) if d["id"] == deployment_id), None)
+
+    def stopped_tasks(self, cluster, started_by, limit=20):
+        return []
+
+    def description(self, cluster, name):
+        return self.services.get(f"{cluster}/{name}")
+
+
+class FakeEcr:
+    def __init__(self) -> None:
+        self.images: dict[str, list[TaggedImage]] = {}
+
+    def push(self, repository: str, tag: str, digest: str, at: datetime) -> None:
+        self.images.setdefault(repository, []).append(TaggedImage(tag, digest, at))
+
+    def tagged_images(self, repository):
+        return list(self.images.get(repository, []))
+
+
+class FakeSpecObjects:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str, str | None], bytes] = {}
+
+    def read(self, bucket, key, version_id, limit):
+        data = self.objects.get((bucket, key, version_id))
+        return None if data is None else data[:limit]
+
+
+class ListNotifier:
+    def __init__(self) -> None:
+        self.published: list[Any] = []
+
+    def publish(self, note):
+        self.published.append(note)
+        return True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)  # records created in order sort in order
+        return self.now
+
+
+def in_memory_berth() -> Berth:
+    """A Berth whose adapters are all in memory: no client is ever built."""
+    settings = Settings(region="us-east-1", spec_bucket="specs", topic_arn="arn:topic")
+    berth = Berth(settings=settings, clients=Clients(settings), clock=Clock())
+    berth.store = InMemoryStore()  # type: ignore[assignment]
+    berth.ecs = FakeEcs()  # type: ignore[assignment]
+    berth.ecr = FakeEcr()  # type: ignore[assignment]
+    berth.spec_objects = FakeSpecObjects()  # type: ignore[assignment]
+    berth.notifier = ListNotifier()  # type: ignore[assignment]
+    return berth

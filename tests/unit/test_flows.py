@@ -1,0 +1,106 @@
+"""The flows against in-memory adapters: what reaches ECS, the store and the notifier, no moto."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.events import EcrImageAction, EcsDeploymentStateChange, SpecObject
+from chalicelib.flows.image_push import on_image_pushed
+from chalicelib.flows.rollout import on_deployment_event
+from chalicelib.flows.spec_upload import on_spec_uploaded
+from tests.conftest import EXAMPLES
+from tests.fakes import in_memory_berth
+
+SPEC = (EXAMPLES / "wso2-dev.yaml").read_text()
+PUSHED = datetime(2026, 11, 28, tzinfo=UTC)
+DIGEST = {tag: "sha256:" + f"{i:x}" * 64 for i, tag in enumerate(["4.4.0-1", "4.7.0-1", "4.7.0-2"], 1)}
+
+
+def upload(berth, text: str, version: str):
+    berth.spec_objects.objects[("specs", "specs/dev/wso2.yaml", version)] = text.encode()
+    obj = SpecObject(
+        event_id=f"ev-{version}", account="123456789012", region="us-east-1", bucket="specs",
+        key="specs/dev/wso2.yaml", version_id=version, sequencer=f"{int(version[1:]):04X}",
+        time=PUSHED,
+    )  # fmt: skip
+    return on_spec_uploaded(berth, obj)
+
+
+def completed(berth, service: str) -> list:
+    """ECS reports the service's newest deployment COMPLETED."""
+    svc = berth.ecs.services[f"wso2-dev/{service}"]
+    deployment = svc["deployments"][0]
+    deployment["rolloutState"] = "COMPLETED"
+    event = EcsDeploymentStateChange.model_validate(
+        {
+            "version": "0", "id": f"done-{deployment['id']}", "source": "aws.ecs",
+            "detail-type": "ECS Deployment State Change", "account": "123456789012",
+            "time": "2026-11-29T00:00:00Z", "region": "us-east-1",
+            "resources": [svc["serviceArn"]],
+            "detail": {"eventType": "INFO", "eventName": "SERVICE_DEPLOYMENT_COMPLETED",
+                       "deploymentId": deployment["id"], "reason": "done."},
+        }
+    )  # fmt: skip
+    return on_deployment_event(berth, event)
+
+
+@pytest.fixture
+def deployed():
+    """The dev example deployed: EI, then APIM once EI completed."""
+    berth = in_memory_berth()
+    berth.ecr.push("wso2mi", "4.4.0-1", DIGEST["4.4.0-1"], PUSHED)
+    berth.ecr.push("wso2am", "4.7.0-1", DIGEST["4.7.0-1"], PUSHED)
+    first = upload(berth, SPEC, "v1")
+    assert [(o.action, o.service) for o in first] == [("pending", "apim"), ("started", "ei")]
+    released = completed(berth, "ei")
+    assert [(o.action, o.service) for o in released] == [("completed", "ei"), ("started", "apim")]
+    completed(berth, "apim")
+    berth.ecs.mutations.clear()
+    berth.notifier.published.clear()
+    return berth
+
+
+def test_a_settings_only_edit_is_applied_in_place_and_completes(deployed):
+    # Issue 14, finding 1: scaling 2 -> 3 crashed after UpdateService (reason passed twice).
+    outcomes = upload(deployed, SPEC.replace("desiredCount: 2", "desiredCount: 3", 1), "v2")
+    assert [(o.action, o.service, o.reason) for o in outcomes] == [
+        ("completed", "ei", "service settings updated in place")
+    ]
+    assert deployed.ecs.mutations == [("UpdateService", "ei")]
+    assert deployed.ecs.services["wso2-dev/ei"]["desiredCount"] == 3
+    assert [n.subject for n in deployed.notifier.published] == ["[dev] ei 4.4.0-1 deployed"]
+    # Nothing is left owning the service: the next push is judged at once.
+    assert deployed.store.get_head("dev", "ei").active_record_id is None
+
+
+def test_an_unchanged_reupload_changes_nothing(deployed):
+    outcomes = upload(deployed, SPEC, "v2")
+    assert [o.reason for o in outcomes] == [
+        "nothing changed: every service already runs what the spec renders"
+    ]
+    assert deployed.ecs.mutations == []
+
+
+def test_a_newer_push_registers_and_rolls_only_its_service(deployed):
+    deployed.ecr.push("wso2am", "4.7.0-2", DIGEST["4.7.0-2"], PUSHED)
+    push = EcrImageAction.model_validate(
+        {
+            "version": "0", "id": "push-2", "source": "aws.ecr", "detail-type": "ECR Image Action",
+            "account": "123456789012", "time": "2026-11-29T00:00:00Z", "region": "us-east-1",
+            "resources": [],
+            "detail": {"result": "SUCCESS", "action-type": "PUSH", "repository-name": "wso2am",
+                       "image-digest": DIGEST["4.7.0-2"], "image-tag": "4.7.0-2"},
+        }
+    )  # fmt: skip
+    assert [o.action for o in on_image_pushed(deployed, push)] == ["started"]
+    assert deployed.ecs.mutations == [
+        ("RegisterTaskDefinition", "dev-apim"),
+        ("UpdateService", "apim"),
+    ]
+    # The same push again: already the image the head points at, nothing more reaches ECS.
+    assert [o.reason for o in on_image_pushed(deployed, push)] == [
+        f"4.7.0-2 ({DIGEST['4.7.0-2'][:19]}) is already the running image"
+    ]
+    assert len(deployed.ecs.mutations) == 2
