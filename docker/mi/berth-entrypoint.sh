@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Berth's entrypoint for WSO2 Micro Integrator 4.4 (ENTRYPOINT in docker/mi/Dockerfile).
+# Checks and completes what deployment.toml reads from the environment (docker/mi/
+# config-contract.yaml), writes the operator's keystores, then runs WSO2's entrypoint as a child
+# and turns SIGTERM/SIGINT into a graceful stop.
+#
+# Why a child and not exec: WSO2's MI entrypoint sets no trap and runs `sh micro-integrator.sh`
+# in the foreground (wso2/docker-ei v4.4.0.5, dockerfiles/ubuntu/micro-integrator/
+# docker-entrypoint.sh), so as PID 1 it ignores the SIGTERM ECS sends and is SIGKILLed after
+# stopTimeout (docker-ei #139). MI's own stop is `kill -term $(cat $CARBON_HOME/wso2carbon.pid)`
+# (wso2/product-micro-integrator v4.4.0, distribution/src/scripts/micro-integrator.sh, "stop"),
+# the pid file being written by the JVM itself early in start-up (components/
+# org.wso2.micro.integrator.server/src/main/java/org/wso2/micro/integrator/server/Main.java,
+# writePID). The JVM then runs its shutdown hooks; micro-integrator.sh restarts Java only on exit
+# status 121, so it ends, and so does WSO2's entrypoint, whose status this script returns.
+set -euo pipefail
+
+# --- berth shared: begin ---------------------------------------------------------------------
+# Identical in docker/apim/berth-entrypoint.sh and docker/mi/berth-entrypoint.sh (each image builds
+# from its own folder, so the two cannot share a file; tests/unit/test_wso2_config.py keeps the two
+# copies equal). Exit status 78 (EX_CONFIG) marks a configuration error found before WSO2 starts.
+
+berth_fail() {
+  printf 'berth-entrypoint: %s\n' "$*" >&2
+  exit 78
+}
+
+# WSO2's config mapper stops at the first $env{} it cannot resolve; name every missing one at once.
+berth_require() {
+  local name missing=()
+  for name in "$@"; do
+    [[ -n "${!name:-}" ]] || missing+=("$name")
+  done
+  if ((${#missing[@]} > 0)); then
+    berth_fail "required variables not set: ${missing[*]} (docs/wso2.md lists what each one means)"
+  fi
+}
+
+# NAME VALUE: give NAME a value when the task definition did not (or set it empty).
+berth_default() {
+  if [[ -z "${!1:-}" ]]; then
+    export "$1=$2"
+  fi
+}
+
+# VAR TARGET PASSWORD_VAR: write the base64 keystore in VAR (ECS injects it from Secrets Manager)
+# to TARGET before WSO2 starts. A replaced store needs its own password: the shipped stores'
+# "wso2carbon" will not open it.
+berth_install_store() {
+  local var=$1 target=$2 password_var=$3 tmp magic
+  [[ -n "${!var:-}" ]] || return 0
+  if [[ -z "${!password_var:-}" ]]; then
+    berth_fail "$var is set but $password_var is not:" "give the password of the store in $var"
+  fi
+  tmp="$target.berth-tmp"
+  if ! printf '%s' "${!var}" | base64 -d >"$tmp" 2>/dev/null || [[ ! -s "$tmp" ]]; then
+    rm -f "$tmp"
+    berth_fail "$var is not valid base64:" \
+      "store the keystore file as one base64 string (base64 -w0 FILE)"
+  fi
+  # JKS files start with FEEDFEED, JCEKS with CECECECE, PKCS12 with a DER sequence (0x30).
+  magic=$(od -An -tx1 -N4 "$tmp" | tr -d ' \n')
+  case "$magic" in
+    feedfeed | cececece | 30*) ;;
+    *)
+      rm -f "$tmp"
+      berth_fail "$var decodes to something that is not a JKS or PKCS12 keystore"
+      ;;
+  esac
+  mv -f "$tmp" "$target"
+  printf 'berth-entrypoint: installed %s from %s\n' "$target" "$var" >&2
+}
+
+# NAME: the URL goes verbatim into an XML datasource file (wso2/carbon-kernel v4.11.18,
+# repository/resources/conf/templates/repository/conf/datasources/master-datasources.xml.j2), so a
+# raw `&` breaks it; WSO2's own compose writes `&amp;`.
+berth_check_jdbc_url() {
+  local rest=${!1//&amp;/}
+  if [[ "$rest" == *'&'* ]]; then
+    berth_fail "$1 contains a raw '&': write it as '&amp;' (the URL is written into an XML file)"
+  fi
+}
+
+# URL_VAR TYPE_VAR DRIVER_VAR: the database type (config mapper names, wso2/carbon-kernel
+# v4.11.18 infer.json) and JDBC driver class for a MySQL or PostgreSQL URL, unless already set.
+# TYPE_VAR may be "" where the config has no type.
+berth_jdbc_defaults() {
+  local type driver
+  case "${!1}" in
+    jdbc:mysql:*) type=mysql driver=com.mysql.cj.jdbc.Driver ;;
+    jdbc:postgresql:*) type=postgre driver=org.postgresql.Driver ;;
+    *) type="" driver="" ;;
+  esac
+  if [[ -n "$2" && -z "${!2:-}" ]]; then
+    [[ -n "$type" ]] || berth_fail "cannot tell the database type from $1; set $2"
+    export "$2=$type"
+  fi
+  if [[ -z "${!3:-}" ]]; then
+    [[ -n "$driver" ]] || berth_fail "cannot tell the JDBC driver from $1; set $3"
+    export "$3=$driver"
+  fi
+}
+
+# The task's own IPv4 address (awsvpc: the task's network interface), as helm-apim passes the pod
+# IP; loopback and link-local addresses (the ECS metadata interface) are skipped. Unused in MI.
+# shellcheck disable=SC2329
+berth_task_ip() {
+  local address addresses=()
+  read -ra addresses <<<"$(hostname -I 2>/dev/null || hostname -i 2>/dev/null || true)"
+  for address in "${addresses[@]}"; do
+    case "$address" in
+      127.* | 169.254.* | *:*) continue ;;
+      *)
+        printf '%s' "$address"
+        return 0
+        ;;
+    esac
+  done
+  printf '127.0.0.1'
+}
+# --- berth shared: end -----------------------------------------------------------------------
+
+if [[ -z "${WSO2_SERVER_HOME:-}" ]]; then
+  berth_fail "WSO2_SERVER_HOME is not set: run this inside the wso2/wso2mi image"
+fi
+home="${WORKING_DIRECTORY:-/home/wso2carbon}"
+entrypoint="$home/docker-entrypoint.sh"
+
+berth_require MI_HOSTNAME APIM_HOST APIM_ADMIN_PASSWORD
+
+security="$WSO2_SERVER_HOME/repository/resources/security"
+berth_install_store BERTH_KEYSTORE_B64 "$security/wso2carbon.jks" KEYSTORE_PASSWORD
+berth_install_store BERTH_TRUSTSTORE_B64 "$security/client-truststore.jks" TRUSTSTORE_PASSWORD
+# Written to disk; no reason to hand the key material on to the JVM's environment.
+unset BERTH_KEYSTORE_B64 BERTH_TRUSTSTORE_B64
+
+# The shipped stores' password (wso2/product-micro-integrator v4.4.0,
+# distribution/src/conf/deployment.toml).
+berth_default KEYSTORE_PASSWORD wso2carbon
+berth_default TRUSTSTORE_PASSWORD wso2carbon
+
+# Several MI tasks coordinate through a database (scheduled tasks and polling inbound endpoints run
+# on one of them); a single task needs none, so the datasource is added only when asked for. It is
+# appended to the overlay, which WSO2's entrypoint then copies over conf/deployment.toml.
+if [[ -n "${MI_COORDINATION_DB_URL:-}" ]]; then
+  berth_require MI_COORDINATION_DB_USER MI_COORDINATION_DB_PASSWORD
+  berth_check_jdbc_url MI_COORDINATION_DB_URL
+  berth_jdbc_defaults MI_COORDINATION_DB_URL "" MI_COORDINATION_DB_DRIVER
+  berth_default MI_NODE_ID "${HOSTNAME:-$(hostname)}"
+  overlay="$home/wso2-config-volume/conf/deployment.toml"
+  if ! grep -q '^id = "WSO2_COORDINATION_DB"' "$overlay"; then
+    printf '\n' >>"$overlay"
+    cat "$home/berth-coordination.toml" >>"$overlay"
+  fi
+fi
+
+pid_file="$WSO2_SERVER_HOME/wso2carbon.pid"
+# Only this container's JVM may write it; a leftover would aim the stop at another process.
+rm -f "$pid_file"
+child=""
+stop_requested=0
+
+# shellcheck disable=SC2329  # invoked by the trap below
+stop_gracefully() {
+  local pid attempt
+  if [[ -z "$child" ]]; then # the signal beat the start: stop right after it
+    stop_requested=1
+    return 0
+  fi
+  # The JVM writes its pid within seconds of starting; wait for it briefly (within ECS's
+  # stopTimeout) rather than kill the shell scripts around a JVM that would then be orphaned.
+  for ((attempt = 0; attempt < 20; attempt++)); do
+    if [[ -s "$pid_file" ]]; then
+      pid=$(<"$pid_file")
+      if kill -TERM "$pid" 2>/dev/null; then
+        printf 'berth-entrypoint: stopping Micro Integrator (pid %s) gracefully\n' "$pid" >&2
+        return 0
+      fi
+    fi
+    kill -0 "$child" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  printf 'berth-entrypoint: no Micro Integrator pid after 10 s; stopping the entrypoint\n' >&2
+  kill -TERM "$child" 2>/dev/null || true
+}
+
+trap stop_gracefully TERM INT
+"$entrypoint" "$@" &
+child=$!
+if ((stop_requested)); then
+  stop_gracefully
+fi
+
+# `wait` returns early whenever a trapped signal arrives; keep waiting until the child has gone,
+# then collect its real exit status.
+while kill -0 "$child" 2>/dev/null; do
+  wait "$child" || true
+done
+status=0
+wait "$child" || status=$?
+exit "$status"
