@@ -82,6 +82,8 @@ class DeploymentRecord(BaseModel):
     rollback_deployment_ids: list[str] = []
     rollback_enabled: bool = True
     waiting_for: list[str] = []
+    desired_count: int | None = None
+    """The desired count to set, when the spec changed it; None leaves the live count alone."""
     reason: str = ""
     causes: list[str] = []
     errors: list[str] = []

@@ -130,7 +130,9 @@ def render_task_definition(
 
 
 def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
-    """The CreateService/UpdateService settings Berth owns for a service."""
+    """The service settings Berth owns, as CreateService takes them. `loadBalancers` is always
+    there, empty when the spec has none: UpdateService removes load balancers only when given an
+    empty list (ECS API reference, UpdateService `loadBalancers`)."""
     svc = spec.services[name]
     cb = svc.deployment.circuit_breaker
     settings: dict[str, Any] = {
@@ -140,6 +142,7 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
             "maximumPercent": svc.deployment.maximum_percent,
             "deploymentCircuitBreaker": {"enable": cb.enable, "rollback": cb.rollback},
         },
+        "loadBalancers": [],
     }
     network = spec.network_of(name)
     if network is not None:
@@ -158,18 +161,23 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
                 "containerPort": svc.load_balancer.container_port or svc.preset.lb_port,
             }
         ]
+    grace = svc.health_check_grace_period
+    if grace is None and svc.load_balancer is not None:
         # WSO2 servers take minutes to start: without a grace period the target group's checks
         # kill them mid-start-up (the most reported WSO2 container failure, wso2.md).
-        settings["healthCheckGracePeriodSeconds"] = (
-            svc.health_check_grace_period
-            if svc.health_check_grace_period is not None
-            else svc.preset.grace_period
-        )
+        grace = svc.preset.grace_period
+    if grace is not None:
+        # ECS applies the grace period to load balancer and container health checks alike
+        # (ECS API reference, CreateService `healthCheckGracePeriodSeconds`).
+        settings["healthCheckGracePeriodSeconds"] = grace
     return settings
 
 
-def create_service_request(spec: Spec, name: str, task_definition_arn: str) -> dict[str, Any]:
-    """The CreateService input for a service Berth creates (tagged as Berth's)."""
+def create_service_request(
+    spec: Spec, name: str, task_definition_arn: str, client_token: str
+) -> dict[str, Any]:
+    """The CreateService input for a service Berth creates (tagged as Berth's). The client token
+    makes a retried CreateService for the same deployment record idempotent."""
     return {
         "cluster": spec.cluster,
         "serviceName": name,
@@ -178,16 +186,7 @@ def create_service_request(spec: Spec, name: str, task_definition_arn: str) -> d
         "propagateTags": "TASK_DEFINITION",
         "enableECSManagedTags": True,
         "tags": [{"key": "berth:environment", "value": spec.environment}],
-        **render_service_settings(spec, name),
-    }
-
-
-def update_service_request(spec: Spec, name: str, task_definition_arn: str) -> dict[str, Any]:
-    """The UpdateService input: move a service to `task_definition_arn`, with the settings."""
-    return {
-        "cluster": spec.cluster,
-        "service": name,
-        "taskDefinition": task_definition_arn,
+        "clientToken": client_token,
         **render_service_settings(spec, name),
     }
 
@@ -197,25 +196,66 @@ def to_json(task: dict[str, Any]) -> str:
     return json.dumps(task, indent=2, sort_keys=True)
 
 
-# Fields DescribeTaskDefinition adds that are not part of what Berth registers.
-_REGISTRATION_ONLY = {
-    "taskDefinitionArn",
-    "revision",
-    "status",
-    "requiresAttributes",
-    "compatibilities",
-    "registeredAt",
-    "registeredBy",
-    "deregisteredAt",
-    "tags",
-}
-# Values ECS fills in when they are not given; comparing with them in place would see a change.
-_CONTAINER_DEFAULTS: dict[str, Any] = {
-    "cpu": 0,
-    "mountPoints": [],
-    "volumesFrom": [],
-    "systemControls": [],
-}
+# What Berth renders, and so all it compares: DescribeTaskDefinition also returns fields Berth
+# never sets (enableFaultInjection since January 2025, requiresAttributes, compatibilities,
+# registeredAt/By, revision, status, volumes, placementConstraints, container cpu 0, empty
+# mountPoints/volumesFrom/systemControls: ECS API reference, DescribeTaskDefinition; see
+# tests/fixtures/aws/). Keeping any of them made every comparison differ on AWS, so every upload
+# redeployed. A key added to the renderer must be added here, or changes to it go unnoticed.
+OWNED_TASK_KEYS = (
+    "family",
+    "networkMode",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "runtimePlatform",
+    "executionRoleArn",
+    "taskRoleArn",
+    "containerDefinitions",
+)
+OWNED_CONTAINER_KEYS = (
+    "name",
+    "image",
+    "essential",
+    "portMappings",
+    "environment",
+    "secrets",
+    "ulimits",
+    "stopTimeout",
+    "logConfiguration",
+    "dockerLabels",
+    "healthCheck",
+)
+
+
+def _port_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
+    # awsvpc: "the hostPort is set to the same value as the containerPort"; protocol "The default
+    # is tcp" (ECS API reference, PortMapping).
+    port = mapping.get("containerPort")
+    return {
+        "containerPort": port,
+        "hostPort": mapping.get("hostPort", port),
+        "protocol": mapping.get("protocol", "tcp"),
+    }
+
+
+def _owned_container(container: dict[str, Any]) -> dict[str, Any]:
+    owned = {k: container.get(k) for k in OWNED_CONTAINER_KEYS}
+    # "If the essential parameter of a container isn't specified, it's assumed to be true."
+    owned["essential"] = container.get("essential", True)
+    owned["portMappings"] = sorted(
+        (_port_mapping(m) for m in container.get("portMappings", [])),
+        key=lambda m: (m["containerPort"] or 0, m["protocol"]),
+    )
+    for key in ("environment", "secrets"):
+        owned[key] = sorted(container.get(key) or [], key=lambda item: str(item.get("name")))
+    log = container.get("logConfiguration")
+    if log:
+        owned["logConfiguration"] = {
+            "logDriver": log.get("logDriver"),
+            "options": log.get("options"),
+        }
+    return owned
 
 
 def _prune(value: Any) -> Any:
@@ -228,18 +268,15 @@ def _prune(value: Any) -> Any:
 
 
 def normalise(task: dict[str, Any]) -> dict[str, Any]:
-    """A task definition reduced to what decides its behaviour, for comparing live with rendered."""
-    body = {k: v for k, v in task.items() if k not in _REGISTRATION_ONLY}
-    containers = []
-    for container in body.get("containerDefinitions", []):
-        c = {k: v for k, v in container.items() if _CONTAINER_DEFAULTS.get(k, object()) != v}
-        for key in ("environment", "secrets"):
-            if key in c:
-                c[key] = sorted(c[key], key=lambda item: str(item.get("name")))
-        containers.append(c)
-    body["containerDefinitions"] = sorted(containers, key=lambda c: str(c.get("name")))
-    body["cpu"] = str(body.get("cpu", ""))
-    body["memory"] = str(body.get("memory", ""))
+    """The part of a task definition Berth owns, with ECS's defaults applied: what rendered and
+    live definitions are compared on (and what `berth diff` would show)."""
+    body = {k: task.get(k) for k in OWNED_TASK_KEYS}
+    body["containerDefinitions"] = sorted(
+        (_owned_container(c) for c in task.get("containerDefinitions", [])),
+        key=lambda c: str(c.get("name")),
+    )
+    body["cpu"] = str(task.get("cpu", ""))
+    body["memory"] = str(task.get("memory", ""))
     return dict(_prune(body))
 
 

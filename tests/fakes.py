@@ -8,8 +8,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.context import Berth
 from chalicelib.adapters.clients import Clients
+from chalicelib.context import Berth
 from chalicelib.live import Applied, LiveService, TaggedImage
 from chalicelib.records import AcceptedSpec, DeploymentRecord, Head, service_key
 from chalicelib.settings import Settings

@@ -26,6 +26,8 @@ from typing import Any
 
 from moto.moto_api._internal import mock_random
 
+from .strict_ecs import make_strict
+
 BROKEN_HEALTH_MARKER = "berth.sandbox/health-check"
 FAILED_TASKS = 2
 NO_RESOURCES: dict[str, Any] = {"CPU": 0, "MEMORY": 0, "PORTS": [], "PORTS_UDP": []}
@@ -57,6 +59,14 @@ def _keep_create_settings() -> None:
 
 
 _keep_create_settings()
+
+
+def _redeploying_state(service: Any) -> str:
+    return json.dumps(
+        [service.task_definition, service.load_balancers, service.network_configuration],
+        sort_keys=True,
+        default=str,
+    )
 
 
 @dataclass
@@ -99,14 +109,19 @@ class SimulatedEcs:
         state_manager.set_transition(
             model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
         )
+        make_strict(self.ecs, self.account)
         original_update: Any = self.ecs.update_service
 
         def update_service(service_properties: dict[str, Any]) -> Any:
             cluster = str(service_properties.get("cluster", "default")).split("/")[-1]
             key = f"{cluster}:{str(service_properties.get('service', '')).split('/')[-1]}"
-            before = self.ecs.services[key].task_definition if key in self.ecs.services else None
+            existing = self.ecs.services.get(key)
+            before = _redeploying_state(existing) if existing is not None else None
             service = original_update(service_properties)
-            if service.task_definition != before:
+            # A new task definition, load balancers or network configuration each start a new
+            # deployment (ECS API reference, UpdateService: "This parameter triggers a new
+            # service deployment"); desired count and deployment configuration do not.
+            if _redeploying_state(service) != before:
                 self._new_deployment(service, service.task_definition)
             return service
 

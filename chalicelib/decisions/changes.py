@@ -27,6 +27,8 @@ def covers(live: Any, wanted: Any) -> bool:
     if isinstance(wanted, dict):
         return isinstance(live, dict) and all(covers(live.get(k), v) for k, v in wanted.items())
     if isinstance(wanted, list):
+        if live is None and not wanted:
+            return True  # an absent list holds nothing, as an empty one does
         if not isinstance(live, list) or len(live) != len(wanted):
             return False
         remaining = list(live)
@@ -39,6 +41,31 @@ def covers(live: Any, wanted: Any) -> bool:
     return bool(live == wanted)
 
 
+# Settings whose change makes ECS start a new deployment (ECS API reference, UpdateService:
+# "This parameter triggers a new service deployment"): sent only when they differ from the live
+# service, so a scale or a deployment-configuration edit never restarts WSO2.
+REDEPLOYING_SETTINGS = ("loadBalancers", "networkConfiguration")
+
+
+def owned_settings(settings: dict[str, Any], *, desired_count_changed: bool) -> dict[str, Any]:
+    """The settings Berth compares and sends. `desiredCount` only when the spec's own value
+    changed: the live count may be Application Auto Scaling's, which a deploy must not reset
+    (as fabfuel's ecs-deploy and the aws-actions ECS action leave it out of deploys)."""
+    if desired_count_changed:
+        return dict(settings)
+    return {k: v for k, v in settings.items() if k != "desiredCount"}
+
+
+def service_update(settings: dict[str, Any], live: LiveService) -> dict[str, Any]:
+    """What UpdateService needs to send: every owned setting, except those that would start a
+    deployment of their own while they already hold on the live service."""
+    return {
+        key: value
+        for key, value in settings.items()
+        if key not in REDEPLOYING_SETTINGS or not covers(live.description.get(key), value)
+    }
+
+
 def classify_change(
     *,
     rendered: dict[str, Any],
@@ -47,7 +74,7 @@ def classify_change(
     live: LiveService | None,
     live_task_definition: dict[str, Any] | None,
 ) -> ServiceChange:
-    """Compare what Berth renders for a service with what ECS runs."""
+    """Compare what Berth renders for a service with what ECS runs (`settings`: the owned ones)."""
     if live is None:
         return ServiceChange("create", "the service does not exist yet")
     if live.launch_type and live.launch_type != launch_type:

@@ -12,7 +12,9 @@ from typing import Any
 
 from ..context import Berth
 from ..decisions.causes import failure_causes
+from ..decisions.changes import owned_settings, service_update
 from ..errors import AwsCallFailed
+from ..live import LiveService
 from ..outcomes import ACTION_OF, Outcome, ignored
 from ..records import (
     ACTIVE,
@@ -28,19 +30,21 @@ from ..records import (
 from ..render import (
     ImageRef,
     create_service_request,
+    render_service_settings,
     render_task_definition,
     same_task_definition,
-    update_service_request,
 )
 from ..spec import Spec
 
 
 @dataclass(frozen=True)
 class Step:
-    """One service of a run and the image it is to run."""
+    """One service of a run, the image it is to run, and the desired count to set (when the
+    spec changed it)."""
 
     service: str
     image: Image
+    desired_count: int | None = None
 
 
 def new_run_id() -> str:
@@ -114,7 +118,7 @@ def run_steps(
         waiting = [d for d in spec.services[step.service].depends_on if d in changing]
         record = claim(
             berth, spec, step.service, image=step.image, run_id=run_id, trigger=trigger,
-            waiting=waiting,
+            waiting=waiting, desired_count=step.desired_count,
         )  # fmt: skip
         if record is None:
             outcomes.append(
@@ -139,6 +143,7 @@ def claim(
     trigger: Trigger,
     waiting: list[str],
     head: Head | None = None,
+    desired_count: int | None = None,
 ) -> DeploymentRecord | None:
     """Move the service's head to `image` and write a PENDING record; None if the head moved."""
     head = head or berth.store.get_head(spec.environment, name)
@@ -153,6 +158,7 @@ def claim(
         image=image,
         previous_image=head.image,
         waiting_for=waiting,
+        desired_count=desired_count,
         previous_task_definition_arn=head.task_definition_arn,
         reason=f"waiting for {', '.join(waiting)}" if waiting else "",
     )
@@ -215,9 +221,10 @@ def start(
         live = berth.ecs.service(spec.cluster, name)
         arn = _task_definition_arn(berth, rendered, live.task_definition_arn if live else None)
         if live is None:
-            applied = berth.ecs.create_service(create_service_request(spec, name, arn))
+            token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{record.target}/{record.record_id}"))
+            applied = berth.ecs.create_service(create_service_request(spec, name, arn, token))
         else:
-            applied = berth.ecs.update_service(update_service_request(spec, name, arn))
+            applied = berth.ecs.update_service(_update_request(spec, record, arn, live))
     except AwsCallFailed as failure:
         return fail(
             berth, record, reason="an AWS call failed; the service was not changed",
@@ -270,6 +277,23 @@ def start(
             task_definition_arn=arn,
         )
     ]
+
+
+def _update_request(
+    spec: Spec, record: DeploymentRecord, arn: str, live: LiveService
+) -> dict[str, Any]:
+    settings = owned_settings(
+        render_service_settings(spec, record.service),
+        desired_count_changed=record.desired_count is not None,
+    )
+    if record.desired_count is not None:
+        settings["desiredCount"] = record.desired_count
+    return {
+        "cluster": spec.cluster,
+        "service": record.service,
+        "taskDefinition": arn,
+        **service_update(settings, live),
+    }
 
 
 def _task_definition_arn(berth: Berth, rendered: dict[str, Any], live_arn: str | None) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..context import Berth
-from ..decisions.changes import classify_change
+from ..decisions.changes import classify_change, owned_settings
 from ..errors import AwsCallFailed, SpecError
 from ..events import SpecObject
 from ..outcomes import Outcome, ignored
@@ -92,8 +92,16 @@ def plan(berth: Berth, spec: Spec, account: str, region: str) -> list[Step]:
     """The services of `spec` whose rendered state differs from what ECS runs, in order."""
     errors: list[str] = []
     steps: list[Step] = []
+    previous = berth.store.accepted_spec(spec.environment)
+    before = Spec.model_validate(previous.document) if previous is not None else None
     for name in spec.deployment_order():
         source = spec.services[name].image
+        wanted = spec.services[name].desired_count
+        count_changed = (
+            before is None
+            or name not in before.services
+            or before.services[name].desired_count != wanted
+        )
         image = _image_for(berth, spec, name)
         if image is None:
             errors.append(
@@ -104,7 +112,9 @@ def plan(berth: Berth, spec: Spec, account: str, region: str) -> list[Step]:
         live = berth.ecs.service(spec.cluster, name)
         change = classify_change(
             rendered=render_task_definition(spec, name, image_ref(image), account, region),
-            settings=render_service_settings(spec, name),
+            settings=owned_settings(
+                render_service_settings(spec, name), desired_count_changed=count_changed
+            ),
             launch_type=spec.launch_type_of(name),
             live=live,
             live_task_definition=berth.ecs.task_definition(live.task_definition_arn)
@@ -114,7 +124,7 @@ def plan(berth: Berth, spec: Spec, account: str, region: str) -> list[Step]:
         if change.kind == "refuse":
             errors.append(f"services.{name}.launchType: {change.reason}")
         elif change.deploys:
-            steps.append(Step(name, image))
+            steps.append(Step(name, image, wanted if count_changed else None))
     if errors:
         raise PlanRefused(errors)
     return steps

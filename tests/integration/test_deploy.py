@@ -330,3 +330,83 @@ def test_a_settings_only_edit_updates_in_place_and_leaves_nothing_pending(sandbo
     sandbox.push("wso2mi", "4.4.0-2")
     sandbox.run_until_idle()
     assert history("ei")[0].status == "COMPLETED" and history("ei")[0].image.tag == "4.4.0-2"
+
+
+def test_a_push_leaves_the_autoscaled_desired_count_alone(sandbox):
+    # Issue 13, finding 4: every push sent desiredCount and reset Application Auto Scaling
+    # (8 tasks scaled back to 2 during a peak).
+    deploy_example(sandbox)
+    ecs = sandbox.client("ecs")
+    ecs.update_service(cluster="wso2-dev", service="apim", desiredCount=8)  # the scaler's doing
+    mark = sandbox.recorder.mark()
+    sandbox.push("wso2am", "4.7.0-2")
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()))  # the same spec again
+    sandbox.run_until_idle()
+    updates = [c.params for c in sandbox.recorder.ecs_mutations(mark) if c.operation == "UpdateService"]
+    assert [u["service"] for u in updates] == ["apim"]
+    assert "desiredCount" not in updates[0]
+    assert ecs.describe_services(cluster="wso2-dev", services=["apim"])["services"][0][
+        "desiredCount"
+    ] == 8
+
+
+def test_removing_the_load_balancer_from_the_spec_removes_it_from_the_service(sandbox):
+    # Issue 13, finding 4: omitting the key is not `loadBalancers: []`, so removal never applied.
+    deploy_example(sandbox)
+    ecs = sandbox.client("ecs")
+    assert ecs.describe_services(cluster="wso2-dev", services=["apim"])["services"][0][
+        "loadBalancers"
+    ]
+    text = sandbox.adapt_spec(example_spec())
+    start = text.index("    loadBalancer:")
+    end = text.index("    deployment:", start)
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+    sandbox.upload_spec(text[:start] + text[end:])
+    sandbox.run_until_idle()
+    [update] = [c.params for c in sandbox.recorder.ecs_mutations(mark) if c.operation == "UpdateService"]
+    assert update["loadBalancers"] == []
+    assert ecs.describe_services(cluster="wso2-dev", services=["apim"])["services"][0][
+        "loadBalancers"
+    ] == []
+    # ECS runs a new deployment for it, which Berth follows to its end.
+    assert [n.document["status"] for n in sandbox.notifications[seen:]] == ["STARTED", "COMPLETED"]
+
+
+def test_a_scale_edit_sends_only_what_changed_and_starts_no_deployment(sandbox):
+    deploy_example(sandbox)
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(
+        sandbox.adapt_spec(example_spec()).replace("desiredCount: 2", "desiredCount: 3", 1)
+    )
+    sandbox.run_until_idle()
+    [update] = [c.params for c in sandbox.recorder.ecs_mutations(mark)]
+    # Load balancers and network configuration already hold: sending them would redeploy WSO2.
+    assert "loadBalancers" not in update and "networkConfiguration" not in update
+    assert update["desiredCount"] == 3
+
+
+def test_create_service_carries_a_client_token_per_deployment_record(sandbox):
+    deploy_example(sandbox)
+    tokens = [
+        c.params["clientToken"] for c in sandbox.recorder.ecs_mutations() if c.operation == "CreateService"
+    ]
+    assert len(tokens) == 2 and len(set(tokens)) == 2
+    assert all(len(t) <= 36 for t in tokens)  # CreateService: "Up to 36 ASCII characters"
+
+
+def test_a_launch_type_change_is_refused_before_anything_changes(sandbox):
+    # Issue 13, finding 4: UpdateService cannot change a service's launch type; the spec edit
+    # only changed requiresCompatibilities and every later push was refused by ECS.
+    deploy_example(sandbox)
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+    text = sandbox.adapt_spec(example_spec()).replace(
+        "    product: wso2am", "    product: wso2am\n    launchType: EC2", 1
+    )
+    sandbox.upload_spec(text)
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [note] = sandbox.notifications[seen:]
+    assert note.document["errors"] == [
+        "services.apim.launchType: the live service runs on FARGATE and ECS cannot move a "
+        "service to EC2 in place; keep launchType FARGATE, or delete the service first"
+    ]

@@ -1,0 +1,204 @@
+"""The sandbox's ECS refuses what AWS refuses and answers with AWS's full shapes.
+
+moto's ECS accepts task definitions and services AWS rejects, and returns only part of what AWS
+returns (see /tests/fixtures/aws/README.md). A test that passes only because moto is lenient is
+a false test, so this module wraps moto's ECS backend in the sandbox:
+
+- RegisterTaskDefinition refuses Fargate sizes outside AWS's table, Fargate definitions without
+  task-level cpu, awslogs or ECR images on Fargate without an execution role, and secrets without
+  an execution role, each with AWS's ClientException text;
+- what DescribeTaskDefinition returns gains the fields AWS adds (enableFaultInjection,
+  requiresAttributes, registeredAt/By, hostPort/protocol defaults, systemControls);
+- CreateService refuses an awsvpc task definition without networkConfiguration, and a launch type
+  the task definition does not support; UpdateService refuses the latter too.
+
+Each rule names its source. Error texts were collected from AWS's answers quoted in public issue
+reports (listed in tests/fixtures/aws/README.md and beside each rule).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.ecs.exceptions import EcsClientException, InvalidParameterException
+
+
+def _steps(low: int, high: int, step: int) -> frozenset[int]:
+    return frozenset(range(low, high + 1, step))
+
+
+# AWS Fargate "Task CPU and memory" table (ECS developer guide): cpu units -> memory MiB allowed.
+# Written out here independently of chalicelib.spec, so that a mistake in Berth's own table shows
+# up in the sandbox instead of being agreed with.
+FARGATE_SIZES: dict[int, frozenset[int]] = {
+    256: frozenset({512, 1024, 2048}),
+    512: _steps(1024, 4096, 1024),
+    1024: _steps(2048, 8192, 1024),
+    2048: _steps(4096, 16384, 1024),
+    4096: _steps(8192, 30720, 1024),
+    8192: _steps(16384, 61440, 4096),
+    16384: _steps(32768, 122880, 8192),
+}
+REGISTERED_BY = "arn:aws:sts::{account}:assumed-role/berth-sandbox/berth"
+
+
+def _fargate_size_problem(cpu: str | None, memory: str | None) -> str | None:
+    if not cpu:
+        # mongodb/terraform-aws-ecs-task-definition#38
+        return "Fargate requires that 'cpu' be defined at the task level."
+    if int(memory or 0) not in FARGATE_SIZES.get(int(cpu), frozenset()):
+        # aws-games/cloud-game-development-toolkit#737 (2025)
+        return (
+            f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. "
+            "See the Amazon ECS documentation for the valid values."
+        )
+    return None
+
+
+def registration_problem(arguments: dict[str, Any]) -> str | None:
+    """Why AWS would refuse this RegisterTaskDefinition, in AWS's words; None if it accepts it."""
+    containers = arguments.get("container_definitions") or []
+    execution_role = arguments.get("execution_role_arn")
+    if any(c.get("secrets") for c in containers) and not execution_role:
+        # fabfuel/ecs-deploy#87, sil-org/ecs-deploy#179
+        return (
+            "When you are specifying container secrets, you must also specify a value for "
+            "'executionRoleArn'."
+        )
+    if "FARGATE" not in (arguments.get("requires_compatibilities") or []):
+        return None
+    size = _fargate_size_problem(arguments.get("cpu"), arguments.get("memory"))
+    if size:
+        return size
+    if not execution_role:
+        drivers = {(c.get("logConfiguration") or {}).get("logDriver") for c in containers}
+        if "awslogs" in drivers:
+            # virtual-kubelet/virtual-kubelet#193, aws/aws-cdk#1279
+            return (
+                "Fargate requires task definition to have execution role ARN to support log "
+                "driver awslogs."
+            )
+        if any(".dkr.ecr." in str(c.get("image", "")) for c in containers):
+            return (
+                "Fargate requires task definition to have execution role ARN to support ECR "
+                "images."
+            )
+    return None
+
+
+def _requires_attributes(definition: Any) -> list[dict[str, str]]:
+    """What AWS computes into requiresAttributes (observed mapping; tests/fixtures/aws/README)."""
+    names = {"com.amazonaws.ecs.capability.docker-remote-api.1.18"}
+    if definition.network_mode == "awsvpc":
+        names.add("ecs.capability.task-eni")
+    if getattr(definition, "task_role_arn", None):
+        names.add("com.amazonaws.ecs.capability.task-iam-role")
+    for container in definition.container_definitions:
+        if (container.get("logConfiguration") or {}).get("logDriver") == "awslogs":
+            names |= {
+                "com.amazonaws.ecs.capability.logging-driver.awslogs",
+                "ecs.capability.execution-role-awslogs",
+                "com.amazonaws.ecs.capability.docker-remote-api.1.19",
+            }
+        if ".dkr.ecr." in str(container.get("image", "")):
+            names |= {
+                "com.amazonaws.ecs.capability.ecr-auth",
+                "ecs.capability.execution-role-ecr-pull",
+            }
+        if container.get("healthCheck"):
+            names |= {
+                "ecs.capability.container-health-check",
+                "com.amazonaws.ecs.capability.docker-remote-api.1.29",
+            }
+        for secret in container.get("secrets") or []:
+            kind = "asm" if ":secretsmanager:" in secret.get("valueFrom", "") else "ssm"
+            names.add(f"ecs.capability.secrets.{kind}.environment-variables")
+    return [{"name": n} for n in sorted(names)]
+
+
+def shape_as_aws(definition: Any, account: str) -> None:
+    """Give a moto task definition the fields AWS's DescribeTaskDefinition returns."""
+    definition.enable_fault_injection = False  # returned since January 2025 (ECS API reference)
+    definition.requires_attributes = _requires_attributes(definition)
+    definition.registered_at = datetime.now(UTC)
+    definition.registered_by = REGISTERED_BY.format(account=account)
+    definition.compatibilities = sorted({*definition.compatibilities, "MANAGED_INSTANCES"})
+    for container in definition.container_definitions:
+        for mapping in container.get("portMappings") or []:
+            # awsvpc: hostPort = containerPort; "The default is tcp" (ECS API reference).
+            mapping.setdefault("hostPort", mapping.get("containerPort"))
+            mapping.setdefault("protocol", "tcp")
+        container.setdefault("systemControls", [])
+        container.setdefault("essential", True)
+        container.setdefault("cpu", 0)
+
+
+def _service_problem(backend: Any, task_definition: str | None, launch_type: str | None,
+                     network_configuration: Any) -> str | None:  # fmt: skip
+    if not task_definition:
+        return None
+    definition = backend.describe_task_definition(task_definition)
+    if launch_type and launch_type not in (definition.requires_compatibilities or ["EC2"]):
+        # sil-org/ecs-deploy#134, aws/aws-cli#3983
+        return f"Task definition does not support launch_type {launch_type}."
+    if definition.network_mode == "awsvpc" and network_configuration is None:
+        # aws-actions/amazon-ecs-deploy-task-definition#616, fabfuel/ecs-deploy#133
+        return "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+    return None
+
+
+def _bound(method: Callable[..., Any], args: Any, kwargs: Any) -> dict[str, Any]:
+    bound = inspect.signature(method).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def make_strict(backend: Any, account: str) -> None:
+    """Wrap one moto ECS backend (a region's) so it refuses and answers as AWS does."""
+    if getattr(backend, "berth_strict", False):
+        return
+    register: Any = backend.register_task_definition
+    create: Any = backend.create_service
+    update: Any = backend.update_service
+
+    @functools.wraps(register)
+    def register_task_definition(*args: Any, **kwargs: Any) -> Any:
+        problem = registration_problem(_bound(register, args, kwargs))
+        if problem:
+            raise EcsClientException(problem)
+        definition = register(*args, **kwargs)
+        shape_as_aws(definition, account)
+        return definition
+
+    @functools.wraps(create)
+    def create_service(*args: Any, **kwargs: Any) -> Any:
+        a = _bound(create, args, kwargs)
+        problem = _service_problem(
+            backend, a.get("task_definition_str"), a.get("launch_type") or "EC2",
+            a.get("network_configuration"),
+        )  # fmt: skip
+        if problem:
+            raise InvalidParameterException(problem)
+        return create(*args, **kwargs)
+
+    @functools.wraps(update)
+    def update_service(service_properties: dict[str, Any]) -> Any:
+        cluster = service_properties.get("cluster", "default")
+        name = str(service_properties.get("service", "")).split("/")[-1]
+        service = backend._get_service(cluster, name)
+        problem = _service_problem(
+            backend, service_properties.get("task_definition"), service.launch_type,
+            service_properties.get("network_configuration") or service.network_configuration,
+        )  # fmt: skip
+        if problem:
+            raise InvalidParameterException(problem)
+        return update(service_properties)
+
+    backend.register_task_definition = register_task_definition
+    backend.create_service = create_service
+    backend.update_service = update_service
+    backend.berth_strict = True

@@ -1,0 +1,128 @@
+"""The sandbox's ECS is at least as strict as AWS: it refuses what AWS refuses, in AWS's words,
+and returns what AWS returns (sources in berth/sandbox/strict_ecs.py and tests/fixtures/aws/)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from berth.sandbox.strict_ecs import FARGATE_SIZES
+from chalicelib.spec import fargate_size_problem
+from tests.conftest import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures" / "aws"
+ECR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/wso2am@sha256:" + "a" * 64
+ROLE = "arn:aws:iam::123456789012:role/berth-task-execution-dev"
+
+
+def container(**extra):
+    return {
+        "name": "apim",
+        "image": ECR_IMAGE,
+        "portMappings": [{"containerPort": 8243}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": "/berth/dev", "awslogs-region": "us-east-1",
+                        "awslogs-stream-prefix": "apim"},
+        },
+        **extra,
+    }  # fmt: skip
+
+
+def register(ecs, **overrides):
+    request = {
+        "family": "dev-apim",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "2048",
+        "memory": "4096",
+        "executionRoleArn": ROLE,
+        "containerDefinitions": [container()],
+        **overrides,
+    }
+    return ecs.register_task_definition(**{k: v for k, v in request.items() if v is not None})
+
+
+def refusal(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as raised:
+        call()
+    error = raised.value.response["Error"]
+    return error["Code"], error["Message"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"cpu": "256", "memory": "1536"},
+         "No Fargate configuration exists for given values: 256 CPU, 1536 memory. "
+         "See the Amazon ECS documentation for the valid values."),
+        ({"cpu": None},
+         "Fargate requires that 'cpu' be defined at the task level."),
+        ({"executionRoleArn": None},
+         "Fargate requires task definition to have execution role ARN to support log driver "
+         "awslogs."),
+        ({"executionRoleArn": None, "requiresCompatibilities": ["EC2"],
+          "containerDefinitions": [container(memory=512, secrets=[
+              {"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"}])]},
+         "When you are specifying container secrets, you must also specify a value for "
+         "'executionRoleArn'."),
+    ],
+)  # fmt: skip
+def test_register_task_definition_refuses_what_aws_refuses(sandbox, overrides, message):
+    ecs = sandbox.client("ecs")
+    assert refusal(lambda: register(ecs, **overrides)) == ("ClientException", message)
+
+
+def test_create_service_refuses_awsvpc_without_network_configuration(sandbox):
+    ecs = sandbox.client("ecs")
+    arn = register(ecs)["taskDefinition"]["taskDefinitionArn"]
+    assert refusal(
+        lambda: ecs.create_service(
+            cluster="wso2-dev", serviceName="apim", taskDefinition=arn, desiredCount=1,
+            launchType="FARGATE",
+        )
+    ) == (
+        "InvalidParameterException",
+        "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+    )  # fmt: skip
+
+
+def test_a_service_refuses_a_task_definition_without_its_launch_type(sandbox):
+    ecs = sandbox.client("ecs")
+    ec2_only = register(ecs, requiresCompatibilities=["EC2"], containerDefinitions=[
+        container(memory=2048)])["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
+    network = {"awsvpcConfiguration": {"subnets": sandbox.subnets,
+                                       "securityGroups": [sandbox.security_group]}}  # fmt: skip
+    assert refusal(
+        lambda: ecs.create_service(
+            cluster="wso2-dev", serviceName="apim", taskDefinition=ec2_only, desiredCount=1,
+            launchType="FARGATE", networkConfiguration=network,
+        )
+    ) == ("InvalidParameterException", "Task definition does not support launch_type FARGATE.")  # fmt: skip
+
+
+def test_describe_task_definition_has_every_field_aws_returns(sandbox):
+    ecs = sandbox.client("ecs")
+    register(ecs, taskRoleArn=ROLE, runtimePlatform={"cpuArchitecture": "X86_64",
+                                                     "operatingSystemFamily": "LINUX"})  # fmt: skip
+    described = ecs.describe_task_definition(taskDefinition="dev-apim")["taskDefinition"]
+    aws = json.loads((FIXTURES / "describe-task-definition.fargate.json").read_text())
+    aws_task = aws["taskDefinition"]
+    assert set(aws_task) - set(described) == set()
+    assert described["enableFaultInjection"] is False
+    aws_container = aws_task["containerDefinitions"][0]
+    sandbox_container = described["containerDefinitions"][0]
+    defaults = {"cpu", "essential", "mountPoints", "volumesFrom", "systemControls", "portMappings"}
+    assert defaults <= set(aws_container) and defaults <= set(sandbox_container)
+    assert sandbox_container["portMappings"] == [
+        {"containerPort": 8243, "hostPort": 8243, "protocol": "tcp"}
+    ]
+
+
+@pytest.mark.parametrize("cpu", [128, *FARGATE_SIZES, 32768])
+def test_berths_fargate_table_agrees_with_the_sandboxs(cpu):
+    for memory in range(256, 123 * 1024, 256):
+        accepted_by_aws = memory in FARGATE_SIZES.get(cpu, frozenset())
+        assert (fargate_size_problem(cpu, memory) is None) == accepted_by_aws, (cpu, memory)
