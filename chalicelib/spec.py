@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy as copy_module
 import difflib
+import itertools
 import re
 import types
 import typing
@@ -39,15 +40,21 @@ SECRET_LOOKING_NAME = re.compile(
     r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL", re.IGNORECASE
 )
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-# Fargate task sizes: cpu units -> (min, max, step) memory in MiB (AWS Fargate task size table).
-FARGATE_MEMORY: dict[int, tuple[int, int, int]] = {
-    256: (512, 2048, 512),
-    512: (1024, 4096, 1024),
-    1024: (2048, 8192, 1024),
-    2048: (4096, 16384, 1024),
-    4096: (8192, 30720, 1024),
-    8192: (16384, 61440, 4096),
-    16384: (32768, 122880, 8192),
+# Fargate task sizes: cpu units -> the memory values (MiB) AWS accepts with them (AWS Fargate "Task
+# CPU and memory" table). 0.25 vCPU takes only 512, 1024 or 2048: AWS refuses 1536 with "No Fargate
+# configuration exists for given values: 256 CPU, 1536 memory."
+def _steps(low: int, high: int, step: int) -> tuple[int, ...]:
+    return tuple(range(low, high + 1, step))
+
+
+FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: _steps(1024, 4096, 1024),
+    1024: _steps(2048, 8192, 1024),
+    2048: _steps(4096, 16384, 1024),
+    4096: _steps(8192, 30720, 1024),
+    8192: _steps(16384, 61440, 4096),
+    16384: _steps(32768, 122880, 8192),
 }
 
 
@@ -86,7 +93,16 @@ class ImageSource(_Model):
     @field_validator("repository", mode="before")
     @classmethod
     def _repository_not_tag(cls, value: Any) -> Any:
-        if isinstance(value, str) and (":" in value or "@" in value):
+        if not isinstance(value, str):
+            return value
+        first, slash, _ = value.partition("/")
+        # Docker's rule: a first component with a dot or a colon, or "localhost", is a registry.
+        if slash and ("." in first or ":" in first or first == "localhost"):
+            raise ValueError(
+                f"{value!r} names a registry ({first}); give the ECR repository name only "
+                "(e.g. wso2am): Berth pins images to this account's ECR registry by digest"
+            )
+        if ":" in value or "@" in value:
             raise ValueError(
                 f"{value!r} names a tag or digest; give the repository name only and choose "
                 "tags with track (e.g. {repository: wso2am, track: '4.7.*'})"
@@ -248,22 +264,31 @@ class Spec(_Model):
 # ---- cross-field rules -------------------------------------------------------------------------
 
 
-def _fargate_problems(name: str, svc: Service) -> list[tuple[Path, str]]:
-    cpu, memory = svc.effective_cpu, svc.effective_memory
+def _listed(values: tuple[int, ...]) -> str:
+    step = values[1] - values[0] if len(values) > 3 else 0
+    if step and all(b - a == step for a, b in itertools.pairwise(values)):
+        return f"{values[0]}-{values[-1]} in steps of {step}"
+    return ", ".join(map(str, values))
+
+
+def fargate_size_problem(cpu: int, memory: int) -> str | None:
+    """Why Fargate refuses this task size, or None when it runs it."""
     if cpu not in FARGATE_MEMORY:
-        valid = ", ".join(str(c) for c in FARGATE_MEMORY)
-        return [(("services", name, "cpu"), f"{cpu} is not a valid Fargate cpu (valid: {valid})")]
-    low, high, step = FARGATE_MEMORY[cpu]
-    if not (low <= memory <= high and (memory - low) % step == 0):
-        where = "memory" if svc.memory is not None else "cpu"
-        return [
-            (
-                ("services", name, where),
-                f"{memory} is not a valid Fargate memory for cpu {cpu} "
-                f"(valid: {low}-{high} in steps of {step})",
-            )
-        ]
-    return []
+        return f"{cpu} is not a valid Fargate cpu (valid: {', '.join(map(str, FARGATE_MEMORY))})"
+    if memory not in FARGATE_MEMORY[cpu]:
+        return (
+            f"{memory} is not a valid Fargate memory for cpu {cpu} "
+            f"(valid: {_listed(FARGATE_MEMORY[cpu])})"
+        )
+    return None
+
+
+def _fargate_problems(name: str, svc: Service) -> list[tuple[Path, str]]:
+    problem = fargate_size_problem(svc.effective_cpu, svc.effective_memory)
+    if problem is None:
+        return []
+    where = "cpu" if svc.effective_cpu not in FARGATE_MEMORY or svc.memory is None else "memory"
+    return [(("services", name, where), problem)]
 
 
 def _port_problems(spec: Spec, name: str, svc: Service) -> list[tuple[Path, str]]:
@@ -307,8 +332,20 @@ def _environment_problems(spec: Spec, name: str, svc: Service) -> list[tuple[Pat
                 "256-bit encryption key on every node",
             )
         )
-    if svc.secrets and spec.execution_role_of(name) is None:
-        problems.append(((*at, "executionRoleArn"), "required when the service has secrets"))
+    if spec.execution_role_of(name) is None:
+        if spec.launch_type_of(name) == "FARGATE":
+            # "Fargate requires task definition to have execution role ARN to support log driver
+            # awslogs." (RegisterTaskDefinition): Berth always logs with awslogs and pulls from ECR.
+            problems.append(
+                (
+                    (*at, "executionRoleArn"),
+                    "required on Fargate: ECS pulls the ECR image and writes the awslogs log "
+                    "stream with the task execution role; set executionRoleArn here or at the "
+                    "top level",
+                )
+            )
+        elif svc.secrets:
+            problems.append(((*at, "executionRoleArn"), "required when the service has secrets"))
     return problems
 
 
@@ -317,14 +354,17 @@ def _service_problems(spec: Spec, name: str, svc: Service) -> list[tuple[Path, s
     problems: list[tuple[Path, str]] = []
     if spec.launch_type_of(name) == "FARGATE":
         problems += _fargate_problems(name, svc)
-        if spec.network_of(name) is None:
-            problems.append(
-                (
-                    (*at, "network"),
-                    "Fargate services need network subnets and securityGroups "
-                    "(here or at the top level)",
-                )
+    if spec.network_of(name) is None:
+        # Berth renders awsvpc tasks on either launch type, and CreateService refuses them
+        # without one: "Network Configuration must be provided when networkMode 'awsvpc' is
+        # specified."
+        problems.append(
+            (
+                (*at, "network"),
+                f"{spec.launch_type_of(name)} services run in awsvpc mode and need network "
+                "subnets and securityGroups (here or at the top level)",
             )
+        )
     problems += _port_problems(spec, name, svc)
     if svc.heap is not None and svc.heap >= svc.effective_memory:
         problems.append(

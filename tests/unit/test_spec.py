@@ -246,3 +246,52 @@ def test_structured_garbage_is_rejected_cleanly(document):
         parse_spec(json.dumps(document).encode(), "fuzz.json")
     except SpecError as exc:
         assert exc.problems
+
+
+# ---- what AWS refuses is refused at validation (issue 13, finding 3) ---------------------------
+
+
+def test_quarter_vcpu_takes_only_the_memory_sizes_fargate_offers():
+    text = VALID.replace("    image: wso2ei\n", "    image: wso2ei\n    cpu: 256\n    memory: 1536\n")
+    assert errors_of(text) == [
+        "specs/prod.yaml:11:5: services.ei.memory: 1536 is not a valid Fargate memory for cpu 256 "
+        "(valid: 512, 1024, 2048)"
+    ]
+
+
+def test_fargate_needs_an_execution_role_for_awslogs_and_ecr():
+    text = VALID.replace("executionRoleArn: arn:aws:iam::123456789012:role/exec\n", "")
+    assert errors_of(text) == [
+        f"specs/prod.yaml:{line}:3: services.{name}.executionRoleArn: required on Fargate: ECS "
+        "pulls the ECR image and writes the awslogs log stream with the task execution role; "
+        "set executionRoleArn here or at the top level"
+        for line, name in ((6, "ei"), (9, "apim"))
+    ]
+
+
+def test_ec2_services_need_a_network_too():
+    text = VALID.replace("network: {subnets: [subnet-1], securityGroups: [sg-1]}\n", "")
+    text = text.replace("cluster: wso2-prod\n", "cluster: wso2-prod\nlaunchType: EC2\n")
+    assert errors_of(text) == [
+        f"specs/prod.yaml:{line}:3: services.{name}.network: EC2 services run in awsvpc mode and "
+        "need network subnets and securityGroups (here or at the top level)"
+        for line, name in ((7, "ei"), (10, "apim"))
+    ]
+
+
+@pytest.mark.parametrize(
+    "repository",
+    [
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/wso2am",
+        "localhost/wso2am",
+        "registry.example.com:5000/wso2/wso2am",
+    ],
+)
+def test_a_repository_that_names_a_registry_is_refused(repository):
+    text = VALID.replace("image: wso2ei\n", f"image: {repository}\n")
+    registry = repository.split("/")[0]
+    assert errors_of(text) == [
+        f"specs/prod.yaml:9:5: services.ei.image.repository: {repository!r} names a registry "
+        f"({registry}); give the ECR repository name only (e.g. wso2am): Berth pins images to "
+        "this account's ECR registry by digest"
+    ]
