@@ -13,6 +13,7 @@ from .adapters.clients import Clients, Session
 from .adapters.ecr import Ecr
 from .adapters.ecs import Ecs
 from .adapters.idempotency import Once
+from .adapters.logs import Logs
 from .adapters.s3 import SpecObjects
 from .adapters.sns import Notifier
 from .adapters.store import Store
@@ -58,6 +59,10 @@ class Berth:
     @cached_property
     def spec_objects(self) -> SpecObjects:
         return SpecObjects(self.clients.s3)
+
+    @cached_property
+    def logs(self) -> Logs:
+        return Logs(self.clients.logs)
 
     @cached_property
     def notifier(self) -> Notifier:

@@ -191,6 +191,15 @@ def create_service_request(
     }
 
 
+def log_groups(task: dict[str, Any]) -> set[str]:
+    """The awslogs groups a task definition's containers write to."""
+    return {
+        str(c["logConfiguration"]["options"]["awslogs-group"])
+        for c in task.get("containerDefinitions", [])
+        if (c.get("logConfiguration") or {}).get("logDriver") == "awslogs"
+    }
+
+
 def to_json(task: dict[str, Any]) -> str:
     """Canonical JSON text of a rendered task definition."""
     return json.dumps(task, indent=2, sort_keys=True)

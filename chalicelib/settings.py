@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+# The values PutRetentionPolicy accepts (CloudWatch Logs API reference, retentionInDays).
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                  2192, 2557, 2922, 3288, 3653)  # fmt: skip
 
 
 class Settings(BaseModel):
@@ -21,6 +25,15 @@ class Settings(BaseModel):
     notify_ignored_pushes: bool = False
     endpoint_url: str | None = None
     max_attempts: int = Field(default=5, ge=1)
+    log_retention_days: int = 90
+    """Retention of the task log groups Berth creates."""
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _known_retention(cls, value: int) -> int:
+        if value not in RETENTION_DAYS:
+            raise ValueError(f"{value} is not a CloudWatch Logs retention ({RETENTION_DAYS})")
+        return value
 
     @classmethod
     def from_environment(cls, env: dict[str, str] | None = None) -> Settings:
@@ -38,6 +51,7 @@ class Settings(BaseModel):
             "rollout_timeout_minutes": "BERTH_ROLLOUT_TIMEOUT_MINUTES",
             "notify_ignored_pushes": "BERTH_NOTIFY_IGNORED_PUSHES",
             "max_attempts": "BERTH_AWS_MAX_ATTEMPTS",
+            "log_retention_days": "BERTH_LOG_RETENTION_DAYS",
         }
         values.update({k: env[v] for k, v in optional.items() if env.get(v)})
         return cls.model_validate(values)

@@ -171,6 +171,17 @@ class FakeSpecObjects:
         return None if data is None else data[:limit]
 
 
+class FakeLogs:
+    def __init__(self) -> None:
+        self.groups: dict[str, int] = {}
+
+    def ensure_group(self, name, retention_days):
+        if name in self.groups:
+            return False
+        self.groups[name] = retention_days
+        return True
+
+
 class ListNotifier:
     def __init__(self) -> None:
         self.published: list[Any] = []
@@ -198,4 +209,5 @@ def in_memory_berth() -> Berth:
     berth.ecr = FakeEcr()  # type: ignore[assignment]
     berth.spec_objects = FakeSpecObjects()  # type: ignore[assignment]
     berth.notifier = ListNotifier()  # type: ignore[assignment]
+    berth.logs = FakeLogs()  # type: ignore[assignment]
     return berth

@@ -8,8 +8,8 @@ EventBridge events ECS sends. This module plays ECS's part against moto's in-pro
 - each new deployment is announced with SERVICE_DEPLOYMENT_IN_PROGRESS, then after
   `rollout_seconds` it either COMPLETES (running count = desired, older deployments drained) or
   fails: an image digest missing from the sandbox ECR stops its tasks with
-  CannotPullContainerError, an image pushed with the broken-health-check marker stops them with a
-  failed container health check. With the circuit breaker on, the deployment FAILS and a rollback
+  CannotPullContainerError, a missing awslogs log group with ResourceInitializationError, an image
+  pushed with the broken-health-check marker with a failed container health check. With the circuit breaker on, the deployment FAILS and a rollback
   deployment to the previous task definition runs and completes, with the events ECS sends.
 
 Nothing here is Berth's logic: Berth sees only the API responses and the events, as on AWS.
@@ -98,10 +98,12 @@ class SimulatedEcs:
     def __post_init__(self) -> None:
         from moto.ecr.models import ecr_backends
         from moto.ecs.models import ecs_backends
+        from moto.logs.models import logs_backends
 
         # moto's backends are typed for moto's own use; here they are driven from outside.
         self.ecs: Any = ecs_backends[self.account][self.region]
         self.ecr: Any = ecr_backends[self.account][self.region]
+        self.logs: Any = logs_backends[self.account][self.region]
         from moto.moto_api import state_manager
 
         # Task states are this scheduler's to set; by default moto moves a task one step
@@ -378,6 +380,23 @@ class SimulatedEcs:
                 "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
                 f"failed to resolve ref {image}: not found",
                 "CannotPullContainerError: image not found",
+                None,
+            )
+        groups = {
+            (c.get("logConfiguration") or {}).get("options", {}).get("awslogs-group")
+            for c in definition.container_definitions
+            if (c.get("logConfiguration") or {}).get("logDriver") == "awslogs"
+        }
+        missing = sorted(g for g in groups if g not in self.logs.groups)
+        if missing:
+            # Fargate platform 1.4's stopped reason when the awslogs group does not exist
+            # (quoted in tests/fixtures/aws/README.md); ECS does not create it.
+            return (
+                "ResourceInitializationError: failed to validate logger args: create stream has "
+                "been retried 1 times: failed to create Cloudwatch log stream: "
+                "ResourceNotFoundException: The specified log group does not exist. : exit "
+                "status 1",
+                "",
                 None,
             )
         manifest = json.loads(found.image_manifest)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
 
@@ -59,6 +60,10 @@ class Clients:
     @cached_property
     def sns(self) -> SNSClient:
         return self._client("sns")  # type: ignore[no-any-return]
+
+    @cached_property
+    def logs(self) -> CloudWatchLogsClient:
+        return self._client("logs")  # type: ignore[no-any-return]
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:

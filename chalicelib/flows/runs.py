@@ -30,6 +30,7 @@ from ..records import (
 from ..render import (
     ImageRef,
     create_service_request,
+    log_groups,
     render_service_settings,
     render_task_definition,
     same_task_definition,
@@ -219,7 +220,19 @@ def start(
     )
     try:
         live = berth.ecs.service(spec.cluster, name)
-        arn = _task_definition_arn(berth, rendered, live.task_definition_arn if live else None)
+        live_definition = (
+            berth.ecs.task_definition(live.task_definition_arn)
+            if live is not None and live.task_definition_arn
+            else None
+        )
+        # The log group must exist before the first task starts; it is ensured when it is new
+        # to the service, so a push to a running service costs no Logs call.
+        for group in log_groups(rendered) - log_groups(live_definition or {}):
+            berth.logs.ensure_group(group, berth.settings.log_retention_days)
+        if live_definition is not None and same_task_definition(live_definition, rendered):
+            arn = live_definition["taskDefinitionArn"]
+        else:
+            arn = berth.ecs.register(rendered)
         if live is None:
             token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{record.target}/{record.record_id}"))
             applied = berth.ecs.create_service(create_service_request(spec, name, arn, token))
@@ -294,14 +307,6 @@ def _update_request(
         "taskDefinition": arn,
         **service_update(settings, live),
     }
-
-
-def _task_definition_arn(berth: Berth, rendered: dict[str, Any], live_arn: str | None) -> str:
-    """The ARN to deploy: the live one when it already says what `rendered` says, else a new
-    registration."""
-    if live_arn and same_task_definition(berth.ecs.task_definition(live_arn), rendered):
-        return live_arn
-    return berth.ecs.register(rendered)
 
 
 # ---- finishing ---------------------------------------------------------------------------------

@@ -410,3 +410,16 @@ def test_a_launch_type_change_is_refused_before_anything_changes(sandbox):
         "services.apim.launchType: the live service runs on FARGATE and ECS cannot move a "
         "service to EC2 in place; keep launchType FARGATE, or delete the service first"
     ]
+
+
+def test_berth_creates_the_task_log_group_with_a_retention_before_the_first_task(sandbox):
+    # Issue 13, finding 2: nothing created /berth/<env>, so first tasks could not start.
+    deploy_example(sandbox)
+    [group] = sandbox.client("logs").describe_log_groups(logGroupNamePrefix="/berth/")["logGroups"]
+    assert (group["logGroupName"], group["retentionInDays"]) == ("/berth/dev", 90)
+    assert statuses(sandbox)[-1] == ("apim", "COMPLETED")
+    # A push to a running service writes to the same group: no Logs call at all.
+    mark = sandbox.recorder.mark()
+    sandbox.push("wso2am", "4.7.0-2")
+    sandbox.run_until_idle()
+    assert not [c for c in sandbox.recorder.since(mark) if c.service == "logs"]

@@ -126,3 +126,30 @@ def test_berths_fargate_table_agrees_with_the_sandboxs(cpu):
     for memory in range(256, 123 * 1024, 256):
         accepted_by_aws = memory in FARGATE_SIZES.get(cpu, frozenset())
         assert (fargate_size_problem(cpu, memory) is None) == accepted_by_aws, (cpu, memory)
+
+
+def test_tasks_whose_log_group_does_not_exist_fail_as_on_fargate(sandbox):
+    ecs = sandbox.client("ecs")
+    sandbox.push("wso2am", "4.7.0-1")
+    digest = sandbox.client("ecr").describe_images(repositoryName="wso2am")["imageDetails"][0][
+        "imageDigest"
+    ]
+    image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/wso2am@{digest}"
+    arn = register(ecs, containerDefinitions=[container(image=image)])["taskDefinition"][
+        "taskDefinitionArn"
+    ]
+    ecs.create_service(
+        cluster="wso2-dev", serviceName="apim", taskDefinition=arn, desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": sandbox.subnets,
+                                                      "securityGroups": [sandbox.security_group]}},
+        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+    )  # fmt: skip
+    sandbox.run_until_idle()
+    stopped = ecs.list_tasks(cluster="wso2-dev", desiredStatus="STOPPED")["taskArns"]
+    reasons = {t["stoppedReason"] for t in ecs.describe_tasks(cluster="wso2-dev", tasks=stopped)["tasks"]}
+    assert reasons == {
+        "ResourceInitializationError: failed to validate logger args: create stream has been "
+        "retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The "
+        "specified log group does not exist. : exit status 1"
+    }
