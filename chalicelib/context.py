@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ class Berth:
     settings: Settings
     clients: Clients
     clock: Callable[[], datetime] = field(default=utcnow)
+    sleep: Callable[[float], None] = field(default=time.sleep)
 
     @classmethod
     def from_settings(

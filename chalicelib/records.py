@@ -106,6 +106,9 @@ class Head(BaseModel):
     image: Image | None = None
     task_definition_arn: str | None = None
     active_record_id: str | None = None
+    starting_record_id: str | None = None
+    """The record whose ECS calls are under way: only one start changes a service at a time."""
+    starting_since: datetime | None = None
 
     @property
     def target(self) -> str:

@@ -10,12 +10,7 @@ from ..notifications import ignored_push_notification
 from ..outcomes import Outcome, ignored
 from ..records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Image, Trigger
 from ..spec import Spec
-from .runs import claim, new_run_id, pending_outcome, start
-
-
-class ConcurrentChange(Exception):
-    """Other events kept moving a service while this one judged it: Lambda retries the event.
-    A retry signal, not a user error, so it is no BerthError."""
+from .runs import ConcurrentChange, claim, new_run_id, pending_outcome, start
 
 
 def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:

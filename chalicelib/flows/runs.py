@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from ..context import Berth
@@ -209,7 +210,73 @@ def update_head(berth: Berth, record: DeploymentRecord, **changes: Any) -> None:
 # ---- starting ----------------------------------------------------------------------------------
 
 
+class ConcurrentChange(Exception):
+    """Other events kept moving a service while this one acted on it: Lambda retries the event.
+    A retry signal, not a user error, so it is no BerthError."""
+
+
+# How long a start may hold a service before another may take it over (a Lambda that died
+# mid-start never releases it); longer than the longest Lambda timeout in .chalice/config.json.
+START_LEASE = timedelta(seconds=150)
+START_WAIT_SECONDS = 30.0
+
+
 def start(
+    berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec
+) -> list[Outcome]:
+    """Start a claimed record on ECS, holding the service's start lease meanwhile.
+
+    Only the head's owner may change the service, and one start at a time: otherwise a claim
+    that a newer push superseded while it was starting could update the service after the newer
+    one, leaving the older image running and the newer record waiting for ever."""
+    if not _take_start_lease(berth, record):
+        return [
+            ignored(
+                "superseded by a newer change before it started", record.environment,
+                record.service,
+            )
+        ]  # fmt: skip
+    try:
+        return _start(berth, record, spec, accepted)
+    finally:
+        _release_start_lease(berth, record)
+
+
+def _take_start_lease(berth: Berth, record: DeploymentRecord) -> bool:
+    """True once this record holds the lease; False if it no longer owns the service."""
+    waited = 0.0
+    while True:
+        head = berth.store.get_head(record.environment, record.service)
+        if head.active_record_id != record.record_id:
+            return False
+        now = berth.clock()
+        holder = head.starting_record_id
+        if (
+            holder not in (None, record.record_id)
+            and head.starting_since is not None
+            and now - head.starting_since < START_LEASE
+        ):
+            if waited >= START_WAIT_SECONDS:
+                raise ConcurrentChange(f"{record.target}: another start holds the service; retry")
+            berth.sleep(0.2)
+            waited += 0.2
+            continue
+        lease = {"starting_record_id": record.record_id, "starting_since": now}
+        if berth.store.put_head(head.model_copy(update=lease)) is not None:
+            return True
+
+
+def _release_start_lease(berth: Berth, record: DeploymentRecord) -> None:
+    for _ in range(5):
+        head = berth.store.get_head(record.environment, record.service)
+        if head.starting_record_id != record.record_id:
+            return
+        released = {"starting_record_id": None, "starting_since": None}
+        if berth.store.put_head(head.model_copy(update=released)) is not None:
+            return
+
+
+def _start(
     berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec
 ) -> list[Outcome]:
     """Register the task definition and create or update the service; record what happened."""

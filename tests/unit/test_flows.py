@@ -104,3 +104,73 @@ def test_a_newer_push_registers_and_rolls_only_its_service(deployed):
         f"4.7.0-2 ({DIGEST['4.7.0-2'][:19]}) is already the running image"
     ]
     assert len(deployed.ecs.mutations) == 2
+
+
+# ---- one start at a time, and only by the head's owner ------------------------------------------
+
+
+def _claim_push(berth, tag: str):
+    from chalicelib.flows.runs import claim, new_run_id
+    from chalicelib.records import Image, Trigger
+    from chalicelib.spec import Spec
+
+    accepted = berth.store.accepted_spec("dev")
+    spec = Spec.model_validate(accepted.document)
+    berth.ecr.push("wso2am", tag, "sha256:" + tag.replace(".", "").replace("-", "") * 8, PUSHED)
+    image = Image(repository="wso2am", tag=tag, digest="sha256:" + "e" * 64, pushed_at=PUSHED)
+    record = claim(
+        berth, spec, "apim", image=image, run_id=new_run_id(),
+        trigger=Trigger(kind="image", event_id=tag), waiting=[],
+    )  # fmt: skip
+    return spec, accepted, record
+
+
+def test_a_claim_superseded_before_its_start_never_touches_ecs(deployed):
+    from chalicelib.flows.runs import start
+
+    spec, accepted, older = _claim_push(deployed, "4.7.0-2")
+    _claim_push(deployed, "4.7.0-3")  # a newer push claims the service first
+    outcomes = start(deployed, older, spec, accepted)
+    assert [(o.action, o.reason) for o in outcomes] == [
+        ("ignored", "superseded by a newer change before it started")
+    ]
+    assert deployed.ecs.mutations == []
+
+
+def test_a_start_waits_while_another_start_holds_the_service(deployed):
+    from chalicelib.flows.runs import start
+
+    spec, accepted, record = _claim_push(deployed, "4.7.0-2")
+    head = deployed.store.get_head("dev", "apim")
+    deployed.store.put_head(
+        head.model_copy(update={"starting_record_id": "D#other", "starting_since": deployed.clock()})
+    )
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 3:  # the other start finishes and releases the service
+            current = deployed.store.get_head("dev", "apim")
+            deployed.store.put_head(
+                current.model_copy(update={"starting_record_id": None, "starting_since": None})
+            )
+
+    deployed.sleep = sleep
+    assert [o.action for o in start(deployed, record, spec, accepted)] == ["started"]
+    assert len(waits) == 3 and deployed.ecs.mutations[-1] == ("UpdateService", "apim")
+    assert deployed.store.get_head("dev", "apim").starting_record_id is None
+
+
+def test_the_lease_of_a_start_that_died_is_taken_over(deployed):
+    from datetime import timedelta
+
+    from chalicelib.flows.runs import START_LEASE, start
+
+    spec, accepted, record = _claim_push(deployed, "4.7.0-2")
+    head = deployed.store.get_head("dev", "apim")
+    died = deployed.clock() - START_LEASE - timedelta(seconds=1)
+    deployed.store.put_head(
+        head.model_copy(update={"starting_record_id": "D#dead", "starting_since": died})
+    )
+    deployed.sleep = lambda _: pytest.fail("waited for a dead start")
+    assert [o.action for o in start(deployed, record, spec, accepted)] == ["started"]
