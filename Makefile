@@ -30,10 +30,16 @@ typecheck: $(STAMP)
 
 ## package: one CloudFormation (SAM) template of Berth for STAGE, in out/package
 STAGE ?= dev
+# The merge template is infra/resources.yaml plus the stage's precise EventBridge patterns (its
+# spec bucket, image repositories and BERTH_CLUSTERS from .chalice/config.json) and function
+# names: berth/package.py writes it. The Lambda runtime is the interpreter chalice runs
+# under (.venv's python3.11), whatever config.json says.
 package: $(STAMP)
-	rm -rf out/package
+	rm -rf out/package out/merge-$(STAGE).yaml
+	$(BIN)/python -m berth.package $(STAGE) infra/resources.yaml .chalice/config.json \
+	  out/merge-$(STAGE).yaml
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
-	  --merge-template infra/resources.yaml out/package
+	  --merge-template out/merge-$(STAGE).yaml out/package
 	$(BIN)/cfn-lint out/package/sam.yaml
 
 bench: $(STAMP)

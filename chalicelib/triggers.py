@@ -1,7 +1,33 @@
-"""EventBridge patterns of Berth's triggers: used by app.py, the sandbox's rules and the infra."""
+"""EventBridge patterns of Berth's triggers: used by app.py, the sandbox's rules and the infra.
+
+Two layers:
+
+- The static patterns below (SPEC_UPLOADED ... SERVICE_ACTION, and PATTERNS) are what app.py
+  registers. They name the event kinds Berth handles and nothing about one installation.
+- `patterns(bucket, repositories, clusters, account, region, partition)` narrows them to one
+  installation: its spec bucket, its image repositories, its environments' clusters. The sandbox
+  builds its rules from it; `make package` puts the same narrowing into the packaged template
+  (`python -m berth.package`), so a deployed stage's rules only wake Berth for its own work.
+
+Matching semantics modelled here (and checked with moto's matcher in tests/unit/test_triggers.py):
+- A pattern array matches an event array when they intersect, and prefix matching works on string
+  values, so `"resources": [{"prefix": ...}]` matches a service ARN by cluster (EventBridge user
+  guide, "Arrays in Amazon EventBridge event patterns" and "Content filtering"):
+  https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+- `anything-but` with `suffix` is supported on event buses (not on pipes), same page.
+- ECS service ARNs carry the cluster only in the long format `service/<cluster>/<name>`; services
+  created before the 2021 ARN migration keep `service/<name>` until migrated, and their events do
+  not match (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-arn-migration.html).
+- ECR "ECR Image Action" events have `"resources": []`, so repositories are matched on
+  `detail.repository-name` (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html).
+- S3 "Object Created" carries the bucket in `detail.bucket.name`
+  (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html).
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from typing import Any
 
 SPEC_UPLOADED: dict[str, Any] = {
@@ -14,9 +40,15 @@ IMAGE_PUSHED: dict[str, Any] = {
     "detail-type": ["ECR Image Action"],
     "detail": {"action-type": ["PUSH"], "result": ["SUCCESS"]},
 }
+# ECS sends SERVICE_DEPLOYMENT_IN_PROGRESS for new deployments ("ECS deployment <id> in
+# progress.") and for circuit-breaker rollbacks ("ECS deployment circuit breaker: rolling back to
+# deploymentId <id>."); only the reason tells them apart (ECS developer guide, "Amazon ECS service
+# deployment state change events"). Berth ignores the plain ones, so the rule drops them; COMPLETED
+# ("... completed.") and FAILED ("ECS deployment circuit breaker: task failed to start.") pass.
 DEPLOYMENT_STATE_CHANGED: dict[str, Any] = {
     "source": ["aws.ecs"],
     "detail-type": ["ECS Deployment State Change"],
+    "detail": {"reason": [{"anything-but": {"suffix": " in progress."}}]},
 }
 SERVICE_ACTION: dict[str, Any] = {
     "source": ["aws.ecs"],
@@ -38,3 +70,45 @@ PATTERNS: dict[str, dict[str, Any]] = {
     "on_deployment_state_change": DEPLOYMENT_STATE_CHANGED,
     "on_service_action": SERVICE_ACTION,
 }
+# Every Lambda app.py declares (the EventBridge ones and the schedule).
+FUNCTIONS: tuple[str, ...] = (*PATTERNS, "sweep")
+
+# The repositories Berth deploys from (infra/resources.yaml creates them). BuildKit's cache
+# repository (berth-build-cache) is deliberately not one of them: its pushes must not wake Berth.
+IMAGE_REPOSITORIES: tuple[str, ...] = ("wso2am", "wso2ei", "wso2mi")
+
+
+def service_arn_prefix(cluster: str, account: str, region: str, partition: str = "aws") -> str:
+    """What every long-format ARN of a service in `cluster` starts with."""
+    return f"arn:{partition}:ecs:{region}:{account}:service/{cluster}/"
+
+
+def narrowed(bucket: Any, repositories: Iterable[str], prefixes: Iterable[Any]) -> dict[str, Any]:
+    """PATTERNS narrowed to one bucket (a name or an intrinsic), repositories and ARN prefixes."""
+    prefixes = [{"prefix": prefix} for prefix in prefixes]
+    repositories = list(repositories)
+    if not repositories or not prefixes:
+        raise ValueError("a stage needs at least one image repository and one cluster")
+    narrowed = copy.deepcopy(PATTERNS)
+    narrowed["on_spec_uploaded"]["detail"]["bucket"] = {"name": [bucket]}
+    narrowed["on_image_pushed"]["detail"]["repository-name"] = repositories
+    narrowed["on_deployment_state_change"]["resources"] = prefixes
+    narrowed["on_service_action"]["resources"] = copy.deepcopy(prefixes)
+    return narrowed
+
+
+def patterns(
+    bucket: str,
+    repositories: Iterable[str],
+    clusters: Iterable[str],
+    account: str,
+    region: str,
+    *,
+    partition: str = "aws",
+) -> dict[str, dict[str, Any]]:
+    """Function name -> the pattern of its rule in one installation (as PATTERNS, narrowed)."""
+    return narrowed(
+        bucket,
+        repositories,
+        [service_arn_prefix(cluster, account, region, partition) for cluster in clusters],
+    )

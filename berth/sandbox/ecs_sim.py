@@ -9,8 +9,9 @@ EventBridge events ECS sends. This module plays ECS's part against moto's in-pro
   `rollout_seconds` it either COMPLETES (running count = desired, older deployments drained) or
   fails: an image digest missing from the sandbox ECR stops its tasks with
   CannotPullContainerError, a missing awslogs log group with ResourceInitializationError, an image
-  pushed with the broken-health-check marker with a failed container health check. With the circuit breaker on, the deployment FAILS and a rollback
-  deployment to the previous task definition runs and completes, with the events ECS sends.
+  pushed with the broken-health-check marker with a failed container health check. With the
+  circuit breaker on, the deployment FAILS and a rollback deployment to the previous task
+  definition runs and completes, with the events ECS sends.
 
 Nothing here is Berth's logic: Berth sees only the API responses and the events, as on AWS.
 """

@@ -221,7 +221,10 @@ class Sandbox:
             Protocol="sqs",
             Endpoint=self._queue_arn(self._notification_queue),
         )
-        for function, pattern in triggers.PATTERNS.items():
+        # The rules a packaged stage gets (berth/package.py): only Berth's bucket, repositories
+        # and clusters wake it.
+        rules = triggers.patterns(BUCKET, triggers.IMAGE_REPOSITORIES, CLUSTERS, ACCOUNT, REGION)
+        for function, pattern in rules.items():
             url = sqs.create_queue(QueueName=f"berth-sandbox-{function}")["QueueUrl"]
             self._queues[function] = url
             events.put_rule(Name=f"berth-{function}", EventPattern=json.dumps(pattern))

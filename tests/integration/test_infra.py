@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from berth import package
 from berth.sandbox.demo import Scenario, Timeline
 from berth.sandbox.infra import _CfnLoader
 from chalicelib import triggers
@@ -42,7 +43,14 @@ def policy_actions(stage: str) -> set[str]:
 
 
 def iam_action(service: str, operation: str, params: dict) -> str:
-    prefix = {"dynamodb": "dynamodb", "ecs": "ecs", "ecr": "ecr", "s3": "s3", "sns": "sns"}[service]
+    prefix = {
+        "dynamodb": "dynamodb",
+        "ecs": "ecs",
+        "ecr": "ecr",
+        "logs": "logs",
+        "s3": "s3",
+        "sns": "sns",
+    }[service]
     if (service, operation) == ("s3", "GetObject") and params.get("VersionId"):
         return "s3:GetObjectVersion"
     return f"{prefix}:{operation}"
@@ -73,8 +81,8 @@ def test_pass_role_is_limited_to_the_task_roles_and_ecs_tasks():
         policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
         [statement] = [s for s in policy["Statement"] if s["Action"] == "iam:PassRole"]
         assert statement["Resource"] == [
-            f"arn:aws:iam::*:role/berth-task-execution-{stage}",
-            f"arn:aws:iam::*:role/berth-task-{stage}",
+            f"arn:*:iam::*:role/berth-task-execution-{stage}",
+            f"arn:*:iam::*:role/berth-task-{stage}",
         ]
         assert statement["Condition"] == {
             "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
@@ -87,30 +95,112 @@ def test_stage_policies_differ_only_in_the_stage():
     assert dev.replace("-dev", "-prod") == prod
 
 
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory) -> Path:
-    """`chalice package` offline: the same project with no third-party requirements to download."""
-    work = tmp_path_factory.mktemp("package")
-    for name in ("app.py", "chalicelib", ".chalice", "infra"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
-    (work / "requirements.txt").write_text("")
+def test_the_policies_name_no_partition():
+    """Static policy files serve every partition: `arn:*:` instead of `arn:aws:`.
+
+    IAM rejects an ARN naming another partition than the account's ("MalformedPolicyDocument:
+    Partition "aws" is not valid for resource ...", e.g. hashicorp/terraform#5307 in aws-cn,
+    aws/copilot-cli#2563 in aws-us-gov), but accepts a wildcard there: widely deployed policies
+    use `arn:*:` (kubernetes-sigs/cluster-api-provider-aws's bootstrap stack
+    `arn:*:s3:::cluster-api-provider-aws-*`, kubernetes-sigs/aws-ebs-csi-driver#2193, the Karpenter
+    controller policy `arn:*:ec2:*:*:volume/*`, AWS Control Tower guardrails). An account only
+    lives in one partition, so the wildcard grants nothing more.
+    """
+    for stage in ("dev", "prod"):
+        text = (ROOT / ".chalice" / f"policy-{stage}.json").read_text()
+        assert "arn:aws" not in text
+        resources = [
+            r
+            for statement in json.loads(text)["Statement"]
+            for r in (
+                [statement["Resource"]]
+                if isinstance(statement["Resource"], str)
+                else statement["Resource"]
+            )
+        ]
+        assert all(r == "*" or r.startswith("arn:*:") for r in resources)
+
+
+def test_the_lambda_log_statement_names_each_function_of_the_stage():
+    """Lambda writes to /aws/lambda/<function name>; make package names the functions
+    berth-<stage>-<function> (as chalice deploy does), so any stack name works."""
+    for stage in ("dev", "prod"):
+        policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+        [statement] = [s for s in policy["Statement"] if s["Sid"] == "LambdaLogs"]
+        assert statement["Resource"] == [
+            f"arn:*:logs:*:*:log-group:/aws/lambda/berth-{stage}-{function}:*"
+            for function in triggers.FUNCTIONS
+        ]
+
+
+def test_task_log_groups_are_berths_own():
+    """Berth creates each environment's task log group /berth/<environment> with a retention
+    (AmazonECSTaskExecutionRolePolicy has no logs:CreateLogGroup, so the tasks cannot).
+
+    CreateLogGroup and PutRetentionPolicy are authorized on
+    arn:<partition>:logs:<region>:<account>:log-group:<name>:log-stream: (the resource quoted in
+    their AccessDenied messages), which log-group:/berth/* covers. DescribeLogGroups would be
+    authorized on log-group::log-stream: (no name at all), so no /berth/ grant could allow it:
+    the code does without it (CreateLogGroup, ResourceAlreadyExistsException meaning "exists").
+    """
+    for stage in ("dev", "prod"):
+        policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+        by_sid = {s["Sid"]: s for s in policy["Statement"]}
+        assert by_sid["TaskLogGroups"]["Action"] == [
+            "logs:CreateLogGroup",
+            "logs:PutRetentionPolicy",
+        ]
+        assert by_sid["TaskLogGroups"]["Resource"] == "arn:*:logs:*:*:log-group:/berth/*"
+
+
+def make_package(work: Path, stage: str) -> Path:
+    """What `make package` does, in `work`: write the stage's merge template, then package."""
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": str(BIN)}
+    merge = f"out/merge-{stage}.yaml"
     subprocess.run(
         [
-            BIN / "chalice",
-            "package",
-            "--stage",
-            "prod",
-            "--merge-template",
+            BIN / "python",
+            "-m",
+            "berth.package",
+            stage,
             "infra/resources.yaml",
-            "out",
+            ".chalice/config.json",
+            merge,
         ],
         cwd=work,
         check=True,
         capture_output=True,
-        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": str(BIN)},
+        env=env,
     )
-    return work / "out" / "sam.yaml"
+    subprocess.run(
+        [BIN / "chalice", "package", "--stage", stage, "--merge-template", merge, f"out/{stage}"],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    return work / "out" / stage / "sam.yaml"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """The project with no third-party requirements to download, so packaging is offline."""
+    work = tmp_path_factory.mktemp("package")
+    for name in ("app.py", "chalicelib", "berth", ".chalice", "infra"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
+    (work / "requirements.txt").write_text("")
+    return work
+
+
+@pytest.fixture(scope="module")
+def packaged(project) -> Path:
+    """`chalice package` of the prod stage, offline."""
+    return make_package(project, "prod")
+
+
+def load(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
 
 
 def test_the_packaged_template_lints_clean(packaged):
@@ -120,25 +210,64 @@ def test_the_packaged_template_lints_clean(packaged):
     assert (result.returncode, result.stdout) == (0, "")
 
 
-def test_the_packaged_template_wires_functions_to_berths_resources(packaged):
-    template = yaml.load(packaged.read_text(), Loader=_CfnLoader)
-    functions = {
+def test_the_packaged_template_passes_the_sam_transform(packaged):
+    """cfn-lint validates SAM resources against SAM's schemas; this runs SAM's own transform
+    (aws-sam-translator, what CloudFormation runs for AWS::Serverless-2016-10-31) and lints the
+    plain CloudFormation it produces."""
+    samtranslator = pytest.importorskip("samtranslator.translator.transform")
+    from samtranslator.model.exceptions import InvalidDocumentException
+
+    class NoManagedPolicies:  # the functions name no managed policies; nothing to look up
+        def load(self):
+            return {}
+
+    template = load(packaged)
+    # `aws cloudformation package` (the step before deploying) uploads ./deployment.zip and
+    # rewrites CodeUri to its S3 location; SAM only accepts that form.
+    for function in functions_of(template).values():
+        assert function["Properties"]["CodeUri"] == "./deployment.zip"
+        function["Properties"]["CodeUri"] = "s3://berth-artifacts/deployment.zip"
+    parameters = {
+        "AWS::Region": "us-east-1",
+        "AWS::AccountId": "123456789012",
+        "AWS::Partition": "aws",
+        "AWS::StackName": "any-name",
+        "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/any-name/1",
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::NotificationARNs": [],
+        "SourceRepositoryUrl": "https://example.com/berth.git",
+    }
+    try:
+        output = samtranslator.transform(template, parameters, NoManagedPolicies())
+    except InvalidDocumentException as exc:  # pragma: no cover - the message is the point
+        pytest.fail("; ".join(str(cause) for cause in exc.causes))
+    assert "Transform" not in output
+    rules = {
+        k: v["Properties"]["EventPattern"]
+        for k, v in output["Resources"].items()
+        if v["Type"] == "AWS::Events::Rule" and "EventPattern" in v["Properties"]
+    }
+    assert sorted(rules) == sorted(
+        f"{package.logical_id(f)}{package.logical_id(f)}Event" for f in triggers.PATTERNS
+    )
+    transformed = packaged.with_name("transformed.json")
+    transformed.write_text(json.dumps(output))
+    result = subprocess.run(
+        [BIN / "cfn-lint", str(transformed)], check=False, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def functions_of(template: dict) -> dict[str, dict]:
+    return {
         k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"
     }
-    assert sorted(functions) == [
-        "OnDeploymentStateChange",
-        "OnImagePushed",
-        "OnServiceAction",
-        "OnSpecUploaded",
-        "Sweep",
-    ]
-    patterns = {
-        v["Properties"]["Handler"].removeprefix("app."): next(
-            iter(v["Properties"]["Events"].values())
-        )["Properties"].get("Pattern")
-        for v in functions.values()
-    }
-    assert {name: patterns[name] for name in triggers.PATTERNS} == triggers.PATTERNS
+
+
+def test_the_packaged_template_wires_functions_to_berths_resources(packaged):
+    template = load(packaged)
+    functions = functions_of(template)
+    assert sorted(functions) == sorted(package.logical_id(f) for f in triggers.FUNCTIONS)
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["BERTH_SPEC_BUCKET"] == {"Ref": "SpecBucket"}
     assert variables["BERTH_TOPIC_ARN"] == {"Ref": "NotificationTopic"}
@@ -152,3 +281,117 @@ def test_the_packaged_template_wires_functions_to_berths_resources(packaged):
     assert {f["Properties"]["Runtime"] for f in functions.values()} == {
         config["lambda_python_version"]
     }
+
+
+def test_the_packaged_functions_are_named_by_stage_not_by_stack(packaged):
+    template = load(packaged)
+    names = {
+        v["Properties"]["Handler"].removeprefix("app."): v["Properties"]["FunctionName"]
+        for v in functions_of(template).values()
+    }
+    assert names == {f: {"Fn::Sub": f"berth-${{Stage}}-{f}"} for f in triggers.FUNCTIONS}
+    # ... and the stack can only be deployed for the stage whose policy file it carries.
+    assert template["Parameters"]["Stage"]["AllowedValues"] == ["prod"]
+
+
+def test_the_packaged_rules_only_match_berths_own_events(packaged):
+    template = load(packaged)
+    patterns = {
+        v["Properties"]["Handler"].removeprefix("app."): next(
+            iter(v["Properties"]["Events"].values())
+        )["Properties"].get("Pattern")
+        for v in functions_of(template).values()
+    }
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    expected = package.cloudformation_patterns(package.stage_clusters(config, "prod"))
+    assert {name: patterns[name] for name in triggers.PATTERNS} == expected
+    assert patterns["on_spec_uploaded"]["detail"]["bucket"] == {"name": [{"Ref": "SpecBucket"}]}
+    assert patterns["on_image_pushed"]["detail"]["repository-name"] == [
+        "wso2am",
+        "wso2ei",
+        "wso2mi",
+    ]
+    assert patterns["on_deployment_state_change"]["resources"] == [
+        {
+            "prefix": {
+                "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}"
+                f":service/{cluster}/"
+            }
+        }
+        for cluster in ("wso2-dev", "wso2-prod")
+    ]
+
+
+def test_each_stage_packages_its_own_clusters(project):
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    config["stages"]["dev"]["environment_variables"]["BERTH_CLUSTERS"] = "wso2-dev, wso2-qa"
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+    try:
+        template = load(make_package(project, "dev"))
+    finally:
+        shutil.copy(ROOT / ".chalice" / "config.json", project / ".chalice" / "config.json")
+    pattern = template["Resources"]["OnServiceAction"]["Properties"]["Events"][
+        "OnServiceActionEvent"
+    ]["Properties"]["Pattern"]
+    assert [p["prefix"]["Fn::Sub"].rsplit(":", 1)[1] for p in pattern["resources"]] == [
+        "service/wso2-dev/",
+        "service/wso2-qa/",
+    ]
+
+
+def test_the_image_repositories_are_the_ones_the_ecr_rule_names():
+    template = load(ROOT / "infra" / "resources.yaml")
+    repositories = {
+        v["Properties"]["RepositoryName"]: v
+        for v in template["Resources"].values()
+        if v.get("Type") == "AWS::ECR::Repository"
+    }
+    immutable = sorted(
+        name
+        for name, v in repositories.items()
+        if v["Properties"]["ImageTagMutability"] == "IMMUTABLE"
+    )
+    assert immutable == list(triggers.IMAGE_REPOSITORIES)
+    assert "berth-build-cache" in repositories
+    assert "berth-build-cache" not in triggers.IMAGE_REPOSITORIES
+    # Repository names carry no stage (specs name them), so only one stage per account creates
+    # them; another stage in the same account deploys with ImageOwner=false.
+    assert all(v["Condition"] == "OwnsImages" for v in repositories.values())
+
+
+def test_what_holds_history_survives_a_stack_delete():
+    template = load(ROOT / "infra" / "resources.yaml")
+    for logical in (
+        "DeploymentsTable",
+        "SpecsTable",
+        "SpecBucket",
+        "EventDeadLetterQueue",
+        "ApimRepository",
+        "EiRepository",
+        "MiRepository",
+    ):
+        resource = template["Resources"][logical]
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == (
+            "Retain",
+            "Retain",
+        ), logical
+
+
+def test_named_resources_carry_the_stage_or_are_owned_by_one_stage():
+    """A second stage in the same account must not collide on a physical name."""
+    template = load(ROOT / "infra" / "resources.yaml")
+    name_keys = ("BucketName", "TopicName", "TableName", "QueueName", "RoleName", "Name")
+    for logical, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        for key in name_keys:
+            if key in properties:
+                assert "${Stage}" in json.dumps(properties[key]) or (
+                    resource.get("Condition") == "OwnsImages"
+                ), (logical, key)
+        if resource.get("Type") == "AWS::ECR::Repository":
+            assert resource["Condition"] == "OwnsImages", logical
+
+
+def test_the_template_names_no_partition():
+    text = (ROOT / "infra" / "resources.yaml").read_text()
+    assert "arn:aws:" not in text

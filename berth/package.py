@@ -1,0 +1,110 @@
+"""`make package`'s merge template: infra/resources.yaml plus one stage's precise EventBridge
+rules and function names, for `chalice package --merge-template` (operator side, never zipped)."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chalicelib import triggers
+
+from .sandbox.infra import load_template
+
+# The environments' clusters when a stage in .chalice/config.json names none.
+DEFAULT_CLUSTERS: tuple[str, ...] = ("wso2-dev", "wso2-prod")
+# The stage environment variable in .chalice/config.json that names the clusters.
+CLUSTERS_VARIABLE = "BERTH_CLUSTERS"
+
+
+def cloudformation_patterns(
+    clusters: Iterable[str], repositories: Iterable[str] = triggers.IMAGE_REPOSITORIES
+) -> dict[str, dict[str, Any]]:
+    """`patterns` for the packaged template: the bucket is the template's SpecBucket, and the
+    partition, region and account are resolved by CloudFormation when the stack is deployed."""
+    prefixes = [
+        {
+            "Fn::Sub": triggers.service_arn_prefix(
+                c, "${AWS::AccountId}", "${AWS::Region}", "${AWS::Partition}"
+            )
+        }
+        for c in clusters
+    ]
+    return triggers.narrowed({"Ref": "SpecBucket"}, repositories, prefixes)
+
+
+def logical_id(function: str) -> str:
+    """The logical id `chalice package` gives a function (on_spec_uploaded -> OnSpecUploaded)."""
+    return "".join(part.capitalize() for part in function.split("_"))
+
+
+def stage_clusters(config: dict[str, Any], stage: str) -> list[str]:
+    """The clusters a stage's environments run on: its BERTH_CLUSTERS variable (comma-separated),
+    else the top-level one, else DEFAULT_CLUSTERS."""
+    variables = {
+        **config.get("environment_variables", {}),
+        **config["stages"][stage].get("environment_variables", {}),
+    }
+    listed = variables.get(CLUSTERS_VARIABLE, ",".join(DEFAULT_CLUSTERS))
+    clusters = [c.strip() for c in listed.split(",") if c.strip()]
+    if not clusters:
+        raise ValueError(f"stage {stage}: {CLUSTERS_VARIABLE} names no cluster")
+    return clusters
+
+
+def merge_template(
+    resources: dict[str, Any], stage: str, clusters: Sequence[str]
+) -> dict[str, Any]:
+    """infra/resources.yaml plus what chalice's merge (a deep merge: dicts merge key by key, a
+    list or a value replaces) must change in chalice's own resources for `stage`:
+
+    - each rule's Pattern becomes `cloudformation_patterns(clusters)`; chalice's Pattern is a
+      dict, so a whole Pattern is given here and deep-merges over it key by key;
+    - each function is named `berth-<stage>-<function>`, as `chalice deploy` names it, so its log
+      group /aws/lambda/berth-<stage>-<function> is the one .chalice/policy-<stage>.json allows
+      whatever the stack is called (CloudFormation would otherwise name it
+      <stack>-<LogicalId>-<random>);
+    - the Stage parameter only accepts the stage packaged (the policy file names its resources).
+
+    Clusters are fixed at package time from .chalice/config.json: an EventBridge pattern needs one
+    {"prefix": ...} object per cluster, and CloudFormation has no loop that turns a
+    CommaDelimitedList into a list of objects (Fn::ForEach only generates keys of a mapping).
+    """
+    merged = copy.deepcopy(resources)
+    merged["Parameters"]["Stage"].update({"Default": stage, "AllowedValues": [stage]})
+    narrowed = cloudformation_patterns(clusters)
+    for function in triggers.FUNCTIONS:
+        name = logical_id(function)
+        properties: dict[str, Any] = {"FunctionName": {"Fn::Sub": f"berth-${{Stage}}-{function}"}}
+        if function in narrowed:
+            properties["Events"] = {f"{name}Event": {"Properties": {"Pattern": narrowed[function]}}}
+        merged["Resources"].setdefault(name, {}).setdefault("Properties", {}).update(properties)
+    return merged
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m berth.package STAGE RESOURCES CONFIG OUT`: write the merge template."""
+    parser = argparse.ArgumentParser(prog="python -m berth.package", description=main.__doc__)
+    parser.add_argument("stage")
+    parser.add_argument("resources", type=Path, help="infra/resources.yaml")
+    parser.add_argument("config", type=Path, help=".chalice/config.json")
+    parser.add_argument("out", type=Path, help="the merge template to write (.yaml)")
+    args = parser.parse_args(argv)
+    config = json.loads(args.config.read_text())
+    if args.stage not in config.get("stages", {}):
+        parser.error(f"{args.config} has no stage {args.stage!r}")
+    resources = load_template(args.resources)
+    merged = merge_template(resources, args.stage, stage_clusters(config, args.stage))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(yaml.safe_dump(merged, sort_keys=False, width=100))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
