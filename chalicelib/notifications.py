@@ -25,7 +25,6 @@ from .records import (
     TerminalStatus,
 )
 
-SCHEMA_ID = "berth.notification/v1"
 # A record's terminal statuses, plus the news that is not a record's end.
 NotificationStatus = Literal["STARTED", TerminalStatus, "IGNORED", "EXTERNAL"]
 

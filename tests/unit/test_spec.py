@@ -295,3 +295,17 @@ def test_a_repository_that_names_a_registry_is_refused(repository):
         f"({registry}); give the ECR repository name only (e.g. wso2am): Berth pins images to "
         "this account's ECR registry by digest"
     ]
+
+
+@pytest.mark.parametrize("group", ["/ecs/wso2", "/berth/dev", "/berth/prodx", "/aws/lambda/x"])
+def test_log_groups_stay_under_the_environments_prefix(group):
+    text = VALID.replace("cluster: wso2-prod\n", f"cluster: wso2-prod\nlogGroup: {group}\n")
+    assert errors_of(text) == [
+        f"specs/prod.yaml:4:1: logGroup: {group!r} is outside this environment's log groups; use "
+        "/berth/prod or /berth/prod/<name>"
+    ]
+
+
+def test_a_log_group_under_the_environments_prefix_is_valid():
+    text = VALID.replace("cluster: wso2-prod\n", "cluster: wso2-prod\nlogGroup: /berth/prod/wso2\n")
+    assert parse_spec(text.encode(), "s.yaml").log_group_of("apim") == "/berth/prod/wso2"
