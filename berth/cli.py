@@ -14,6 +14,8 @@ from chalicelib.errors import BerthError, SpecError
 from chalicelib.render import DIGEST, PLACEHOLDER_DIGEST, ImageRef, render_task_definition
 from chalicelib.spec import Spec, load_spec_file
 
+from .stages import stage_fence
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -34,18 +36,29 @@ def main() -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(files: tuple[str, ...]) -> None:
+@click.option(
+    "--stage",
+    help="Also check what the stage lets a spec reach (roles, repositories), as at upload.",
+)
+def validate(files: tuple[str, ...], stage: str | None) -> None:
     """Check spec files; print every problem as FILE:LINE:COL: FIELD: REASON.
 
     \b
     Exit status: 0 when all files are valid, 1 when any is not, 2 on usage errors.
     Example:
       berth validate examples/wso2-dev.yaml examples/wso2-prod.json
+      berth validate --stage dev examples/wso2-dev.yaml
     """
+    fence = None
+    if stage is not None:
+        try:
+            fence = stage_fence(stage)
+        except KeyError as exc:
+            raise click.BadParameter(str(exc.args[0]), param_hint="--stage") from None
     failed = False
     for path in files:
         try:
-            spec = load_spec_file(path)
+            spec = load_spec_file(path, fence)
         except SpecError as exc:
             failed = True
             for problem in exc.problems:

@@ -16,6 +16,7 @@ import yaml
 from chalicelib import triggers
 
 from .sandbox.infra import load_template
+from .stages import stage_variables
 
 # The environments' clusters when a stage in .chalice/config.json names none.
 DEFAULT_CLUSTERS: tuple[str, ...] = ("wso2-dev", "wso2-prod")
@@ -47,11 +48,7 @@ def logical_id(function: str) -> str:
 def stage_clusters(config: dict[str, Any], stage: str) -> list[str]:
     """The clusters a stage's environments run on: its BERTH_CLUSTERS variable (comma-separated),
     else the top-level one, else DEFAULT_CLUSTERS."""
-    variables = {
-        **config.get("environment_variables", {}),
-        **config["stages"][stage].get("environment_variables", {}),
-    }
-    listed = variables.get(CLUSTERS_VARIABLE, ",".join(DEFAULT_CLUSTERS))
+    listed = stage_variables(stage, config).get(CLUSTERS_VARIABLE, ",".join(DEFAULT_CLUSTERS))
     clusters = [c.strip() for c in listed.split(",") if c.strip()]
     if not clusters:
         raise ValueError(f"stage {stage}: {CLUSTERS_VARIABLE} names no cluster")

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from .fence import StageFence
+
 # The values PutRetentionPolicy accepts (CloudWatch Logs API reference, retentionInDays).
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653)  # fmt: skip
@@ -27,6 +29,24 @@ class Settings(BaseModel):
     max_attempts: int = Field(default=5, ge=1)
     log_retention_days: int = 90
     """Retention of the task log groups Berth creates."""
+    task_roles: frozenset[str] = frozenset()
+    """Role names the stage's policy lets Berth pass to ECS tasks (BERTH_TASK_ROLES)."""
+    image_repositories: frozenset[str] = frozenset()
+    """ECR repositories the stage's policy lets Berth read (BERTH_IMAGE_REPOSITORIES)."""
+
+    @field_validator("task_roles", "image_repositories", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    @property
+    def fence(self) -> StageFence | None:
+        """The stage's fence, when its configuration declares one."""
+        if not self.task_roles and not self.image_repositories:
+            return None
+        return StageFence(self.task_roles, self.image_repositories)
 
     @field_validator("log_retention_days")
     @classmethod
@@ -52,6 +72,8 @@ class Settings(BaseModel):
             "notify_ignored_pushes": "BERTH_NOTIFY_IGNORED_PUSHES",
             "max_attempts": "BERTH_AWS_MAX_ATTEMPTS",
             "log_retention_days": "BERTH_LOG_RETENTION_DAYS",
+            "task_roles": "BERTH_TASK_ROLES",
+            "image_repositories": "BERTH_IMAGE_REPOSITORIES",
         }
         values.update({k: env[v] for k, v in optional.items() if env.get(v)})
         return cls.model_validate(values)

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .errors import SpecError, SpecProblem
+from .fence import StageFence, fence_problems
 from .presets import PRESETS, Product, ProductPreset
 from .spec_rules import did_you_mean, semantic_problems
 from .tracks import track_problem
@@ -311,8 +312,9 @@ def _problem(file: str, doc: Located | None, loc: Path, reason: str) -> SpecProb
     return SpecProblem(file, _path_text(loc), reason, line, column)
 
 
-def parse_spec(raw: bytes, file: str) -> Spec:
-    """Validate a spec file's bytes; raise SpecError listing every problem found."""
+def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
+    """Validate a spec file's bytes (and, given a stage's fence, what it may reach); raise
+    SpecError listing every problem found."""
     try:
         doc = load_document(raw)
     except SourceError as exc:
@@ -341,7 +343,8 @@ def parse_spec(raw: bytes, file: str) -> Spec:
                 break
             data = _without(data, unknown)
             continue
-        problems += [_problem(file, doc, loc, reason) for loc, reason in semantic_problems(spec)]
+        found = semantic_problems(spec) + (fence_problems(spec, fence) if fence else [])
+        problems += [_problem(file, doc, loc, reason) for loc, reason in found]
         if not problems:
             return spec
         break
@@ -364,14 +367,14 @@ def _by_position(problem: SpecProblem) -> tuple[int, int]:
     return problem.line or 0, problem.column or 0
 
 
-def load_spec_file(path: str) -> Spec:
+def load_spec_file(path: str, fence: StageFence | None = None) -> Spec:
     """Read and validate a spec from disk."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_READ)
     except OSError as exc:
         raise SpecError([SpecProblem(path, "", f"cannot read file: {exc.strerror}")]) from None
-    return parse_spec(raw, path)
+    return parse_spec(raw, path, fence)
 
 
 # Read one byte past the limit so the size error can say the file is too large.

@@ -48,7 +48,7 @@ def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
         where = f"s3://{obj.bucket}/{obj.key} version {obj.version_id}"
         return [ignored(f"{where} no longer exists", environment)]
     try:
-        spec = parse_spec(raw, f"s3://{obj.bucket}/{obj.key}")
+        spec = parse_spec(raw, f"s3://{obj.bucket}/{obj.key}", berth.settings.fence)
     except SpecError as exc:
         errors = [str(p) for p in exc.problems]
         return [reject(berth, environment, trigger, errors, "the spec did not validate")]

@@ -127,9 +127,11 @@ def test_the_lambda_log_statement_names_each_function_of_the_stage():
     for stage in ("dev", "prod"):
         policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
         [statement] = [s for s in policy["Statement"] if s["Sid"] == "LambdaLogs"]
+        # CreateLogGroup is authorized on the group's ARN, the stream actions on `<group>:*`.
         assert statement["Resource"] == [
-            f"arn:*:logs:*:*:log-group:/aws/lambda/berth-{stage}-{function}:*"
+            f"arn:*:logs:*:*:log-group:/aws/lambda/berth-{stage}-{function}{suffix}"
             for function in triggers.FUNCTIONS
+            for suffix in ("", ":*")
         ]
 
 

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from berth.sandbox.strict_ecs import FARGATE_SIZES
-from chalicelib.spec import fargate_size_problem
+from chalicelib.spec_rules import fargate_size_problem
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "aws"
@@ -153,3 +153,26 @@ def test_tasks_whose_log_group_does_not_exist_fail_as_on_fargate(sandbox):
         "retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The "
         "specified log group does not exist. : exit status 1"
     }
+
+
+def test_tasks_whose_secret_does_not_exist_fail_as_on_fargate(sandbox):
+    # The example's secrets exist (the sandbox creates them, as an operator would); this one not.
+    from tests.integration.helpers import deploy_example
+
+    deploy_example(sandbox)
+    missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/missing"
+    text = sandbox.adapt_spec((ROOT / "examples" / "wso2-dev.yaml").read_text()).replace(
+        "KEYSTORE_PASSWORD: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/keystore",
+        f"KEYSTORE_PASSWORD: {missing}",
+    )
+    seen = len(sandbox.notifications)
+    sandbox.upload_spec(text)
+    sandbox.run_until_idle()
+    final = sandbox.notifications[-1].document
+    assert [n.document["status"] for n in sandbox.notifications[seen:]] == ["STARTED", "ROLLED_BACK"]
+    assert (
+        "task stopped: ResourceInitializationError: unable to pull secrets or registry auth: "
+        "execution resource retrieval failed: unable to retrieve secret from asm: service call has "
+        f"been retried 1 time(s): failed to fetch secret {missing} from secrets manager: "
+        "ResourceNotFoundException: Secrets Manager can't find the specified secret."
+    ) in final["causes"]

@@ -89,3 +89,20 @@ def test_every_command_has_help_with_examples():
     ):
         result = run(*args, "--help")
         assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_validate_with_a_stage_checks_what_the_stage_lets_a_spec_reach(tmp_path):
+    spec = tmp_path / "dev.yaml"
+    spec.write_text(
+        (EXAMPLES / "wso2-dev.yaml").read_text().replace("repository: wso2mi", "repository: other", 1)
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["validate", str(spec)]).exit_code == 0
+    result = runner.invoke(main, ["validate", "--stage", "dev", str(spec)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{spec}:23:13: services.ei.image.repository: 'other' is not a repository this stage "
+        "deploys from (wso2am, wso2ei, wso2mi)"
+    ]
+    unknown = runner.invoke(main, ["validate", "--stage", "qa", str(spec)])
+    assert unknown.exit_code == 2 and "has no stage 'qa' (dev, prod)" in unknown.stderr

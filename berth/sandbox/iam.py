@@ -1,0 +1,173 @@
+"""The sandbox runs Berth's Lambdas under the stage's own IAM policy, as AWS does.
+
+moto's IAM enforcement cannot stand in for AWS here: it authorizes ECS, DynamoDB, SNS and ECR
+calls against resource "*" only, ignores conditions and never checks iam:PassRole (see
+tests/fixtures/aws/README.md). So each call Berth's clients make is turned into the requests IAM
+authorizes (action, resource ARN, condition keys; from the Service Authorization Reference) and
+evaluated against .chalice/policy-<stage>.json: an explicit Deny wins, else an Allow whose
+Action, Resource and Condition all match, else the implicit deny (IAM user guide, "Policy
+evaluation logic"). A denied call fails before it is sent, with the error AWS answers.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+POLICIES = Path(__file__).resolve().parents[2] / ".chalice"
+# ECS, DynamoDB, ECR and CloudWatch Logs answer AccessDeniedException; SNS and S3 AccessDenied.
+_DENIED_CODE = {"sns": "AccessDenied", "s3": "AccessDenied"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One authorization IAM makes for a call."""
+
+    action: str
+    resource: str
+    context: dict[str, str] = field(default_factory=dict)
+
+
+def _matches(pattern: str, value: str, *, case_sensitive: bool) -> bool:
+    # IAM wildcards: * any run of characters, ? one character; actions are case-insensitive.
+    if not case_sensitive:
+        pattern, value = pattern.lower(), value.lower()
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+_CONDITIONS: dict[str, Callable[[str, str], bool]] = {
+    "StringEquals": lambda want, have: have == want,
+    "StringLike": lambda want, have: _matches(want, have, case_sensitive=True),
+    "ArnEquals": lambda want, have: have == want,
+    "ArnLike": lambda want, have: _matches(want, have, case_sensitive=True),
+}
+
+
+def _condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    for operator, keys in condition.items():
+        test = _CONDITIONS.get(operator)
+        if test is None:
+            return False  # an operator this evaluator does not know: fail closed
+        for key, wanted in keys.items():
+            have = context.get(key)
+            if have is None or not any(test(w, have) for w in _listed(wanted)):
+                return False
+    return True
+
+
+def _statement_applies(statement: dict[str, Any], request: Request) -> bool:
+    actions = _listed(statement.get("Action", []))
+    resources = _listed(statement.get("Resource", []))
+    return (
+        any(_matches(a, request.action, case_sensitive=False) for a in actions)
+        and any(_matches(r, request.resource, case_sensitive=True) for r in resources)
+        and _condition_holds(statement.get("Condition", {}), request.context)
+    )
+
+
+def allowed(policy: dict[str, Any], request: Request) -> bool:
+    statements = policy.get("Statement", [])
+    if any(s["Effect"] == "Deny" and _statement_applies(s, request) for s in statements):
+        return False
+    return any(s["Effect"] == "Allow" and _statement_applies(s, request) for s in statements)
+
+
+def requests_of(
+    service: str, operation: str, params: dict[str, Any], region: str, account: str
+) -> list[Request]:
+    """What IAM authorizes for one call (Service Authorization Reference, per service)."""
+    arn = f"arn:aws:{{}}:{region}:{account}:{{}}"
+    if service == "dynamodb":
+        table = arn.format("dynamodb", f"table/{params['TableName']}")
+        if params.get("IndexName"):
+            table += f"/index/{params['IndexName']}"
+        return [Request(f"dynamodb:{operation}", table)]
+    if service == "s3":
+        action = "s3:GetObjectVersion" if params.get("VersionId") else f"s3:{operation}"
+        return [Request(action, f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
+    if service == "sns":
+        return [Request(f"sns:{operation}", params["TopicArn"])]
+    if service == "ecr":
+        repository = arn.format("ecr", f"repository/{params['repositoryName']}")
+        return [Request(f"ecr:{operation}", repository)]
+    if service == "logs":
+        group = arn.format("logs", f"log-group:{params['logGroupName']}")
+        return [Request(f"logs:{operation}", group)]
+    if service == "ecs":
+        return _ecs_requests(operation, params, arn)
+    raise ValueError(f"no IAM model for {service}:{operation}: add one before Berth calls it")
+
+
+def _ecs_requests(operation: str, params: dict[str, Any], arn: str) -> list[Request]:
+    action = f"ecs:{operation}"
+    cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
+
+    def service_arn(name: str) -> str:
+        return arn.format("ecs", f"service/{cluster}/{name.rsplit('/', 1)[-1]}")
+
+    requests: list[Request] = []
+    if operation in ("CreateService", "UpdateService"):
+        name = params.get("serviceName") or params["service"]
+        requests.append(Request(action, service_arn(name)))
+    elif operation == "DescribeServices":
+        requests += [Request(action, service_arn(s)) for s in params["services"]]
+    else:  # RegisterTaskDefinition, DescribeTaskDefinition, ListTasks, DescribeTasks: "*"
+        requests.append(Request(action, "*"))
+    if operation == "RegisterTaskDefinition":
+        # ECS passes the roles to ecs-tasks.amazonaws.com: iam:PassRole on each.
+        requests += [
+            Request("iam:PassRole", params[key], {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+            for key in ("executionRoleArn", "taskRoleArn")
+            if params.get(key)
+        ]
+    if params.get("tags") and operation in ("CreateService", "RegisterTaskDefinition"):
+        requests.append(Request("ecs:TagResource", "*", {"ecs:CreateAction": operation}))
+    return requests
+
+
+@dataclass
+class PolicyEnforcer:
+    """Authorizes each call of a boto3 session against one stage's policy before it is sent."""
+
+    stage: str
+    region: str
+    account: str
+    policy: dict[str, Any] = field(default_factory=dict)
+    denied: list[Request] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.policy = json.loads((POLICIES / f"policy-{self.stage}.json").read_text())
+
+    def attach(self, session: Any) -> Any:
+        session.events.register("before-parameter-build", self._authorize)
+        return session
+
+    def _authorize(self, model: Any, params: Any, **_: Any) -> None:
+        service = model.service_model.service_name
+        for request in requests_of(service, model.name, dict(params), self.region, self.account):
+            if not allowed(self.policy, request):
+                self.denied.append(request)
+                role = f"berth-{self.stage}-lambda"
+                answer: Any = {
+                    "Error": {
+                        "Code": _DENIED_CODE.get(service, "AccessDeniedException"),
+                        "Message": (
+                            f"User: arn:aws:sts::{self.account}:assumed-role/{role}/{role} "
+                            f"is not authorized to perform: {request.action} on resource: "
+                            f"{request.resource} because no identity-based policy allows "
+                            f"the {request.action} action"
+                        ),
+                    },
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                }
+                raise ClientError(answer, model.name)
