@@ -16,6 +16,7 @@ from berth.sandbox.server import guard_loopback
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT.parent / "shared" / "events"
 EXAMPLES = ROOT / "examples"
+EXAMPLE_SPECS = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
 
 # Before anything builds a client: dummy credentials, and an endpoint nobody listens on, so that
 # a client built without the sandbox's endpoint fails fast instead of finding real AWS.

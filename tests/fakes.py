@@ -68,7 +68,7 @@ class InMemoryStore:
         self.heads[head.target] = moved
         return moved
 
-    def claim_external(self, deployment_id, service_arn, event_name):
+    def claim_external(self, deployment_id, service_arn, event_name, expires):
         if deployment_id in self.external:
             return False
         self.external.add(deployment_id)

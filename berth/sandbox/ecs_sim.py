@@ -62,6 +62,24 @@ def _keep_create_settings() -> None:
 _keep_create_settings()
 
 
+def _secret_exists(value_from: str) -> bool:
+    """Does the Secrets Manager secret or SSM parameter an ECS `valueFrom` names exist?
+    (`arn:...:secret:NAME[-suffix][:json-key:stage:version]`, `arn:...:parameter/NAME`)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+    from moto.ssm.models import ssm_backends
+
+    parts = value_from.split(":")
+    if len(parts) < 6:
+        return False
+    region, account = parts[3], parts[4]
+    if parts[2] == "secretsmanager" and len(parts) >= 7:
+        return parts[6] in secretsmanager_backends[account][region].secrets
+    if parts[2] == "ssm" and parts[5].startswith("parameter/"):
+        name = parts[5].removeprefix("parameter")
+        return ssm_backends[account][region].get_parameter(name) is not None
+    return False
+
+
 def _redeploying_state(service: Any) -> str:
     return json.dumps(
         [service.task_definition, service.load_balancers, service.network_configuration],
@@ -397,6 +415,27 @@ class SimulatedEcs:
                 "been retried 1 times: failed to create Cloudwatch log stream: "
                 "ResourceNotFoundException: The specified log group does not exist. : exit "
                 "status 1",
+                "",
+                None,
+            )
+        missing_secret = next(
+            (
+                secret["valueFrom"]
+                for c in definition.container_definitions
+                for secret in c.get("secrets") or []
+                if not _secret_exists(secret["valueFrom"])
+            ),
+            None,
+        )
+        if missing_secret is not None:
+            # Fargate's stopped reason when the execution role cannot fetch a secret that does
+            # not exist (quoted in tests/fixtures/aws/README.md, case j).
+            return (
+                "ResourceInitializationError: unable to pull secrets or registry auth: execution "
+                "resource retrieval failed: unable to retrieve secret from asm: service call has "
+                f"been retried 1 time(s): failed to fetch secret {missing_secret} from secrets "
+                "manager: ResourceNotFoundException: Secrets Manager can't find the specified "
+                "secret.",
                 "",
                 None,
             )

@@ -53,6 +53,9 @@ def create_tables(db: DynamoDBClient, names: dict[str, str], template: dict[str,
             BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
             **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
         )
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            db.update_time_to_live(TableName=names[logical], TimeToLiveSpecification=ttl)
 
 
 def repository_names(template: dict[str, Any]) -> list[str]:

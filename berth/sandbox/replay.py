@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import yaml
+
 from chalicelib import triggers
 
 from .sandbox import ACCOUNT, REGION, Sandbox
@@ -50,11 +52,26 @@ def replay_event(
         return _deliver(fresh, function, event, spec_json)
 
 
+def _import_pushed_image(sandbox: Sandbox, event: Any) -> None:
+    """An ECR push event means ECR holds that digest: put it in the sandbox's ECR too, so the
+    simulated ECS can pull what the event names."""
+    detail = event.get("detail") if isinstance(event, dict) else None
+    if event.get("source") != "aws.ecr" or not isinstance(detail, dict):
+        return
+    keys = ("repository-name", "image-tag", "image-digest")
+    repository, tag, digest = (detail.get(k) for k in keys)
+    if isinstance(repository, str) and isinstance(digest, str) and isinstance(tag, str):
+        sandbox.import_image(repository, tag, digest)
+
+
 def _deliver(
     sandbox: Sandbox, function: str, event: Any, spec_json: str | None
 ) -> tuple[list[dict[str, Any]], bool]:
     if spec_json is not None:
-        sandbox.accept_spec_directly(json.loads(spec_json), ACCOUNT, REGION)
+        # The spec's subnets and security groups are the user's; the sandbox has its own.
+        adapted = yaml.safe_load(sandbox.adapt_spec(spec_json))
+        sandbox.accept_spec_directly(adapted, ACCOUNT, REGION)
+    _import_pushed_image(sandbox, event)
     mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
     delivery = sandbox.deliver(function, event)
     sandbox.collect_notifications()

@@ -23,26 +23,32 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import yaml
 
 from chalicelib import handlers, triggers
 from chalicelib.context import Berth
 from chalicelib.settings import Settings
 
+from ..stages import FENCE_VARIABLES, stage_variables
 from . import infra
 from .calls import CallRecorder
 from .ecs_sim import BROKEN_HEALTH_MARKER, EmittedEvent, SimulatedEcs
+from .iam import PolicyEnforcer
 from .server import SANDBOX_ENV, MotoServer, environment, guard_loopback
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-BUCKET = "berth-specs-sandbox"
-TOPIC = "berth-notifications-sandbox"
+# The sandbox is the dev stage of account 123456789012: its resources carry the names the dev
+# stage's template gives them, so the Lambdas run under .chalice/policy-dev.json unchanged.
+STAGE = "dev"
+BUCKET = f"berth-specs-{ACCOUNT}-{STAGE}"
+TOPIC = f"berth-notifications-{STAGE}"
 CLUSTERS = ("wso2-dev", "wso2-prod")
 LAMBDA_ATTEMPTS = 3
 TABLE_NAMES = {
-    "DeploymentsTable": "berth-deployments-sandbox",
-    "SpecsTable": "berth-specs-sandbox",
-    "IdempotencyTable": "berth-idempotency-sandbox",
+    "DeploymentsTable": f"berth-deployments-{STAGE}",
+    "SpecsTable": f"berth-specs-{STAGE}",
+    "IdempotencyTable": f"berth-idempotency-{STAGE}",
 }
 
 
@@ -110,6 +116,8 @@ class Sandbox:
     chaos: random.Random | None = None
     lambda_timeout_ms: int = 60_000
     recorder: CallRecorder = field(default_factory=CallRecorder)
+    iam: PolicyEnforcer = field(default_factory=lambda: PolicyEnforcer(STAGE, REGION, ACCOUNT))
+    """The stage's IAM policy, enforced on every call of Berth's Lambdas (not on the user's)."""
     deliveries: list[Delivery] = field(default_factory=list)
     notifications: list[ReceivedNotification] = field(default_factory=list)
     on_delivery: Callable[[Delivery], None] | None = None
@@ -136,11 +144,11 @@ class Sandbox:
         self.ecs_sim = SimulatedEcs(ACCOUNT, REGION, rollout_seconds=self.rollout_seconds)
         return self
 
-    def renew_clients(self) -> None:
+    def renew_clients(self, **settings: str) -> None:
         """Give the handlers new clients, as a new Lambda container would have (botocore's retry
-        quota starts full again)."""
-        session = self.recorder.attach(boto3.session.Session())
-        handlers.use(Berth.from_settings(self.settings(), session))
+        quota starts full again); `settings` override the stage's environment variables."""
+        session = self.iam.attach(self.recorder.attach(boto3.session.Session()))
+        handlers.use(Berth.from_settings(self.settings(**settings), session))
 
     def stop(self) -> None:
         handlers.use(None)
@@ -176,6 +184,8 @@ class Sandbox:
             "BERTH_DEPLOYMENTS_TABLE": TABLE_NAMES["DeploymentsTable"],
             "BERTH_SPECS_TABLE": TABLE_NAMES["SpecsTable"],
             "BERTH_IDEMPOTENCY_TABLE": TABLE_NAMES["IdempotencyTable"],
+            # The dev stage's fence, as its Lambdas get it from .chalice/config.json.
+            **{k: v for k, v in stage_variables(STAGE).items() if k in FENCE_VARIABLES},
         }
 
     @property
@@ -211,6 +221,7 @@ class Sandbox:
         for cluster in CLUSTERS:
             ecs.create_cluster(clusterName=cluster)
         self._network()
+        self._example_secrets()
         sns, sqs, events = self.client("sns"), self.client("sqs"), self.client("events")
         sns.create_topic(Name=TOPIC)
         self._notification_queue = sqs.create_queue(QueueName="berth-sandbox-notifications")[
@@ -243,6 +254,28 @@ class Sandbox:
             GroupName="berth-sandbox", Description="sandbox tasks", VpcId=vpc
         )["GroupId"]
 
+    def _example_secrets(self) -> None:
+        """The secrets the examples reference, created as an operator creates them before the
+        first deployment: the simulated ECS stops tasks whose secret is missing, as Fargate does."""
+        for path in sorted((REPO_ROOT / "examples").iterdir()):
+            if path.suffix not in (".yaml", ".yml", ".json"):
+                continue
+            document = yaml.safe_load(path.read_text())
+            levels = [document, *(document.get("services") or {}).values()]
+            for ref in {v for level in levels for v in (level.get("secrets") or {}).values()}:
+                self.create_secret(ref)
+
+    def create_secret(self, value_from: str, value: str = "sandbox") -> None:
+        """Create the Secrets Manager secret or SSM parameter an ECS `valueFrom` names."""
+        parts = value_from.split(":")
+        if (parts[3], parts[4]) != (REGION, ACCOUNT):
+            return
+        if parts[2] == "secretsmanager":
+            self.client("secretsmanager").create_secret(Name=parts[6], SecretString=value)
+        elif parts[2] == "ssm":
+            name = parts[5].removeprefix("parameter")
+            self.client("ssm").put_parameter(Name=name, Value=value, Type="SecureString")
+
     def _queue_arn(self, url: str) -> str:
         return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{url.rsplit('/', 1)[-1]}"
 
@@ -253,8 +286,6 @@ class Sandbox:
 
         moto checks that subnets and security groups exist; the examples name real-looking ids.
         """
-        import yaml
-
         document = yaml.safe_load(text)
         network = {"subnets": self.subnets, "securityGroups": [self.security_group]}
         if isinstance(document, dict):
@@ -278,6 +309,20 @@ class Sandbox:
         return push_image(
             self.client("ecr"), self.client("events"), repository, tag, broken_health_check
         )
+
+    def import_image(self, repository: str, tag: str, digest: str) -> bool:
+        """Make the sandbox ECR hold `digest` under `tag`, as after a real push of that image
+        (moto derives digests from manifests, so an exact digest is put into its backend);
+        False when the repository does not exist or already holds the digest."""
+        from moto.ecr.models import Image, ecr_backends
+
+        repo = ecr_backends[ACCOUNT][REGION].repositories.get(repository)
+        if repo is None or any(i.image_digest == digest for i in repo.images):
+            return False
+        annotations = {"berth.sandbox/imported": "true"}
+        manifest = json.dumps({"schemaVersion": 2, "annotations": annotations})
+        repo.images.append(Image(ACCOUNT, tag, manifest, repository, digest=digest))
+        return True
 
     def put_event(
         self, source: str, detail_type: str, detail: dict[str, Any], resources: list[str]

@@ -205,14 +205,18 @@ class Store:
     # ---- deployments Berth did not start ------------------------------------------------------
 
     @aws_errors("PutItem")
-    def claim_external(self, deployment_id: str, service_arn: str, event_name: str) -> bool:
-        """True the first time an external deployment id is seen (so it is reported once)."""
+    def claim_external(
+        self, deployment_id: str, service_arn: str, event_name: str, expires: datetime
+    ) -> bool:
+        """True the first time an external deployment id is seen (so it is reported once); the
+        item expires (DynamoDB TTL on `expires_at`, epoch seconds) once ECS stops sending news."""
         item = _item(
             {
                 "pk": "external",
                 "sk": deployment_id,
                 "ecs_service_arn": service_arn,
                 "body": json.dumps({"event": event_name}),
+                "expires_at": int(expires.timestamp()),
             }
         )
         return _put_if(self.db, self.deployments, item, "attribute_not_exists(sk)")

@@ -7,6 +7,8 @@ best-effort basis).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from ..context import Berth, logger
 from ..decisions.transitions import Conclude, Ignore, RollBack, transition_for
 from ..events import EcsDeploymentStateChange, EcsServiceAction
@@ -23,6 +25,11 @@ IMPAIRED = frozenset(
         "SERVICE_DEPLOYMENT_FAILED",
     }
 )
+
+
+# How long an external deployment is remembered, so its repeated events are told once: ECS stops
+# sending news of a deployment long before.
+EXTERNAL_REMEMBERED = timedelta(days=30)
 
 
 def _service_name(service_arn: str) -> str:
@@ -94,7 +101,10 @@ def _conclude(berth: Berth, record: DeploymentRecord, step: Conclude) -> list[Ou
 def _external(berth: Berth, event: EcsDeploymentStateChange) -> list[Outcome]:
     """A deployment Berth did not start: reported once per deployment id."""
     detail = event.detail
-    if not berth.store.claim_external(detail.deployment_id, event.service_arn, detail.event_name):
+    expires = berth.clock() + EXTERNAL_REMEMBERED
+    if not berth.store.claim_external(
+        detail.deployment_id, event.service_arn, detail.event_name, expires
+    ):
         return [ignored(f"external deployment {detail.deployment_id} already reported")]
     logger.info("external deployment", extra={"deployment": detail.deployment_id})
     berth.notifier.publish(external_notification(event, berth.clock()))

@@ -38,6 +38,28 @@ def test_replay_handles_or_ignores_every_aws_sample(sample):
     ]  # samples name other accounts' resources
 
 
+def test_the_readme_replay_example_ends_in_a_deployment():
+    # Issue 13: the README's replay example ended in "ignored" (the AWS sample names another
+    # repository and region), and edited to match, it failed on the example's subnets.
+    event = EXAMPLES / "events" / "ecr-image-push-wso2am.json"
+    assert f"berth sandbox replay examples/events/{event.name} --spec examples/wso2-dev.yaml" in (
+        EXAMPLES.parent / "README.md"
+    ).read_text()
+    result = CliRunner().invoke(
+        main, ["sandbox", "replay", str(event), "--spec", str(EXAMPLES / "wso2-dev.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["action"] for o in lines[0]["result"]["outcomes"]] == ["started"]
+    assert [line["operation"] for line in lines if line["kind"] == "ecs"] == [
+        "RegisterTaskDefinition",
+        "CreateService",
+    ]
+    assert [line["subject"] for line in lines if line["kind"] == "notification"] == [
+        "[dev] apim 4.7.0-9 deploying"
+    ]
+
+
 def test_replay_of_a_malformed_event_exits_1_with_a_reason(tmp_path):
     event = json.loads((EVENTS / "ecr-image-push.json").read_text())
     del event["detail"]["image-digest"]

@@ -172,7 +172,7 @@ def test_an_invalid_spec_is_rejected_and_the_accepted_one_stays(sandbox):
     [note] = sandbox.notifications[seen:]
     assert note.document["status"] == "REJECTED"
     assert note.document["errors"] == [
-        "s3://berth-specs-sandbox/specs/dev/wso2.yaml:36:5: services.apim.memory: 3000 is not a valid "
+        "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:36:5: services.apim.memory: 3000 is not a valid "
         "Fargate memory for cpu 2048 (valid: 4096-16384 in steps of 1024)"
     ]
     assert note.attributes == {
@@ -219,7 +219,7 @@ def test_a_spec_in_the_wrong_folder_is_rejected(sandbox):
     sandbox.run_until_idle()
     [note] = sandbox.notifications
     assert note.document["errors"] == [
-        "s3://berth-specs-sandbox/specs/prod/wso2.yaml: environment: 'dev' does not match the folder "
+        "s3://berth-specs-123456789012-dev/specs/prod/wso2.yaml: environment: 'dev' does not match the folder "
         "it was uploaded to (specs/prod/)"
     ]
 
@@ -236,7 +236,7 @@ def test_a_key_with_spaces_resolves_in_both_notification_formats(sandbox):
                 "eventTime": "2026-11-28T00:00:00Z",
                 "awsRegion": "us-east-1",
                 "s3": {
-                    "bucket": {"name": "berth-specs-sandbox"},
+                    "bucket": {"name": "berth-specs-123456789012-dev"},
                     "object": {"key": "specs/dev/red+flower.yaml", "versionId": version},
                 },
             }
@@ -423,3 +423,39 @@ def test_berth_creates_the_task_log_group_with_a_retention_before_the_first_task
     sandbox.push("wso2am", "4.7.0-2")
     sandbox.run_until_idle()
     assert not [c for c in sandbox.recorder.since(mark) if c.service == "logs"]
+
+
+def test_a_role_the_stage_may_not_pass_is_refused_at_upload_with_its_location(sandbox):
+    # Issue 13, finding 3: such a spec validated, then RegisterTaskDefinition was denied
+    # iam:PassRole halfway through the deployment.
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(
+        sandbox.adapt_spec(example_spec()).replace("role/berth-task-dev", "role/admin", 1)
+    )
+    sandbox.run_until_idle()
+    [note] = sandbox.notifications
+    assert note.document["errors"] == [
+        "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:5:1: taskRoleArn: role admin is "
+        "not one this stage may pass to ECS tasks (berth-task-dev, berth-task-execution-dev)"
+    ]
+    assert sandbox.recorder.ecs_mutations() == []
+
+
+def test_without_the_fence_aws_itself_would_deny_the_pass_role(sandbox):
+    # The sandbox runs Berth under the dev stage's IAM policy, as AWS would.
+    sandbox.renew_clients(BERTH_TASK_ROLES="", BERTH_IMAGE_REPOSITORIES="")  # no fence
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(
+        sandbox.adapt_spec(example_spec()).replace("role/berth-task-dev", "role/admin", 1)
+    )
+    sandbox.run_until_idle()
+    failed = history("ei")[0]
+    assert failed.status == "FAILED"
+    assert failed.errors == [
+        "RegisterTaskDefinition failed: AccessDeniedException: User: "
+        "arn:aws:sts::123456789012:assumed-role/berth-dev-lambda/berth-dev-lambda is not "
+        "authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/admin "
+        "because no identity-based policy allows the iam:PassRole action"
+    ]

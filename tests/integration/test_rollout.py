@@ -209,3 +209,21 @@ def test_a_pending_record_nobody_will_start_is_timed_out_by_the_sweep(sandbox):
         ("timed-out", "never started; still pending")
     ]
     assert handlers.berth().store.history("dev", "apim")[0].status == "TIMED_OUT"
+
+
+def test_external_deployment_items_expire(sandbox):
+    # Issue 13, finding 5: each external deployment left a pk=external item for ever.
+    sandbox.deliver("on_deployment_state_change", sample_event("ecs-deployment-completed.json"))
+    db = sandbox.client("dynamodb")
+    table = handlers.berth().settings.deployments_table
+    assert db.describe_time_to_live(TableName=table)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires_at",
+    }
+    [item] = db.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "external"}},
+    )["Items"]
+    remembered = int(item["expires_at"]["N"]) - handlers.berth().clock().timestamp()
+    assert 29 * 86400 < remembered <= 30 * 86400

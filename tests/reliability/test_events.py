@@ -138,7 +138,7 @@ VARIANTS: list[tuple[str, str, Mutation | None, str]] = [
     (
         "s3 object created, sandbox bucket, missing object",
         "s3-object-created.json",
-        _set("detail.bucket.name", "berth-specs-sandbox"),
+        _set("detail.bucket.name", "berth-specs-123456789012-dev"),
         "handled",
     ),
     (

@@ -45,7 +45,7 @@ def test_every_hostile_spec_is_rejected_with_a_located_message_and_nothing_deplo
     for name, note in rejected.items():
         assert note.document["errors"], name
         for error in note.document["errors"]:
-            assert error.startswith(f"s3://berth-specs-sandbox/specs/dev/{name}"), error
+            assert error.startswith(f"s3://berth-specs-123456789012-dev/specs/dev/{name}"), error
             assert "Traceback" not in error
         assert note.subject.startswith("[dev] spec rejected: ")
     assert sandbox.recorder.ecs_mutations(mark) == []

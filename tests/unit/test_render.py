@@ -19,7 +19,7 @@ from chalicelib.render import (
     to_json,
 )
 from chalicelib.spec import load_spec_file
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLE_SPECS, EXAMPLES
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 DIGEST = "sha256:" + "ab" * 32
@@ -27,7 +27,7 @@ DIGEST = "sha256:" + "ab" * 32
 
 def rendered_examples() -> dict[str, str]:
     out = {}
-    for path in sorted(EXAMPLES.iterdir()):
+    for path in EXAMPLE_SPECS:
         spec = load_spec_file(str(path))
         for name in spec.deployment_order():
             repository = spec.services[name].image.repository

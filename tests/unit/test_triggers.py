@@ -304,7 +304,7 @@ def bus(monkeypatch: pytest.MonkeyPatch) -> Any:
         session = boto3.session.Session(region_name="us-east-1")
         events, sqs, s3 = session.client("events"), session.client("sqs"), session.client("s3")
         rules = triggers.patterns(
-            "berth-specs-sandbox",
+            "berth-specs-123456789012-dev",
             triggers.IMAGE_REPOSITORIES,
             ["wso2-dev", "wso2-prod"],
             "123456789012",
@@ -381,12 +381,12 @@ def test_moto_routes_the_sandbox_buckets_own_objects(bus):
     """moto's S3 emits "Object Created" to EventBridge as the sandbox relies on; only the spec
     bucket's reach the rule."""
     _, delivered, s3 = bus
-    for bucket in ("berth-specs-sandbox", "someone-elses"):
+    for bucket in ("berth-specs-123456789012-dev", "someone-elses"):
         s3.create_bucket(Bucket=bucket)
         s3.put_bucket_notification_configuration(
             Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
     s3.put_object(Bucket="someone-elses", Key="specs/dev/wso2.yaml", Body=b"x")
     assert delivered() == {}
-    s3.put_object(Bucket="berth-specs-sandbox", Key="specs/dev/wso2.yaml", Body=b"x")
+    s3.put_object(Bucket="berth-specs-123456789012-dev", Key="specs/dev/wso2.yaml", Body=b"x")
     assert delivered() == {"on_spec_uploaded": 1}
