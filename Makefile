@@ -32,15 +32,15 @@ typecheck: $(STAMP)
 STAGE ?= dev
 # The merge template is infra/resources.yaml plus the stage's precise EventBridge patterns (its
 # spec bucket, image repositories and BERTH_CLUSTERS from .chalice/config.json) and function
-# names: berth/package.py writes it. The Lambda runtime is the interpreter chalice runs
-# under (.venv's python3.11), whatever config.json says.
+# names: berth/package.py writes it. berth/chalice_package.py runs chalice package for the
+# runtime config.json names (chalice alone would take .venv's python3.11).
 package: $(STAMP)
 	rm -rf out/package out/merge-$(STAGE).yaml
 	$(BIN)/python -m berth.package $(STAGE) infra/resources.yaml .chalice/config.json \
 	  out/merge-$(STAGE).yaml
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
-	  --merge-template out/merge-$(STAGE).yaml out/package
-	$(BIN)/cfn-lint out/package/sam.yaml
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/python -m berth.chalice_package \
+	  --stage $(STAGE) --merge-template out/merge-$(STAGE).yaml out/package
+	$(BIN)/cfn-lint --include-checks I -- out/package/sam.yaml
 
 bench: $(STAMP)
 	@$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

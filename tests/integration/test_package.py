@@ -27,7 +27,7 @@ def deployment_zip(tmp_path_factory) -> zipfile.ZipFile:
         (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
     (work / "requirements.txt").write_text("")
     subprocess.run(
-        [BIN / "chalice", "package", "--stage", "prod", "out"],
+        [BIN / "python", "-m", "berth.chalice_package", "--stage", "prod", "out"],
         cwd=work,
         check=True,
         capture_output=True,

@@ -147,3 +147,13 @@ def test_dockerfile_agrees_with_the_renderer_preset(name):
     assert re.search(r"^USER (\d+)$", text, re.M).group(1) == str(preset.uid)
     assert f"ARG WSO2_VERSION={product.version}\n" in text
     assert preset.home.endswith(f"-{product.version}")
+
+
+def test_the_lambda_wheels_are_fetched_for_the_runtimes_python_not_this_one():
+    from berth.chalice_package import wheel_download_arguments
+
+    assert wheel_download_arguments("cp314", "pydantic-core==2.50.5", "/w", ["manylinux2014_x86_64"]) == [
+        "--only-binary=:all:", "--no-deps", "--platform", "manylinux2014_x86_64",
+        "--implementation", "cp", "--abi", "cp314", "--python-version", "3.14",
+        "--dest", "/w", "pydantic-core==2.50.5",
+    ]  # fmt: skip

@@ -125,3 +125,43 @@ def test_rendering_is_deterministic(digest, tag):
     second = to_json(render_task_definition(spec(), "apim", image, "1" * 12, "us-east-1"))
     assert first == second
     assert normalise(json.loads(first)) == normalise(json.loads(second))
+
+
+def test_a_grace_period_without_a_load_balancer_is_rendered_not_dropped():
+    # Issue 13, finding 3: it validated and was silently dropped. ECS applies the grace period to
+    # container health checks too (ECS API reference, CreateService healthCheckGracePeriodSeconds).
+    from chalicelib.render import render_service_settings
+    from chalicelib.spec import parse_spec
+
+    text = (EXAMPLES / "wso2-dev.yaml").read_text().replace(
+        "    desiredCount: 2\n", "    desiredCount: 2\n    healthCheckGracePeriod: 90\n", 1
+    )
+    settings = render_service_settings(parse_spec(text.encode(), "dev.yaml"), "ei")
+    assert settings["loadBalancers"] == []
+    assert settings["healthCheckGracePeriodSeconds"] == 90
+
+
+def test_aws_added_fields_and_defaults_are_not_compared():
+    # Issue 13, finding 1: a describe as AWS returns it (tests/fixtures/aws) equals the
+    # registration it came from.
+    described = json.loads(
+        (Path(__file__).resolve().parents[1] / "fixtures" / "aws" / "describe-task-definition.fargate.json").read_text()
+    )["taskDefinition"]
+    registered = {
+        k: v for k, v in described.items()
+        if k not in ("taskDefinitionArn", "revision", "status", "requiresAttributes",
+                     "compatibilities", "registeredAt", "registeredBy", "enableFaultInjection",
+                     "volumes", "placementConstraints")
+    }  # fmt: skip
+    registered["containerDefinitions"] = [
+        {
+            **{k: v for k, v in c.items()
+               if k not in ("cpu", "essential", "mountPoints", "volumesFrom", "systemControls")},
+            "portMappings": [{"containerPort": m["containerPort"]} for m in c["portMappings"]],
+        }
+        for c in described["containerDefinitions"]
+    ]  # fmt: skip
+    assert same_task_definition(described, registered)
+    without_health_check = json.loads(json.dumps(registered))
+    del without_health_check["containerDefinitions"][0]["healthCheck"]
+    assert not same_task_definition(described, without_health_check)
