@@ -84,6 +84,8 @@ class DeploymentRecord(BaseModel):
     waiting_for: list[str] = []
     desired_count: int | None = None
     """The desired count to set, when the spec changed it; None leaves the live count alone."""
+    ecs_still_rolling: bool = False
+    """Timed out while ECS was still rolling it out: ECS's late outcome corrects the record."""
     reason: str = ""
     causes: list[str] = []
     errors: list[str] = []

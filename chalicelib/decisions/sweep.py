@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..records import DeploymentRecord, TerminalStatus
@@ -14,6 +15,15 @@ class SweepVerdict:
     reason: str
     read_causes: bool
     lead_cause: str = ""
+    ecs_still_rolling: bool = False
+    """ECS is still rolling the deployment out: Berth stops waiting but keeps the service's head
+    on the image ECS is moving to, and corrects the record when ECS's outcome comes."""
+
+
+def due(record: DeploymentRecord, now: datetime, timeout: timedelta) -> bool:
+    """Has the record waited longer than the timeout, counted from when its rollout started (a
+    service that waited for its dependency has not been rolling all that time)?"""
+    return now - (record.started_at or record.created_at) >= timeout
 
 
 def sweep_verdict(
@@ -37,7 +47,16 @@ def sweep_verdict(
         return SweepVerdict(
             "FAILED", f"reconciled from ECS: {ecs_reason}", read_causes=True, lead_cause=ecs_reason
         )
-    seen = f"ECS says {rollout}: {ecs_reason}" if rollout else "ECS no longer lists the deployment"
+    if rollout == "IN_PROGRESS":
+        return SweepVerdict(
+            "TIMED_OUT",
+            f"no outcome after {timeout_minutes} min; ECS says IN_PROGRESS: {ecs_reason} "
+            "(Berth stops waiting; ECS's outcome will correct this)",
+            read_causes=True,
+            ecs_still_rolling=True,
+        )
     return SweepVerdict(
-        "TIMED_OUT", f"no outcome after {timeout_minutes} min; {seen}", read_causes=True
+        "TIMED_OUT",
+        f"no outcome after {timeout_minutes} min; ECS no longer lists the deployment",
+        read_causes=True,
     )

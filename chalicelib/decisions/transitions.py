@@ -27,6 +27,7 @@ class Ignore:
 class RollBack:
     """The circuit breaker failed the deployment; the outcome is told once the rollback ends."""
 
+    allowed: frozenset[Status]
     rollback_deployment_ids: list[str]
     reason: str
     read_causes: bool
@@ -48,6 +49,15 @@ class Conclude:
 Transition = Ignore | RollBack | Conclude
 
 
+AFTER_TIMEOUT = "ECS finished it after Berth had timed it out"
+
+
+def rolling(record: DeploymentRecord) -> frozenset[Status]:
+    """The statuses in which ECS's news about the record's own deployment still moves it: a
+    record the sweep timed out while ECS was still rolling is corrected by ECS's late outcome."""
+    return frozenset({"IN_PROGRESS", "TIMED_OUT"} if record.ecs_still_rolling else {"IN_PROGRESS"})
+
+
 def transition_for(record: DeploymentRecord, event: EcsDeploymentStateChange) -> Transition:
     """The step `event` moves `record` by."""
     detail = event.detail
@@ -61,12 +71,15 @@ def transition_for(record: DeploymentRecord, event: EcsDeploymentStateChange) ->
         name == "SERVICE_DEPLOYMENT_FAILED" and can_roll_back
     ):
         return _roll_back(record, detail.deployment_id, target, detail.reason)
+    late = record.status == "TIMED_OUT"
     if name == "SERVICE_DEPLOYMENT_FAILED":
-        return Conclude(frozenset({"IN_PROGRESS"}), "FAILED", detail.reason, read_causes=True)
+        reason = f"{AFTER_TIMEOUT}: {detail.reason}" if late else detail.reason
+        return Conclude(rolling(record), "FAILED", reason, read_causes=True)
     if name == "SERVICE_DEPLOYMENT_COMPLETED":
         if record.status == "ROLLING_BACK" and detail.deployment_id != record.ecs_deployment_id:
             return Conclude(frozenset({"ROLLING_BACK"}), "ROLLED_BACK", None)
-        return Conclude(frozenset({"IN_PROGRESS"}), "COMPLETED", detail.reason)
+        reason = f"{AFTER_TIMEOUT}: {detail.reason}" if late else detail.reason
+        return Conclude(rolling(record), "COMPLETED", reason)
     return Ignore(f"unhandled ECS deployment event {name}")
 
 
@@ -81,6 +94,7 @@ def _roll_back(
     else:
         reason = failure or record.reason
     return RollBack(
+        allowed=rolling(record) | {"ROLLING_BACK"},
         rollback_deployment_ids=[i for i in dict.fromkeys(ids) if i != record.ecs_deployment_id],
         reason=reason,
         read_causes=first or bool(failure),

@@ -69,7 +69,7 @@ def _rolling_back(
 ) -> list[Outcome]:
     moved = berth.store.transition(
         record,
-        {"IN_PROGRESS", "ROLLING_BACK"},
+        step.allowed,
         status="ROLLING_BACK",
         updated_at=berth.clock(),
         rollback_deployment_ids=step.rollback_deployment_ids,

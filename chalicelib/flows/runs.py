@@ -198,10 +198,13 @@ def _supersede(berth: Berth, head: Head, by: DeploymentRecord) -> None:
 
 
 def update_head(berth: Berth, record: DeploymentRecord, **changes: Any) -> None:
-    """Apply `changes` to the service head if this record still owns it."""
+    """Apply `changes` to the service head if this record still owns it, or last left it (a late
+    outcome after a timeout corrects a head nobody has claimed since)."""
     for _ in range(3):
         head = berth.store.get_head(record.environment, record.service)
-        if head.active_record_id != record.record_id:
+        owns = head.active_record_id == record.record_id
+        left_it = head.active_record_id is None and head.image == record.image
+        if not (owns or left_it):
             return
         if berth.store.put_head(head.model_copy(update=changes)) is not None:
             return
@@ -415,6 +418,14 @@ def follow_up(berth: Berth, record: DeploymentRecord, status: TerminalStatus) ->
     if status == "COMPLETED":
         update_head(berth, record, active_record_id=None)
         return outcomes + release_dependents(berth, record)
+    if status == "TIMED_OUT" and record.ecs_still_rolling:
+        # ECS is still moving the service to this record's image: that is what will run, so the
+        # head keeps it (ECS's late outcome corrects the record, and the head if it failed).
+        update_head(
+            berth, record, image=record.image, task_definition_arn=record.task_definition_arn,
+            active_record_id=None,
+        )  # fmt: skip
+        return outcomes + skip_dependents(berth, record)
     # The service keeps (or went back to) what it ran before this record.
     update_head(
         berth,

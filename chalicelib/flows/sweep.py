@@ -6,23 +6,40 @@ from datetime import timedelta
 from typing import Any
 
 from ..context import Berth, logger
-from ..decisions.sweep import sweep_verdict
+from ..decisions.sweep import due, sweep_verdict
 from ..errors import AwsCallFailed
 from ..outcomes import Outcome
-from ..records import DeploymentRecord, Status
+from ..records import ACTIVE, DeploymentRecord, Status
 from .runs import causes_of, conclude
 
 SWEPT: tuple[Status, ...] = ("IN_PROGRESS", "ROLLING_BACK", "PENDING")
 
 
 def sweep(berth: Berth) -> list[Outcome]:
-    """Settle every active record created before the rollout timeout."""
-    cutoff = berth.clock() - timedelta(minutes=berth.settings.rollout_timeout_minutes)
+    """Settle every active record whose rollout outlived the timeout."""
+    now = berth.clock()
+    timeout = timedelta(minutes=berth.settings.rollout_timeout_minutes)
     outcomes: list[Outcome] = []
     for status in SWEPT:
-        for record in berth.store.records_with_status(status, created_before=cutoff):
+        # Created before the cutoff is necessary for being due, not sufficient: a service that
+        # waited for its dependency started later, and is measured from its start.
+        for record in berth.store.records_with_status(status, created_before=now - timeout):
+            if not due(record, now, timeout) or _waits_for_a_live_dependency(berth, record):
+                continue
             outcomes += _settle(berth, record)
     return outcomes
+
+
+def _waits_for_a_live_dependency(berth: Berth, record: DeploymentRecord) -> bool:
+    """A PENDING record whose dependency is still deploying is not stuck: it waits its turn."""
+    for dependency in record.waiting_for:
+        head = berth.store.get_head(record.environment, dependency)
+        if head.active_record_id is None:
+            continue
+        owner = berth.store.get_record(record.environment, dependency, head.active_record_id)
+        if owner is not None and owner.status in ACTIVE:
+            return True
+    return False
 
 
 def _settle(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
@@ -35,7 +52,10 @@ def _settle(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
         except AwsCallFailed as failure:
             logger.warning("sweep could not describe the service", extra={"error": str(failure)})
     verdict = sweep_verdict(record, deployment, berth.settings.rollout_timeout_minutes)
-    changes: dict[str, Any] = {"reason": verdict.reason}
+    changes: dict[str, Any] = {
+        "reason": verdict.reason,
+        "ecs_still_rolling": verdict.ecs_still_rolling,
+    }
     if verdict.read_causes:
         changes["causes"] = causes_of(berth, record, verdict.lead_cause)
     return conclude(berth, record, {record.status}, verdict.status, "sweep", **changes)

@@ -10,6 +10,7 @@ from chalicelib.decisions.causes import failure_causes
 from chalicelib.decisions.changes import classify_change, covers
 from chalicelib.decisions.sweep import sweep_verdict
 from chalicelib.decisions.transitions import (
+    AFTER_TIMEOUT,
     ROLLED_BACK_BY_BREAKER,
     Conclude,
     Ignore,
@@ -53,6 +54,8 @@ def event(name: str, deployment: str, reason: str = "") -> EcsDeploymentStateCha
 
 
 ROLLBACK_REASON = "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/0."
+OPEN = frozenset({"IN_PROGRESS", "ROLLING_BACK"})
+LATE = frozenset({"IN_PROGRESS", "TIMED_OUT"})
 
 
 @pytest.mark.parametrize(
@@ -63,10 +66,10 @@ ROLLBACK_REASON = "ECS deployment circuit breaker: rolling back to deploymentId 
          Ignore("apim deployment ecs-svc/1 in progress")),
         # The circuit breaker's rollback announcement: roll back, remember both deployment ids.
         (record(), event("SERVICE_DEPLOYMENT_IN_PROGRESS", "ecs-svc/2", ROLLBACK_REASON),
-         RollBack(["ecs-svc/2", "ecs-svc/0"], ROLLED_BACK_BY_BREAKER, True, "")),
+         RollBack(OPEN, ["ecs-svc/2", "ecs-svc/0"], ROLLED_BACK_BY_BREAKER, True, "")),
         # FAILED with rollback possible: the outcome waits for the rollback to end.
         (record(), event("SERVICE_DEPLOYMENT_FAILED", "ecs-svc/1", "tasks failed to start."),
-         RollBack([], "tasks failed to start.", True, "tasks failed to start.")),
+         RollBack(OPEN, [], "tasks failed to start.", True, "tasks failed to start.")),
         # FAILED of a first deployment (nothing to roll back to): failed for good.
         (record(previous_task_definition_arn=None),
          event("SERVICE_DEPLOYMENT_FAILED", "ecs-svc/1", "tasks failed to start."),
@@ -85,7 +88,18 @@ ROLLBACK_REASON = "ECS deployment circuit breaker: rolling back to deploymentId 
         # A later rollback event keeps the failure reason the record already has.
         (record(status="ROLLING_BACK", reason="tasks failed", rollback_deployment_ids=["ecs-svc/2"]),
          event("SERVICE_DEPLOYMENT_IN_PROGRESS", "ecs-svc/2", ROLLBACK_REASON),
-         RollBack(["ecs-svc/2", "ecs-svc/0"], "tasks failed", False, "")),
+         RollBack(OPEN, ["ecs-svc/2", "ecs-svc/0"], "tasks failed", False, "")),
+        # ECS's outcome after the sweep timed the record out while ECS was still rolling it:
+        # the record is corrected (issue 14, finding 2).
+        (record(status="TIMED_OUT", ecs_still_rolling=True),
+         event("SERVICE_DEPLOYMENT_COMPLETED", "ecs-svc/1", "done."),
+         Conclude(LATE, "COMPLETED", f"{AFTER_TIMEOUT}: done.")),
+        (record(status="TIMED_OUT", ecs_still_rolling=True),
+         event("SERVICE_DEPLOYMENT_FAILED", "ecs-svc/1", "tasks failed."),
+         RollBack(LATE | {"ROLLING_BACK"}, [], "tasks failed.", True, "tasks failed.")),
+        (record(status="TIMED_OUT", ecs_still_rolling=True, rollback_enabled=False),
+         event("SERVICE_DEPLOYMENT_FAILED", "ecs-svc/1", "tasks failed."),
+         Conclude(LATE, "FAILED", f"{AFTER_TIMEOUT}: tasks failed.", True)),
         (record(), event("SERVICE_DEPLOYMENT_SOMETHING_NEW", "ecs-svc/1"),
          Ignore("unhandled ECS deployment event SERVICE_DEPLOYMENT_SOMETHING_NEW")),
     ],
@@ -107,7 +121,8 @@ def test_what_an_ecs_deployment_event_means_for_a_record(given, ecs_event, expec
         (record(), {"rolloutState": "FAILED", "rolloutStateReason": "tasks failed."}, "FAILED",
          "reconciled from ECS: tasks failed.", True),
         (record(), {"rolloutState": "IN_PROGRESS", "rolloutStateReason": "going."}, "TIMED_OUT",
-         "no outcome after 30 min; ECS says IN_PROGRESS: going.", True),
+         "no outcome after 30 min; ECS says IN_PROGRESS: going. (Berth stops waiting; ECS's "
+         "outcome will correct this)", True),
         (record(), None, "TIMED_OUT",
          "no outcome after 30 min; ECS no longer lists the deployment", True),
     ],

@@ -48,15 +48,15 @@ def completed(berth, service: str) -> list:
 
 @pytest.fixture
 def deployed():
-    """The dev example deployed: EI, then APIM once EI completed."""
+    """The dev example deployed, each service completing in dependency order."""
     berth = in_memory_berth()
     berth.ecr.push("wso2mi", "4.4.0-1", DIGEST["4.4.0-1"], PUSHED)
     berth.ecr.push("wso2am", "4.7.0-1", DIGEST["4.7.0-1"], PUSHED)
-    first = upload(berth, SPEC, "v1")
-    assert [(o.action, o.service) for o in first] == [("pending", "apim"), ("started", "ei")]
-    released = completed(berth, "ei")
-    assert [(o.action, o.service) for o in released] == [("completed", "ei"), ("started", "apim")]
-    completed(berth, "apim")
+    outcomes = upload(berth, SPEC, "v1")
+    started = [o.service for o in outcomes if o.action == "started"]
+    while started:
+        started = [o.service for o in completed(berth, started[0]) if o.action == "started"]
+    assert {r.status for r in berth.store.records.values()} == {"COMPLETED"}
     berth.ecs.mutations.clear()
     berth.notifier.published.clear()
     return berth
@@ -174,3 +174,50 @@ def test_the_lease_of_a_start_that_died_is_taken_over(deployed):
     )
     deployed.sleep = lambda _: pytest.fail("waited for a dead start")
     assert [o.action for o in start(deployed, record, spec, accepted)] == ["started"]
+
+
+# ---- the sweep measures from the rollout's start and lets dependents wait their turn -----------
+
+
+def test_the_sweep_measures_a_rollout_from_its_start_not_its_record(deployed):
+    from datetime import timedelta
+
+    from chalicelib.flows.sweep import sweep
+
+    deployed.settings.rollout_timeout_minutes = 30
+    now = deployed.clock()
+    apim = deployed.store.history("dev", "apim")[0]
+    # APIM waited 25 minutes for its dependency, then rolled for 6: not due.
+    deployed.store.records[(apim.target, apim.record_id)] = apim.model_copy(
+        update={"status": "IN_PROGRESS", "created_at": now - timedelta(minutes=31),
+                "started_at": now - timedelta(minutes=6)}
+    )  # fmt: skip
+    deployed.clock = lambda: now
+    assert sweep(deployed) == []
+
+
+def test_the_sweep_leaves_a_dependent_waiting_while_its_dependency_deploys(deployed):
+    from datetime import timedelta
+
+    from chalicelib.flows.runs import claim, new_run_id
+    from chalicelib.flows.sweep import sweep
+    from chalicelib.records import Image, Trigger
+    from chalicelib.spec import Spec
+
+    spec = Spec.model_validate(deployed.store.accepted_spec("dev").document)
+    image = Image(repository="wso2mi", tag="4.4.0-9", digest="sha256:" + "9" * 64)
+    ei = claim(deployed, spec, "ei", image=image, run_id=new_run_id(),
+               trigger=Trigger(kind="image", event_id="e"), waiting=[])  # fmt: skip
+    deployed.store.transition(ei, {"PENDING"}, status="IN_PROGRESS", started_at=deployed.clock())
+    apim = claim(deployed, spec, "apim", image=Image(repository="wso2am", tag="4.7.0-9",
+                 digest="sha256:" + "8" * 64), run_id=new_run_id(),
+                 trigger=Trigger(kind="image", event_id="e"), waiting=["ei"])  # fmt: skip
+    later = deployed.clock() + timedelta(minutes=31)
+    deployed.clock = lambda: later
+    # EI's rollout started 5 minutes ago (it waited for something else first): not due, live.
+    ei_now = deployed.store.get_record("dev", "ei", ei.record_id)
+    deployed.store.records[(ei.target, ei.record_id)] = ei_now.model_copy(
+        update={"started_at": later - timedelta(minutes=5)}
+    )
+    assert sweep(deployed) == []
+    assert deployed.store.get_record("dev", "apim", apim.record_id).status == "PENDING"

@@ -1,0 +1,64 @@
+"""Issue 14: every spec edit and every event order ends in the truth, under real event semantics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import yaml
+
+from berth.sandbox.sandbox import example_spec
+from chalicelib import handlers
+from tests.integration.helpers import deploy_example, history, live_image
+from tests.integration.test_rollout import SCHEDULED
+
+
+def edited(sandbox, change: Callable[[dict[str, Any]], None]) -> str:
+    """The dev example, adapted to the sandbox, with `change` applied to its document."""
+    document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
+    change(document)
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def _later(minutes: int) -> None:
+    berth = handlers.berth()
+    later = berth.clock() + timedelta(minutes=minutes)
+    berth.clock = lambda: later
+
+
+def test_a_rollout_ecs_is_still_running_is_timed_out_then_corrected_and_never_undone(sandbox):
+    # Issue 14, finding 2: the sweep marked a rollout ECS was still running TIMED_OUT, reset the
+    # head to the previous image, dropped the late COMPLETED, and the next unrelated edit
+    # silently deployed the old image again.
+    deploy_example(sandbox)
+    sandbox.ecs_sim.rollout_seconds = 3600  # a long WSO2 rollout
+    digest = sandbox.push("wso2am", "4.7.0-2")
+    sandbox.pump()
+    sandbox.advance_ecs()
+    _later(31)
+    sandbox.collect_notifications()
+    seen = len(sandbox.notifications)
+    swept = sandbox.deliver("sweep", SCHEDULED)
+    assert [o["action"] for o in swept.result["outcomes"]] == ["timed-out"]
+    head = handlers.berth().store.get_head("dev", "apim")
+    assert (head.image.tag, head.active_record_id) == ("4.7.0-2", None)  # what ECS moves to
+
+    sandbox.ecs_sim.rollout_seconds = 0.0  # ECS finishes after all
+    sandbox.run_until_idle()
+    sandbox.collect_notifications()
+    assert [(n.document["status"], n.document["reason"].split(":")[0])
+            for n in sandbox.notifications[seen:]] == [
+        ("TIMED_OUT", "no outcome after 30 min; ECS says IN_PROGRESS"),
+        ("COMPLETED", "ECS finished it after Berth had timed it out"),
+    ]  # fmt: skip
+    assert history("apim")[0].status == "COMPLETED"
+
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(
+        edited(sandbox, lambda d: d["services"]["ei"]["environment"].update(UNRELATED="edit"))
+    )
+    sandbox.run_until_idle()
+    assert [c.params.get("service") for c in sandbox.recorder.ecs_mutations(mark)
+            if c.operation == "UpdateService"] == ["ei"]  # fmt: skip
+    assert live_image(sandbox, "apim").endswith(digest)
