@@ -32,6 +32,7 @@ from chalicelib.settings import Settings
 from ..stages import FENCE_VARIABLES, stage_variables
 from . import infra
 from .calls import CallRecorder
+from .consistency import IndexLag
 from .ecs_sim import BROKEN_HEALTH_MARKER, EmittedEvent, SimulatedEcs
 from .iam import PolicyEnforcer
 from .server import SANDBOX_ENV, MotoServer, environment, guard_loopback
@@ -118,6 +119,8 @@ class Sandbox:
     recorder: CallRecorder = field(default_factory=CallRecorder)
     iam: PolicyEnforcer = field(default_factory=lambda: PolicyEnforcer(STAGE, REGION, ACCOUNT))
     """The stage's IAM policy, enforced on every call of Berth's Lambdas (not on the user's)."""
+    index_lag: IndexLag = field(default_factory=IndexLag)
+    """How stale DynamoDB's index queries are (0 by default; AWS's are eventually consistent)."""
     deliveries: list[Delivery] = field(default_factory=list)
     notifications: list[ReceivedNotification] = field(default_factory=list)
     on_delivery: Callable[[Delivery], None] | None = None
@@ -147,7 +150,9 @@ class Sandbox:
     def renew_clients(self, **settings: str) -> None:
         """Give the handlers new clients, as a new Lambda container would have (botocore's retry
         quota starts full again); `settings` override the stage's environment variables."""
-        session = self.iam.attach(self.recorder.attach(boto3.session.Session()))
+        session = self.index_lag.attach(
+            self.iam.attach(self.recorder.attach(boto3.session.Session()))
+        )
         handlers.use(Berth.from_settings(self.settings(**settings), session))
 
     def stop(self) -> None:

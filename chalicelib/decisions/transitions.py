@@ -76,8 +76,17 @@ def transition_for(record: DeploymentRecord, event: EcsDeploymentStateChange) ->
         reason = f"{AFTER_TIMEOUT}: {detail.reason}" if late else detail.reason
         return Conclude(rolling(record), "FAILED", reason, read_causes=True)
     if name == "SERVICE_DEPLOYMENT_COMPLETED":
-        if record.status == "ROLLING_BACK" and detail.deployment_id != record.ecs_deployment_id:
-            return Conclude(frozenset({"ROLLING_BACK"}), "ROLLED_BACK", None)
+        if detail.deployment_id != record.ecs_deployment_id:
+            # Another deployment of the record's service finished: its rollback (the flow only
+            # hands such an event over when ECS says so), possibly before the FAILED that
+            # announced it, since EventBridge does not order events.
+            first = record.status != "ROLLING_BACK"
+            return Conclude(
+                rolling(record) | {"ROLLING_BACK"},
+                "ROLLED_BACK",
+                ROLLED_BACK_BY_BREAKER if first and not record.reason else None,
+                read_causes=first,
+            )
         reason = f"{AFTER_TIMEOUT}: {detail.reason}" if late else detail.reason
         return Conclude(rolling(record), "COMPLETED", reason)
     return Ignore(f"unhandled ECS deployment event {name}")

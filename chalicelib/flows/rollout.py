@@ -14,7 +14,7 @@ from ..decisions.transitions import Conclude, Ignore, RollBack, transition_for
 from ..events import EcsDeploymentStateChange, EcsServiceAction
 from ..notifications import external_notification
 from ..outcomes import Outcome, ignored
-from ..records import DeploymentRecord
+from ..records import ACTIVE, DeploymentRecord
 from .runs import causes_of, conclude
 
 IMPAIRED = frozenset(
@@ -36,19 +36,75 @@ def _service_name(service_arn: str) -> str:
     return service_arn.rsplit("/", 1)[-1]
 
 
+class EventBeforeItsRecord(Exception):
+    """ECS told of a deployment of a service Berth is deploying before Berth recorded the
+    deployment's id (the write after UpdateService is in flight, or failed and will be retried):
+    Lambda retries the event. A retry signal, not a user error."""
+
+
+def _service_of(service_arn: str) -> tuple[str, str]:
+    """(cluster, service) of a long-format service ARN."""
+    parts = service_arn.split(":service/", 1)[-1].split("/")
+    return (parts[0], parts[-1]) if len(parts) > 1 else ("", parts[-1])
+
+
+def _owner_of(berth: Berth, service_arn: str) -> DeploymentRecord | None:
+    """The active record of the Berth service an ARN names, read through its head with strongly
+    consistent reads (the indexes may not have caught up with a record just written)."""
+    cluster, name = _service_of(service_arn)
+    for accepted in berth.store.accepted_specs():
+        services = accepted.document.get("services")
+        if accepted.document.get("cluster") != cluster or not isinstance(services, dict):
+            continue
+        if name not in services:
+            continue
+        head = berth.store.get_head(accepted.environment, name)
+        if head.active_record_id is None:
+            continue
+        record = berth.store.get_record(accepted.environment, name, head.active_record_id)
+        if record is not None and (record.status in ACTIVE or record.ecs_still_rolling):
+            return record
+    return None
+
+
 def _record_for(berth: Berth, event: EcsDeploymentStateChange) -> DeploymentRecord | None:
-    """The record an ECS deployment event is about: by deployment id, else a rollback's origin."""
-    record = berth.store.record_by_ecs_deployment(event.detail.deployment_id)
+    """The record an ECS deployment event is about: by deployment id, else a rollback's origin,
+    else the service's active record; None for a deployment Berth did not start."""
+    deployment_id = event.detail.deployment_id
+    record = berth.store.record_by_ecs_deployment(deployment_id)
     if record is not None:
         return record
     # A rollback runs as a deployment of its own, whose id Berth never saw returned: it belongs
     # to the service's record that the circuit breaker is rolling back.
     for candidate in berth.store.records_with_status("ROLLING_BACK"):
         if candidate.ecs_service_arn == event.service_arn or (
-            event.detail.deployment_id in candidate.rollback_deployment_ids
+            deployment_id in candidate.rollback_deployment_ids
         ):
             return candidate
-    return None
+    owner = _owner_of(berth, event.service_arn)
+    if owner is None:
+        return None
+    if owner.ecs_deployment_id in (deployment_id, None) or owner.status == "ROLLING_BACK":
+        if owner.ecs_deployment_id is None:
+            raise EventBeforeItsRecord(
+                f"{owner.target}: ECS reported {deployment_id} before Berth recorded it; retry"
+            )
+        return owner
+    return owner if _rolled_back_to(berth, owner, deployment_id) else None
+
+
+def _rolled_back_to(berth: Berth, record: DeploymentRecord, deployment_id: str) -> bool:
+    """Is `deployment_id` the circuit breaker's rollback of `record`? EventBridge does not
+    order events, so the rollback's COMPLETED can come before the FAILED that announced it; ECS
+    then says the record's deployment failed (or dropped it) and the other one runs the
+    previous task definition."""
+    ours = berth.ecs.deployment(record.cluster, record.service, record.ecs_deployment_id or "")
+    theirs = berth.ecs.deployment(record.cluster, record.service, deployment_id)
+    return (
+        (ours is None or ours.get("rolloutState") == "FAILED")
+        and theirs is not None
+        and theirs.get("taskDefinition") == record.previous_task_definition_arn
+    )
 
 
 def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[Outcome]:
@@ -123,19 +179,19 @@ def on_service_action(berth: Berth, event: EcsServiceAction) -> list[Outcome]:
     name = event.detail.event_name
     if name not in IMPAIRED:
         return [ignored(f"{name} needs no action")]
-    for record in berth.store.records_with_status("IN_PROGRESS"):
-        if record.ecs_service_arn == event.service_arn:
-            note = name + (f": {event.detail.reason}" if event.detail.reason else "")
-            berth.store.transition(
-                record, {"IN_PROGRESS"}, causes=[*record.causes, note], updated_at=berth.clock()
-            )
-            return [
-                Outcome(
-                    action="recorded",
-                    environment=record.environment,
-                    service=record.service,
-                    reason=note,
-                    record_id=record.record_id,
-                )
-            ]
-    return [ignored(f"{name} for a service with no Berth deployment under way")]
+    record = _owner_of(berth, event.service_arn)
+    if record is None or record.status != "IN_PROGRESS":
+        return [ignored(f"{name} for a service with no Berth deployment under way")]
+    note = name + (f": {event.detail.reason}" if event.detail.reason else "")
+    berth.store.transition(
+        record, {"IN_PROGRESS"}, causes=[*record.causes, note], updated_at=berth.clock()
+    )
+    return [
+        Outcome(
+            action="recorded",
+            environment=record.environment,
+            service=record.service,
+            reason=note,
+            record_id=record.record_id,
+        )
+    ]

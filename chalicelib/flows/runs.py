@@ -480,11 +480,24 @@ def causes_of(berth: Berth, record: DeploymentRecord, lead: str) -> list[str]:
 
 
 def _dependents(berth: Berth, record: DeploymentRecord) -> list[DeploymentRecord]:
-    return [
-        r
-        for r in berth.store.records_with_status("PENDING")
-        if r.environment == record.environment and record.service in r.waiting_for
-    ]
+    """The PENDING records waiting for `record`'s service: the active records of the services
+    that depend on it, read through their heads (consistent reads; the status index may not
+    yet hold a record written a moment ago)."""
+    accepted = berth.store.accepted_spec(record.environment)
+    services = (accepted.document.get("services") if accepted else None) or {}
+    waiting: list[DeploymentRecord] = []
+    for name, service in services.items() if isinstance(services, dict) else ():
+        if not isinstance(service, dict) or record.service not in service.get("dependsOn", []):
+            continue
+        head = berth.store.get_head(record.environment, name)
+        if head.active_record_id is None:
+            continue
+        dependent = berth.store.get_record(record.environment, name, head.active_record_id)
+        if dependent is None or dependent.status != "PENDING":
+            continue
+        if record.service in dependent.waiting_for:
+            waiting.append(dependent)
+    return waiting
 
 
 def release_dependents(berth: Berth, record: DeploymentRecord) -> list[Outcome]:

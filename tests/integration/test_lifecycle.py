@@ -62,3 +62,52 @@ def test_a_rollout_ecs_is_still_running_is_timed_out_then_corrected_and_never_un
     assert [c.params.get("service") for c in sandbox.recorder.ecs_mutations(mark)
             if c.operation == "UpdateService"] == ["ei"]  # fmt: skip
     assert live_image(sandbox, "apim").endswith(digest)
+
+
+def test_berths_own_deployments_are_never_external_while_the_indexes_lag(sandbox):
+    # Issue 14, finding 3: with an index not yet caught up, ECS's events for Berth's own
+    # deployments were announced as "not started by Berth" and consumed for good, and dependents
+    # (found through the status index) were never released.
+    sandbox.index_lag.seconds = 3600  # every record Berth writes is missing from index queries
+    deploy_example(sandbox)
+    sandbox.push("wso2am", "4.7.0-2")
+    sandbox.run_until_idle()
+    sandbox.collect_notifications()
+    statuses = [n.document["status"] for n in sandbox.notifications]
+    assert "EXTERNAL" not in statuses
+    assert statuses.count("COMPLETED") == 3 and statuses.count("STARTED") == 3
+    assert {r.status for r in history("apim") + history("ei")} == {"COMPLETED"}
+
+
+def _drain(sandbox, function: str) -> list[dict]:
+    import json
+
+    queue = sandbox.queue_of(function)
+    events = []
+    sqs = sandbox.client("sqs")
+    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            events.append(dict(json.loads(message["Body"]), account="123456789012"))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    return events
+
+
+def test_a_rollbacks_events_in_any_order_end_in_one_rolled_back(sandbox):
+    # Issue 14, finding 3: the rollback's COMPLETED arriving before its FAILED was called
+    # external, and the record sat in ROLLING_BACK until the sweep.
+    deploy_example(sandbox)
+    sandbox.push("wso2am", "4.7.0-2", broken_health_check=True)
+    sandbox.pump()
+    for _ in range(3):
+        sandbox.advance_ecs()
+    events = _drain(sandbox, "on_deployment_state_change")
+    assert [e["detail"]["eventName"] for e in events][-1] == "SERVICE_DEPLOYMENT_COMPLETED"
+    sandbox.collect_notifications()
+    seen = len(sandbox.notifications)
+    for event in reversed(events):  # EventBridge does not order events
+        sandbox.deliver("on_deployment_state_change", event)
+    sandbox.run_until_idle()
+    notes = sandbox.notifications[seen:]
+    assert [n.document["status"] for n in notes] == ["ROLLED_BACK"]
+    assert history("apim")[0].status == "ROLLED_BACK"
+    assert handlers.berth().store.get_head("dev", "apim").image.tag == "4.7.0-1"

@@ -84,7 +84,10 @@ LATE = frozenset({"IN_PROGRESS", "TIMED_OUT"})
         # COMPLETED of the rollback's own deployment while rolling back: rolled back.
         (record(status="ROLLING_BACK", reason="tasks failed"),
          event("SERVICE_DEPLOYMENT_COMPLETED", "ecs-svc/2", "done."),
-         Conclude(frozenset({"ROLLING_BACK"}), "ROLLED_BACK", None)),
+         Conclude(OPEN, "ROLLED_BACK", None)),
+        # ... or the rollback's COMPLETED before the FAILED that announced it (issue 14, 3).
+        (record(), event("SERVICE_DEPLOYMENT_COMPLETED", "ecs-svc/2", "done."),
+         Conclude(OPEN, "ROLLED_BACK", ROLLED_BACK_BY_BREAKER, True)),
         # A later rollback event keeps the failure reason the record already has.
         (record(status="ROLLING_BACK", reason="tasks failed", rollback_deployment_ids=["ecs-svc/2"]),
          event("SERVICE_DEPLOYMENT_IN_PROGRESS", "ecs-svc/2", ROLLBACK_REASON),

@@ -221,3 +221,25 @@ def test_the_sweep_leaves_a_dependent_waiting_while_its_dependency_deploys(deplo
     )
     assert sweep(deployed) == []
     assert deployed.store.get_record("dev", "apim", apim.record_id).status == "PENDING"
+
+
+def test_an_event_before_berth_recorded_its_deployment_is_retried_not_called_external(deployed):
+    # Issue 14, finding 3: the record is written after UpdateService returns; ECS's event can
+    # come first (or the write failed and Lambda will retry it).
+    from chalicelib.flows.rollout import EventBeforeItsRecord, on_deployment_event
+
+    _claim_push(deployed, "4.7.0-2")  # PENDING, owns the head, no deployment id yet
+    arn = deployed.ecs.services["wso2-dev/apim"]["serviceArn"]
+    event = EcsDeploymentStateChange.model_validate(
+        {
+            "version": "0", "id": "early", "source": "aws.ecs",
+            "detail-type": "ECS Deployment State Change", "account": "123456789012",
+            "time": "2026-11-29T00:00:00Z", "region": "us-east-1", "resources": [arn],
+            "detail": {"eventType": "INFO", "eventName": "SERVICE_DEPLOYMENT_COMPLETED",
+                       "deploymentId": "ecs-svc/99", "reason": "done."},
+        }
+    )  # fmt: skip
+    with pytest.raises(EventBeforeItsRecord):
+        on_deployment_event(deployed, event)
+    assert deployed.store.external == set()
+    assert deployed.notifier.published == []
