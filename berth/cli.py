@@ -6,15 +6,20 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from chalicelib.errors import BerthError, SpecError
+from chalicelib.fence import StageFence
 from chalicelib.render import DIGEST, PLACEHOLDER_DIGEST, ImageRef, render_task_definition
-from chalicelib.spec import Spec, load_spec_file
+from chalicelib.spec import MAX_FILE_READ, Spec, load_spec_file, parse_spec
 
 from .stages import stage_fence
+
+if TYPE_CHECKING:
+    from .commands.connect import Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,12 +30,17 @@ def _fail(message: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="berth", prog_name="berth")
 def main() -> None:
     """Berth: ship WSO2 API Manager and Enterprise Integrator to AWS ECS.
 
     \b
     Spec files describe one environment's services; Berth deploys them when a spec
     is uploaded to S3 or a tracked image is pushed to ECR.
+
+    \b
+    deploy, diff, status and history act on a deployed stage through the standard AWS
+    credential chain (--profile, --region, AWS_ENDPOINT_URL for `berth sandbox up`).
     """
 
 
@@ -44,30 +54,49 @@ def validate(files: tuple[str, ...], stage: str | None) -> None:
     """Check spec files; print every problem as FILE:LINE:COL: FIELD: REASON.
 
     \b
+    FILE `-` reads the spec from standard input (reported as <stdin>).
     Exit status: 0 when all files are valid, 1 when any is not, 2 on usage errors.
     Example:
       berth validate examples/wso2-dev.yaml examples/wso2-prod.json
       berth validate --stage dev examples/wso2-dev.yaml
+      cat examples/wso2-dev.yaml | berth validate -
     """
-    fence = None
-    if stage is not None:
-        try:
-            fence = stage_fence(stage)
-        except KeyError as exc:
-            raise click.BadParameter(str(exc.args[0]), param_hint="--stage") from None
+    fence = _fence(stage) if stage is not None else None
     failed = False
     for path in files:
         try:
-            spec = load_spec_file(path, fence)
+            spec = _load(path, fence)
         except SpecError as exc:
             failed = True
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
             continue
         names = ", ".join(spec.deployment_order())
-        click.echo(f"{path}: valid ({spec.environment}: {names})")
+        shown = STDIN_NAME if path == "-" else path
+        click.echo(f"{shown}: valid ({spec.environment}: {names})")
     if failed:
         sys.exit(1)
+
+
+def _fence(stage: str) -> StageFence:
+    try:
+        return stage_fence(stage)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="--stage") from None
+
+
+STDIN_NAME = "<stdin>"
+
+
+def _load(path: str, fence: StageFence | None = None) -> Spec:
+    """A spec from a file, or from standard input for `-`."""
+    if path == "-":
+        return parse_spec(_stdin_bytes(), STDIN_NAME, fence)
+    return load_spec_file(path, fence)
+
+
+def _stdin_bytes() -> bytes:
+    return sys.stdin.buffer.read(MAX_FILE_READ)
 
 
 def _image_option(value: str, spec: Spec) -> tuple[str, ImageRef]:
@@ -98,8 +127,9 @@ def _image_option(value: str, spec: Spec) -> tuple[str, ImageRef]:
     "--image",
     "images",
     multiple=True,
-    metavar="SERVICE=DIGEST",
-    help="Pin a service to an image digest (repeatable).",
+    metavar="SERVICE=DIGEST|SERVICE=REPO:TAG@DIGEST",
+    help="Pin a service to an image digest, optionally with the repository and tag (as in an "
+    "image URI; the tag becomes the berth.image.tag label). Repeatable.",
 )
 @click.option("--account", default="123456789012", show_default=True, help="AWS account of ECR.")
 @click.option("--region", default="us-east-1", show_default=True, help="AWS region of ECR.")
@@ -107,9 +137,12 @@ def render(file: str, only: str | None, images: tuple[str, ...], account: str, r
     """Print the ECS task definition(s) Berth would register for a spec, as JSON.
 
     \b
+    --image takes SERVICE=sha256:<64 hex>, or SERVICE=REPO:TAG@sha256:<64 hex> (an image URI
+    such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/wso2am:4.7.0-9@sha256:... works too).
     Examples:
       berth render examples/wso2-dev.yaml --service apim
       berth render examples/wso2-dev.yaml --image apim=sha256:<64 hex>
+      berth render examples/wso2-dev.yaml --image apim=wso2am:4.7.0-9@sha256:<64 hex>
     """
     try:
         spec = load_spec_file(file)
@@ -133,6 +166,222 @@ def render(file: str, only: str | None, images: tuple[str, ...], account: str, r
         rendered[name] = render_task_definition(spec, name, image, account, region)
     output: Any = rendered[only] if only is not None else rendered
     click.echo(json.dumps(output, indent=2, sort_keys=True))
+
+
+# ---- commands on a deployed stage ----------------------------------------------------------------
+
+
+def _stage_options(command: F) -> F:
+    """Where a command acts: the stage's resources, reached with the standard credential chain."""
+    options = [
+        click.option(
+            "--stage",
+            default="dev",
+            show_default=True,
+            envvar="BERTH_STAGE",
+            help="The Berth stage: its resources are named as infra/resources.yaml names them.",
+        ),
+        click.option("--profile", help="AWS profile (default: the standard credential chain)."),
+        click.option("--region", help="AWS region (default: AWS_REGION or the profile's)."),
+        click.option(
+            "--spec-bucket",
+            envvar="BERTH_SPEC_BUCKET",
+            help="Instead of berth-specs-<account>-<stage>.",
+        ),
+        click.option(
+            "--deployments-table",
+            envvar="BERTH_DEPLOYMENTS_TABLE",
+            help="Instead of berth-deployments-<stage>.",
+        ),
+        click.option(
+            "--specs-table", envvar="BERTH_SPECS_TABLE", help="Instead of berth-specs-<stage>."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _connect(where: dict[str, Any]) -> Connection:
+    from .commands.connect import Overrides, connect
+
+    return connect(
+        where["stage"],
+        where["profile"],
+        where["region"],
+        Overrides(where["spec_bucket"], where["deployments_table"], where["specs_table"]),
+    )
+
+
+def _where(kwargs: dict[str, Any]) -> dict[str, Any]:
+    names = ("stage", "profile", "region", "spec_bucket", "deployments_table", "specs_table")
+    return {name: kwargs.pop(name) for name in names}
+
+
+def _load_or_fail(path: str, fence: StageFence | None, status: int = 1) -> Spec:
+    try:
+        return _load(path, fence)
+    except SpecError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(status)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--env", "environment", help="The environment (default: the spec's own).")
+@click.option("--wait", is_flag=True, help="Follow the run until every service has an outcome.")
+@click.option(
+    "--timeout", default=1800.0, show_default=True, type=float, help="Seconds --wait waits."
+)
+@click.option(
+    "--interval", default=2.0, show_default=True, type=float, help="Seconds between polls."
+)
+@_stage_options
+def deploy(
+    file: str, environment: str | None, wait: bool, timeout: float, interval: float, **kw: Any
+) -> None:
+    """Validate a spec, upload it to the stage's spec bucket and print its version id.
+
+    \b
+    The key is specs/<environment>/<file name>, which Berth deploys (the S3 upload's event).
+    With --wait, follow Berth's records of that exact version until every service has an
+    outcome. Exit status: 0 uploaded (with --wait: every service deployed, or nothing to
+    change), 1 invalid, rejected, failed, rolled back or timed out.
+    Examples:
+      berth deploy examples/wso2-dev.yaml --wait
+      berth deploy --stage prod --profile prod examples/wso2-prod.json
+    """
+    from .commands.deploy import Follower, spec_key, succeeded, summary, upload
+
+    where = _where(kw)
+    spec = _load_or_fail(file, _fence(where["stage"]))
+    environment = environment or spec.environment
+    if environment != spec.environment:
+        raise click.BadParameter(
+            f"the spec is for environment {spec.environment!r}; Berth would reject it under "
+            f"specs/{environment}/",
+            param_hint="--env",
+        )
+    body = _stdin_bytes() if file == "-" else Path(file).read_bytes()
+    conn = _connect(where)
+    uploaded = upload(
+        conn.s3, conn.spec_bucket, spec_key(environment, "spec.yaml" if file == "-" else file), body
+    )
+    click.echo(f"uploaded {uploaded.url} version {uploaded.version_id}")
+    if not wait:
+        return
+    follower = Follower(
+        conn.store, environment, list(spec.services), uploaded.version_id, click.echo
+    )
+    records = follower.follow(timeout, interval)
+    click.echo(summary(records))
+    if not succeeded(records):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--color/--no-color", default=None, help="Colour the diff (default: on a terminal).")
+@_stage_options
+def diff(file: str, color: bool | None, **kw: Any) -> None:
+    """Show what uploading a spec would change, per service, against what ECS runs.
+
+    \b
+    For each service: a unified diff of the live task definition against the one Berth would
+    render (both normalised: only what Berth owns, ECS defaults applied), and of the service
+    settings Berth owns; the image is what the service runs now if it still follows the track,
+    else the newest tracked tag in ECR. Services that would not change are listed as such.
+    Exit status (as diff's): 0 nothing would change, 1 something would, 2 trouble.
+    Example:
+      berth diff examples/wso2-dev.yaml
+    """
+    from .commands.diff import Stage, changes_anything, diff_lines, diff_spec
+
+    where = _where(kw)
+    spec = _load_or_fail(file, _fence(where["stage"]), status=2)
+    try:
+        conn = _connect(where)
+        stage = Stage(conn.store, conn.ecs, conn.ecr, conn.account, conn.region)
+        diffs = diff_spec(stage, spec)
+    except BerthError as exc:
+        click.echo(f"berth: {exc}", err=True)
+        sys.exit(2)
+    for line in diff_lines(diffs):
+        click.echo(line, color=color)
+    sys.exit(1 if changes_anything(diffs) else 0)
+
+
+@main.command()
+@click.argument("environment", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write a self-contained HTML page (what runs, recent deployments) to this file.",
+)
+@click.option("--history", default=10, show_default=True, help="Deployments per service in --html.")
+@_stage_options
+def status(
+    environment: str | None, as_json: bool, html_file: str | None, history: int, **kw: Any
+) -> None:
+    """What every service of every environment (or of ENVIRONMENT) runs, and how it got there.
+
+    \b
+    Per service: the image tag and digest of the live task definition, the task definition,
+    the rollout state of ECS's primary deployment (running/desired tasks), Berth's last
+    outcome and when. Rejected uploads show as the service `(spec)`.
+    Examples:
+      berth status
+      berth status dev --json
+      berth status --html status.html
+    """
+    from datetime import UTC, datetime
+
+    from .commands.report import html_report
+    from .commands.status import collect, status_json, status_table
+
+    conn = _connect(_where(kw))
+    rows = collect(conn.store, conn.ecs, environment, history if html_file else 1)
+    if as_json:
+        click.echo(json.dumps(status_json(rows), indent=2, sort_keys=True))
+    else:
+        for line in status_table(rows):
+            click.echo(line)
+    if html_file:
+        title = f"Berth {conn.stage}" + (f": {environment}" if environment else "")
+        Path(html_file).write_text(html_report(rows, title, datetime.now(UTC)), encoding="utf-8")
+        click.echo(f"wrote {html_file}", err=True)
+
+
+@main.command()
+@click.argument("environment")
+@click.argument("service")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON lines.")
+@_stage_options
+def history(environment: str, service: str, limit: int, as_json: bool, **kw: Any) -> None:
+    """A service's deployment records, newest first: trigger, outcome, reason, causes.
+
+    \b
+    SERVICE `(spec)` lists the environment's rejected spec uploads.
+    Examples:
+      berth history dev apim
+      berth history prod ei --limit 5 --json
+    """
+    from .commands.status import history_lines, record_json
+
+    conn = _connect(_where(kw))
+    records = conn.store.history(environment, service, limit)
+    if not records:
+        _fail(f"berth: no deployment records for {environment}/{service}")
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record_json(record), sort_keys=True))
+        return
+    for line in history_lines(records):
+        click.echo(line)
 
 
 def run() -> None:

@@ -1,0 +1,375 @@
+"""The operator's commands (deploy, diff, status, history) against a running sandbox, as a user
+runs them: through click's runner with the variables `berth sandbox up` prints, while a thread
+turns the sandbox as `up` does."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+from html.parser import HTMLParser
+
+import pytest
+from click.testing import CliRunner
+
+from berth.cli import main
+from berth.sandbox.sandbox import BUCKET, example_spec
+from chalicelib.records import SPEC_SERVICE
+
+
+@contextmanager
+def turned(box):
+    """The sandbox turned in the background, as `berth sandbox up` turns it (nothing else may
+    turn it meanwhile)."""
+    stop = threading.Event()
+
+    def turn():
+        while not stop.is_set():
+            if not box.step():
+                time.sleep(0.02)
+
+    thread = threading.Thread(target=turn, daemon=True)
+    thread.start()
+    try:
+        yield box
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def deploy_waiting(box, *args):
+    with turned(box):
+        return berth(box, "deploy", *args, "--wait", "--interval", "0.05")
+
+
+@pytest.fixture
+def spec_file(sandbox, tmp_path):
+    path = tmp_path / "wso2.yaml"
+    path.write_text(sandbox.adapt_spec(example_spec()))
+    return path
+
+
+def berth(box, *args, input=None):
+    return CliRunner().invoke(main, list(args), env=box.env_vars(), input=input)
+
+
+def push_first_builds(box):
+    box.push("wso2am", "4.7.0-1")
+    box.push("wso2mi", "4.4.0-1")
+    box.run_until_idle()
+
+
+def deployed(box, spec_file):
+    push_first_builds(box)
+    box.upload_spec(spec_file.read_text())
+    box.run_until_idle()
+
+
+# ---- deploy ----------------------------------------------------------------------------------------
+
+
+def test_deploy_wait_follows_the_upload_to_every_outcome(sandbox, spec_file):
+    # Given the tracked images in ECR
+    push_first_builds(sandbox)
+    # When the spec is deployed and followed
+    result = deploy_waiting(sandbox, str(spec_file))
+    # Then the upload is named by its version, and every service ends COMPLETED in order
+    assert result.exit_code == 0, result.output
+    first, *progress, last = result.stdout.splitlines()
+    match = re.fullmatch(rf"uploaded s3://{BUCKET}/specs/dev/wso2.yaml version (\S+)", first)
+    assert match is not None
+    assert last == "deployed: apim, ei"
+    assert "apim: COMPLETED 4.7.0-1" in "\n".join(progress)
+    assert [p.split()[:2] for p in progress if "COMPLETED" in p] == [
+        ["apim:", "COMPLETED"],
+        ["ei:", "COMPLETED"],
+    ]
+    [record] = history_of(sandbox, "apim")
+    assert record.trigger.spec.version_id == match.group(1)
+
+
+def history_of(box, service):
+    from chalicelib import handlers
+
+    return handlers.berth().store.history("dev", service, 20)
+
+
+def test_deploy_wait_of_an_unchanged_spec_says_nothing_to_deploy(sandbox, spec_file):
+    deployed(sandbox, spec_file)
+    result = deploy_waiting(sandbox, str(spec_file))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        "nothing to deploy: every service already runs what the spec renders"
+    )
+
+
+def test_deploy_wait_exits_1_when_berth_rejects_the_upload(sandbox, spec_file):
+    # No image follows the tracks yet: Berth rejects the spec as it plans it.
+    result = deploy_waiting(sandbox, str(spec_file))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert "spec: REJECTED (the spec could not be planned)" in lines
+    assert any("no image in ECR repository 'wso2am'" in line for line in lines)
+    assert lines[-1] == f"not deployed: {SPEC_SERVICE} REJECTED"
+
+
+def test_deploy_wait_exits_1_and_names_the_cause_when_a_rollout_fails(sandbox, spec_file):
+    sandbox.push("wso2am", "4.7.0-1", broken_health_check=True)
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.run_until_idle()
+    result = deploy_waiting(sandbox, str(spec_file))
+    assert result.exit_code == 1, result.output
+    text = result.stdout
+    assert re.search(r"^apim: (FAILED|ROLLED_BACK) 4\.7\.0-1", text, re.M)
+    assert "ei: SKIPPED" in text
+    assert "health" in text.lower()
+    assert text.splitlines()[-1].startswith("not deployed: apim ")
+
+
+def test_deploy_refuses_an_invalid_spec_locally_and_uploads_nothing(sandbox, tmp_path):
+    bad = tmp_path / "wso2.yaml"
+    bad.write_text(example_spec().replace("memory: 2048", "memory: 5"))
+    result = berth(sandbox, "deploy", str(bad))
+    assert result.exit_code == 1
+    assert re.match(rf"{re.escape(str(bad))}:\d+:\d+: services\.ei\.memory: ", result.stderr)
+    assert "Contents" not in sandbox.client("s3").list_objects_v2(Bucket=BUCKET)
+
+
+def test_deploy_checks_the_stage_fence_and_the_environment(sandbox, spec_file):
+    other = spec_file.with_name("other.yaml")
+    other.write_text(spec_file.read_text().replace("repository: wso2mi", "repository: other"))
+    fenced = berth(sandbox, "deploy", str(other))
+    assert fenced.exit_code == 1 and "not a repository this stage deploys from" in fenced.stderr
+    wrong = berth(sandbox, "deploy", str(spec_file), "--env", "prod")
+    assert wrong.exit_code == 2 and "the spec is for environment 'dev'" in wrong.stderr
+
+
+def test_deploy_reads_stdin_and_gives_up_after_its_timeout(sandbox, spec_file):
+    result = berth(
+        sandbox, "deploy", "-", "--wait", "--timeout", "0.2", "--interval", "0.05",
+        input=spec_file.read_text(),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"uploaded s3://{BUCKET}/specs/dev/spec.yaml version ")
+    assert isinstance(result.exception, SystemExit) or "gave up waiting after 0.2 s" in str(
+        result.exception
+    )
+
+
+# ---- diff ------------------------------------------------------------------------------------------
+
+
+def test_diff_before_anything_runs_says_what_would_be_created(sandbox, spec_file):
+    push_first_builds(sandbox)
+    result = berth(sandbox, "diff", str(spec_file))
+    assert result.exit_code == 1, result.output
+    assert "apim: service would be created (4.7.0-1, sha256:" in result.stdout
+    assert "+++ rendered dev-apim with 4.7.0-1" in result.stdout
+
+
+def test_diff_of_what_runs_is_empty_and_exits_0(sandbox, spec_file):
+    deployed(sandbox, spec_file)
+    result = berth(sandbox, "diff", str(spec_file))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "no change: apim, ei\n"
+
+
+def test_diff_shows_only_real_changes_coloured_on_request(sandbox, spec_file):
+    deployed(sandbox, spec_file)
+    changed = spec_file.with_name("changed.yaml")
+    changed.write_text(
+        spec_file.read_text()
+        .replace("memory: 2048", "memory: 3072")
+        .replace("desiredCount: 2", "desiredCount: 3")
+    )
+    result = berth(sandbox, "diff", str(changed), "--color")
+    assert result.exit_code == 1, result.output
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    assert "\x1b[31m" in result.stdout and "\x1b[32m" in result.stdout
+    assert "ei: new task definition revision (4.4.0-1, sha256:" in plain
+    assert '-  "memory": "2048",' in plain and '+  "memory": "3072",' in plain
+    assert '-  "desiredCount": 2,' in plain and '+  "desiredCount": 3,' in plain
+    assert plain.splitlines()[-1] == "no change: apim"
+    # Only what Berth owns: nothing ECS adds to a description shows up.
+    for added in ("registeredAt", "requiresAttributes", "enableFaultInjection", "revision"):
+        assert f'"{added}"' not in plain
+
+
+def test_diff_says_when_berth_would_refuse_and_exits_2_on_trouble(sandbox, spec_file, tmp_path):
+    refused = berth(sandbox, "diff", str(spec_file))
+    assert refused.exit_code == 1
+    assert "apim: Berth would refuse this" in refused.stdout
+    invalid = tmp_path / "bad.yaml"
+    invalid.write_text("berth: 1\n")
+    assert berth(sandbox, "diff", str(invalid)).exit_code == 2
+    missing = berth(sandbox, "diff", str(spec_file), "--deployments-table", "nope")
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("berth: GetItem failed: ResourceNotFoundException")
+
+
+# ---- status and history ---------------------------------------------------------------------------
+
+
+def test_status_shows_what_runs_as_a_table_and_json(sandbox, spec_file):
+    deployed(sandbox, spec_file)
+    digest = sandbox.push("wso2am", "4.7.0-9")
+    sandbox.run_until_idle()
+    table = berth(sandbox, "status")
+    assert table.exit_code == 0, table.output
+    header, *rows = table.stdout.splitlines()
+    assert header.split()[:4] == ["ENV", "SERVICE", "TAG", "DIGEST"]
+    apim = next(r.split() for r in rows if r.split()[1] == "apim")
+    assert apim[:6] == ["dev", "apim", "4.7.0-9", digest[7:19], "dev-apim:2", "COMPLETED"]
+    assert apim[7] == "COMPLETED"
+    as_json = json.loads(berth(sandbox, "status", "dev", "--json").stdout)
+    [entry] = [e for e in as_json if e["service"] == "apim"]
+    assert entry["running"]["digest"] == digest
+    assert entry["last"]["trigger"]["kind"] == "image"
+    unknown = berth(sandbox, "status", "qa")
+    assert unknown.exit_code == 1
+    assert "no accepted spec for environment 'qa' (environments: dev)" in str(unknown.exception)
+
+
+class Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+        self.links: list[str] = []
+        self._cell: list[str] | None = None
+        self.rows: list[list[str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.links += [v for k, v in attrs if k in ("src", "href") and v]
+        if tag == "tr":
+            self.rows.append([])
+        if tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_status_html_is_one_escaped_self_contained_page(sandbox, spec_file, tmp_path):
+    deployed(sandbox, spec_file)
+    sandbox.push("wso2am", "4.7.0-2", broken_health_check=True)
+    sandbox.run_until_idle()
+    # An upload Berth rejects, whose error quotes markup from the file.
+    hostile = "<img src=x onerror=alert(1)>"
+    sandbox.upload_spec(spec_file.read_text() + f'"{hostile}": 1\n', name="bad.yaml")
+    sandbox.run_until_idle()
+    page_file = tmp_path / "status.html"
+    result = berth(sandbox, "status", "--html", str(page_file))
+    assert result.exit_code == 0, result.output
+    page = Page()
+    page.feed(page_file.read_text())
+    assert "img" not in page.tags and "script" not in page.tags and page.links == []
+    text = "".join(page.text)
+    assert hostile in text
+    rows = {r[0]: r for r in page.rows if r and r[0] != "SERVICE"}
+    assert rows["apim"][1] == "4.7.0-1" and rows["apim"][5] in ("ROLLED_BACK", "FAILED")
+    assert rows["ei"][5] == "COMPLETED"
+    assert rows["spec uploads"][5] == "REJECTED"
+    assert text.count("4.7.0-2") >= 1 and "push wso2am:4.7.0-2" in text
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return  # rendered only where Debian's chromium is installed
+    png = tmp_path / "status.png"
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={png}",
+         "--window-size=1280,1024", page_file.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert png.stat().st_size > 10_000
+
+
+def test_history_lists_records_newest_first_with_triggers_and_causes(sandbox, spec_file):
+    deployed(sandbox, spec_file)
+    sandbox.push("wso2am", "4.7.0-2", broken_health_check=True)
+    sandbox.run_until_idle()
+    result = berth(sandbox, "history", "dev", "apim")
+    assert result.exit_code == 0, result.output
+    firsts = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert re.search(r"(FAILED|ROLLED_BACK)\s+4\.7\.0-2\s+push wso2am:4\.7\.0-2$", firsts[0])
+    assert re.search(rf"COMPLETED\s+4\.7\.0-1\s+spec s3://{BUCKET}/specs/dev/wso2.yaml@", firsts[1])
+    causes = result.stdout.split(firsts[1])[0]
+    assert "health" in causes.lower()
+    lines = berth(sandbox, "history", "dev", "apim", "--limit", "1", "--json").stdout.splitlines()
+    assert [json.loads(line)["image"]["tag"] for line in lines] == ["4.7.0-2"]
+    none = berth(sandbox, "history", "dev", "nope")
+    assert none.exit_code == 1 and none.stderr == "berth: no deployment records for dev/nope\n"
+
+
+# ---- one line, no traceback -----------------------------------------------------------------------
+
+
+def run_berth(monkeypatch, capsys, *args, env=None):
+    from berth.cli import run
+
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr("sys.argv", ["berth", *args])
+    with pytest.raises(SystemExit) as exited:
+        run()
+    return exited.value.code, capsys.readouterr()
+
+
+def test_aws_failures_are_one_line(sandbox, spec_file, monkeypatch, capsys):
+    env = sandbox.env_vars()
+    code, out = run_berth(
+        monkeypatch, capsys, "deploy", str(spec_file), "--spec-bucket", "nope", env=env
+    )
+    assert code == 1
+    assert out.err == (
+        "berth: PutObject failed: NoSuchBucket: The specified bucket does not exist\n"
+    )
+    code, out = run_berth(monkeypatch, capsys, "status", "--profile", "nope", env=env)
+    assert code == 1 and out.err == "berth: The config profile (nope) could not be found\n"
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    code, out = run_berth(monkeypatch, capsys, "status")
+    assert code == 1 and out.err.startswith("berth: no AWS region: pass --region")
+
+
+def test_the_stage_names_its_resources_from_the_account(sandbox, spec_file, monkeypatch):
+    # Without BERTH_SPEC_BUCKET the bucket is the stage's: berth-specs-<account>-<stage>, the
+    # account from STS GetCallerIdentity.
+    env = {k: v for k, v in sandbox.env_vars().items() if not k.startswith("BERTH_")}
+    for key in list(sandbox.env_vars()):
+        if key.startswith("BERTH_"):
+            monkeypatch.delenv(key, raising=False)
+    result = CliRunner().invoke(main, ["deploy", str(spec_file)], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("uploaded s3://berth-specs-123456789012-dev/specs/dev/")
+
+
+def test_version_and_validate_from_stdin():
+    version = CliRunner().invoke(main, ["--version"])
+    assert version.exit_code == 0 and re.fullmatch(r"berth, version \d+\.\d+\.\d+\n", version.stdout)
+    text = example_spec()
+    valid = CliRunner().invoke(main, ["validate", "-"], input=text)
+    assert valid.exit_code == 0 and valid.stdout.startswith("<stdin>: valid (dev: ")
+    broken = CliRunner().invoke(main, ["validate", "-"], input="berth: 1\nenvironment: dev\n")
+    assert broken.exit_code == 1
+    assert broken.stderr.splitlines()[0].startswith("<stdin>:")
+
+
+def test_every_operator_command_has_help_with_examples():
+    for command in ("deploy", "diff", "status", "history"):
+        result = CliRunner().invoke(main, [command, "--help"])
+        assert result.exit_code == 0 and "Example" in result.output
+        for option in ("--stage", "--profile", "--region"):
+            assert option in result.output
+
