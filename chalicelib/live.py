@@ -34,3 +34,12 @@ class TaggedImage:
     tag: str
     digest: str
     pushed_at: datetime
+
+
+@dataclass(frozen=True)
+class EcrImage:
+    """One image as ECR holds it: its digest, every tag it carries, when it was first pushed."""
+
+    digest: str
+    tags: tuple[str, ...]
+    pushed_at: datetime

@@ -26,7 +26,7 @@ from .records import (
 )
 
 # A record's terminal statuses, plus the news that is not a record's end.
-NotificationStatus = Literal["STARTED", TerminalStatus, "IGNORED", "EXTERNAL"]
+NotificationStatus = Literal["STARTED", TerminalStatus, "IGNORED", "EXTERNAL", "WARNING"]
 
 
 class TaskDefinitionChange(BaseModel):
@@ -225,6 +225,25 @@ def ignored_push_notification(
         summary=f"{service} {image.label}: the push was not deployed to {environment}.",
         reason=reason,
         action="nothing was changed",
+        image=image,
+        time=now,
+    )
+
+
+def running_image_deleted_notification(
+    environment: str, service: str, image: Image, now: datetime
+) -> Notification:
+    """The digest a service runs was deleted from ECR: the next task ECS starts cannot pull it."""
+    return Notification(
+        status="WARNING",
+        environment=environment,
+        service=service,
+        trigger="image",
+        subject=_subject(f"[{environment}] {service} {image.label}: running image deleted"),
+        summary=f"{service} runs {image.label} ({image.digest}), which was deleted from ECR.",
+        reason="ECR reported the deletion of the digest this service runs",
+        action="push or restore the image before ECS needs to start a task (scale-out, a "
+        "replaced task): it can no longer be pulled",
         image=image,
         time=now,
     )

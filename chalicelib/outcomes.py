@@ -25,6 +25,7 @@ Action = Literal[
     "external",
     "superseded",
     "recorded",
+    "warned",
 ]
 # A record's terminal status and the outcome action that reports it: the one place they meet.
 ACTION_OF: dict[TerminalStatus, Action] = {

@@ -38,7 +38,8 @@ SPEC_UPLOADED: dict[str, Any] = {
 IMAGE_PUSHED: dict[str, Any] = {
     "source": ["aws.ecr"],
     "detail-type": ["ECR Image Action"],
-    "detail": {"action-type": ["PUSH"], "result": ["SUCCESS"]},
+    # DELETE too: a deleted digest that a service runs is warned about (issue 14, finding 4).
+    "detail": {"action-type": ["PUSH", "DELETE"], "result": ["SUCCESS"]},
 }
 # ECS sends SERVICE_DEPLOYMENT_IN_PROGRESS for new deployments ("ECS deployment <id> in
 # progress.") and for circuit-breaker rollbacks ("ECS deployment circuit breaker: rolling back to

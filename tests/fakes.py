@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.adapters.clients import Clients
 from chalicelib.context import Berth
-from chalicelib.live import Applied, LiveService, TaggedImage
+from chalicelib.live import Applied, EcrImage, LiveService, TaggedImage
 from chalicelib.records import AcceptedSpec, DeploymentRecord, Head, service_key
 from chalicelib.settings import Settings
 
@@ -160,6 +160,12 @@ class FakeEcr:
 
     def tagged_images(self, repository):
         return list(self.images.get(repository, []))
+
+    def image(self, repository, digest):
+        tagged = [i for i in self.images.get(repository, []) if i.digest == digest]
+        if not tagged:
+            return None
+        return EcrImage(digest, tuple(i.tag for i in tagged), min(i.pushed_at for i in tagged))
 
 
 class FakeSpecObjects:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from ..live import TaggedImage
+from ..live import EcrImage, TaggedImage
 from . import aws_errors, error_code
 
 if TYPE_CHECKING:
@@ -36,3 +36,19 @@ class Ecr:
                 return []
             raise
         return found
+
+    @aws_errors("DescribeImages")
+    def image(self, repository: str, digest: str) -> EcrImage | None:
+        """The image `digest` in `repository` as ECR holds it, or None when ECR does not."""
+        try:
+            found = self.ecr.describe_images(
+                repositoryName=repository, imageIds=[{"imageDigest": digest}]
+            ).get("imageDetails", [])
+        except ClientError as exc:
+            if error_code(exc) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+                return None
+            raise
+        if not found:
+            return None
+        detail = found[0]
+        return EcrImage(digest, tuple(detail.get("imageTags", [])), detail["imagePushedAt"])

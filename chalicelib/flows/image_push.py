@@ -4,49 +4,108 @@ deploy it where it is newer than what runs."""
 from __future__ import annotations
 
 from ..context import Berth
-from ..decisions.push import RunningImage, judge_push
+from ..decisions.push import RunningImage, ecr_problem, judge_push
 from ..events import EcrImageAction
-from ..notifications import ignored_push_notification
+from ..notifications import ignored_push_notification, running_image_deleted_notification
 from ..outcomes import Outcome, ignored
 from ..records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Image, Trigger
 from ..spec import Spec
-from .runs import ConcurrentChange, claim, new_run_id, pending_outcome, start
+from .runs import ConcurrentChange, claim, new_run_id, pending_outcome, reject, start
 
 
 def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
-    """An image was pushed: deploy it to every service of every accepted spec that tracks it."""
+    """An "ECR Image Action": a push deploys to every service that tracks the repository, once
+    ECR confirms the image; a delete of a digest a service runs is warned about."""
     detail = event.detail
-    if not event.pushed:
+    if detail.result != "SUCCESS" or detail.action_type not in ("PUSH", "DELETE"):
         return [ignored(f"ECR {detail.action_type} {detail.result} of {detail.repository_name}")]
+    tracking = _tracking(berth, event)
+    if not tracking:
+        return [
+            ignored(
+                f"no accepted spec tracks {detail.repository_name} "
+                f"in account {event.account}, region {event.region}"
+            )
+        ]
+    if detail.action_type == "DELETE":
+        return _deleted(berth, event, tracking)
     if not detail.image_tag:
         return [ignored(f"untagged push to {detail.repository_name}; Berth follows tags")]
+    held = berth.ecr.image(detail.repository_name, detail.image_digest)
     image = Image(
         repository=detail.repository_name,
         tag=detail.image_tag,
         digest=detail.image_digest,
-        pushed_at=event.time,
+        # ECR's own push time of the digest: a new tag on an old build keeps its age.
+        pushed_at=held.pushed_at if held is not None else event.time,
     )
     trigger = Trigger(kind="image", event_id=event.id, image=image)
+    problem = ecr_problem(image.repository, image.tag or "", image.digest, held)
     outcomes: list[Outcome] = []
+    for spec, accepted, name in tracking:
+        if problem is not None:
+            reason = "ECR does not hold what the push event says; nothing was deployed"
+            outcomes.append(
+                reject(berth, spec.environment, trigger, [problem], reason, service=name)
+            )
+            continue
+        other_tags = held.tags if held is not None else ()
+        outcomes += deploy_image(
+            berth, spec, accepted, name, image=image, trigger=trigger, other_tags=other_tags
+        )
+    return outcomes
+
+
+def _tracking(berth: Berth, event: EcrImageAction) -> list[tuple[Spec, AcceptedSpec, str]]:
+    """(spec, accepted spec, service) of every service that tracks the event's repository in
+    the event's account and region, in deployment order."""
+    found = []
     for accepted in berth.store.accepted_specs():
         if (accepted.account, accepted.region) != (event.account, event.region):
             continue
         spec = Spec.model_validate(accepted.document)
         for name in spec.deployment_order():
-            if spec.services[name].image.repository == image.repository:
-                outcomes += deploy_image(berth, spec, accepted, name, image=image, trigger=trigger)
-    if not outcomes:
-        return [
-            ignored(
-                f"no accepted spec tracks {image.repository} "
-                f"in account {event.account}, region {event.region}"
+            if spec.services[name].image.repository == event.detail.repository_name:
+                found.append((spec, accepted, name))
+    return found
+
+
+def _deleted(
+    berth: Berth, event: EcrImageAction, tracking: list[tuple[Spec, AcceptedSpec, str]]
+) -> list[Outcome]:
+    """A digest was deleted from ECR: warn for each service running it, before ECS next needs
+    to pull it (a new task, a scale-out, a replaced host)."""
+    detail = event.detail
+    if berth.ecr.image(detail.repository_name, detail.image_digest) is not None:
+        return [ignored(f"{detail.image_tag} was untagged; ECR still holds {detail.image_digest}")]
+    outcomes: list[Outcome] = []
+    for spec, _, name in tracking:
+        running = berth.store.get_head(spec.environment, name).image
+        if running is None or running.digest != detail.image_digest:
+            continue
+        berth.notifier.publish(
+            running_image_deleted_notification(spec.environment, name, running, berth.clock())
+        )
+        outcomes.append(
+            Outcome(
+                action="warned",
+                environment=spec.environment,
+                service=name,
+                reason=f"the running image {running.label} was deleted from ECR",
             )
-        ]
-    return outcomes
+        )
+    return outcomes or [ignored(f"no service runs the deleted {detail.image_digest}")]
 
 
 def deploy_image(
-    berth: Berth, spec: Spec, accepted: AcceptedSpec, name: str, *, image: Image, trigger: Trigger
+    berth: Berth,
+    spec: Spec,
+    accepted: AcceptedSpec,
+    name: str,
+    *,
+    image: Image,
+    trigger: Trigger,
+    other_tags: tuple[str, ...] = (),
 ) -> list[Outcome]:
     """Judge a pushed image for one service and start (or queue) its deployment."""
     track = spec.services[name].image.track
@@ -62,6 +121,7 @@ def deploy_image(
             image.digest,
             image.pushed_at or berth.clock(),
             RunningImage(running.tag, running.digest, running.pushed_at) if running else None,
+            other_tags=other_tags,
         )
         if not verdict.deploy:
             if berth.settings.notify_ignored_pushes:

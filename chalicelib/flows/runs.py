@@ -84,13 +84,19 @@ def pending_outcome(record: DeploymentRecord) -> Outcome:
 
 
 def reject(
-    berth: Berth, environment: str, trigger: Trigger, errors: list[str], reason: str
+    berth: Berth,
+    environment: str,
+    trigger: Trigger,
+    errors: list[str],
+    reason: str,
+    *,
+    service: str = SPEC_SERVICE,
 ) -> Outcome:
     """Record and announce a change that deploys nothing, with every error found."""
     record = new_record(
         berth,
         environment,
-        SPEC_SERVICE,
+        service,
         new_run_id(),
         trigger,
         status="REJECTED",
@@ -101,7 +107,11 @@ def reject(
     berth.store.put_record(record)
     berth.announce(record, "REJECTED", trigger.kind)
     return Outcome(
-        action="rejected", environment=environment, reason=reason, record_id=record.record_id
+        action="rejected",
+        environment=environment,
+        service=None if service == SPEC_SERVICE else service,
+        reason=reason,
+        record_id=record.record_id,
     )
 
 

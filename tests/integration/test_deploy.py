@@ -417,7 +417,7 @@ def test_berth_creates_the_task_log_group_with_a_retention_before_the_first_task
     deploy_example(sandbox)
     [group] = sandbox.client("logs").describe_log_groups(logGroupNamePrefix="/berth/")["logGroups"]
     assert (group["logGroupName"], group["retentionInDays"]) == ("/berth/dev", 90)
-    assert statuses(sandbox)[-1] == ("apim", "COMPLETED")
+    assert {s for _, s in statuses(sandbox)} == {"STARTED", "COMPLETED"}
     # A push to a running service writes to the same group: no Logs call at all.
     mark = sandbox.recorder.mark()
     sandbox.push("wso2am", "4.7.0-2")

@@ -111,3 +111,77 @@ def test_a_rollbacks_events_in_any_order_end_in_one_rolled_back(sandbox):
     assert [n.document["status"] for n in notes] == ["ROLLED_BACK"]
     assert history("apim")[0].status == "ROLLED_BACK"
     assert handlers.berth().store.get_head("dev", "apim").image.tag == "4.7.0-1"
+
+
+def _push_event(sandbox, repository: str, tag: str, digest: str, action: str = "PUSH") -> None:
+    sandbox.put_event(
+        "aws.ecr", "ECR Image Action",
+        {"result": "SUCCESS", "repository-name": repository, "image-digest": digest,
+         "action-type": action, "image-tag": tag},
+        [],
+    )  # fmt: skip
+
+
+def test_a_push_ecr_does_not_hold_is_refused_with_a_notification(sandbox):
+    # Issue 14, finding 4: a push event whose digest ECR does not hold was deployed.
+    deploy_example(sandbox)
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+    _push_event(sandbox, "wso2am", "4.7.0-9", "sha256:" + "f" * 64)
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [note] = sandbox.notifications[seen:]
+    assert (note.document["status"], note.document["service"]) == ("REJECTED", "apim")
+    assert note.document["errors"] == [
+        f"ECR holds no image sha256:{'f' * 64} in wso2am: it was deleted, or the event did not "
+        "come from ECR"
+    ]
+
+
+def test_a_new_tag_on_an_old_build_neither_downgrades_nor_freezes_the_service(sandbox):
+    # Issue 14, finding 4: 4.7.999-1 carrying the bits of 4.7.0-1 downgraded the service, then
+    # froze it ("4.7.1-1 is older than the running 4.7.999-1").
+    deploy_example(sandbox)
+    ecr = sandbox.client("ecr")
+    newer = sandbox.push("wso2am", "4.7.1-1")
+    sandbox.run_until_idle()
+    [old] = ecr.batch_get_image(repositoryName="wso2am", imageIds=[{"imageTag": "4.7.0-1"}])["images"]
+    ecr.put_image(repositoryName="wso2am", imageManifest=old["imageManifest"], imageTag="4.7.999-1")
+    mark = sandbox.recorder.mark()
+    _push_event(sandbox, "wso2am", "4.7.999-1", old["imageId"]["imageDigest"])
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    assert live_image(sandbox, "apim").endswith(newer)
+    latest = sandbox.push("wso2am", "4.7.2-1")
+    sandbox.run_until_idle()
+    assert live_image(sandbox, "apim").endswith(latest)
+
+
+def test_a_push_event_whose_tag_ecr_gives_another_digest_is_refused(sandbox):
+    deploy_example(sandbox)
+    other = sandbox.push("wso2am", "4.7.1-1")
+    sandbox.run_until_idle()
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+    _push_event(sandbox, "wso2am", "4.7.5-1", other)  # ECR holds that digest as 4.7.1-1 only
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [note] = sandbox.notifications[seen:]
+    assert note.document["errors"] == [
+        f"ECR's wso2am:4.7.5-1 is not {other[:19]} (that image carries 4.7.1-1)"
+    ]
+
+
+def test_deleting_the_digest_a_service_runs_sends_a_warning(sandbox):
+    # Issue 14, finding 4: it went unnoticed until ECS next needed to pull it.
+    deploy_example(sandbox)
+    digest = sandbox.client("ecs").describe_task_definition(
+        taskDefinition=sandbox.client("ecs").describe_services(
+            cluster="wso2-dev", services=["apim"])["services"][0]["taskDefinition"]
+    )["taskDefinition"]["containerDefinitions"][0]["image"].split("@")[1]  # fmt: skip
+    sandbox.client("ecr").batch_delete_image(repositoryName="wso2am", imageIds=[{"imageDigest": digest}])
+    seen = len(sandbox.notifications)
+    _push_event(sandbox, "wso2am", "4.7.0-1", digest, action="DELETE")
+    sandbox.run_until_idle()
+    [note] = sandbox.notifications[seen:]
+    assert (note.subject, note.attributes["status"]) == (
+        "[dev] apim 4.7.0-1: running image deleted", "WARNING",
+    )  # fmt: skip

@@ -79,6 +79,7 @@ def test_missing_image_digest_fails_with_cannot_pull(sandbox):
     deploy_example(sandbox)
     ecr = sandbox.client("ecr")
     digest = sandbox.push("wso2am", "4.7.0-2")
+    sandbox.pump()  # Berth confirms the image with ECR and starts the deployment
     # The image disappears before ECS pulls it (a lifecycle rule, a manual delete).
     ecr.batch_delete_image(repositoryName="wso2am", imageIds=[{"imageDigest": digest}])
     sandbox.run_until_idle()

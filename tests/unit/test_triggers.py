@@ -164,12 +164,13 @@ def test_pushes_elsewhere_do_not(repository):
     assert not matches(OURS["on_image_pushed"], ecr_push(repository))
 
 
-def test_deletes_and_scans_do_not():
+def test_deletes_wake_it_and_scans_do_not():
+    # A deleted digest that a service runs is warned about (issue 14, finding 4).
     delete = sample_event("ecr-image-delete.json")
     delete["detail"]["repository-name"] = "wso2am"
     scan = sample_event("ecr-image-scan.json")
     scan["detail"]["repository-name"] = "wso2am"
-    assert not matches(OURS["on_image_pushed"], delete)
+    assert matches(OURS["on_image_pushed"], delete)
     assert not matches(OURS["on_image_pushed"], scan)
 
 
