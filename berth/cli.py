@@ -441,19 +441,33 @@ def demo(rollout_seconds: float, show_json: bool) -> None:
 
 @sandbox.command()
 @_timeline_options(rollout_seconds=2.0)
-def up(rollout_seconds: float, show_json: bool) -> None:
+@click.option(
+    "--seed",
+    is_flag=True,
+    help="First set up the example dev environment: push its images, upload its spec.",
+)
+def up(rollout_seconds: float, show_json: bool, seed: bool) -> None:
     """Run the sandbox until Ctrl-C, printing deliveries and notifications as they happen.
 
     \b
-    In another shell, with the printed variables exported:
-      aws s3 cp examples/wso2-dev.yaml s3://$BERTH_SPEC_BUCKET/specs/dev/wso2.yaml
-      berth sandbox push wso2am:4.7.0-2
-    (The spec's subnets must be the sandbox's: `up` prints a ready spec path.)
+    It writes out/sandbox-wso2-dev.yaml: examples/wso2-dev.yaml with the sandbox's network.
+    --seed first pushes wso2am:4.7.0-1 and wso2mi:4.4.0-1 and deploys that spec. Then, in
+    another shell in the same directory, with the printed variables exported:
+      berth sandbox push wso2am:4.7.0-9
+      berth status
+      berth history dev apim
+      berth diff out/sandbox-wso2-dev.yaml
+      berth deploy out/sandbox-wso2-dev.yaml --wait
+    (Without --seed, push those two images before deploying: Berth rejects a spec no image
+    follows.)
+    Example:
+      berth sandbox up --seed
     """
     import time
 
     from .sandbox.demo import Timeline
     from .sandbox.sandbox import Sandbox, example_spec
+    from .sandbox.seed import seed_example
     from .sandbox.server import quiet_logs
 
     quiet_logs()
@@ -461,10 +475,13 @@ def up(rollout_seconds: float, show_json: bool) -> None:
     with Sandbox(rollout_seconds=rollout_seconds) as box:
         box.on_delivery = timeline.delivery
         box.on_notification = timeline.notification
-        ready = os.path.abspath("out/sandbox-wso2-dev.yaml")
+        ready = os.path.abspath(os.path.join("out", "sandbox-wso2-dev.yaml"))
         os.makedirs(os.path.dirname(ready), exist_ok=True)
         with open(ready, "w") as handle:
             handle.write(box.adapt_spec(example_spec()))
+        if seed:
+            click.echo("Seeding the example dev environment (images, then the spec)...")
+            seed_example(box)
         click.echo("Berth sandbox is up (ECS rollouts are simulated). Export these to use it:")
         for key, value in box.env_vars().items():
             click.echo(f"  export {key}={value}")

@@ -5,13 +5,18 @@ turns the sandbox as `up` does."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +24,7 @@ from click.testing import CliRunner
 from berth.cli import main
 from berth.sandbox.sandbox import BUCKET, example_spec
 from chalicelib.records import SPEC_SERVICE
+from tests.conftest import ROOT
 
 
 @contextmanager
@@ -373,3 +379,87 @@ def test_every_operator_command_has_help_with_examples():
         for option in ("--stage", "--profile", "--region"):
             assert option in result.output
 
+
+
+# ---- the README's sandbox section, line by line -------------------------------------------------
+
+
+def _readme_session() -> tuple[str, list[str]]:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
+    up = next(i for i, b in enumerate(blocks) if "sandbox up --seed" in b)
+    command = lambda line: line.split("  #")[0].strip()  # noqa: E731
+    return command(blocks[up]), [command(line) for line in blocks[up + 1].splitlines()]
+
+
+def test_up_help_suggests_only_what_the_readme_session_runs():
+    _, session = _readme_session()
+    helped = CliRunner().invoke(main, ["sandbox", "up", "--help"]).output
+    suggested = [line.strip() for line in helped.splitlines() if line.strip().startswith("berth ")]
+    assert suggested and "berth sandbox up --seed" in suggested
+    ran = {line.removeprefix(".venv/bin/") for line in session} | {"berth sandbox up --seed"}
+    assert set(suggested) <= ran
+    assert "aws s3 cp" not in helped
+
+
+def test_the_readme_sandbox_section_works_line_by_line(tmp_path):
+    # Given `berth sandbox up --seed`, exactly as the README says, in a fresh directory
+    up_line, session = _readme_session()
+    assert up_line == ".venv/bin/berth sandbox up --seed"
+    berth_path = str(Path(sys.executable).parent / "berth")
+
+    def argv(line):
+        return [berth_path, *shlex.split(line.removeprefix(".venv/bin/berth"))]
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    up = subprocess.Popen(
+        argv(up_line), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert up.stdout is not None
+        exported, seeded = _until_ready(up.stdout)
+        assert "[dev] apim 4.7.0-1 deployed" in seeded and "[dev] ei 4.4.0-1 deployed" in seeded
+        # When each line of the session runs in a second shell with the exports
+        outputs: dict[str, str] = {}
+        for line in session:
+            done = subprocess.run(
+                argv(line), cwd=tmp_path, env={**env, **exported}, capture_output=True,
+                text=True, timeout=120, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, (line, done.stdout, done.stderr)
+            outputs[line.split()[1]] = outputs.get(line.split()[1], "") + done.stdout
+            if "sandbox push" in line:
+                _read_until(up.stdout, "[dev] apim 4.7.0-9 deployed")
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.communicate(timeout=30)
+    # Then the push deployed, and every command saw it
+    assert outputs["sandbox"].startswith("pushed wso2am:4.7.0-9 (sha256:")
+    apim = next(r.split() for r in outputs["status"].splitlines() if r.startswith("dev  apim"))
+    assert apim[2] == "4.7.0-9" and apim[5] == "COMPLETED" and apim[7] == "COMPLETED"
+    assert re.search(r"COMPLETED\s+4\.7\.0-9\s+push wso2am:4\.7\.0-9", outputs["history"])
+    assert outputs["diff"] == "no change: apim, ei\n"
+    assert outputs["deploy"].endswith("nothing to deploy: every service already runs what the spec renders\n")
+    assert (tmp_path / "out" / "status.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def _until_ready(stdout) -> tuple[dict[str, str], str]:
+    exported: dict[str, str] = {}
+    seen = ""
+    for line in stdout:
+        seen += line
+        if line.strip().startswith("export "):
+            key, _, value = line.strip().removeprefix("export ").partition("=")
+            exported[key] = value
+        if line.startswith("Ctrl-C stops it."):
+            return exported, seen
+    raise AssertionError(f"berth sandbox up ended early:\n{seen}")
+
+
+def _read_until(stdout, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline and text not in seen:
+        seen += stdout.readline()
+    assert text in seen, seen
