@@ -29,6 +29,33 @@ from .records import (
 NotificationStatus = Literal["STARTED", TerminalStatus, "IGNORED", "EXTERNAL", "WARNING"]
 
 
+# What one record and one message hold: a DynamoDB item is at most 400 KB and an SNS message
+# 256 KB (the JSON document goes out once per protocol), while a spec can have thousands of
+# problems, each quoting what it found.
+RECORDED_ERRORS = 100
+NOTIFIED_ERRORS = 20
+LONGEST_ERROR = 1000
+SNS_LIMIT = 256 * 1024
+
+
+def shortened(errors: list[str], keep: int) -> list[str]:
+    """The first `keep` errors, each at most LONGEST_ERROR characters."""
+    return [e if len(e) <= LONGEST_ERROR else e[: LONGEST_ERROR - 1] + "…" for e in errors[:keep]]
+
+
+def capped(errors: list[str], keep: int, total: int | None = None) -> list[str]:
+    """`shortened`, plus a last line saying how many of `total` (default: all given) were left
+    out and where they all are."""
+    kept = shortened(errors, keep)
+    total = len(errors) if total is None else total
+    if total > len(kept):
+        kept.append(
+            f"… and {total - len(kept)} more ({total} in all); "
+            "`berth validate FILE` lists every one"
+        )
+    return kept
+
+
 class TaskDefinitionChange(BaseModel):
     previous: str | None = None
     current: str | None = None
@@ -172,8 +199,8 @@ def for_record(
         subject=_subject(" ".join(subject.split())),
         summary=" ".join(summary.split()),
         reason=record.reason,
-        causes=record.causes,
-        errors=record.errors,
+        causes=capped(record.causes, NOTIFIED_ERRORS),
+        errors=capped(record.errors, NOTIFIED_ERRORS, record.errors_total),
         action=action,
         image=record.image,
         previous_image=record.previous_image,
@@ -278,4 +305,16 @@ def sns_message(note: Notification) -> SnsMessage:
         "status": note.status,
         "trigger": note.trigger,
     }
-    return SnsMessage(note.subject, json.dumps(per_protocol), attributes)
+    message = json.dumps(per_protocol)
+    if len(message.encode()) > SNS_LIMIT and (note.errors or note.causes):
+        # Still too large (long causes, say): keep the news, say where the detail is.
+        where = f"see deployment record {note.record_id}" if note.record_id else "see the logs"
+        left_out = (
+            f"{len(note.errors)} errors and {len(note.causes)} causes left out, too long for "
+            f"one message: {where}"
+        )
+        slim = note.model_copy(
+            update={"errors": [], "causes": [], "action": f"{note.action}; {left_out}"}
+        )
+        return sns_message(slim)  # with no errors or causes left, this recurses once at most
+    return SnsMessage(note.subject, message, attributes)

@@ -89,6 +89,8 @@ class DeploymentRecord(BaseModel):
     reason: str = ""
     causes: list[str] = []
     errors: list[str] = []
+    errors_total: int | None = None
+    """How many errors there were, when more than `errors` keeps (one item holds 400 KB)."""
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None

@@ -7,6 +7,7 @@ document that expands past a node budget ("billion laughs") is refused instead o
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,4 +123,12 @@ def load_document(raw: bytes) -> Located:
         raise SourceError(f"document is nested deeper than {MAX_DEPTH} levels") from None
     finally:
         loader.dispose()
+    # A small file can expand to far more through aliases; the accepted spec must still fit one
+    # DynamoDB item (400 KB), so the expanded document has the file's limit too.
+    expanded = len(json.dumps(data, default=str))
+    if expanded > MAX_BYTES:
+        raise SourceError(
+            f"document expands to {expanded} bytes (YAML aliases?); the limit is {MAX_BYTES} "
+            "bytes (256 KiB) expanded"
+        )
     return Located(data, walker.marks)

@@ -16,6 +16,7 @@ from ..decisions.causes import failure_causes
 from ..decisions.changes import owned_settings, service_update
 from ..errors import AwsCallFailed
 from ..live import LiveService
+from ..notifications import RECORDED_ERRORS, shortened
 from ..outcomes import ACTION_OF, Outcome, ignored
 from ..records import (
     ACTIVE,
@@ -92,7 +93,8 @@ def reject(
     *,
     service: str = SPEC_SERVICE,
 ) -> Outcome:
-    """Record and announce a change that deploys nothing, with every error found."""
+    """Record and announce a change that deploys nothing, with every error found (as many as
+    one record holds)."""
     record = new_record(
         berth,
         environment,
@@ -100,7 +102,8 @@ def reject(
         new_run_id(),
         trigger,
         status="REJECTED",
-        errors=errors,
+        errors=shortened(errors, RECORDED_ERRORS),
+        errors_total=len(errors),
         reason=reason,
         finished_at=berth.clock(),
     )

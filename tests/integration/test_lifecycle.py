@@ -185,3 +185,59 @@ def test_deleting_the_digest_a_service_runs_sends_a_warning(sandbox):
     assert (note.subject, note.attributes["status"]) == (
         "[dev] apim 4.7.0-1: running image deleted", "WARNING",
     )  # fmt: skip
+
+
+def _spec_with_unknown_fields(count: int) -> str:
+    """A spec with `count` unknown fields, spread over services (each a located problem)."""
+    services = {}
+    per_service = max(1, count // 40)
+    for s in range(40):
+        fields = {f"unknownField{f:04d}": 1 for f in range(per_service)}
+        services[f"svc{s:02d}"] = {"image": "wso2am", **fields}
+    return yaml.safe_dump({"berth": 1, "environment": "dev", "cluster": "wso2-dev",
+                           "services": services}, sort_keys=False)  # fmt: skip
+
+
+def test_a_rejection_with_hundreds_of_errors_still_ends_in_a_record_and_a_notification(sandbox):
+    # Issue 14, finding 7: 300 errors made an SNS message over 256 KB (the list embedded in
+    # every protocol's copy), refused by SNS and only logged.
+    sandbox.upload_spec(_spec_with_unknown_fields(300))
+    sandbox.run_until_idle()
+    [note] = sandbox.notifications
+    [record] = history("(spec)")
+    total = record.errors_total
+    assert total >= 300 and len(record.errors) == 100
+    assert note.document["status"] == "REJECTED"
+    assert len(note.document["errors"]) == 21
+    assert note.document["errors"][-1] == (
+        f"… and {total - 20} more ({total} in all); `berth validate FILE` lists every one"
+    )
+
+
+def test_a_rejection_with_thousands_of_errors_still_fits_one_record(sandbox):
+    # Issue 14, finding 7: 5,000 errors made the REJECTED record exceed DynamoDB's 400 KB item.
+    sandbox.upload_spec(_spec_with_unknown_fields(5000))
+    sandbox.run_until_idle()
+    assert [d.error for d in sandbox.deliveries if d.error] == []
+    [note] = sandbox.notifications
+    [record] = history("(spec)")
+    assert record.errors_total >= 5000
+    assert note.document["errors"][-1].startswith(f"… and {record.errors_total - 20} more")
+
+
+def test_a_small_spec_whose_aliases_expand_past_the_limit_is_rejected(sandbox):
+    # Issue 14, finding 7: a 17 KB valid spec expanding to ~500 KB made the accepted-spec item
+    # too large: no record, no notice.
+    value = "x" * 1000
+    lines = ["berth: 1", "environment: dev", "cluster: wso2-dev", f"big: &big {value}",
+             "services:", "  apim:", "    image: wso2am", "    environment:"]  # fmt: skip
+    lines += [f"      V{i}: *big" for i in range(500)]
+    text = "\n".join(lines) + "\n"
+    assert len(text) < 20_000
+    sandbox.upload_spec(text)
+    sandbox.run_until_idle()
+    assert [d.error for d in sandbox.deliveries if d.error] == []
+    [note] = sandbox.notifications
+    assert note.document["errors"][0].startswith(
+        "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml: document expands to "
+    )
