@@ -276,6 +276,26 @@ def running_image_deleted_notification(
     )
 
 
+def removed_service_notification(
+    environment: str, service: str, cluster: str, spec: SpecVersion, now: datetime
+) -> Notification:
+    """A service left the spec: Berth stops tracking it, and it keeps running as it is."""
+    return Notification(
+        status="WARNING",
+        environment=environment,
+        service=service,
+        trigger="spec",
+        subject=_subject(f"[{environment}] {service} left the spec; still running"),
+        summary=f"{service} is no longer in {environment}'s spec; it keeps running on {cluster}, "
+        "untracked by Berth.",
+        reason="the accepted spec no longer names this service",
+        action="delete the ECS service if it is retired, or add it back to the spec",
+        cluster=cluster,
+        spec=spec,
+        time=now,
+    )
+
+
 @dataclass(frozen=True)
 class SnsMessage:
     """What one SNS Publish carries for a notification."""

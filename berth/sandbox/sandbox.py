@@ -30,7 +30,7 @@ from chalicelib.context import Berth
 from chalicelib.settings import Settings
 
 from ..stages import FENCE_VARIABLES, stage_variables
-from . import infra
+from . import infra, strict_s3
 from .calls import CallRecorder
 from .consistency import IndexLag
 from .ecs_sim import BROKEN_HEALTH_MARKER, EmittedEvent, SimulatedEcs
@@ -142,6 +142,7 @@ class Sandbox:
         self._env = environment({**SANDBOX_ENV, **self.env_vars()})
         self._env.__enter__()
         self._reset()
+        strict_s3.make_strict()
         self._bootstrap()
         self.renew_clients()
         self.ecs_sim = SimulatedEcs(ACCOUNT, REGION, rollout_seconds=self.rollout_seconds)

@@ -225,11 +225,14 @@ class Store:
 
     @aws_errors("PutItem")
     def accept_spec(self, accepted: AcceptedSpec) -> bool:
-        """Make `accepted` the environment's desired state unless a later upload already is."""
+        """Make `accepted` the environment's desired state unless a later upload of the same
+        file already is. S3 orders sequencers per key only (S3 user guide, event message
+        structure), so they are compared only between versions of one key."""
         sequencer = _sortable(accepted.sequencer)
         item = _item(
             {
                 "environment": accepted.environment,
+                "spec_key": accepted.source.key,
                 "sequencer": sequencer,
                 "body": accepted.model_dump_json(),
             }
@@ -238,8 +241,8 @@ class Store:
             self.db,
             self.specs,
             item,
-            "attribute_not_exists(environment) OR sequencer <= :q",
-            ExpressionAttributeValues={":q": {"S": sequencer}},
+            "attribute_not_exists(environment) OR spec_key <> :k OR sequencer <= :q",
+            ExpressionAttributeValues={":q": {"S": sequencer}, ":k": {"S": accepted.source.key}},
         )
 
     @aws_errors("GetItem")

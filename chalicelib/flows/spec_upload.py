@@ -10,6 +10,7 @@ from ..context import Berth
 from ..decisions.changes import classify_change, owned_settings
 from ..errors import AwsCallFailed, SpecError
 from ..events import SpecObject
+from ..notifications import removed_service_notification
 from ..outcomes import Outcome, ignored
 from ..records import AcceptedSpec, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
@@ -58,9 +59,19 @@ def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
             f"folder it was uploaded to (specs/{environment}/)"
         )
         return [reject(berth, environment, trigger, [error], "the spec is in the wrong folder")]
+    previous = berth.store.accepted_spec(environment)
+    other_file = _another_spec_file(berth, previous, obj)
+    if other_file is not None:
+        error = (
+            f"s3://{obj.bucket}/{obj.key}: specs/{environment}/ already holds {other_file}, this "
+            f"environment's spec: one spec file per environment. Edit {other_file}, or delete "
+            "it before uploading another (a rename is an upload and a delete)"
+        )
+        reason = "the environment already has a spec file"
+        return [reject(berth, environment, trigger, [error], reason)]
     region = obj.region or berth.settings.region
     try:
-        steps = plan(berth, spec, obj.account, region)
+        steps = plan(berth, spec, obj.account, region, previous)
     except PlanRefused as exc:
         return [reject(berth, environment, trigger, exc.errors, "the spec could not be planned")]
     except AwsCallFailed as failure:
@@ -79,21 +90,57 @@ def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
         return [
             ignored("a later upload of this environment's spec is already accepted", environment)
         ]
+    outcomes = _warn_removed(berth, previous, spec, source)
     if not steps:
-        return [
-            ignored(
-                "nothing changed: every service already runs what the spec renders", environment
+        unchanged = "nothing changed: every service already runs what the spec renders"
+        return [*outcomes, ignored(unchanged, environment)]
+    return outcomes + run_steps(berth, spec, accepted, steps, trigger)
+
+
+def _another_spec_file(
+    berth: Berth, previous: AcceptedSpec | None, obj: SpecObject
+) -> str | None:
+    """The environment's accepted spec file when it is another file that still exists: two
+    files would each replace the other's services. A renamed file (the old one deleted) is not
+    in the way."""
+    if previous is None or previous.source.key == obj.key:
+        return None
+    if berth.spec_objects.read(previous.source.bucket, previous.source.key, None, 1) is None:
+        return None
+    return previous.source.key.rsplit("/", 1)[-1]
+
+
+def _warn_removed(
+    berth: Berth, previous: AcceptedSpec | None, spec: Spec, source: SpecVersion
+) -> list[Outcome]:
+    """Services the previous spec had and this one does not keep running, untracked: say so,
+    never abandon them silently."""
+    before = previous.document.get("services") if previous is not None else None
+    removed = sorted(set(before) - set(spec.services)) if isinstance(before, dict) else []
+    outcomes = []
+    for name in removed:
+        note = removed_service_notification(
+            spec.environment, name, spec.cluster, source, berth.clock()
+        )
+        berth.notifier.publish(note)
+        outcomes.append(
+            Outcome(
+                action="warned",
+                environment=spec.environment,
+                service=name,
+                reason=f"{name} left the spec; it keeps running on {spec.cluster}, untracked",
             )
-        ]
-    return run_steps(berth, spec, accepted, steps, trigger)
+        )
+    return outcomes
 
 
-def plan(berth: Berth, spec: Spec, account: str, region: str) -> list[Step]:
+def plan(
+    berth: Berth, spec: Spec, account: str, region: str, previous: AcceptedSpec | None
+) -> list[Step]:
     """The services of `spec` whose rendered state differs from what ECS runs, in order."""
-    errors: list[str] = []
-    steps: list[Step] = []
-    previous = berth.store.accepted_spec(spec.environment)
     before = Spec.model_validate(previous.document) if previous is not None else None
+    errors = _twins(berth, spec, before)
+    steps: list[Step] = []
     for name in spec.deployment_order():
         source = spec.services[name].image
         wanted = spec.services[name].desired_count
@@ -128,6 +175,29 @@ def plan(berth: Berth, spec: Spec, account: str, region: str) -> list[Step]:
     if errors:
         raise PlanRefused(errors)
     return steps
+
+
+def _twins(berth: Berth, spec: Spec, before: Spec | None) -> list[str]:
+    """A service that takes over the target group of a service that left the spec while the old
+    one still runs would serve beside it (a rename): refused until the old one is gone."""
+    if before is None:
+        return []
+    errors = []
+    for name, svc in spec.services.items():
+        if svc.load_balancer is None or name in before.services:
+            continue
+        for old_name, old in before.services.items():
+            same = old.load_balancer is not None and (
+                old.load_balancer.target_group_arn == svc.load_balancer.target_group_arn
+            )
+            left = old_name not in spec.services
+            if same and left and berth.ecs.service(before.cluster, old_name) is not None:
+                errors.append(
+                    f"services.{name}.loadBalancer.targetGroupArn: {old_name}, which left the "
+                    f"spec, still serves this target group on {before.cluster}; delete the ECS "
+                    f"service {old_name} first, or keep its name"
+                )
+    return errors
 
 
 def _image_for(berth: Berth, spec: Spec, name: str) -> Image | None:

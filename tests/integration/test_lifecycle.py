@@ -241,3 +241,80 @@ def test_a_small_spec_whose_aliases_expand_past_the_limit_is_rejected(sandbox):
     assert note.document["errors"][0].startswith(
         "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml: document expands to "
     )
+
+
+# ---- the spec file model (finding 5) and services that leave the spec (finding 6) ---------------
+
+
+def test_a_second_spec_file_in_an_environment_is_refused_and_the_first_keeps_its_services(sandbox):
+    # Issue 14, finding 5: the second file silently replaced the first; its services orphaned.
+    deploy_example(sandbox)
+    seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
+    other = edited(sandbox, lambda d: d["services"].pop("ei"))
+    sandbox.upload_spec(other, name="apim-only.yaml")
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [note] = sandbox.notifications[seen:]
+    assert note.document["errors"] == [
+        "s3://berth-specs-123456789012-dev/specs/dev/apim-only.yaml: specs/dev/ already holds "
+        "wso2.yaml, this environment's spec: one spec file per environment. Edit wso2.yaml, or "
+        "delete it before uploading another (a rename is an upload and a delete)"
+    ]
+    accepted = handlers.berth().store.accepted_spec("dev")
+    assert accepted.source.key == "specs/dev/wso2.yaml"
+
+
+def test_a_renamed_spec_file_is_accepted_whatever_s3s_sequencers_say(sandbox):
+    # Issue 14, finding 5: sequencers were compared across keys (S3 orders them per key only),
+    # so a renamed file could be ignored for ever.
+    deploy_example(sandbox)
+    s3 = sandbox.client("s3")
+    s3.delete_object(Bucket="berth-specs-123456789012-dev", Key="specs/dev/wso2.yaml")
+    renamed = edited(sandbox, lambda d: d["services"]["ei"]["environment"].update(RENAMED="yes"))
+    for name in ("a.yaml", "zz.yaml"):  # two names, so one of them sorts below the old key's
+        seen = len(sandbox.notifications)
+        sandbox.upload_spec(renamed, name=name)
+        sandbox.run_until_idle()
+        if name == "a.yaml":
+            assert handlers.berth().store.accepted_spec("dev").source.key == "specs/dev/a.yaml"
+            assert [n.document["status"] for n in sandbox.notifications[seen:]] == [
+                "STARTED", "COMPLETED",
+            ]  # fmt: skip
+            s3.delete_object(Bucket="berth-specs-123456789012-dev", Key="specs/dev/a.yaml")
+    assert handlers.berth().store.accepted_spec("dev").source.key == "specs/dev/zz.yaml"
+
+
+def test_a_service_that_leaves_the_spec_is_announced_not_abandoned(sandbox):
+    # Issue 14, finding 6: a removed service kept running, untracked, with no notice.
+    deploy_example(sandbox)
+    seen = len(sandbox.notifications)
+    sandbox.upload_spec(edited(sandbox, lambda d: d["services"].pop("ei")))
+    sandbox.run_until_idle()
+    [note] = sandbox.notifications[seen:]
+    assert (note.subject, note.attributes["status"]) == (
+        "[dev] ei left the spec; still running", "WARNING",
+    )  # fmt: skip
+    assert sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["ei"])[
+        "services"
+    ][0]["status"] == "ACTIVE"
+
+
+def test_a_renamed_service_may_not_serve_beside_its_old_self(sandbox):
+    # Issue 14, finding 6: a renamed service got a twin on the same target group while the old
+    # one kept serving the old build.
+    deploy_example(sandbox)
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+
+    def rename(document):
+        document["services"]["gateway"] = document["services"].pop("apim")
+        for service in document["services"].values():
+            service["dependsOn"] = ["gateway" if d == "apim" else d for d in service.get("dependsOn", [])]
+
+    sandbox.upload_spec(edited(sandbox, rename))
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [note] = sandbox.notifications[seen:]
+    assert note.document["errors"] == [
+        "services.gateway.loadBalancer.targetGroupArn: apim, which left the spec, still serves "
+        "this target group on wso2-dev; delete the ECS service apim first, or keep its name"
+    ]
