@@ -265,9 +265,11 @@ def deploy(
         )
     body = _stdin_bytes() if file == "-" else Path(file).read_bytes()
     conn = _connect(where)
-    uploaded = upload(
-        conn.s3, conn.spec_bucket, spec_key(environment, "spec.yaml" if file == "-" else file), body
+    accepted = conn.store.accepted_spec(environment)
+    key = spec_key(
+        environment, "spec.yaml" if file == "-" else file, accepted.source.key if accepted else None
     )
+    uploaded = upload(conn.s3, conn.spec_bucket, key, body)
     click.echo(f"uploaded {uploaded.url} version {uploaded.version_id}")
     if not wait:
         return

@@ -31,8 +31,11 @@ class Uploaded:
         return f"s3://{self.bucket}/{self.key}"
 
 
-def spec_key(environment: str, path: str) -> str:
-    """`specs/<environment>/<file name>`, the key whose upload Berth deploys."""
+def spec_key(environment: str, path: str, current: str | None = None) -> str:
+    """The key whose upload Berth deploys: the environment's spec file when it has one (Berth
+    takes one spec file per environment), else `specs/<environment>/<file name>`."""
+    if current is not None:
+        return current
     name = os.path.basename(path)
     if not SPEC_NAME.match(name):
         raise OperatorError(

@@ -62,6 +62,11 @@ def record(service="apim", status="COMPLETED", version="v1", minute=0, **fields)
 # ---- deploy ---------------------------------------------------------------------------------------
 
 
+def test_spec_key_is_the_environments_spec_file_when_it_has_one():
+    # Berth takes one spec file per environment: a deploy edits it, whatever the local name.
+    assert spec_key("dev", "out/sandbox-wso2-dev.yaml", "specs/dev/wso2.yaml") == "specs/dev/wso2.yaml"
+
+
 def test_spec_key_is_the_environment_folder_and_the_file_name():
     assert spec_key("dev", "some/dir/wso2.yaml") == "specs/dev/wso2.yaml"
     assert spec_key("prod", "wso2-prod.json") == "specs/prod/wso2-prod.json"
