@@ -244,7 +244,8 @@ def deploy(
     """Validate a spec, upload it to the stage's spec bucket and print its version id.
 
     \b
-    The key is specs/<environment>/<file name>, which Berth deploys (the S3 upload's event).
+    The key is the environment's spec file when it has one (Berth takes one spec file per
+    environment), else specs/<environment>/<file name>; its S3 event makes Berth deploy it.
     With --wait, follow Berth's records of that exact version until every service has an
     outcome. Exit status: 0 uploaded (with --wait: every service deployed, or nothing to
     change), 1 invalid, rejected, failed, rolled back or timed out.

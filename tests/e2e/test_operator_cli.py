@@ -19,11 +19,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from berth.cli import main
 from berth.sandbox.sandbox import BUCKET, example_spec
 from chalicelib.records import SPEC_SERVICE
+from chalicelib.spec import parse_spec
 from tests.conftest import ROOT
 
 
@@ -63,6 +65,14 @@ def berth(box, *args, input=None):
     return CliRunner().invoke(main, list(args), env=box.env_vars(), input=input)
 
 
+FIRST_BUILDS = {"apim": ("wso2am", "4.7.0-1"), "ei": ("wso2mi", "4.4.0-1")}
+
+
+def order() -> list[str]:
+    """The example's deployment order (whichever of apim and ei it deploys first)."""
+    return parse_spec(example_spec().encode(), "example").deployment_order()
+
+
 def push_first_builds(box):
     box.push("wso2am", "4.7.0-1")
     box.push("wso2mi", "4.4.0-1")
@@ -88,11 +98,10 @@ def test_deploy_wait_follows_the_upload_to_every_outcome(sandbox, spec_file):
     first, *progress, last = result.stdout.splitlines()
     match = re.fullmatch(rf"uploaded s3://{BUCKET}/specs/dev/wso2.yaml version (\S+)", first)
     assert match is not None
-    assert last == "deployed: apim, ei"
+    assert last == f"deployed: {', '.join(order())}"
     assert "apim: COMPLETED 4.7.0-1" in "\n".join(progress)
     assert [p.split()[:2] for p in progress if "COMPLETED" in p] == [
-        ["apim:", "COMPLETED"],
-        ["ei:", "COMPLETED"],
+        [f"{name}:", "COMPLETED"] for name in order()
     ]
     [record] = history_of(sandbox, "apim")
     assert record.trigger.spec.version_id == match.group(1)
@@ -124,16 +133,19 @@ def test_deploy_wait_exits_1_when_berth_rejects_the_upload(sandbox, spec_file):
 
 
 def test_deploy_wait_exits_1_and_names_the_cause_when_a_rollout_fails(sandbox, spec_file):
-    sandbox.push("wso2am", "4.7.0-1", broken_health_check=True)
-    sandbox.push("wso2mi", "4.4.0-1")
+    # The service deployed first never passes its health check; its dependent never starts.
+    first, then = order()
+    for name, (repository, tag) in FIRST_BUILDS.items():
+        sandbox.push(repository, tag, broken_health_check=name == first)
     sandbox.run_until_idle()
     result = deploy_waiting(sandbox, str(spec_file))
     assert result.exit_code == 1, result.output
     text = result.stdout
-    assert re.search(r"^apim: (FAILED|ROLLED_BACK) 4\.7\.0-1", text, re.M)
-    assert "ei: SKIPPED" in text
+    tag = re.escape(FIRST_BUILDS[first][1])
+    assert re.search(rf"^{first}: (FAILED|ROLLED_BACK) {tag}", text, re.M)
+    assert f"{then}: SKIPPED" in text
     assert "health" in text.lower()
-    assert text.splitlines()[-1].startswith("not deployed: apim ")
+    assert text.splitlines()[-1].startswith(f"not deployed: {first} ")
 
 
 def test_deploy_refuses_an_invalid_spec_locally_and_uploads_nothing(sandbox, tmp_path):
@@ -181,24 +193,24 @@ def test_diff_of_what_runs_is_empty_and_exits_0(sandbox, spec_file):
     deployed(sandbox, spec_file)
     result = berth(sandbox, "diff", str(spec_file))
     assert result.exit_code == 0, result.output
-    assert result.stdout == "no change: apim, ei\n"
+    assert result.stdout == f"no change: {', '.join(order())}\n"
 
 
 def test_diff_shows_only_real_changes_coloured_on_request(sandbox, spec_file):
     deployed(sandbox, spec_file)
     changed = spec_file.with_name("changed.yaml")
-    changed.write_text(
-        spec_file.read_text()
-        .replace("memory: 2048", "memory: 3072")
-        .replace("desiredCount: 2", "desiredCount: 3")
-    )
+    document = yaml.safe_load(spec_file.read_text())
+    ei = document["services"]["ei"]
+    ei.update(memory=3072, desiredCount=ei["desiredCount"] + 1)
+    changed.write_text(yaml.safe_dump(document))
     result = berth(sandbox, "diff", str(changed), "--color")
     assert result.exit_code == 1, result.output
     plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
     assert "\x1b[31m" in result.stdout and "\x1b[32m" in result.stdout
     assert "ei: new task definition revision (4.4.0-1, sha256:" in plain
     assert '-  "memory": "2048",' in plain and '+  "memory": "3072",' in plain
-    assert '-  "desiredCount": 2,' in plain and '+  "desiredCount": 3,' in plain
+    count = ei["desiredCount"]
+    assert f'-  "desiredCount": {count - 1},' in plain and f'+  "desiredCount": {count},' in plain
     assert plain.splitlines()[-1] == "no change: apim"
     # Only what Berth owns: nothing ECS adds to a description shows up.
     for added in ("registeredAt", "requiresAttributes", "enableFaultInjection", "revision"):
@@ -439,7 +451,9 @@ def test_the_readme_sandbox_section_works_line_by_line(tmp_path):
     apim = next(r.split() for r in outputs["status"].splitlines() if r.startswith("dev  apim"))
     assert apim[2] == "4.7.0-9" and apim[5] == "COMPLETED" and apim[7] == "COMPLETED"
     assert re.search(r"COMPLETED\s+4\.7\.0-9\s+push wso2am:4\.7\.0-9", outputs["history"])
-    assert outputs["diff"] == "no change: apim, ei\n"
+    assert outputs["diff"] == f"no change: {', '.join(order())}\n"
+    # One spec file per environment: the deploy replaced the seeded specs/dev/wso2.yaml
+    assert outputs["deploy"].startswith(f"uploaded s3://{BUCKET}/specs/dev/wso2.yaml version ")
     assert outputs["deploy"].endswith("nothing to deploy: every service already runs what the spec renders\n")
     assert (tmp_path / "out" / "status.html").read_text().startswith("<!DOCTYPE html>")
 

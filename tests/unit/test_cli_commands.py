@@ -72,6 +72,8 @@ def test_spec_key_is_the_environment_folder_and_the_file_name():
     assert spec_key("prod", "wso2-prod.json") == "specs/prod/wso2-prod.json"
     with pytest.raises(OperatorError, match=r"only \.yaml, \.yml and \.json"):
         spec_key("dev", "notes.txt")
+    # Berth takes one spec file per environment: a deploy replaces the accepted one.
+    assert spec_key("dev", "other.yaml", "specs/dev/wso2.yaml") == "specs/dev/wso2.yaml"
 
 
 def test_caused_by_keeps_only_the_upload_s_records_oldest_first():
