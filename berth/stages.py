@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chalicelib.fence import StageFence
+from chalicelib.fence import StageFence, environment_clusters
 
 CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
-FENCE_VARIABLES = ("BERTH_TASK_ROLES", "BERTH_IMAGE_REPOSITORIES")
+FENCE_VARIABLES = ("BERTH_TASK_ROLES", "BERTH_IMAGE_REPOSITORIES", "BERTH_ENVIRONMENT_CLUSTERS")
 
 
 def stage_variables(stage: str, config: dict[str, Any] | None = None) -> dict[str, str]:
@@ -30,5 +30,6 @@ def _names(listed: str) -> frozenset[str]:
 
 def stage_fence(stage: str) -> StageFence:
     variables = stage_variables(stage)
-    roles, repositories = (_names(variables.get(name, "")) for name in FENCE_VARIABLES)
-    return StageFence(roles, repositories)
+    roles, repositories = (_names(variables.get(name, "")) for name in FENCE_VARIABLES[:2])
+    clusters = environment_clusters(variables.get("BERTH_ENVIRONMENT_CLUSTERS", ""))
+    return StageFence(roles, repositories, clusters)

@@ -5,7 +5,7 @@ otherwise validate and fail with AccessDenied halfway through a deployment."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .yamlsource import Path
@@ -13,40 +13,65 @@ from .yamlsource import Path
 if TYPE_CHECKING:
     from .spec import Spec
 
-ROLE_FIELDS = ("executionRoleArn", "taskRoleArn")
-
-
 @dataclass(frozen=True)
 class StageFence:
-    """Role names the stage may pass to ECS tasks, and the ECR repositories it may deploy."""
+    """Role names the stage may pass to ECS tasks, the ECR repositories it may deploy, and each
+    environment's clusters (empty: not declared, not checked)."""
 
     roles: frozenset[str]
     repositories: frozenset[str]
+    clusters: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+def environment_clusters(declared: str) -> dict[str, frozenset[str]]:
+    """`dev=wso2-dev;prod=wso2-prod,wso2-prod-b` as environment -> clusters."""
+    clusters: dict[str, frozenset[str]] = {}
+    for entry in filter(None, (e.strip() for e in declared.split(";"))):
+        environment, _, names = entry.partition("=")
+        clusters[environment.strip()] = frozenset(n.strip() for n in names.split(",") if n.strip())
+    return clusters
 
 
 def _role_name(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 
 
+def _cluster_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
+    if not fence.clusters:
+        return []
+    declared = fence.clusters.get(spec.environment)
+    if declared is None:
+        known = ", ".join(sorted(fence.clusters))
+        return [(("environment",), f"{spec.environment!r} is not an environment of this stage "
+                                   f"({known})")]  # fmt: skip
+    if spec.cluster in declared:
+        return []
+    listed = ", ".join(sorted(declared))
+    return [
+        (
+            ("cluster",),
+            f"{spec.cluster!r} is not a cluster of environment {spec.environment} ({listed}): "
+            "each environment deploys only to the clusters its stage declares",
+        )
+    ]
+
+
+def _role_problem(path: Path, arn: str | None, fence: StageFence) -> list[tuple[Path, str]]:
+    if arn is None or _role_name(arn) in fence.roles:
+        return []
+    roles = ", ".join(sorted(fence.roles))
+    return [(path, f"role {_role_name(arn)} is not one this stage may pass to ECS tasks ({roles})")]
+
+
 def fence_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
     """Each reference of `spec` outside the stage's fence, as (path, reason)."""
-    problems: list[tuple[Path, str]] = []
-    roles = ", ".join(sorted(fence.roles))
-    for field, default in (
-        ("executionRoleArn", spec.execution_role_arn),
-        ("taskRoleArn", spec.task_role_arn),
-    ):
-        if default and _role_name(default) not in fence.roles:
-            problems.append(((field,), f"role {_role_name(default)} is not one this stage may "
-                                       f"pass to ECS tasks ({roles})"))  # fmt: skip
+    problems = _cluster_problems(spec, fence)
+    problems += _role_problem(("executionRoleArn",), spec.execution_role_arn, fence)
+    problems += _role_problem(("taskRoleArn",), spec.task_role_arn, fence)
     for name, svc in spec.services.items():
-        for field, own in (
-            ("executionRoleArn", svc.execution_role_arn),
-            ("taskRoleArn", svc.task_role_arn),
-        ):
-            if own and _role_name(own) not in fence.roles:
-                problems.append(((("services", name, field)), f"role {_role_name(own)} is not "
-                                 f"one this stage may pass to ECS tasks ({roles})"))  # fmt: skip
+        at: Path = ("services", name)
+        problems += _role_problem((*at, "executionRoleArn"), svc.execution_role_arn, fence)
+        problems += _role_problem((*at, "taskRoleArn"), svc.task_role_arn, fence)
         if svc.image.repository not in fence.repositories:
             listed = ", ".join(sorted(fence.repositories))
             problems.append((("services", name, "image", "repository"),

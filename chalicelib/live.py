@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ class LiveService:
     primary_rollout_state: str | None
     launch_type: str | None
     description: dict[str, Any]
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,11 @@ def create_service_request(
         "launchType": spec.launch_type_of(name),
         "propagateTags": "TASK_DEFINITION",
         "enableECSManagedTags": True,
-        "tags": [{"key": "berth:environment", "value": spec.environment}],
+        # Berth changes only services whose tags say it created them for this environment.
+        "tags": [
+            {"key": "berth:environment", "value": spec.environment},
+            {"key": "berth:service", "value": name},
+        ],
         "clientToken": client_token,
         **render_service_settings(spec, name),
     }

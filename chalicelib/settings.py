@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from .fence import StageFence
+from .fence import StageFence, environment_clusters
 
 # The values PutRetentionPolicy accepts (CloudWatch Logs API reference, retentionInDays).
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
@@ -33,6 +33,8 @@ class Settings(BaseModel):
     """Role names the stage's policy lets Berth pass to ECS tasks (BERTH_TASK_ROLES)."""
     image_repositories: frozenset[str] = frozenset()
     """ECR repositories the stage's policy lets Berth read (BERTH_IMAGE_REPOSITORIES)."""
+    environment_clusters: str = ""
+    """Each environment's clusters, `dev=wso2-dev;prod=wso2-prod` (BERTH_ENVIRONMENT_CLUSTERS)."""
 
     @field_validator("task_roles", "image_repositories", mode="before")
     @classmethod
@@ -44,9 +46,10 @@ class Settings(BaseModel):
     @property
     def fence(self) -> StageFence | None:
         """The stage's fence, when its configuration declares one."""
-        if not self.task_roles and not self.image_repositories:
+        if not (self.task_roles or self.image_repositories or self.environment_clusters):
             return None
-        return StageFence(self.task_roles, self.image_repositories)
+        clusters = environment_clusters(self.environment_clusters)
+        return StageFence(self.task_roles, self.image_repositories, clusters)
 
     @field_validator("log_retention_days")
     @classmethod
@@ -74,6 +77,7 @@ class Settings(BaseModel):
             "log_retention_days": "BERTH_LOG_RETENTION_DAYS",
             "task_roles": "BERTH_TASK_ROLES",
             "image_repositories": "BERTH_IMAGE_REPOSITORIES",
+            "environment_clusters": "BERTH_ENVIRONMENT_CLUSTERS",
         }
         values.update({k: env[v] for k, v in optional.items() if env.get(v)})
         return cls.model_validate(values)

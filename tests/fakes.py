@@ -102,8 +102,9 @@ class FakeEcs:
         if svc is None:
             return None
         primary = svc["deployments"][0]
+        tags = {t["key"]: t["value"] for t in svc.get("tags", [])}
         return LiveService(svc["serviceArn"], svc["taskDefinition"], primary["id"],
-                           primary["rolloutState"], svc["launchType"], svc)  # fmt: skip
+                           primary["rolloutState"], svc["launchType"], svc, tags)  # fmt: skip
 
     def task_definition(self, arn):
         return self.task_definitions[arn]

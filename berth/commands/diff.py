@@ -139,6 +139,7 @@ def diff_service(stage: Stage, spec: Spec, name: str) -> ServiceDiff:
         else None
     )
     change = classify_change(
+        environment=spec.environment,
         rendered=rendered,
         settings=settings,
         launch_type=spec.launch_type_of(name),

@@ -26,7 +26,9 @@ class Ecs:
     @aws_errors("DescribeServices")
     def service(self, cluster: str, name: str) -> LiveService | None:
         """The service as ECS runs it now, or None when it does not exist (or is being deleted)."""
-        found = self.ecs.describe_services(cluster=cluster, services=[name]).get("services", [])
+        found = self.ecs.describe_services(
+            cluster=cluster, services=[name], include=["TAGS"]
+        ).get("services", [])
         active = [s for s in found if s.get("status") == "ACTIVE"]
         if not active:
             return None
@@ -39,6 +41,7 @@ class Ecs:
             primary_rollout_state=primary.get("rolloutState"),
             launch_type=service.get("launchType"),
             description=dict(service),
+            tags={t["key"]: t["value"] for t in service.get("tags", [])},
         )
 
     @aws_errors("DescribeTaskDefinition")

@@ -12,10 +12,15 @@ from ..render import same_task_definition
 ChangeKind = Literal["none", "settings", "revision", "create", "refuse"]
 
 
+ENVIRONMENT_TAG = "berth:environment"
+
+
 @dataclass(frozen=True)
 class ServiceChange:
     kind: ChangeKind
     reason: str
+    field: str = ""
+    """The spec field a refusal is about."""
 
     @property
     def deploys(self) -> bool:
@@ -66,8 +71,29 @@ def service_update(settings: dict[str, Any], live: LiveService) -> dict[str, Any
     }
 
 
+def ownership_problem(live: LiveService, environment: str) -> str | None:
+    """Why Berth must not touch a live service: it did not create it for this environment (its
+    CreateService tags the service berth:environment), so it is another team's or another
+    environment's, whatever a spec says."""
+    owner = live.tags.get(ENVIRONMENT_TAG)
+    if owner == environment:
+        return None
+    name = live.arn.rsplit(":service/", 1)[-1]
+    if owner is None:
+        return (
+            f"the live service {name} was not created by Berth (no {ENVIRONMENT_TAG} tag), and "
+            "Berth changes only services it created; choose another name, or tag the service "
+            f"{ENVIRONMENT_TAG}={environment} to hand it over"
+        )
+    return (
+        f"the live service {name} belongs to environment {owner} ({ENVIRONMENT_TAG}); a "
+        f"{environment} spec cannot change it"
+    )
+
+
 def classify_change(
     *,
+    environment: str,
     rendered: dict[str, Any],
     settings: dict[str, Any],
     launch_type: str,
@@ -77,6 +103,9 @@ def classify_change(
     """Compare what Berth renders for a service with what ECS runs (`settings`: the owned ones)."""
     if live is None:
         return ServiceChange("create", "the service does not exist yet")
+    owned = ownership_problem(live, environment)
+    if owned is not None:
+        return ServiceChange("refuse", owned, "cluster")
     if live.launch_type and live.launch_type != launch_type:
         # UpdateService cannot change a service's launch type (ECS API reference, UpdateService:
         # the launch type is fixed at CreateService).
@@ -85,6 +114,7 @@ def classify_change(
             f"the live service runs on {live.launch_type} and ECS cannot move a service to "
             f"{launch_type} in place; keep launchType {live.launch_type}, or delete the "
             "service first",
+            "launchType",
         )
     if live_task_definition is None or not same_task_definition(live_task_definition, rendered):
         return ServiceChange("revision", "the task definition differs from the live one")

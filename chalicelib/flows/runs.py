@@ -13,7 +13,7 @@ from typing import Any
 
 from ..context import Berth
 from ..decisions.causes import failure_causes
-from ..decisions.changes import owned_settings, service_update
+from ..decisions.changes import owned_settings, ownership_problem, service_update
 from ..errors import AwsCallFailed
 from ..live import LiveService
 from ..notifications import RECORDED_ERRORS, shortened
@@ -303,6 +303,12 @@ def _start(
     )
     try:
         live = berth.ecs.service(spec.cluster, name)
+        owned = ownership_problem(live, spec.environment) if live is not None else None
+        if owned is not None:
+            return fail(
+                berth, record, reason="the service is not this environment's; nothing changed",
+                errors=[owned], source=record.trigger.kind,
+            )  # fmt: skip
         live_definition = (
             berth.ecs.task_definition(live.task_definition_arn)
             if live is not None and live.task_definition_arn

@@ -158,6 +158,7 @@ def plan(
             continue
         live = berth.ecs.service(spec.cluster, name)
         change = classify_change(
+            environment=spec.environment,
             rendered=render_task_definition(spec, name, image_ref(image), account, region),
             settings=owned_settings(
                 render_service_settings(spec, name), desired_count_changed=count_changed
@@ -169,7 +170,7 @@ def plan(
             else None,
         )
         if change.kind == "refuse":
-            errors.append(f"services.{name}.launchType: {change.reason}")
+            errors.append(f"services.{name}.{change.field}: {change.reason}")
         elif change.deploys:
             steps.append(Step(name, image, wanted if count_changed else None))
     if errors:

@@ -23,17 +23,17 @@ def test_first_deploy_of_a_two_service_spec(sandbox):
         for c in sandbox.recorder.ecs_mutations(mark)
         if c.operation == "CreateService"
     ]
-    assert created == ["ei", "apim"]
+    assert created == ["apim", "ei"]  # MI registers with APIM's service catalog: APIM first
     assert (
         live_image(sandbox, "ei")
         == f"123456789012.dkr.ecr.us-east-1.amazonaws.com/wso2mi@{ei_digest}"
     )
     assert live_image(sandbox, "apim").endswith(f"/wso2am@{apim_digest}")
     assert statuses(sandbox) == [
-        ("ei", "STARTED"),
-        ("ei", "COMPLETED"),
         ("apim", "STARTED"),
         ("apim", "COMPLETED"),
+        ("ei", "STARTED"),
+        ("ei", "COMPLETED"),
     ]
     [apim] = history("apim")
     assert apim.status == "COMPLETED"
@@ -49,7 +49,7 @@ def test_first_deploy_of_a_two_service_spec(sandbox):
         "enable": True,
         "rollback": True,
     }
-    assert service["desiredCount"] == 2
+    assert service["desiredCount"] == 1  # one APIM task until Berth renders WSO2's HA layout
 
 
 def test_image_push_updates_only_the_service_that_tracks_it(sandbox):
@@ -172,7 +172,7 @@ def test_an_invalid_spec_is_rejected_and_the_accepted_one_stays(sandbox):
     [note] = sandbox.notifications[seen:]
     assert note.document["status"] == "REJECTED"
     assert note.document["errors"] == [
-        "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:36:5: services.apim.memory: 3000 is not a valid "
+        "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:22:5: services.apim.memory: 3000 is not a valid "
         "Fargate memory for cpu 2048 (valid: 4096-16384 in steps of 1024)"
     ]
     assert note.attributes == {
@@ -188,6 +188,7 @@ def test_an_invalid_spec_is_rejected_and_the_accepted_one_stays(sandbox):
 
 
 def test_a_spec_for_a_missing_cluster_is_rejected_with_the_aws_error(sandbox):
+    sandbox.renew_clients(BERTH_ENVIRONMENT_CLUSTERS="")  # no fence: ECS itself answers
     sandbox.push("wso2mi", "4.4.0-1")
     sandbox.push("wso2am", "4.7.0-1")
     sandbox.upload_spec(
@@ -444,7 +445,9 @@ def test_a_role_the_stage_may_not_pass_is_refused_at_upload_with_its_location(sa
 
 def test_without_the_fence_aws_itself_would_deny_the_pass_role(sandbox):
     # The sandbox runs Berth under the dev stage's IAM policy, as AWS would.
-    sandbox.renew_clients(BERTH_TASK_ROLES="", BERTH_IMAGE_REPOSITORIES="")  # no fence
+    sandbox.renew_clients(  # no fence at all
+        BERTH_TASK_ROLES="", BERTH_IMAGE_REPOSITORIES="", BERTH_ENVIRONMENT_CLUSTERS=""
+    )
     sandbox.push("wso2mi", "4.4.0-1")
     sandbox.push("wso2am", "4.7.0-1")
     sandbox.upload_spec(
@@ -459,3 +462,48 @@ def test_without_the_fence_aws_itself_would_deny_the_pass_role(sandbox):
         "authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/admin "
         "because no identity-based policy allows the iam:PassRole action"
     ]
+
+
+# ---- each environment is a fence (issue 15) -----------------------------------------------------
+
+
+def test_a_dev_spec_cannot_reach_a_prod_cluster(sandbox):
+    # Issue 15: a specs/dev/ spec naming cluster wso2-prod replaced prod's APIM.
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()).replace("cluster: wso2-dev", "cluster: wso2-prod"))
+    sandbox.run_until_idle()
+    [note] = sandbox.notifications
+    assert note.document["errors"] == [
+        "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:3:1: cluster: 'wso2-prod' is not a "
+        "cluster of environment dev (wso2-dev): each environment deploys only to the clusters its "
+        "stage declares"
+    ]
+    assert sandbox.recorder.ecs_mutations() == []
+
+
+def test_a_service_berth_did_not_create_for_the_environment_is_left_alone(sandbox):
+    # Issue 15: a spec adopted another team's `payments` service in a shared cluster and replaced
+    # it; a dev spec took over a service of prod's.
+    ecs = sandbox.client("ecs")
+    arn = ecs.register_task_definition(
+        family="payments", requiresCompatibilities=["EC2"], networkMode="bridge",
+        containerDefinitions=[{"name": "payments", "image": "nginx", "memory": 256}],
+    )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
+    ecs.create_service(cluster="wso2-dev", serviceName="apim", taskDefinition=arn, desiredCount=4,
+                       launchType="EC2")  # another team's service, with the name the spec uses
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [note] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
+    assert note.document["errors"] == [
+        "services.apim.cluster: the live service wso2-dev/apim was not created by Berth (no "
+        "berth:environment tag), and Berth changes only services it created; choose another "
+        "name, or tag the service berth:environment=dev to hand it over"
+    ]
+    assert ecs.describe_services(cluster="wso2-dev", services=["apim"])["services"][0][
+        "desiredCount"
+    ] == 4

@@ -147,7 +147,8 @@ SETTINGS = {"desiredCount": 2, "deploymentConfiguration": {"maximumPercent": 200
 def live(launch_type: str = "FARGATE", **description) -> LiveService:
     described = {"desiredCount": 2, "deploymentConfiguration": {"maximumPercent": 200,
                  "minimumHealthyPercent": 100}, **description}  # fmt: skip
-    return LiveService("arn:svc", "arn:td:1", "ecs-svc/1", "COMPLETED", launch_type, described)
+    return LiveService("arn:aws:ecs:us-east-1:1:service/wso2-dev/apim", "arn:td:1", "ecs-svc/1",
+                       "COMPLETED", launch_type, described, {"berth:environment": "dev"})  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -162,6 +163,7 @@ def live(launch_type: str = "FARGATE", **description) -> LiveService:
 )
 def test_what_a_spec_change_requires_of_a_live_service(service, task_definition, kind):
     change = classify_change(
+        environment="dev",
         rendered=RENDERED,
         settings=SETTINGS,
         launch_type="FARGATE",
@@ -173,7 +175,7 @@ def test_what_a_spec_change_requires_of_a_live_service(service, task_definition,
 
 def test_a_launch_type_change_is_refused_with_the_fix():
     change = classify_change(
-        rendered=RENDERED, settings=SETTINGS, launch_type="FARGATE",
+        environment="dev", rendered=RENDERED, settings=SETTINGS, launch_type="FARGATE",
         live=live(launch_type="EC2"), live_task_definition=RENDERED,
     )  # fmt: skip
     assert change.reason == (
@@ -216,3 +218,24 @@ def test_failure_causes_name_stopped_tasks_then_service_events_once():
         "2 task(s) failed in this deployment",
         "service event: (service apim) deployment failed: tasks failed to start.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("tags", "reason"),
+    [
+        ({}, "the live service wso2-dev/apim was not created by Berth (no berth:environment tag), "
+             "and Berth changes only services it created; choose another name, or tag the "
+             "service berth:environment=dev to hand it over"),
+        ({"berth:environment": "prod"}, "the live service wso2-dev/apim belongs to environment "
+                                        "prod (berth:environment); a dev spec cannot change it"),
+    ],
+)  # fmt: skip
+def test_a_live_service_berth_did_not_create_for_the_environment_is_refused(tags, reason):
+    # Issue 15: a dev spec took over prod's APIM; a spec adopted another team's service.
+    foreign = LiveService("arn:aws:ecs:us-east-1:1:service/wso2-dev/apim", "arn:td:1",
+                          "ecs-svc/1", "COMPLETED", "FARGATE", {}, tags)  # fmt: skip
+    change = classify_change(
+        environment="dev", rendered=RENDERED, settings=SETTINGS, launch_type="FARGATE",
+        live=foreign, live_task_definition=RENDERED,
+    )  # fmt: skip
+    assert (change.kind, change.field, change.reason) == ("refuse", "cluster", reason)

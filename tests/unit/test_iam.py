@@ -82,3 +82,9 @@ def test_each_stage_declares_the_fence_its_policy_enforces(stage):
     readable = {arn.rsplit("/", 1)[-1] for arn in by_sid["FindTrackedImages"]["Resource"]}
     fence = stage_fence(stage)
     assert (fence.roles, fence.repositories) == (passable, readable)
+    # Every environment's clusters are among those the stage's rules listen to.
+    from berth.package import stage_clusters
+    from berth.stages import stage_variables
+
+    ruled = set(stage_clusters({"stages": {stage: {"environment_variables": stage_variables(stage)}}}, stage))
+    assert set().union(*fence.clusters.values()) <= ruled
