@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -257,43 +257,43 @@ def ignored_push_notification(
     )
 
 
+def _warning(
+    environment: str, service: str, subject: str, summary: str, now: datetime, **fields: Any
+) -> Notification:
+    """News a person should act on that is no record's outcome."""
+    return Notification(
+        status="WARNING", environment=environment, service=service,
+        subject=_subject(f"[{environment}] {service} {subject}"), summary=summary, time=now,
+        **fields,
+    )  # fmt: skip
+
+
 def running_image_deleted_notification(
     environment: str, service: str, image: Image, now: datetime
 ) -> Notification:
     """The digest a service runs was deleted from ECR: the next task ECS starts cannot pull it."""
-    return Notification(
-        status="WARNING",
-        environment=environment,
-        service=service,
-        trigger="image",
-        subject=_subject(f"[{environment}] {service} {image.label}: running image deleted"),
-        summary=f"{service} runs {image.label} ({image.digest}), which was deleted from ECR.",
+    return _warning(
+        environment, service, f"{image.label}: running image deleted",
+        f"{service} runs {image.label} ({image.digest}), which was deleted from ECR.", now,
+        trigger="image", image=image,
         reason="ECR reported the deletion of the digest this service runs",
         action="push or restore the image before ECS needs to start a task (scale-out, a "
         "replaced task): it can no longer be pulled",
-        image=image,
-        time=now,
-    )
+    )  # fmt: skip
 
 
 def removed_service_notification(
     environment: str, service: str, cluster: str, spec: SpecVersion, now: datetime
 ) -> Notification:
     """A service left the spec: Berth stops tracking it, and it keeps running as it is."""
-    return Notification(
-        status="WARNING",
-        environment=environment,
-        service=service,
-        trigger="spec",
-        subject=_subject(f"[{environment}] {service} left the spec; still running"),
-        summary=f"{service} is no longer in {environment}'s spec; it keeps running on {cluster}, "
-        "untracked by Berth.",
+    return _warning(
+        environment, service, "left the spec; still running",
+        f"{service} is no longer in {environment}'s spec; it keeps running on {cluster}, "
+        "untracked by Berth.", now,
+        trigger="spec", cluster=cluster, spec=spec,
         reason="the accepted spec no longer names this service",
         action="delete the ECS service if it is retired, or add it back to the spec",
-        cluster=cluster,
-        spec=spec,
-        time=now,
-    )
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,7 @@ class Outcome(BaseModel):
 def ignored(reason: str, environment: str | None = None, service: str | None = None) -> Outcome:
     logger.info("ignored", extra={"reason": reason, "environment": environment, "service": service})
     return Outcome(action="ignored", environment=environment, service=service, reason=reason)
+
+
+def warned(environment: str, service: str, reason: str) -> Outcome:
+    return Outcome(action="warned", environment=environment, service=service, reason=reason)

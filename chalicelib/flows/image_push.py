@@ -7,7 +7,7 @@ from ..context import Berth
 from ..decisions.push import RunningImage, ecr_problem, judge_push
 from ..events import EcrImageAction
 from ..notifications import ignored_push_notification, running_image_deleted_notification
-from ..outcomes import Outcome, ignored
+from ..outcomes import Outcome, ignored, warned
 from ..records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Image, Trigger
 from ..spec import Spec
 from .runs import ConcurrentChange, claim, new_run_id, pending_outcome, reject, start
@@ -86,14 +86,8 @@ def _deleted(
         berth.notifier.publish(
             running_image_deleted_notification(spec.environment, name, running, berth.clock())
         )
-        outcomes.append(
-            Outcome(
-                action="warned",
-                environment=spec.environment,
-                service=name,
-                reason=f"the running image {running.label} was deleted from ECR",
-            )
-        )
+        reason = f"the running image {running.label} was deleted from ECR"
+        outcomes.append(warned(spec.environment, name, reason))
     return outcomes or [ignored(f"no service runs the deleted {detail.image_digest}")]
 
 

@@ -11,7 +11,7 @@ from ..decisions.changes import classify_change, owned_settings
 from ..errors import AwsCallFailed, SpecError
 from ..events import SpecObject
 from ..notifications import removed_service_notification
-from ..outcomes import Outcome, ignored
+from ..outcomes import Outcome, ignored, warned
 from ..records import AcceptedSpec, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
 from ..spec import MAX_FILE_READ, Spec, parse_spec
@@ -123,14 +123,8 @@ def _warn_removed(
             spec.environment, name, spec.cluster, source, berth.clock()
         )
         berth.notifier.publish(note)
-        outcomes.append(
-            Outcome(
-                action="warned",
-                environment=spec.environment,
-                service=name,
-                reason=f"{name} left the spec; it keeps running on {spec.cluster}, untracked",
-            )
-        )
+        reason = f"{name} left the spec; it keeps running on {spec.cluster}, untracked"
+        outcomes.append(warned(spec.environment, name, reason))
     return outcomes
 
 

@@ -301,6 +301,8 @@ def bus(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto's in-process mock, not a server
     import boto3
 
+    from berth.sandbox.sandbox import put_event
+
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         events, sqs, s3 = session.client("events"), session.client("sqs"), session.client("s3")
@@ -333,16 +335,7 @@ def bus(monkeypatch: pytest.MonkeyPatch) -> Any:
         def put(
             source: str, detail_type: str, detail: dict[str, Any], resources: list[str]
         ) -> None:
-            events.put_events(
-                Entries=[
-                    {
-                        "Source": source,
-                        "DetailType": detail_type,
-                        "Detail": json.dumps(detail),
-                        "Resources": resources,
-                    }
-                ]
-            )
+            put_event(events, source, detail_type, detail, resources)
 
         yield put, delivered, s3
 
