@@ -32,7 +32,8 @@ class ProductPreset:
     """The port a load balancer fronts by default."""
     health_check: HealthCheckPreset | None
     health_path: str | None
-    """The HTTP path the image's HEALTHCHECK and a load balancer probe."""
+    """The HTTP path a load balancer probes (docs/wso2.md "Load balancer"); for MI it differs
+    from the container health check."""
     cpu: int
     memory: int
     heap_ratio: float
@@ -82,8 +83,13 @@ PRESETS: dict[Product, ProductPreset] = {
         home="/home/wso2carbon/wso2am-4.7.0",
         uid=10001,
     ),
-    # Micro Integrator 4.x: /healthz on 9201 is ready only once all CApps are deployed (helm-mi).
-    # Calling 9201 before start-up completes can kill MI's internal listener: keep a start period.
+    # Micro Integrator 4.x, port 9201: /liveness answers while the server runs; /healthz only once
+    # every CApp is deployed. wso2/helm-mi (mi/templates/mi-deployment.yaml) probes /liveness for
+    # liveness and /healthz for readiness: as ECS's container check, /healthz would stop the task
+    # whenever one CApp is faulty and ECS would replace it endlessly. So the container checks
+    # /liveness and the load balancer probes /healthz (health_path), which takes a task out of
+    # rotation without killing it. Calling 9201 before start-up completes can kill MI's internal
+    # listener: keep a start period.
     "wso2mi": ProductPreset(
         product="wso2mi",
         title="WSO2 Micro Integrator",
@@ -95,7 +101,7 @@ PRESETS: dict[Product, ProductPreset] = {
         },
         lb_port=8253,
         health_check=HealthCheckPreset(
-            command=_curl("http://localhost:9201/healthz"),
+            command=_curl("http://localhost:9201/liveness"),
             interval=10,
             timeout=5,
             retries=3,
@@ -106,13 +112,15 @@ PRESETS: dict[Product, ProductPreset] = {
         memory=2048,
         # helm-mi: heap equal to the limit risks OOM kills; wso2.md: at most about 70 %.
         heap_ratio=0.6,
-        # MI's entrypoint has no SIGTERM trap: ECS SIGKILLs it after stopTimeout anyway.
+        # WSO2's MI entrypoint has no SIGTERM trap; Berth's (docker/mi/berth-entrypoint.sh) runs
+        # MI's own stop on SIGTERM, which must finish before ECS SIGKILLs after stopTimeout.
         stop_timeout=30,
         grace_period=120,
         home="/home/wso2carbon/wso2mi-4.4.0",
         uid=10802,
-        # MI re-reads deployment.toml with $env{} values only when forced (wso2.md trap 4).
-        extra_env={"JAVA_OPTS": "-DforceConfigUpdate=true"},
+        # No JAVA_OPTS=-DforceConfigUpdate: it appears in no WSO2 source, and WSO2's config mapper
+        # applies deployment.toml on every fresh container anyway (wso2/config-mapper
+        # ConfigParser.java; docs/wso2.md "Stopping and restarting").
     ),
     # EI 6.6 integrator profile: WSO2's EC2 CloudFormation probes /services/Version.
     "wso2ei": ProductPreset(
@@ -155,8 +163,7 @@ PRESETS: dict[Product, ProductPreset] = {
     ),
 }
 
-# APIM 4.7 refuses to start a cluster without the same 256-bit key on every node (helm-apim).
-APIM_ENCRYPTION_KEY_SECRET = "WSO2_ENCRYPTION_KEY"
+# What each image requires from a spec (the encryption key among APIM's) is in wso2_contract.py.
 
 
 def heap_mib(memory_mib: int, ratio: float) -> int:

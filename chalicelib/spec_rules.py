@@ -11,7 +11,7 @@ import typing
 from graphlib import CycleError
 from typing import TYPE_CHECKING
 
-from .presets import APIM_ENCRYPTION_KEY_SECRET
+from .wso2_contract import contract_problems
 from .yamlsource import Path
 
 if TYPE_CHECKING:
@@ -106,14 +106,6 @@ def _environment_problems(spec: Spec, name: str, svc: Service) -> list[tuple[Pat
             )
     for key in sorted(set(svc.environment) & set(svc.secrets)):
         problems.append(((*at, "secrets", key), "is also set in environment; keep one"))
-    if svc.product == "wso2am" and APIM_ENCRYPTION_KEY_SECRET not in svc.secrets:
-        problems.append(
-            (
-                (*at, "secrets"),
-                f"{APIM_ENCRYPTION_KEY_SECRET} is required for wso2am: APIM 4.x needs the same "
-                "256-bit encryption key on every node",
-            )
-        )
     if spec.execution_role_of(name) is None:
         if spec.launch_type_of(name) == "FARGATE":
             # "Fargate requires task definition to have execution role ARN to support log driver
@@ -184,6 +176,7 @@ def semantic_problems(spec: Spec) -> list[tuple[Path, str]]:
     problems: list[tuple[Path, str]] = []
     for name, svc in spec.services.items():
         problems += _service_problems(spec, name, svc)
+    problems += contract_problems(spec)  # WSO2 images' variables and replicas
     if not problems:
         try:
             spec.deployment_order()

@@ -40,7 +40,7 @@ def cases() -> dict[str, bytes]:
     c["two-documents.yaml"] = BASE.encode() + b"\n---\n" + BASE.encode()
     # -- malformed YAML and JSON
     c["unclosed-flow-mapping.yaml"] = variant('image: {repository: wso2mi, track: "4.4.*"}', 'image: {repository: wso2mi, track: "4.4.*"')
-    c["unclosed-flow-sequence.yaml"] = variant("dependsOn: [ei]", "dependsOn: [ei")
+    c["unclosed-flow-sequence.yaml"] = variant("dependsOn: [apim]", "dependsOn: [apim")
     c["unclosed-quote.yaml"] = variant('track: "~4.7"', 'track: "~4.7')
     c["tab-indentation.yaml"] = variant("    cpu: 2048", "\tcpu: 2048")
     c["bad-indentation.yaml"] = variant("    cpu: 2048\n", "      cpu: 2048\n")
@@ -91,7 +91,7 @@ def cases() -> dict[str, bytes]:
         ("network", "  securityGroups: [sg-0a1b2c3d4e5f60001]", "  securityGroups: [sg-0a1b2c3d4e5f60001]\n  subnet: x"),
         ("load-balancer", "      containerPort: 8243", "      containerPort: 8243\n      port: 8243"),
         ("deployment", "      maximumPercent: 200", "      maximumPercent: 200\n      maxPercent: 200"),
-        ("snake-case", "    desiredCount: 2\n    environment:\n      EI_URL", "    desired_count: 2\n    environment:\n      EI_URL"),
+        ("snake-case", "    desiredCount: 2\n    environment:\n      MI_HOSTNAME", "    desired_count: 2\n    environment:\n      MI_HOSTNAME"),
     ]:
         c[f"unknown-field-{where}.yaml"] = variant(old, new)
     # -- wrong types
@@ -101,16 +101,15 @@ def cases() -> dict[str, bytes]:
         ("memory-float", "    memory: 4096", "    memory: 4096.5"),
         ("desired-count-string", "    memory: 2048\n    desiredCount: 2", "    memory: 2048\n    desiredCount: two"),
         ("desired-count-huge", "    memory: 2048\n    desiredCount: 2", "    memory: 2048\n    desiredCount: 100000"),
-        ("environment-is-list", "    environment:\n      APIM_HOST: apim.dev.wso2.internal", "    environment: [APIM_HOST]"),
         ("environment-value-map", "      APIM_HOST: apim.dev.wso2.internal", "      APIM_HOST: {host: x}"),
-        ("depends-on-string", "dependsOn: [ei]", "dependsOn: ei"),
+        ("depends-on-string", "dependsOn: [apim]", "dependsOn: apim"),
         ("product-unknown", "product: wso2am ", "product: wso2is "),
         ("image-number", 'image: {repository: wso2am, track: "~4.7"}', "image: 42"),
         ("image-empty-repository", 'image: {repository: wso2am, track: "~4.7"}', 'image: {repository: "", track: "~4.7"}'),
         ("network-subnets-empty", "  subnets: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002]", "  subnets: []"),
         ("network-subnet-bad-id", "  subnets: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002]", "  subnets: [vpc-123]"),
         ("assign-public-ip-string", "  securityGroups: [sg-0a1b2c3d4e5f60001]", "  securityGroups: [sg-0a1b2c3d4e5f60001]\n  assignPublicIp: maybe"),
-        ("min-healthy-over-100", "      minimumHealthyPercent: 50", "      minimumHealthyPercent: 150"),
+        ("min-healthy-over-100", "      minimumHealthyPercent: 100", "      minimumHealthyPercent: 150"),
         ("max-percent-under-100", "      maximumPercent: 200", "      maximumPercent: 50"),
         ("circuit-breaker-string", "      maximumPercent: 200", "      maximumPercent: 200\n      circuitBreaker: on"),
         ("execution-role-not-arn", "executionRoleArn: arn:aws:iam::123456789012:role/berth-task-execution-dev", "executionRoleArn: berth-task-execution"),
@@ -124,6 +123,8 @@ def cases() -> dict[str, bytes]:
         ("heap-too-small", "    cpu: 2048", "    cpu: 2048\n    heap: 16"),
     ]:
         c[f"wrong-type-{field}.yaml"] = variant(old, new)
+    mi_environment = BASE.index("    environment:\n      MI_HOSTNAME")
+    c["wrong-type-environment-is-list.yaml"] = (BASE[:mi_environment] + "    environment: [APIM_HOST]\n" + BASE[BASE.index("    secrets:", mi_environment):]).encode()
     # -- Fargate sizes
     for cpu, memory in [(2048, 3000), (2048, 2048), (1024, 1024), (1024, 9216), (256, 4096), (512, 512), (4096, 4096), (3000, 4096), (100, 512), (16384, 16384)]:
         c[f"fargate-cpu{cpu}-memory{memory}.yaml"] = variant("    cpu: 2048\n    memory: 4096", f"    cpu: {cpu}\n    memory: {memory}")
@@ -133,14 +134,22 @@ def cases() -> dict[str, bytes]:
         c[f"plaintext-secret-{name.lower()}.yaml"] = variant("      APIM_HOST: apim.dev.wso2.internal", f"      {name}: hunter2")
     for label, value in [("plain-value", "hunter2"), ("s3-arn", "arn:aws:s3:::bucket/key"), ("kms-arn", "arn:aws:kms:us-east-1:123456789012:key/abc"), ("short-account", "arn:aws:secretsmanager:us-east-1:123:secret:x"), ("ssm-name-only", "/wso2/dev/db")]:
         c[f"secret-not-an-arn-{label}.yaml"] = variant("arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/db", value)
-    c["secret-also-in-environment.yaml"] = variant("      APIM_HOSTNAME: api.dev.example.com", "      APIM_HOSTNAME: api.dev.example.com\n      WSO2_ENCRYPTION_KEY_ID: x").replace(b"      EI_URL:", b"      DB_PASSWORD_FILE: /x\n      EI_URL:", 1)
+    c["secret-also-in-environment.yaml"] = variant("      APIM_HOSTNAME: api.dev.example.com", "      APIM_HOSTNAME: api.dev.example.com\n      WSO2_ENCRYPTION_KEY_ID: x").replace(b"      APIM_DB_USER:", b"      DB_PASSWORD_FILE: /x\n      APIM_DB_USER:", 1)
     c["apim-without-encryption-key.yaml"] = variant("      WSO2_ENCRYPTION_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/encryption-key\n", "")
+    # -- the images' configuration contracts (docker/<image>/config-contract.yaml) and replicas
+    c["apim-without-database-url.yaml"] = variant("      APIM_DB_URL: jdbc:mysql://wso2-dev.cluster-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com:3306/WSO2AM_DB?useSSL=true\n", "")
+    c["apim-without-admin-password.yaml"] = variant("      APIM_ADMIN_PASSWORD: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/admin-password\n", "")
+    c["mi-without-apim-host.yaml"] = variant("      APIM_HOST: apim.dev.wso2.internal\n", "")
+    c["mi-coordination-without-user.yaml"] = variant("      MI_COORDINATION_DB_USER: wso2mi\n", "")
+    c["encryption-key-in-environment.yaml"] = variant("      WSO2_ENCRYPTION_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/encryption-key\n", "").replace(b"      APIM_DB_USER: wso2am\n", b"      APIM_DB_USER: wso2am\n      WSO2_ENCRYPTION_KEY: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", 1)
+    c["apim-two-replicas.yaml"] = variant("    desiredCount: 1\n", "    desiredCount: 2\n")
+    c["mi-replicas-without-coordination.yaml"] = variant("      MI_COORDINATION_DB_URL: jdbc:mysql://wso2-dev.cluster-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com:3306/WSO2MI_COORDINATION_DB?useSSL=true\n", "").replace(b"      MI_COORDINATION_DB_USER: wso2mi\n", b"", 1).replace(b"      MI_COORDINATION_DB_PASSWORD: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/mi-coordination-db\n", b"", 1)
     c["secrets-without-execution-role.yaml"] = variant("executionRoleArn: arn:aws:iam::123456789012:role/berth-task-execution-dev\n", "")
     # -- dependencies, images, ports
-    c["depends-on-cycle.yaml"] = variant("    memory: 2048\n    desiredCount: 2", "    memory: 2048\n    desiredCount: 2\n    dependsOn: [apim]")
-    c["depends-on-self.yaml"] = variant("dependsOn: [ei]", "dependsOn: [apim]")
-    c["depends-on-unknown.yaml"] = variant("dependsOn: [ei]", "dependsOn: [esb]")
-    c["depends-on-typo.yaml"] = variant("dependsOn: [ei]", "dependsOn: [eii]")
+    c["depends-on-cycle.yaml"] = variant("    cpu: 2048\n    memory: 4096", "    cpu: 2048\n    memory: 4096\n    dependsOn: [ei]")
+    c["depends-on-self.yaml"] = variant("dependsOn: [apim]", "dependsOn: [ei]")
+    c["depends-on-unknown.yaml"] = variant("dependsOn: [apim]", "dependsOn: [esb]")
+    c["depends-on-typo.yaml"] = variant("dependsOn: [apim]", "dependsOn: [apmi]")
     c["image-with-tag.yaml"] = variant("repository: wso2am,", "repository: wso2am:4.7.0,")
     c["image-with-digest.yaml"] = variant("repository: wso2am,", "repository: wso2am@sha256:abc,")
     c["image-string-with-tag.yaml"] = variant('image: {repository: wso2am, track: "~4.7"}', "image: wso2am:latest")

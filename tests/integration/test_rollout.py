@@ -89,21 +89,22 @@ def test_missing_image_digest_fails_with_cannot_pull(sandbox):
 
 
 def test_a_failed_dependency_skips_its_dependents(sandbox):
-    sandbox.push("wso2mi", "4.4.0-1", broken_health_check=True)
-    sandbox.push("wso2am", "4.7.0-1")
+    # MI depends on APIM (it registers with APIM's service catalog at start).
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1", broken_health_check=True)
     sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
     sandbox.run_until_idle()
-    assert statuses(sandbox) == [("ei", "STARTED"), ("ei", "FAILED"), ("apim", "SKIPPED")]
+    assert statuses(sandbox) == [("apim", "STARTED"), ("apim", "FAILED"), ("ei", "SKIPPED")]
     skipped = sandbox.notifications[-1].document
-    assert skipped["reason"] == "its dependency ei 4.4.0-1 failed"
+    assert skipped["reason"] == "its dependency apim 4.7.0-1 failed"
     assert (
-        sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["apim"])["services"]
+        sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["ei"])["services"]
         == []
     )
     assert [
         c.operation
         for c in sandbox.recorder.ecs_mutations()
-        if c.params.get("serviceName") == "apim"
+        if c.params.get("serviceName") == "ei"
     ] == []
 
 
@@ -111,7 +112,7 @@ def test_a_rollout_with_no_outcome_is_timed_out_by_the_sweep(sandbox):
     sandbox.push("wso2mi", "4.4.0-1")
     sandbox.push("wso2am", "4.7.0-1")
     sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
-    sandbox.pump()  # the handler starts EI; ECS never reports back
+    sandbox.pump()  # the handler starts APIM; ECS never reports back
     berth = handlers.berth()
     later = berth.clock() + timedelta(minutes=31)
     berth.clock = lambda: later
@@ -119,7 +120,7 @@ def test_a_rollout_with_no_outcome_is_timed_out_by_the_sweep(sandbox):
     assert [o["action"] for o in result.result["outcomes"]] == ["timed-out", "skipped"]
     sandbox.collect_notifications()
     timed_out = [n for n in sandbox.notifications if n.document["status"] == "TIMED_OUT"]
-    assert [n.subject for n in timed_out] == ["[dev] ei 4.4.0-1 TIMED OUT"]
+    assert [n.subject for n in timed_out] == ["[dev] apim 4.7.0-1 TIMED OUT"]
     assert (
         timed_out[0].document["reason"].startswith("no outcome after 30 min; ECS says IN_PROGRESS")
     )

@@ -162,7 +162,7 @@ def test_tasks_whose_secret_does_not_exist_fail_as_on_fargate(sandbox):
     deploy_example(sandbox)
     missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/missing"
     text = sandbox.adapt_spec((ROOT / "examples" / "wso2-dev.yaml").read_text()).replace(
-        "KEYSTORE_PASSWORD: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/keystore",
+        "KEYSTORE_PASSWORD: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/mi-keystore-password",
         f"KEYSTORE_PASSWORD: {missing}",
     )
     seen = len(sandbox.notifications)

@@ -159,9 +159,13 @@ def test_fault_during_a_spec_upload(box, service, operation, kind, persistent):
         "apim.dev.wso2.internal", f"apim-{marker}.internal"
     )
     if operation in ("CreateService", "DescribeImages"):  # only a new service calls these
-        spec = spec.replace(
-            "  ei:\n", f"  extra{marker}:\n    product: wso2mi\n    image: wso2mi\n  ei:\n", 1
+        admin = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/admin-password"
+        extra = (
+            f"  extra{marker}:\n    product: wso2mi\n    image: wso2mi\n"
+            "    environment: {MI_HOSTNAME: extra.internal, APIM_HOST: apim.internal}\n"
+            f"    secrets: {{APIM_ADMIN_PASSWORD: '{admin}'}}\n"
         )
+        spec = spec.replace("  ei:\n", extra + "  ei:\n", 1)
     since, seen = len(box.deliveries), len(box.notifications)
     fault = _fault(box, service, operation, kind, persistent)
     box.upload_spec(spec)

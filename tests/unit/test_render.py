@@ -72,8 +72,26 @@ def test_apim_preset_ports_health_check_heap_and_start_period():
     assert env["JVM_MEM_OPTS"] == "-Xms2048m -Xmx2048m"
     assert container["ulimits"] == [{"name": "nofile", "softLimit": 65535, "hardLimit": 65535}]
     assert container["logConfiguration"]["options"]["awslogs-group"] == "/berth/dev"
-    assert {s["name"] for s in container["secrets"]} == {"DB_PASSWORD", "WSO2_ENCRYPTION_KEY"}
+    assert {s["name"] for s in container["secrets"]} == {
+        "APIM_ADMIN_PASSWORD", "BERTH_KEYSTORE_B64", "BERTH_TRUSTSTORE_B64", "DB_PASSWORD",
+        "KEYSTORE_PASSWORD", "TRUSTSTORE_PASSWORD", "WSO2_ENCRYPTION_KEY",
+    }  # fmt: skip
     assert task["cpu"] == "2048" and task["memory"] == "4096" and task["networkMode"] == "awsvpc"
+
+
+def test_mi_container_checks_liveness_and_sets_no_force_config_update():
+    # wso2/helm-mi mi/templates/mi-deployment.yaml: livenessProbe /liveness, readinessProbe
+    # /healthz. /healthz as ECS's container check stops the task whenever one CApp is faulty, and
+    # ECS replaces it endlessly; the load balancer probes /healthz (PRESETS health_path) instead.
+    task = render_task_definition(spec(), "ei", ImageRef("wso2mi", DIGEST), "1" * 12, "us-east-1")
+    container = task["containerDefinitions"][0]
+    assert "http://localhost:9201/liveness" in container["healthCheck"]["command"][1]
+    assert "healthz" not in container["healthCheck"]["command"][1]
+    assert PRESETS["wso2mi"].health_path == "/healthz"
+    # -DforceConfigUpdate appears in no WSO2 source; the config mapper applies deployment.toml on
+    # every fresh container anyway (wso2/config-mapper ConfigParser.java).
+    assert "JAVA_OPTS" not in {e["name"] for e in container["environment"]}
+    assert "forceConfigUpdate" not in json.dumps(task)
 
 
 def test_heap_leaves_headroom_and_rounds_to_64_mib():

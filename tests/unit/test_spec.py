@@ -20,12 +20,21 @@ services:
   ei:
     product: wso2mi
     image: wso2ei
+    environment: {MI_HOSTNAME: ei.internal, APIM_HOST: apim.internal}
+    secrets: {APIM_ADMIN_PASSWORD: "arn:aws:ssm:us-east-1:123456789012:parameter/wso2/admin"}
   apim:
     product: wso2am
     image: {repository: wso2am, track: "4.7.*"}
     dependsOn: [ei]
     secrets:
       WSO2_ENCRYPTION_KEY: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/key
+      APIM_ADMIN_PASSWORD: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/admin
+      DB_PASSWORD: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/db
+    environment:
+      APIM_HOSTNAME: api.example.com
+      APIM_DB_URL: jdbc:mysql://db:3306/WSO2AM_DB
+      SHARED_DB_URL: jdbc:mysql://db:3306/WSO2AM_SHARED_DB
+      APIM_DB_USER: wso2am
 """
 
 
@@ -38,7 +47,9 @@ def errors_of(text: str | bytes, name: str = "specs/prod.yaml") -> list[str]:
 @pytest.mark.parametrize("path", EXAMPLE_SPECS, ids=lambda p: p.name)
 def test_every_example_is_valid(path):
     spec = load_spec_file(str(path))
-    assert spec.deployment_order() == ["ei", "apim"]
+    # MI after APIM, as WSO2's APIM + MI compose starts them (wso2/docker-apim
+    # docker-compose/apim-with-mi: MI depends_on api-manager service_healthy).
+    assert spec.deployment_order() == ["apim", "ei"]
 
 
 def test_short_form_gets_wso2_defaults():
@@ -65,12 +76,14 @@ def test_all_errors_are_reported_at_once_in_file_order():
     text = VALID.replace(
         "    image: wso2ei\n", "    image: wso2ei\n    desiredCont: 2\n    memory: 100\n"
     )
-    text += "    environment: {DB_PASSWORD: hunter2}\n"
+    text += "      DB_PASSWORD: hunter2\n"
     assert errors_of(text) == [
         "specs/prod.yaml:10:5: services.ei.desiredCont: unknown field (did you mean 'desiredCount'?)",
         "specs/prod.yaml:11:5: services.ei.memory: 100 is not a valid Fargate memory for cpu 1024 "
         "(valid: 2048-8192 in steps of 1024)",
-        "specs/prod.yaml:18:19: services.apim.environment.DB_PASSWORD: looks like a secret; move it "
+        "specs/prod.yaml:21:7: services.apim.secrets.DB_PASSWORD: is also set in environment; "
+        "keep one",
+        "specs/prod.yaml:27:7: services.apim.environment.DB_PASSWORD: looks like a secret; move it "
         "to secrets as a Secrets Manager or SSM ARN",
     ]
 
@@ -89,17 +102,17 @@ def test_all_errors_are_reported_at_once_in_file_order():
                 "WSO2_ENCRYPTION_KEY: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/key",
                 "WSO2_ENCRYPTION_KEY: s3cr3t",
             ),
-            "specs/prod.yaml:15:7: services.apim.secrets.WSO2_ENCRYPTION_KEY: 's3cr3t' is not a Secrets "
+            "specs/prod.yaml:17:7: services.apim.secrets.WSO2_ENCRYPTION_KEY: 's3cr3t' is not a Secrets "
             "Manager or SSM parameter ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME or "
             "arn:aws:ssm:REGION:ACCOUNT:parameter/NAME); secrets are references, never values",
         ),
         (
             ("dependsOn: [ei]", "dependsOn: [eii]"),
-            "specs/prod.yaml:13:17: services.apim.dependsOn[0]: unknown service 'eii' (did you mean 'ei'?)",
+            "specs/prod.yaml:15:17: services.apim.dependsOn[0]: unknown service 'eii' (did you mean 'ei'?)",
         ),
         (
             ('track: "4.7.*"', 'track: ">=4.7 <<5"'),
-            "specs/prod.yaml:12:33: services.apim.image.track: '<<5' is not a version comparator "
+            "specs/prod.yaml:14:33: services.apim.image.track: '<<5' is not a version comparator "
             "(e.g. '>=4.7.0 <5', '~4.7', '^4')",
         ),
         (("berth: 1", "berth: 2"), "specs/prod.yaml:1:1: berth: 2: Input should be 1"),
@@ -131,14 +144,20 @@ def test_duplicate_ports_and_a_load_balancer_port_the_service_lacks():
 
 
 def test_apim_requires_the_shared_encryption_key():
+    # One source: the rule comes from docker/apim/config-contract.yaml (chalicelib/wso2_contract).
     text = VALID.replace(
-        "    secrets:\n      WSO2_ENCRYPTION_KEY: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/key\n",
-        "",
+        "      WSO2_ENCRYPTION_KEY: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/key\n", ""
     )
-    assert errors_of(text) == [
-        "specs/prod.yaml:10:3: services.apim.secrets: WSO2_ENCRYPTION_KEY is required for wso2am: "
-        "APIM 4.x needs the same 256-bit encryption key on every node"
-    ]
+    [message] = errors_of(text)
+    assert message.startswith(
+        "specs/prod.yaml:16:5: services.apim.secrets: WSO2_ENCRYPTION_KEY is missing, required by "
+        "wso2am: Symmetric key for data APIM encrypts ([encryption] key, AES/GCM/NoPadding): 64 "
+        "hexadecimal characters (openssl rand -hex 32), identical on every node"
+    )
+    assert message.endswith(
+        "Fix: add WSO2_ENCRYPTION_KEY under secrets as a Secrets Manager or SSM parameter ARN "
+        "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME) (see docker/apim/config-contract.yaml)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -265,7 +284,7 @@ def test_fargate_needs_an_execution_role_for_awslogs_and_ecr():
         f"specs/prod.yaml:{line}:3: services.{name}.executionRoleArn: required on Fargate: ECS "
         "pulls the ECR image and writes the awslogs log stream with the task execution role; "
         "set executionRoleArn here or at the top level"
-        for line, name in ((6, "ei"), (9, "apim"))
+        for line, name in ((6, "ei"), (11, "apim"))
     ]
 
 
@@ -275,7 +294,7 @@ def test_ec2_services_need_a_network_too():
     assert errors_of(text) == [
         f"specs/prod.yaml:{line}:3: services.{name}.network: EC2 services run in awsvpc mode and "
         "need network subnets and securityGroups (here or at the top level)"
-        for line, name in ((7, "ei"), (10, "apim"))
+        for line, name in ((7, "ei"), (12, "apim"))
     ]
 
 

@@ -1,0 +1,243 @@
+"""What each WSO2 image reads at start, and the rules a spec must meet to run it.
+
+The contract of each image is `docker/<folder>/config-contract.yaml`, beside its Dockerfile. The
+Lambda package holds only app.py and chalicelib/, so this module keeps a copy of those manifests as
+Python data; tests/unit/test_wso2_contract.py fails when the copy and the manifests drift apart.
+`contract_problems` refuses a WSO2 service that omits a variable its image requires (or gives a
+secret in plain text), and replica counts that WSO2's products cannot run as configured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .spec import Service, Spec
+    from .yamlsource import Path
+
+Kind = Literal["environment", "secret"]
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    kind: Kind
+    """environment: a plain value under `environment`; secret: a reference under `secrets`."""
+    required: bool
+    meaning: str
+    required_with: str | None = None
+    """Required whenever this other variable is set."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    product: str
+    manifest: str
+    """Where the manifest lives in the repository, named in messages."""
+    variables: tuple[Variable, ...]
+
+    def get(self, name: str) -> Variable | None:
+        return next((v for v in self.variables if v.name == name), None)
+
+
+def _v(name: str, kind: Kind, required: bool, meaning: str, with_: str | None = None) -> Variable:
+    return Variable(name, kind, required, meaning, with_)
+
+
+# Copied from docker/apim/config-contract.yaml (`variables`, then `entrypoint_variables`).
+_APIM = Contract("wso2am", "docker/apim/config-contract.yaml", (
+    _v("APIM_HOSTNAME", "environment", True,
+       "Public host name of the management console, portals and REST APIs ([server] hostname); "
+       "the load balancer serves it on 443 (proxyPort). Without it APIM redirects clients to "
+       "localhost."),
+    _v("APIM_GATEWAY_HOSTNAME", "environment", False,
+       "Public host name of the API gateway, shown to API consumers as the gateway URLs "
+       "([[apim.gateway.environment]] http/https/ws/wss/websub endpoints). Defaults to "
+       "APIM_HOSTNAME."),
+    _v("NODE_IP", "environment", False,
+       "This task's IP address ([server] node_ip), as helm-apim passes the pod IP. Derived from "
+       "the task's network interface when absent; set it only to override."),
+    _v("APIM_ADMIN_PASSWORD", "secret", True,
+       "Password of the super admin `admin` ([super_admin] password), created on first start."),
+    _v("APIM_DB_URL", "environment", True,
+       "JDBC URL of the API Manager database ([database.apim_db] url), e.g. "
+       "jdbc:mysql://host:3306/WSO2AM_DB or jdbc:postgresql://host:5432/wso2am_db; write `&` as "
+       "`&amp;`. Create its tables first with <APIM_HOME>/dbscripts/apimgt/mysql.sql or "
+       "postgresql.sql."),
+    _v("SHARED_DB_URL", "environment", True,
+       "JDBC URL of the shared (registry and user store) database ([database.shared_db] url); "
+       "tables from <APIM_HOME>/dbscripts/mysql.sql or postgresql.sql. Write `&` as `&amp;`."),
+    _v("APIM_DB_USER", "environment", True,
+       "Database user for both databases (apim_db and shared_db username)."),
+    _v("DB_PASSWORD", "secret", True, "Password of APIM_DB_USER (apim_db and shared_db password)."),
+    _v("DB_TYPE", "environment", False,
+       "Database type for both databases as the config mapper names it: mysql or postgre. Derived "
+       "from APIM_DB_URL (jdbc:mysql: or jdbc:postgresql:) when absent."),
+    _v("DB_DRIVER", "environment", False,
+       "JDBC driver class for both databases. Derived from APIM_DB_URL when absent: "
+       "com.mysql.cj.jdbc.Driver or org.postgresql.Driver. The driver jar itself is added at build "
+       "time (JDBC_DRIVER_URL and JDBC_DRIVER_SHA256)."),
+    _v("KEYSTORE_PASSWORD", "secret", False,
+       "Password of wso2carbon.jks and of its key ([keystore.primary] and [keystore.tls]). "
+       "Required when BERTH_KEYSTORE_B64 is given; the default opens only the store shipped in "
+       "the image."),
+    _v("TRUSTSTORE_PASSWORD", "secret", False,
+       "Password of client-truststore.jks ([truststore]). Required when BERTH_TRUSTSTORE_B64 is "
+       "given; the default opens only the store shipped in the image."),
+    _v("WSO2_ENCRYPTION_KEY", "secret", True,
+       "Symmetric key for data APIM encrypts ([encryption] key, AES/GCM/NoPadding): 64 hexadecimal "
+       "characters (openssl rand -hex 32), identical on every node, set before the first start and "
+       "never changed (what it encrypted lives in the databases)."),
+    _v("BERTH_KEYSTORE_B64", "secret", False,
+       "The keystore (JKS or PKCS12) as one base64 string; written over "
+       "repository/resources/security/wso2carbon.jks before start. Its certificate must carry the "
+       "host names clients use (the shipped one is for localhost)."),
+    _v("BERTH_TRUSTSTORE_B64", "secret", False,
+       "The truststore as one base64 string; written over "
+       "repository/resources/security/client-truststore.jks before start. It must trust the "
+       "keystore's certificate (APIM calls itself over HTTPS)."),
+))  # fmt: skip
+
+# Copied from docker/mi/config-contract.yaml (`variables`, then `entrypoint_variables`).
+_MI = Contract("wso2mi", "docker/mi/config-contract.yaml", (
+    _v("MI_HOSTNAME", "environment", True,
+       "Host name APIM and other clients reach this service at ([server] hostname); the service "
+       "catalog puts it into the endpoint URLs it registers with APIM."),
+    _v("APIM_HOST", "environment", True,
+       "Host name of API Manager as MI reaches it; MI registers its services at "
+       "https://APIM_HOST:9443 ([[service_catalog]] apim_host) at start, so APIM must be up "
+       "first."),
+    _v("APIM_ADMIN_PASSWORD", "secret", True,
+       "Password of APIM's `admin` user, which MI uses for the service catalog."),
+    _v("KEYSTORE_PASSWORD", "secret", False,
+       "Password of wso2carbon.jks and of its key ([keystore.primary]). Required when "
+       "BERTH_KEYSTORE_B64 is given; the default opens only the store shipped in the image."),
+    _v("TRUSTSTORE_PASSWORD", "secret", False,
+       "Password of client-truststore.jks ([truststore]), which must trust APIM's certificate. "
+       "Required when BERTH_TRUSTSTORE_B64 is given."),
+    _v("MI_COORDINATION_DB_URL", "environment", False,
+       "JDBC URL of the coordination database that several MI tasks share "
+       "(WSO2_COORDINATION_DB); setting it turns coordination on. Tables from "
+       "<MI_HOME>/dbscripts/mysql/mysql_cluster.sql or dbscripts/postgres/postgresql_cluster.sql. "
+       "Write `&` as `&amp;`."),
+    _v("MI_COORDINATION_DB_USER", "environment", False,
+       "Database user for the coordination database.", "MI_COORDINATION_DB_URL"),
+    _v("MI_COORDINATION_DB_PASSWORD", "secret", False,
+       "Password of MI_COORDINATION_DB_USER.", "MI_COORDINATION_DB_URL"),
+    _v("MI_COORDINATION_DB_DRIVER", "environment", False,
+       "JDBC driver class for the coordination database. Derived from MI_COORDINATION_DB_URL when "
+       "absent (com.mysql.cj.jdbc.Driver or org.postgresql.Driver); the jar is added at build "
+       "time."),
+    _v("MI_NODE_ID", "environment", False,
+       "This task's name among the coordinating tasks ([cluster_config] node_id). Defaults to the "
+       "task's host name, unique per task."),
+    _v("BERTH_KEYSTORE_B64", "secret", False,
+       "The keystore (JKS or PKCS12) as one base64 string; written over "
+       "repository/resources/security/wso2carbon.jks before start."),
+    _v("BERTH_TRUSTSTORE_B64", "secret", False,
+       "The truststore as one base64 string; written over "
+       "repository/resources/security/client-truststore.jks before start. It must trust APIM's "
+       "certificate for the service catalog."),
+))  # fmt: skip
+
+# docker/ei/config-contract.yaml: EI 6.6 is configured through XML and Berth adds no overlay.
+_EI = Contract("wso2ei", "docker/ei/config-contract.yaml", ())
+
+CONTRACTS: dict[str, Contract] = {c.product: c for c in (_APIM, _MI, _EI)}
+
+# MI's coordination: several MI tasks share scheduled tasks and message processors only through a
+# coordination database (helm-mi `mi/confs/deployment.toml` [[datasource]] WSO2_COORDINATION_DB
+# and [cluster_config]; product-micro-integrator TasksDSComponent.java).
+MI_COORDINATION_URL = "MI_COORDINATION_DB_URL"
+
+
+def required_names(product: str) -> tuple[str, ...]:
+    """The variables an image never starts without (not counting `required_with`)."""
+    contract = CONTRACTS.get(product)
+    return tuple(v.name for v in contract.variables if v.required) if contract else ()
+
+
+def _given(svc: Service, name: str) -> bool:
+    return bool(svc.environment.get(name)) or name in svc.secrets
+
+
+def _missing(contract: Contract, at: Path, v: Variable) -> tuple[Path, str]:
+    why = f"required by {contract.product}"
+    if v.required_with:
+        why += f" when {v.required_with} is set"
+    if v.kind == "secret":
+        fix = (
+            f"add {v.name} under secrets as a Secrets Manager or SSM parameter ARN "
+            f"(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+        )
+    else:
+        fix = f"add {v.name} under environment"
+    where: Path = (*at, "secrets" if v.kind == "secret" else "environment")
+    return where, f"{v.name} is missing, {why}: {v.meaning} Fix: {fix} (see {contract.manifest})"
+
+
+def _variable_problems(at: Path, svc: Service, contract: Contract) -> list[tuple[Path, str]]:
+    # spec_rules imports this module; its generic rule already refuses secret-looking names.
+    from .spec_rules import SECRET_LOOKING_NAME
+
+    problems: list[tuple[Path, str]] = []
+    for v in contract.variables:
+        if v.kind == "secret" and v.name in svc.environment:
+            if SECRET_LOOKING_NAME.search(v.name):
+                continue  # refused there as "looks like a secret"
+            # Plain text in the task definition is readable by anyone who may describe it; the
+            # image's contract says this value is a secret (helm-apim takes it from secretKeyRef).
+            problems.append((
+                (*at, "environment", v.name),
+                f"{v.name} is a secret for {contract.product}: move it under secrets as a Secrets "
+                f"Manager or SSM parameter ARN; plain values are readable in the task definition "
+                f"(see {contract.manifest})",
+            ))  # fmt: skip
+            continue
+        needed = v.required or (v.required_with is not None and _given(svc, v.required_with))
+        if needed and not _given(svc, v.name):
+            problems.append(_missing(contract, at, v))
+    return problems
+
+
+def _replica_problems(at: Path, svc: Service) -> list[tuple[Path, str]]:
+    where: Path = (*at, "desiredCount")
+    if svc.product == "wso2am" and svc.desired_count > 1:
+        # wso2/helm-apim all-in-one: HA is two single-replica deployments (instance-1,
+        # instance-2), each with [apim.event_hub] event_duplicate_url at its peer's 5672 and its
+        # own [apim.throttling] url_group (9611/9711); wso2/aws-apim pattern-1 writes peer IPs
+        # in the same way. Identical replicas behind one service throttle and receive events as
+        # isolated nodes.
+        return [(where, (
+            f"{svc.desired_count} replicas of wso2am would throttle and receive events as "
+            "isolated nodes: WSO2's high availability is two single-replica nodes, each with "
+            "event_duplicate_url pointing at its peer and its own throttling url_group "
+            "(helm-apim), which Berth does not render yet. Use desiredCount: 1 (see docs/wso2.md, "
+            "\"High availability\")"
+        ))]  # fmt: skip
+    if svc.product == "wso2mi" and svc.desired_count > 1 and not _given(svc, MI_COORDINATION_URL):
+        # helm-mi: MI replicas need WSO2_COORDINATION_DB and a node id each, or every replica
+        # runs every scheduled task and message processor.
+        return [(where, (
+            f"{svc.desired_count} replicas of wso2mi need the coordination database, or each "
+            "runs every scheduled task and message processor on its own: set "
+            f"{MI_COORDINATION_URL} under environment (with MI_COORDINATION_DB_USER, and "
+            "MI_COORDINATION_DB_PASSWORD under secrets), or use desiredCount: 1 "
+            "(see docker/mi/config-contract.yaml)"
+        ))]  # fmt: skip
+    return []
+
+
+def contract_problems(spec: Spec) -> list[tuple[Path, str]]:
+    """Every WSO2 service against its image's contract: required variables present, secrets
+    given as references, replica counts the product can run; each problem is (path, reason)."""
+    problems: list[tuple[Path, str]] = []
+    for name, svc in spec.services.items():
+        contract = CONTRACTS.get(svc.product)
+        if contract is None:
+            continue
+        at: Path = ("services", name)
+        problems += _variable_problems(at, svc, contract)
+        problems += _replica_problems(at, svc)
+    return problems
