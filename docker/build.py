@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """Build and push Berth's WSO2 images; what buildspec.yml runs in CodeBuild.
 
-Decides which products to build (all, or those whose docker/<product>/ changed), tags them
-`<product version>-<build number>-<commit>` (never `latest`), builds with BuildKit reusing a
-registry cache, pushes integration runtimes before API Manager, and writes one
-out/imageDetail-<product>.json per pushed image with its digest-pinned URI.
+Decides which products to build (all, or those whose docker/<product>/ changed; EI 6.6 only when
+named), tags them `<product version>-<build number>-<commit>` (never `latest`), builds with
+BuildKit reusing a registry cache, pushes API Manager before Micro Integrator, and writes one
+out/imageDetail-<product>.json per pushed image with its digest-pinned URI. A product that fails
+does not stop the others: each is built and pushed on its own, and the exit status is non-zero
+when any failed, naming them all.
+
+With WSO2 subscription credentials (WSO2_REGISTRY_USER; buildspec.yml logs in to docker.wso2.com)
+it builds from WSO2's subscription images, which carry WSO2's updates; without, from the Docker
+Hub GA images. The image label `berth.wso2.image-source` says which.
 
 No dependencies beyond the standard library: it runs on CodeBuild's stock image.
 
     python3 docker/build.py --dry-run              # print the docker commands, run nothing
     python3 docker/build.py --products changed --since HEAD~1
+    python3 docker/build.py --products ei          # EI 6.6: only when named
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -38,18 +45,36 @@ class Product:
     repository: str
     version: str
     preset: str
+    wso2_image: str
+    """WSO2's image name, on Docker Hub as wso2/<name> and in the subscription registry."""
+    opt_in: bool = False
+    """Built only when named: never by `all` or `changed`."""
 
 
-# Integration runtimes first: APIM's APIs call them, and Berth deploys them first too.
+# API Manager first, as Berth deploys it: MI registers its services with APIM's service catalog at
+# start (wso2/docker-apim docker-compose/apim-with-mi: MI depends_on api-manager service_healthy).
+# EI 6.6 is opt-in: only Docker Hub's GA image or WSO2's subscription registry still provide it
+# (its official Dockerfile downloads from Bintray, shut down), so a missing EI image must never
+# block APIM and MI releases.
 PRODUCTS: dict[str, Product] = {
-    "ei": Product("ei", "wso2ei", "6.6.0", "wso2ei"),
-    "mi": Product("mi", "wso2mi", "4.4.0", "wso2mi"),
-    "apim": Product("apim", "wso2am", "4.7.0", "wso2am"),
+    "apim": Product("apim", "wso2am", "4.7.0", "wso2am", "wso2am"),
+    "mi": Product("mi", "wso2mi", "4.4.0", "wso2mi", "wso2mi"),
+    "ei": Product("ei", "wso2ei", "6.6.0", "wso2ei", "wso2ei-integrator", opt_in=True),
 }
+DEFAULT_PRODUCTS = [name for name, p in PRODUCTS.items() if not p.opt_in]
+# WSO2's private registry: images with WSO2 Updates, tagged <product version>.<update level>
+# (apim.docs.wso2.com "Docker image tags with Updates 2.0"; e.g. docker.wso2.com/wso2mi:4.1.0.41).
+SUBSCRIPTION_REGISTRY = "docker.wso2.com"
+GA, SUBSCRIPTION = "docker-hub-ga", "wso2-subscription"
 
 
 class BuildError(Exception):
     """A build that cannot go on; the message says why and what to set."""
+
+
+def placeholder(name: str) -> str:
+    """How a dry run shows a value it was not given: the variable's name in angle brackets."""
+    return f"<{name}>"
 
 
 @dataclass(frozen=True)
@@ -61,13 +86,20 @@ class BuildEnv:
     source: str
     jdbc_driver_url: str = ""
     jdbc_driver_sha256: str = ""
+    subscription: bool = False
+    """WSO2 subscription credentials were given: build from docker.wso2.com."""
+    update_levels: Mapping[str, str] = field(default_factory=dict)
+    """Product name -> WSO2 update level of its subscription image (WSO2_<NAME>_UPDATE_LEVEL)."""
+    placeholders: tuple[str, ...] = ()
+    """Variables a dry run was not given, shown as <NAME>."""
 
     @property
     def registry(self) -> str:
         return f"{self.account}.dkr.ecr.{self.region}.amazonaws.com"
 
     @classmethod
-    def from_environment(cls, env: Mapping[str, str]) -> BuildEnv:
+    def from_environment(cls, env: Mapping[str, str], dry_run: bool = False) -> BuildEnv:
+        """The build's settings; a dry run shows the AWS values it lacks as placeholders."""
         required = {
             "AWS_ACCOUNT_ID": env.get("AWS_ACCOUNT_ID", ""),
             "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", ""),
@@ -75,13 +107,17 @@ class BuildEnv:
             "CODEBUILD_RESOLVED_SOURCE_VERSION": env.get("CODEBUILD_RESOLVED_SOURCE_VERSION", ""),
         }
         missing = [name for name, value in required.items() if not value]
-        if missing:
+        if missing and not dry_run:
             raise BuildError(f"missing environment variables: {', '.join(missing)}")
+        required |= {name: placeholder(name) for name in missing}
         url, sha = env.get("JDBC_DRIVER_URL", ""), env.get("JDBC_DRIVER_SHA256", "")
         if url and len(sha) != 64:
             raise BuildError(
                 "JDBC_DRIVER_URL is set but JDBC_DRIVER_SHA256 is not a sha256 hex digest"
             )
+        levels = {
+            name: env[level_variable(name)] for name in PRODUCTS if env.get(level_variable(name))
+        }
         return cls(
             account=required["AWS_ACCOUNT_ID"],
             region=required["AWS_REGION"],
@@ -90,28 +126,64 @@ class BuildEnv:
             source=env.get("CODEBUILD_SOURCE_REPO_URL", "unknown"),
             jdbc_driver_url=url,
             jdbc_driver_sha256=sha,
+            subscription=bool(env.get("WSO2_REGISTRY_USER")),
+            update_levels=levels,
+            placeholders=tuple(missing),
         )
+
+
+def level_variable(name: str) -> str:
+    return f"WSO2_{name.upper()}_UPDATE_LEVEL"
 
 
 def tag_for(product: Product, env: BuildEnv) -> str:
     """`4.7.0-12-a1b2c3d`: the product version, then what Berth's tracks order builds by."""
-    return f"{product.version}-{env.build_number}-{env.revision[:7]}"
+    revision = env.revision if env.revision.startswith("<") else env.revision[:7]
+    return f"{product.version}-{env.build_number}-{revision}"
+
+
+def base_image(product: Product, env: BuildEnv, dry_run: bool = False) -> tuple[str, str]:
+    """The WSO2 image to build from, and which kind it is (the `berth.wso2.image-source` label).
+
+    Docker Hub's images are GA releases without WSO2's updates; the subscription registry's carry
+    them and are tagged with an update level (wso2/helm-apim README; WSO2 "Docker image tags with
+    Updates 2.0")."""
+    if not env.subscription:
+        return f"wso2/{product.wso2_image}:{product.version}", GA
+    level = env.update_levels.get(product.name)
+    if not level:
+        if not dry_run:
+            raise BuildError(
+                f"{product.name}: WSO2 subscription credentials are given but "
+                f"{level_variable(product.name)} is not: subscription images are tagged "
+                f"<version>.<update level>; pick one from "
+                f"https://{SUBSCRIPTION_REGISTRY}/tags.php?repo={product.wso2_image}"
+            )
+        level = placeholder(level_variable(product.name))
+    image = f"{SUBSCRIPTION_REGISTRY}/{product.wso2_image}:{product.version}.{level}"
+    return image, SUBSCRIPTION
 
 
 def changed_products(changed_files: Sequence[str]) -> list[str]:
-    """The products whose build inputs are among `changed_files`, in push order."""
+    """The default products whose build inputs are among `changed_files`, in push order (opt-in
+    products are built only when named)."""
     if any(path in SHARED_INPUTS for path in changed_files):
-        return list(PRODUCTS)
+        return list(DEFAULT_PRODUCTS)
     return [
-        name for name in PRODUCTS if any(p.startswith(f"docker/{name}/") for p in changed_files)
+        name
+        for name in DEFAULT_PRODUCTS
+        if any(p.startswith(f"docker/{name}/") for p in changed_files)
     ]
 
 
-def build_command(product: Product, env: BuildEnv) -> list[str]:
+def build_command(product: Product, env: BuildEnv, dry_run: bool = False) -> list[str]:
     image = f"{env.registry}/{product.repository}:{tag_for(product, env)}"
     cache = f"{env.registry}/{CACHE_REPOSITORY}:{product.name}"
+    base, source = base_image(product, env, dry_run)
     args = {
         "WSO2_VERSION": product.version,
+        "WSO2_BASE_IMAGE": base,
+        "WSO2_IMAGE_SOURCE": source,
         "BUILD_VERSION": tag_for(product, env),
         "BUILD_REVISION": env.revision,
         "BUILD_SOURCE": env.source,
@@ -164,12 +236,12 @@ def git_changed_files(since: str) -> list[str] | None:
 
 def select(products: str, since: str) -> list[str]:
     if products == "all":
-        return list(PRODUCTS)
+        return list(DEFAULT_PRODUCTS)
     if products == "changed":
         files = git_changed_files(since)
         if files is None:
             print(f"build: cannot diff against {since}; building every image", file=sys.stderr)
-            return list(PRODUCTS)
+            return list(DEFAULT_PRODUCTS)
         return changed_products(files)
     chosen = products.replace(",", " ").split()
     unknown = [p for p in chosen if p not in PRODUCTS]
@@ -180,11 +252,29 @@ def select(products: str, since: str) -> list[str]:
     return [p for p in PRODUCTS if p in chosen]
 
 
+def build_one(product: Product, env: BuildEnv, dry_run: bool) -> None:
+    """Build and push one image; raise BuildError or CalledProcessError when it fails."""
+    command = build_command(product, env, dry_run)
+    print("+ " + shlex.join(command), flush=True)
+    if dry_run:
+        return
+    subprocess.run(command, check=True)
+    metadata = json.loads((OUT / f"{product.name}.metadata.json").read_text())
+    detail = image_detail(product, env, metadata)
+    (OUT / f"imageDetail-{product.name}.json").write_text(json.dumps(detail, indent=2) + "\n")
+    print(f"build: pushed {detail['ImageURI']} ({tag_for(product, env)})", flush=True)
+
+
 def run(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--products", default="all", help="all, changed, or names (ei mi apim)")
+    parser.add_argument(
+        "--products",
+        default="all",
+        help=f"all ({' '.join(DEFAULT_PRODUCTS)}), changed, or names ({' '.join(PRODUCTS)}); "
+        "ei is built only when named",
+    )
     parser.add_argument(
         "--since", default="HEAD~1", help="with --products changed: the commit to diff against"
     )
@@ -193,29 +283,36 @@ def run(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        env = BuildEnv.from_environment(environ)
+        env = BuildEnv.from_environment(environ, dry_run=args.dry_run)
         names = select(args.products, args.since)
-        if not names:
-            print("build: no image inputs changed; nothing to build")
-            return 0
-        OUT.mkdir(exist_ok=True)
-        for name in names:
-            product = PRODUCTS[name]
-            command = build_command(product, env)
-            print("+ " + shlex.join(command), flush=True)
-            if args.dry_run:
-                continue
-            subprocess.run(command, check=True)
-            metadata = json.loads((OUT / f"{name}.metadata.json").read_text())
-            detail = image_detail(product, env, metadata)
-            (OUT / f"imageDetail-{name}.json").write_text(json.dumps(detail, indent=2) + "\n")
-            print(f"build: pushed {detail['ImageURI']} ({tag_for(product, env)})", flush=True)
     except BuildError as exc:
         print(f"build: {exc}", file=sys.stderr)
         return 2
-    except subprocess.CalledProcessError as exc:
+    if env.placeholders:
         print(
-            f"build: {shlex.join(exc.cmd)} failed with exit status {exc.returncode}",
+            f"build: dry run without {', '.join(env.placeholders)}: shown as placeholders",
+            file=sys.stderr,
+        )
+    if not names:
+        print("build: no image inputs changed; nothing to build")
+        return 0
+    OUT.mkdir(exist_ok=True)
+    failed: dict[str, str] = {}
+    for name in names:
+        # Each product on its own: one that fails never stops another's push.
+        try:
+            build_one(PRODUCTS[name], env, args.dry_run)
+        except BuildError as exc:
+            failed[name] = str(exc)
+        except subprocess.CalledProcessError as exc:
+            failed[name] = f"{shlex.join(exc.cmd)} failed with exit status {exc.returncode}"
+        if name in failed:
+            print(f"build: {name} failed: {failed[name]}", file=sys.stderr, flush=True)
+    if failed:
+        built = [n for n in names if n not in failed]
+        print(
+            f"build: {len(failed)} of {len(names)} images failed ({', '.join(failed)}); "
+            f"{'built: ' + ', '.join(built) if built else 'none built'}",
             file=sys.stderr,
         )
         return 1

@@ -33,16 +33,26 @@ def dry_run(capsys, *args, env=ENV):
     return code, [line.removeprefix("+ ") for line in out.splitlines()], err
 
 
-def test_dry_run_builds_integration_runtimes_before_apim(capsys):
-    code, commands, _ = dry_run(capsys, "--products", "all")
-    assert code == 0
-    tags = [c.split("--tag ")[1].split()[0] for c in commands]
-    assert tags == [
-        "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2ei:6.6.0-12-a1b2c3d",
-        "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2mi:4.4.0-12-a1b2c3d",
-        "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2am:4.7.0-12-a1b2c3d",
-    ]
-    assert not any(":latest" in c for c in commands)
+def test_dry_run_builds_apim_then_mi_and_never_ei_by_default(capsys):
+    # MI registers with APIM's service catalog at start, so APIM goes first; EI 6.6 is opt-in
+    # (only a GA or subscription image still provides it: a missing one must not block APIM/MI).
+    for products in ("all", "apim mi ei"):
+        code, commands, _ = dry_run(capsys, "--products", products)
+        assert code == 0
+        tags = [c.split("--tag ")[1].split()[0] for c in commands]
+        assert tags[:2] == [
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2am:4.7.0-12-a1b2c3d",
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com/wso2mi:4.4.0-12-a1b2c3d",
+        ]
+        assert not any(":latest" in c for c in commands)
+    assert len(tags) == 3 and tags[2].endswith("/wso2ei:6.6.0-12-a1b2c3d")
+    _, commands, _ = dry_run(capsys)  # the default is all
+    assert ["wso2ei" in c for c in commands] == [False, False]
+
+
+def test_ei_is_built_only_when_named(capsys):
+    _, [command], _ = dry_run(capsys, "--products", "ei")
+    assert "--build-arg WSO2_BASE_IMAGE=wso2/wso2ei-integrator:6.6.0" in command
 
 
 def test_labels_come_from_build_args_and_the_cache_from_ecr(capsys):
@@ -71,13 +81,85 @@ def test_a_jdbc_driver_needs_its_checksum(capsys):
     assert f"--build-arg JDBC_DRIVER_SHA256={'e' * 64}" in commands[0]
 
 
-def test_missing_variables_are_named(capsys):
-    code, commands, err = dry_run(capsys, env={"AWS_REGION": "eu-west-1"})
-    assert code == 2 and commands == []
-    assert err == (
+def test_missing_variables_are_named_in_a_real_build(capsys):
+    code = build.run(["--products", "apim"], {"AWS_REGION": "eu-west-1"})
+    assert (code, capsys.readouterr().err) == (
+        2,
         "build: missing environment variables: AWS_ACCOUNT_ID, CODEBUILD_BUILD_NUMBER, "
-        "CODEBUILD_RESOLVED_SOURCE_VERSION\n"
+        "CODEBUILD_RESOLVED_SOURCE_VERSION\n",
     )
+
+
+def test_a_dry_run_needs_no_aws_variables_and_shows_placeholders(capsys):
+    # Issue 19: `python3 docker/build.py --dry-run`, as the README shows it, exited 2.
+    code, commands, err = dry_run(capsys, env={})
+    assert code == 0 and len(commands) == 2
+    assert (
+        "--tag '<AWS_ACCOUNT_ID>.dkr.ecr.<AWS_REGION>.amazonaws.com/wso2am:"
+        "4.7.0-<CODEBUILD_BUILD_NUMBER>-<CODEBUILD_RESOLVED_SOURCE_VERSION>'" in commands[0]
+    )
+    assert err == (
+        "build: dry run without AWS_ACCOUNT_ID, AWS_REGION, CODEBUILD_BUILD_NUMBER, "
+        "CODEBUILD_RESOLVED_SOURCE_VERSION: shown as placeholders\n"
+    )
+
+
+def test_one_failed_build_does_not_stop_the_others(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(build, "OUT", tmp_path)
+    ran = []
+
+    def fake_run(command, check):
+        product = command[-1].rsplit("/", 1)[-1]
+        ran.append(product)
+        if product == "apim":
+            raise build.subprocess.CalledProcessError(1, ["docker", "buildx", "build"])
+        digest = "sha256:" + "a" * 64
+        (tmp_path / f"{product}.metadata.json").write_text(
+            build.json.dumps({"containerimage.digest": digest})
+        )
+
+    monkeypatch.setattr(build.subprocess, "run", fake_run)
+    code = build.run(["--products", "apim mi ei"], ENV)
+    err = capsys.readouterr().err
+    assert code == 1 and ran == ["apim", "mi", "ei"]
+    assert sorted(p.name for p in tmp_path.glob("imageDetail-*.json")) == [
+        "imageDetail-ei.json",
+        "imageDetail-mi.json",
+    ]
+    assert err.splitlines()[-1] == "build: 1 of 3 images failed (apim); built: mi, ei"
+
+
+def test_without_subscription_credentials_the_docker_hub_ga_image_is_used(capsys):
+    _, [command], _ = dry_run(capsys, "--products", "apim")
+    assert "--build-arg WSO2_BASE_IMAGE=wso2/wso2am:4.7.0" in command
+    assert "--build-arg WSO2_IMAGE_SOURCE=docker-hub-ga" in command
+
+
+def test_subscription_credentials_build_from_wso2s_registry_at_an_update_level(capsys):
+    env = dict(ENV, WSO2_REGISTRY_USER="ops@example.com", WSO2_APIM_UPDATE_LEVEL="12")
+    _, [command], _ = dry_run(capsys, "--products", "apim", env=env)
+    assert "--build-arg WSO2_BASE_IMAGE=docker.wso2.com/wso2am:4.7.0.12" in command
+    assert "--build-arg WSO2_IMAGE_SOURCE=wso2-subscription" in command
+    # A dry run without the level shows it as a placeholder; a real build refuses that product.
+    env = dict(ENV, WSO2_REGISTRY_USER="ops@example.com")
+    _, [command], _ = dry_run(capsys, "--products", "mi", env=env)
+    assert (
+        "--build-arg 'WSO2_BASE_IMAGE=docker.wso2.com/wso2mi:4.4.0.<WSO2_MI_UPDATE_LEVEL>'"
+        in command
+    )
+    code = build.run(["--products", "mi"], env)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "mi: WSO2 subscription credentials are given but WSO2_MI_UPDATE_LEVEL is not" in err
+
+
+@pytest.mark.parametrize("name", list(build.PRODUCTS))
+def test_the_image_says_where_its_wso2_base_came_from(name):
+    text = _dockerfile(name)
+    assert "FROM ${WSO2_BASE_IMAGE}\n" in text
+    assert f"ARG WSO2_BASE_IMAGE=wso2/{build.PRODUCTS[name].wso2_image}:${{WSO2_VERSION}}\n" in text
+    assert 'org.opencontainers.image.base.name="${WSO2_BASE_IMAGE}"' in text
+    assert 'berth.wso2.image-source="${WSO2_IMAGE_SOURCE}"' in text
 
 
 def test_unknown_product_is_refused(capsys):
@@ -87,11 +169,13 @@ def test_unknown_product_is_refused(capsys):
 
 def test_only_changed_products_are_built():
     assert build.changed_products(["docker/mi/config/conf/deployment.toml", "README.md"]) == ["mi"]
-    assert build.changed_products(["docker/apim/Dockerfile", "docker/ei/Dockerfile"]) == [
-        "ei",
+    assert build.changed_products(["docker/mi/Dockerfile", "docker/apim/Dockerfile"]) == [
         "apim",
+        "mi",
     ]
-    assert build.changed_products(["buildspec.yml"]) == ["ei", "mi", "apim"]
+    # EI 6.6 is built only when named, even when its own files change.
+    assert build.changed_products(["docker/ei/Dockerfile"]) == []
+    assert build.changed_products(["buildspec.yml"]) == ["apim", "mi"]
     assert build.changed_products(["chalicelib/render.py"]) == []
 
 
@@ -117,6 +201,18 @@ def test_buildspec_structure():
     assert any("ecr get-login-password" in c for c in spec["phases"]["pre_build"]["commands"])
     assert spec["artifacts"]["files"] == ["out/imageDetail-*.json"]
     assert "123456789012" not in (ROOT / "buildspec.yml").read_text()
+
+
+def test_buildspec_logs_in_to_wso2s_registry_only_with_credentials():
+    spec = yaml.safe_load((ROOT / "buildspec.yml").read_text())
+    # Optional credentials: a secrets-manager entry whose secret is missing fails every build.
+    assert "secrets-manager" not in spec["env"]
+    [login] = [c for c in spec["phases"]["pre_build"]["commands"] if "docker.wso2.com" in c]
+    assert login.startswith('if [ -n "${WSO2_REGISTRY_USER:-}" ]; then')
+    assert "--password-stdin docker.wso2.com" in login and "else" in login
+    variables = spec["env"]["variables"]
+    assert {build.level_variable(n) for n in build.PRODUCTS} <= set(variables)
+    assert "ei" not in variables["PRODUCTS"]
 
 
 def _dockerfile(product: str) -> str:
