@@ -28,6 +28,7 @@ from .errors import SpecError, SpecProblem
 from .fence import StageFence, fence_problems
 from .presets import PRESETS, Product, ProductPreset
 from .spec_rules import did_you_mean, semantic_problems
+from .spec_safety import safety_problems
 from .tracks import track_problem
 from .yamlsource import Located, Path, SourceError, load_document
 
@@ -343,7 +344,8 @@ def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
                 break
             data = _without(data, unknown)
             continue
-        found = semantic_problems(spec) + (fence_problems(spec, fence) if fence else [])
+        found = semantic_problems(spec) + safety_problems(spec)
+        found += fence_problems(spec, fence) if fence else []
         problems += [_problem(file, doc, loc, reason) for loc, reason in found]
         if not problems:
             return spec

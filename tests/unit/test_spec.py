@@ -328,3 +328,55 @@ def test_log_groups_stay_under_the_environments_prefix(group):
 def test_a_log_group_under_the_environments_prefix_is_valid():
     text = VALID.replace("cluster: wso2-prod\n", "cluster: wso2-prod\nlogGroup: /berth/prod/wso2\n")
     assert parse_spec(text.encode(), "s.yaml").log_group_of("apim") == "/berth/prod/wso2"
+
+
+# ---- a spec cannot run code in the image (issue 15) ---------------------------------------------
+
+
+@pytest.mark.parametrize("variable", ["JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+                                      "LD_PRELOAD", "LD_LIBRARY_PATH"])  # fmt: skip
+def test_loader_and_jvm_injection_variables_are_refused(variable):
+    text = VALID.replace("APIM_HOST: apim.internal}", f"APIM_HOST: apim.internal, {variable}: x}}")
+    assert [e.split(": ", 1)[1] for e in errors_of(text)] == [
+        f"services.ei.environment.{variable}: loads code into the product's process (JVM or "
+        "dynamic loader); not allowed in a spec"
+    ]
+
+
+def test_a_java_agent_in_java_opts_is_refused():
+    text = VALID.replace(
+        "APIM_HOST: apim.internal}", "APIM_HOST: apim.internal, JAVA_OPTS: '-javaagent:/a.jar'}"
+    )
+    assert [e.split(": ", 1)[1] for e in errors_of(text)] == [
+        "services.ei.environment.JAVA_OPTS: -javaagent makes the JVM run code of the spec's "
+        "choosing; not allowed"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ('["CMD-SHELL", "echo $DB_PASSWORD >> /proc/1/fd/1"]',
+         "only an exec-form probe is allowed: [CMD, curl, <options>, http://localhost:<port>/"
+         "<path>] (no CMD-SHELL: a shell in the image runs whatever the spec says)"),
+        ('["CMD", "sh", "-c", "id"]',
+         "the probe must be curl of a localhost URL: [CMD, curl, --fail, http://localhost:…]"),
+        ('["CMD", "curl", "--fail", "-d", "@/proc/self/environ", "http://localhost:9201/healthz"]',
+         "'-d' is not allowed in a probe: only --fail, --insecure, --location, --show-error, "
+         "--silent, -L, -S, -f, -fs, -fsS, -fsk, -k, -s, -sf, -sfk, --connect-timeout, "
+         "--max-time, -m <seconds> and http(s)://localhost URLs"),
+        ('["CMD", "curl", "--fail", "http://evil.example.com/x"]',
+         "'http://evil.example.com/x' is not allowed in a probe: only --fail, --insecure, "
+         "--location, --show-error, --silent, -L, -S, -f, -fs, -fsS, -fsk, -k, -s, -sf, -sfk, "
+         "--connect-timeout, --max-time, -m <seconds> and http(s)://localhost URLs"),
+    ],
+)  # fmt: skip
+def test_health_checks_cannot_run_a_shell_or_reach_out(command, reason):
+    text = VALID.replace("    image: wso2ei\n", f"    image: wso2ei\n    healthCheck: {{command: {command}}}\n")
+    assert [e.split(": ", 2)[-1] for e in errors_of(text)] == [reason]
+
+
+def test_an_exec_form_probe_of_a_localhost_url_is_allowed():
+    probe = '["CMD", "curl", "--fail", "--max-time", "3", "http://localhost:9201/liveness"]'
+    text = VALID.replace("    image: wso2ei\n", f"    image: wso2ei\n    healthCheck: {{command: {probe}}}\n")
+    assert parse_spec(text.encode(), "s.yaml").services["ei"].health_check is not None

@@ -1,0 +1,96 @@
+"""What a spec may not make a trusted WSO2 image run: a spec upload is code, and the image runs
+with the service's secrets and task role.
+
+- Loader and JVM-injection variables (JAVA_TOOL_OPTIONS and the like, LD_PRELOAD...) load code
+  the spec author chooses into the product's process; JVM flags that run commands or agents are
+  refused in the variables WSO2's start scripts pass to the JVM.
+- A health check runs inside the container: only Berth's product probes (the presets), or an
+  exec-form `curl` of a localhost URL with harmless options; no shell (CMD-SHELL).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from .yamlsource import Path
+
+if TYPE_CHECKING:
+    from .spec import Spec
+
+# Read by the JVM at start (JDK tool documentation: JAVA_TOOL_OPTIONS, _JAVA_OPTIONS,
+# JDK_JAVA_OPTIONS) or by the dynamic loader (ld.so(8): LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT).
+INJECTING_VARIABLES = frozenset(
+    {
+        "JAVA_TOOL_OPTIONS",
+        "_JAVA_OPTIONS",
+        "JDK_JAVA_OPTIONS",
+        "LD_PRELOAD",
+        "LD_LIBRARY_PATH",
+        "LD_AUDIT",
+        "CLASSPATH",
+    }
+)
+# Variables WSO2's start scripts put on the JVM's command line.
+JVM_VARIABLES = frozenset({"JAVA_OPTS", "JVM_MEM_OPTS", "JAVA_MEM_OPTS"})
+RUNS_CODE = re.compile(
+    r"-javaagent|-agentpath|-agentlib|-XX:OnError|-XX:OnOutOfMemoryError|-Xbootclasspath"
+    r"|-Djava\.system\.class\.loader|-Djdk\.attach"
+)
+CURL_FLAGS = frozenset(
+    {"--fail", "-f", "--silent", "-s", "--show-error", "-S", "--insecure", "-k", "-fs", "-fsS",
+     "-sf", "-sfk", "-fsk", "--location", "-L"}
+)  # fmt: skip
+CURL_FLAGS_WITH_VALUE = frozenset({"--max-time", "-m", "--connect-timeout"})
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _health_check_problem(command: list[str]) -> str | None:
+    if not command or command[0] != "CMD":
+        return (
+            "only an exec-form probe is allowed: [CMD, curl, <options>, http://localhost:<port>/"
+            "<path>] (no CMD-SHELL: a shell in the image runs whatever the spec says)"
+        )
+    if len(command) < 3 or command[1] != "curl":
+        return "the probe must be curl of a localhost URL: [CMD, curl, --fail, http://localhost:…]"
+    urls = 0
+    arguments = iter(command[2:])
+    for argument in arguments:
+        if argument in CURL_FLAGS:
+            continue
+        if argument in CURL_FLAGS_WITH_VALUE:
+            value = next(arguments, "")
+            if not value.isdigit():
+                return f"{argument} takes a number of seconds, not {value!r}"
+            continue
+        parts = urlsplit(argument)
+        if parts.scheme in ("http", "https") and parts.hostname in LOCAL_HOSTS:
+            urls += 1
+            continue
+        return (
+            f"{argument!r} is not allowed in a probe: only {', '.join(sorted(CURL_FLAGS))}, "
+            f"{', '.join(sorted(CURL_FLAGS_WITH_VALUE))} <seconds> and http(s)://localhost URLs"
+        )
+    return None if urls else "the probe names no http(s)://localhost URL"
+
+
+def safety_problems(spec: Spec) -> list[tuple[Path, str]]:
+    """What in `spec` would run code of the spec author's choosing in the product's image."""
+    problems: list[tuple[Path, str]] = []
+    loads = "loads code into the product's process (JVM or dynamic loader); not allowed in a spec"
+    for name, svc in spec.services.items():
+        at: Path = ("services", name)
+        for key, value in sorted(svc.environment.items()):
+            found = RUNS_CODE.search(value) if key in JVM_VARIABLES else None
+            if key in INJECTING_VARIABLES or key.startswith("LD_"):
+                problems.append(((*at, "environment", key), loads))
+            elif found is not None:
+                runs = f"{found.group(0)} makes the JVM run code of the spec's choosing"
+                runs += "; not allowed"
+                problems.append(((*at, "environment", key), runs))
+        if svc.health_check is not None:
+            problem = _health_check_problem(list(svc.health_check.command))
+            if problem:
+                problems.append(((*at, "healthCheck", "command"), problem))
+    return problems
