@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -75,9 +75,13 @@ class Berth:
         return Once(self.clients.dynamodb, self.settings.idempotency_table)
 
     def announce(
-        self, record: DeploymentRecord, status: NotificationStatus, source: EventSource
+        self,
+        record: DeploymentRecord,
+        status: NotificationStatus,
+        source: EventSource,
+        skipped: Sequence[str] = (),
     ) -> Notification:
-        note = for_record(record, status, source, self.clock())
+        note = for_record(record, status, source, self.clock(), skipped)
         self.notifier.publish(note)
         logger.info("notified", extra={"subject": note.subject, "status": status})
         return note

@@ -9,6 +9,7 @@ docs/notification.schema.json (a test keeps the two equal and validates every pu
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -130,8 +131,16 @@ def for_record(
     status: NotificationStatus,
     trigger: EventSource,
     now: datetime,
+    skipped: Sequence[str] = (),
 ) -> Notification:
-    """The notification of a deployment record reaching `status`."""
+    """The notification of a deployment record reaching `status`; `skipped` names the services
+    that waited for it and will not be deployed."""
+    held_back = (
+        f"; {', '.join(skipped)}, which depend{'s' * (len(skipped) == 1)} on it, "
+        "will not be deployed"
+        if skipped
+        else ""
+    )
     env, svc = record.environment, record.service
     label = record.image.label if record.image else ""
     previous = record.previous_image.label if record.previous_image else "the previous version"
@@ -149,12 +158,12 @@ def for_record(
         "FAILED": (
             f"[{env}] {svc} {label} FAILED",
             f"Deploying {svc} {label} to {env} failed.",
-            "the service was left as it was; dependents were not deployed",
+            "the service was left as it was" + held_back,
         ),
         "ROLLED_BACK": (
             f"[{env}] {svc} {label} FAILED, rolled back to {previous}",
             f"Deploying {svc} {label} to {env} failed; ECS rolled back to {previous}.",
-            "dependents were not deployed; push a fixed image or upload a corrected spec",
+            "push a fixed image or upload a corrected spec" + held_back,
         ),
         "TIMED_OUT": (
             f"[{env}] {svc} {label} TIMED OUT",

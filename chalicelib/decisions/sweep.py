@@ -14,7 +14,6 @@ class SweepVerdict:
     status: TerminalStatus
     reason: str
     read_causes: bool
-    lead_cause: str = ""
     ecs_still_rolling: bool = False
     """ECS is still rolling the deployment out: Berth stops waiting but keeps the service's head
     on the image ECS is moving to, and corrects the record when ECS's outcome comes."""
@@ -45,7 +44,7 @@ def sweep_verdict(
         return SweepVerdict("COMPLETED", f"reconciled from ECS: {ecs_reason}", read_causes=False)
     if rollout == "FAILED":
         return SweepVerdict(
-            "FAILED", f"reconciled from ECS: {ecs_reason}", read_causes=True, lead_cause=ecs_reason
+            "FAILED", f"reconciled from ECS: {ecs_reason}", read_causes=True
         )
     if rollout == "IN_PROGRESS":
         return SweepVerdict(

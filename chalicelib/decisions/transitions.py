@@ -32,7 +32,6 @@ class RollBack:
     reason: str
     read_causes: bool
     """Read the stopped tasks again: on the first rollback event, or when ECS gave a reason."""
-    lead_cause: str
 
 
 @dataclass(frozen=True)
@@ -107,5 +106,4 @@ def _roll_back(
         rollback_deployment_ids=[i for i in dict.fromkeys(ids) if i != record.ecs_deployment_id],
         reason=reason,
         read_causes=first or bool(failure),
-        lead_cause=failure,
     )

@@ -130,7 +130,7 @@ def _rolling_back(
         updated_at=berth.clock(),
         rollback_deployment_ids=step.rollback_deployment_ids,
         reason=step.reason,
-        causes=causes_of(berth, record, step.lead_cause) if step.read_causes else record.causes,
+        causes=causes_of(berth, record) if step.read_causes else record.causes,
     )
     if moved is None:
         return []
@@ -150,7 +150,7 @@ def _conclude(berth: Berth, record: DeploymentRecord, step: Conclude) -> list[Ou
     if step.reason is not None:
         changes["reason"] = step.reason
     if step.read_causes:
-        changes["causes"] = causes_of(berth, record, step.reason or "")
+        changes["causes"] = causes_of(berth, record)
     return conclude(berth, record, step.allowed, step.status, "ecs", **changes)
 
 

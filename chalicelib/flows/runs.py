@@ -416,13 +416,21 @@ def finish(
     berth: Berth, record: DeploymentRecord, status: TerminalStatus, source: EventSource
 ) -> list[Outcome]:
     """A record reached a terminal status: announce it, fix the head, move its dependents on."""
-    berth.announce(record, status, source)
-    return follow_up(berth, record, status)
+    dependents = _dependents(berth, record)
+    skipped = [] if status == "COMPLETED" else [d.service for d in dependents]
+    berth.announce(record, status, source, skipped)
+    return follow_up(berth, record, status, dependents)
 
 
-def follow_up(berth: Berth, record: DeploymentRecord, status: TerminalStatus) -> list[Outcome]:
+def follow_up(
+    berth: Berth,
+    record: DeploymentRecord,
+    status: TerminalStatus,
+    dependents: list[DeploymentRecord] | None = None,
+) -> list[Outcome]:
     """What a terminal record implies for its head and dependents; safe to repeat, so a
     redelivered event finishes work an earlier, failed delivery left undone."""
+    waiting = _dependents(berth, record) if dependents is None else dependents
     outcomes = [
         Outcome(
             action=ACTION_OF[status],
@@ -436,7 +444,7 @@ def follow_up(berth: Berth, record: DeploymentRecord, status: TerminalStatus) ->
     ]
     if status == "COMPLETED":
         update_head(berth, record, active_record_id=None)
-        return outcomes + release_dependents(berth, record)
+        return outcomes + release_dependents(berth, record, waiting)
     if status == "TIMED_OUT" and record.ecs_still_rolling:
         # ECS is still moving the service to this record's image: that is what will run, so the
         # head keeps it (ECS's late outcome corrects the record, and the head if it failed).
@@ -444,7 +452,7 @@ def follow_up(berth: Berth, record: DeploymentRecord, status: TerminalStatus) ->
             berth, record, image=record.image, task_definition_arn=record.task_definition_arn,
             active_record_id=None,
         )  # fmt: skip
-        return outcomes + skip_dependents(berth, record)
+        return outcomes + skip_dependents(berth, record, waiting)
     # The service keeps (or went back to) what it ran before this record.
     update_head(
         berth,
@@ -453,7 +461,7 @@ def follow_up(berth: Berth, record: DeploymentRecord, status: TerminalStatus) ->
         task_definition_arn=record.previous_task_definition_arn,
         active_record_id=None,
     )
-    return outcomes + skip_dependents(berth, record)
+    return outcomes + skip_dependents(berth, record, waiting)
 
 
 def conclude(
@@ -479,9 +487,10 @@ def conclude(
     return []
 
 
-def causes_of(berth: Berth, record: DeploymentRecord, lead: str) -> list[str]:
-    """`lead`, then what ECS says about the record's stopped tasks, added to its known causes."""
-    causes = [lead] if lead else []
+def causes_of(berth: Berth, record: DeploymentRecord) -> list[str]:
+    """What ECS says about the record's stopped tasks and service, added to its known causes
+    (the reason ECS gave is the record's reason, not repeated as a cause)."""
+    causes: list[str] = []
     try:
         stopped = (
             berth.ecs.stopped_tasks(record.cluster, record.ecs_deployment_id)
@@ -519,11 +528,13 @@ def _dependents(berth: Berth, record: DeploymentRecord) -> list[DeploymentRecord
     return waiting
 
 
-def release_dependents(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
+def release_dependents(
+    berth: Berth, record: DeploymentRecord, dependents: list[DeploymentRecord]
+) -> list[Outcome]:
     """Start the PENDING records that were waiting only for `record`'s service."""
     outcomes: list[Outcome] = []
     accepted = berth.store.accepted_spec(record.environment)
-    for dependent in _dependents(berth, record):
+    for dependent in dependents:
         waiting = [w for w in dependent.waiting_for if w != record.service]
         if waiting or accepted is None:
             moved = berth.store.transition(
@@ -556,10 +567,12 @@ _DEPENDENCY_VERB = {
 }
 
 
-def skip_dependents(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
+def skip_dependents(
+    berth: Berth, record: DeploymentRecord, dependents: list[DeploymentRecord]
+) -> list[Outcome]:
     label = f"{record.service} {record.image.label}" if record.image else record.service
     verb = _DEPENDENCY_VERB.get(record.status, "failed")
     outcomes: list[Outcome] = []
-    for dependent in _dependents(berth, record):
+    for dependent in dependents:
         outcomes += skip(berth, dependent, f"its dependency {label} {verb}")
     return outcomes

@@ -57,5 +57,5 @@ def _settle(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
         "ecs_still_rolling": verdict.ecs_still_rolling,
     }
     if verdict.read_causes:
-        changes["causes"] = causes_of(berth, record, verdict.lead_cause)
+        changes["causes"] = causes_of(berth, record)
     return conclude(berth, record, {record.status}, verdict.status, "sweep", **changes)

@@ -64,6 +64,9 @@ def test_circuit_breaker_failure_is_reported_once_as_rolled_back_with_its_cause(
         and doc["reason"] == "ECS deployment circuit breaker: task failed to start."
     )
     assert "task stopped: Task failed container health checks" in doc["causes"]
+    # Issue 19: the reason is not repeated as the first cause, and no dependents are claimed.
+    assert doc["reason"] not in doc["causes"]
+    assert doc["action"] == "push a fixed image or upload a corrected spec"
     assert (
         "container apim: Essential container in task exited: health check failed (exit code 137)"
         in doc["causes"]
@@ -97,6 +100,10 @@ def test_a_failed_dependency_skips_its_dependents(sandbox):
     assert statuses(sandbox) == [("apim", "STARTED"), ("apim", "FAILED"), ("ei", "SKIPPED")]
     skipped = sandbox.notifications[-1].document
     assert skipped["reason"] == "its dependency apim 4.7.0-1 failed"
+    failed = sandbox.notifications[-2].document
+    assert failed["action"] == (
+        "the service was left as it was; ei, which depends on it, will not be deployed"
+    )
     assert (
         sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["ei"])["services"]
         == []

@@ -66,10 +66,10 @@ LATE = frozenset({"IN_PROGRESS", "TIMED_OUT"})
          Ignore("apim deployment ecs-svc/1 in progress")),
         # The circuit breaker's rollback announcement: roll back, remember both deployment ids.
         (record(), event("SERVICE_DEPLOYMENT_IN_PROGRESS", "ecs-svc/2", ROLLBACK_REASON),
-         RollBack(OPEN, ["ecs-svc/2", "ecs-svc/0"], ROLLED_BACK_BY_BREAKER, True, "")),
+         RollBack(OPEN, ["ecs-svc/2", "ecs-svc/0"], ROLLED_BACK_BY_BREAKER, True)),
         # FAILED with rollback possible: the outcome waits for the rollback to end.
         (record(), event("SERVICE_DEPLOYMENT_FAILED", "ecs-svc/1", "tasks failed to start."),
-         RollBack(OPEN, [], "tasks failed to start.", True, "tasks failed to start.")),
+         RollBack(OPEN, [], "tasks failed to start.", True)),
         # FAILED of a first deployment (nothing to roll back to): failed for good.
         (record(previous_task_definition_arn=None),
          event("SERVICE_DEPLOYMENT_FAILED", "ecs-svc/1", "tasks failed to start."),
@@ -91,7 +91,7 @@ LATE = frozenset({"IN_PROGRESS", "TIMED_OUT"})
         # A later rollback event keeps the failure reason the record already has.
         (record(status="ROLLING_BACK", reason="tasks failed", rollback_deployment_ids=["ecs-svc/2"]),
          event("SERVICE_DEPLOYMENT_IN_PROGRESS", "ecs-svc/2", ROLLBACK_REASON),
-         RollBack(OPEN, ["ecs-svc/2", "ecs-svc/0"], "tasks failed", False, "")),
+         RollBack(OPEN, ["ecs-svc/2", "ecs-svc/0"], "tasks failed", False)),
         # ECS's outcome after the sweep timed the record out while ECS was still rolling it:
         # the record is corrected (issue 14, finding 2).
         (record(status="TIMED_OUT", ecs_still_rolling=True),
@@ -99,7 +99,7 @@ LATE = frozenset({"IN_PROGRESS", "TIMED_OUT"})
          Conclude(LATE, "COMPLETED", f"{AFTER_TIMEOUT}: done.")),
         (record(status="TIMED_OUT", ecs_still_rolling=True),
          event("SERVICE_DEPLOYMENT_FAILED", "ecs-svc/1", "tasks failed."),
-         RollBack(LATE | {"ROLLING_BACK"}, [], "tasks failed.", True, "tasks failed.")),
+         RollBack(LATE | {"ROLLING_BACK"}, [], "tasks failed.", True)),
         (record(status="TIMED_OUT", ecs_still_rolling=True, rollback_enabled=False),
          event("SERVICE_DEPLOYMENT_FAILED", "ecs-svc/1", "tasks failed."),
          Conclude(LATE, "FAILED", f"{AFTER_TIMEOUT}: tasks failed.", True)),

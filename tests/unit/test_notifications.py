@@ -56,7 +56,7 @@ def test_text_says_what_where_which_image_what_changed_why_and_what_next():
             "Duration: 95 s",
             "Reason: ECS deployment circuit breaker: task failed to start.",
             "Cause: task stopped: CannotPullContainerError: not found",
-            "Berth: dependents were not deployed; push a fixed image or upload a corrected spec",
+            "Berth: push a fixed image or upload a corrected spec",
         ]
     )
 
@@ -81,3 +81,10 @@ def test_rejected_spec_subject_counts_errors_and_stays_short():
 def test_schema_file_is_the_model_schema():
     # Regenerate: python -c "import json; from chalicelib.notifications import Notification as N; print(json.dumps(N.model_json_schema(by_alias=True), indent=2))" > docs/notification.schema.json
     assert json.loads(SCHEMA.read_text()) == Notification.model_json_schema(by_alias=True)
+
+
+def test_the_action_names_the_dependents_held_back_only_when_there_are_some():
+    # Issue 19: "dependents were not deployed" was said of services with no dependents.
+    held = for_record(record(), "FAILED", "ecs", T0, ["ei", "gateway"]).action
+    assert held == "the service was left as it was; ei, gateway, which depend on it, will not be deployed"
+    assert for_record(record(), "FAILED", "ecs", T0).action == "the service was left as it was"
