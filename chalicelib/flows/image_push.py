@@ -10,7 +10,9 @@ from ..notifications import ignored_push_notification, running_image_deleted_not
 from ..outcomes import Outcome, ignored, warned
 from ..records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Image, Trigger
 from ..spec import Spec
-from .runs import ConcurrentChange, claim, new_run_id, pending_outcome, reject, start
+from .claims import claim, new_run_id, pending_outcome
+from .lease import ConcurrentChange
+from .runs import reject, start
 
 
 def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from ..context import Berth
@@ -24,7 +23,6 @@ from ..records import (
     AcceptedSpec,
     DeploymentRecord,
     EventSource,
-    Head,
     Image,
     TerminalStatus,
     Trigger,
@@ -38,6 +36,8 @@ from ..render import (
     same_task_definition,
 )
 from ..spec import Spec
+from .claims import claim, new_record, new_run_id, pending_outcome, update_head
+from .lease import release_start_lease, take_start_lease
 
 
 @dataclass(frozen=True)
@@ -50,38 +50,8 @@ class Step:
     desired_count: int | None = None
 
 
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-def new_record(
-    berth: Berth, environment: str, service: str, run_id: str, trigger: Trigger, **fields: Any
-) -> DeploymentRecord:
-    now = berth.clock()
-    return DeploymentRecord(
-        environment=environment,
-        service=service,
-        record_id=f"D#{now.isoformat()}#{run_id}",
-        run_id=run_id,
-        trigger=trigger,
-        created_at=now,
-        updated_at=now,
-        **fields,
-    )
-
-
 def image_ref(image: Image) -> ImageRef:
     return ImageRef(image.repository, image.digest, image.tag)
-
-
-def pending_outcome(record: DeploymentRecord) -> Outcome:
-    return Outcome(
-        action="pending",
-        environment=record.environment,
-        service=record.service,
-        reason=f"waiting for {', '.join(record.waiting_for)}",
-        record_id=record.record_id,
-    )
 
 
 def reject(
@@ -118,9 +88,6 @@ def reject(
     )
 
 
-# ---- claiming ----------------------------------------------------------------------------------
-
-
 def run_steps(
     berth: Berth, spec: Spec, accepted: AcceptedSpec, steps: list[Step], trigger: Trigger
 ) -> list[Outcome]:
@@ -148,93 +115,7 @@ def run_steps(
     return outcomes
 
 
-def claim(
-    berth: Berth,
-    spec: Spec,
-    name: str,
-    *,
-    image: Image,
-    run_id: str,
-    trigger: Trigger,
-    waiting: list[str],
-    head: Head | None = None,
-    desired_count: int | None = None,
-) -> DeploymentRecord | None:
-    """Move the service's head to `image` and write a PENDING record; None if the head moved."""
-    head = head or berth.store.get_head(spec.environment, name)
-    record = new_record(
-        berth,
-        spec.environment,
-        name,
-        run_id,
-        trigger,
-        status="PENDING",
-        cluster=spec.cluster,
-        image=image,
-        previous_image=head.image,
-        waiting_for=waiting,
-        desired_count=desired_count,
-        previous_task_definition_arn=head.task_definition_arn,
-        reason=f"waiting for {', '.join(waiting)}" if waiting else "",
-    )
-    # The record first: a head must never name a record that was not written. A record whose
-    # head claim loses (or whose writer dies) stays PENDING with no head naming it: it is
-    # closed here, or by the sweep after the rollout timeout.
-    berth.store.put_record(record)
-    moved = berth.store.put_head(
-        head.model_copy(update={"image": image, "active_record_id": record.record_id})
-    )
-    if moved is None:
-        berth.store.transition(
-            record, {"PENDING"}, status="SUPERSEDED", finished_at=berth.clock(),
-            reason="another event changed the service first",
-        )  # fmt: skip
-        return None
-    _supersede(berth, head, record)
-    return record
-
-
-def _supersede(berth: Berth, head: Head, by: DeploymentRecord) -> None:
-    if head.active_record_id is None:
-        return
-    previous = berth.store.get_record(head.environment, head.service, head.active_record_id)
-    if previous is None or previous.status not in ACTIVE:
-        return
-    label = by.image.label if by.image else "a newer change"
-    now = berth.clock()
-    done = berth.store.transition(
-        previous, ACTIVE, status="SUPERSEDED", reason=f"replaced by {label}",
-        finished_at=now, updated_at=now,
-    )  # fmt: skip
-    if done is not None:
-        berth.announce(done, "SUPERSEDED", by.trigger.kind)
-
-
-def update_head(berth: Berth, record: DeploymentRecord, **changes: Any) -> None:
-    """Apply `changes` to the service head if this record still owns it, or last left it (a late
-    outcome after a timeout corrects a head nobody has claimed since)."""
-    for _ in range(3):
-        head = berth.store.get_head(record.environment, record.service)
-        owns = head.active_record_id == record.record_id
-        left_it = head.active_record_id is None and head.image == record.image
-        if not (owns or left_it):
-            return
-        if berth.store.put_head(head.model_copy(update=changes)) is not None:
-            return
-
-
 # ---- starting ----------------------------------------------------------------------------------
-
-
-class ConcurrentChange(Exception):
-    """Other events kept moving a service while this one acted on it: Lambda retries the event.
-    A retry signal, not a user error, so it is no BerthError."""
-
-
-# How long a start may hold a service before another may take it over (a Lambda that died
-# mid-start never releases it); longer than the longest Lambda timeout in .chalice/config.json.
-START_LEASE = timedelta(seconds=150)
-START_WAIT_SECONDS = 30.0
 
 
 def start(
@@ -245,7 +126,7 @@ def start(
     Only the head's owner may change the service, and one start at a time: otherwise a claim
     that a newer push superseded while it was starting could update the service after the newer
     one, leaving the older image running and the newer record waiting for ever."""
-    if not _take_start_lease(berth, record):
+    if not take_start_lease(berth, record):
         return [
             ignored(
                 "superseded by a newer change before it started", record.environment,
@@ -255,41 +136,7 @@ def start(
     try:
         return _start(berth, record, spec, accepted)
     finally:
-        _release_start_lease(berth, record)
-
-
-def _take_start_lease(berth: Berth, record: DeploymentRecord) -> bool:
-    """True once this record holds the lease; False if it no longer owns the service."""
-    waited = 0.0
-    while True:
-        head = berth.store.get_head(record.environment, record.service)
-        if head.active_record_id != record.record_id:
-            return False
-        now = berth.clock()
-        holder = head.starting_record_id
-        if (
-            holder not in (None, record.record_id)
-            and head.starting_since is not None
-            and now - head.starting_since < START_LEASE
-        ):
-            if waited >= START_WAIT_SECONDS:
-                raise ConcurrentChange(f"{record.target}: another start holds the service; retry")
-            berth.sleep(0.2)
-            waited += 0.2
-            continue
-        lease = {"starting_record_id": record.record_id, "starting_since": now}
-        if berth.store.put_head(head.model_copy(update=lease)) is not None:
-            return True
-
-
-def _release_start_lease(berth: Berth, record: DeploymentRecord) -> None:
-    for _ in range(5):
-        head = berth.store.get_head(record.environment, record.service)
-        if head.starting_record_id != record.record_id:
-            return
-        released = {"starting_record_id": None, "starting_since": None}
-        if berth.store.put_head(head.model_copy(update=released)) is not None:
-            return
+        release_start_lease(berth, record)
 
 
 def _start(

@@ -110,7 +110,7 @@ def test_a_newer_push_registers_and_rolls_only_its_service(deployed):
 
 
 def _claim_push(berth, tag: str):
-    from chalicelib.flows.runs import claim, new_run_id
+    from chalicelib.flows.claims import claim, new_run_id
     from chalicelib.records import Image, Trigger
     from chalicelib.spec import Spec
 
@@ -164,7 +164,8 @@ def test_a_start_waits_while_another_start_holds_the_service(deployed):
 def test_the_lease_of_a_start_that_died_is_taken_over(deployed):
     from datetime import timedelta
 
-    from chalicelib.flows.runs import START_LEASE, start
+    from chalicelib.flows.lease import START_LEASE
+    from chalicelib.flows.runs import start
 
     spec, accepted, record = _claim_push(deployed, "4.7.0-2")
     head = deployed.store.get_head("dev", "apim")
@@ -199,7 +200,7 @@ def test_the_sweep_measures_a_rollout_from_its_start_not_its_record(deployed):
 def test_the_sweep_leaves_a_dependent_waiting_while_its_dependency_deploys(deployed):
     from datetime import timedelta
 
-    from chalicelib.flows.runs import claim, new_run_id
+    from chalicelib.flows.claims import claim, new_run_id
     from chalicelib.flows.sweep import sweep
     from chalicelib.records import Image, Trigger
     from chalicelib.spec import Spec

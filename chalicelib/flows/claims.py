@@ -1,0 +1,117 @@
+"""Claiming a service for a deployment: a PENDING record first, then the service's head moved to
+it by a conditional write; the head's owner is the only one that may change the service."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ..context import Berth
+from ..outcomes import Outcome
+from ..records import ACTIVE, DeploymentRecord, Head, Image, Trigger
+from ..spec import Spec
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def new_record(
+    berth: Berth, environment: str, service: str, run_id: str, trigger: Trigger, **fields: Any
+) -> DeploymentRecord:
+    now = berth.clock()
+    return DeploymentRecord(
+        environment=environment,
+        service=service,
+        record_id=f"D#{now.isoformat()}#{run_id}",
+        run_id=run_id,
+        trigger=trigger,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+
+
+def pending_outcome(record: DeploymentRecord) -> Outcome:
+    return Outcome(
+        action="pending",
+        environment=record.environment,
+        service=record.service,
+        reason=f"waiting for {', '.join(record.waiting_for)}",
+        record_id=record.record_id,
+    )
+
+
+def claim(
+    berth: Berth,
+    spec: Spec,
+    name: str,
+    *,
+    image: Image,
+    run_id: str,
+    trigger: Trigger,
+    waiting: list[str],
+    head: Head | None = None,
+    desired_count: int | None = None,
+) -> DeploymentRecord | None:
+    """Move the service's head to `image` and write a PENDING record; None if the head moved."""
+    head = head or berth.store.get_head(spec.environment, name)
+    record = new_record(
+        berth,
+        spec.environment,
+        name,
+        run_id,
+        trigger,
+        status="PENDING",
+        cluster=spec.cluster,
+        image=image,
+        previous_image=head.image,
+        waiting_for=waiting,
+        desired_count=desired_count,
+        previous_task_definition_arn=head.task_definition_arn,
+        reason=f"waiting for {', '.join(waiting)}" if waiting else "",
+    )
+    # The record first: a head must never name a record that was not written. A record whose
+    # head claim loses (or whose writer dies) stays PENDING with no head naming it: it is
+    # closed here, or by the sweep after the rollout timeout.
+    berth.store.put_record(record)
+    moved = berth.store.put_head(
+        head.model_copy(update={"image": image, "active_record_id": record.record_id})
+    )
+    if moved is None:
+        berth.store.transition(
+            record, {"PENDING"}, status="SUPERSEDED", finished_at=berth.clock(),
+            reason="another event changed the service first",
+        )  # fmt: skip
+        return None
+    _supersede(berth, head, record)
+    return record
+
+
+def _supersede(berth: Berth, head: Head, by: DeploymentRecord) -> None:
+    if head.active_record_id is None:
+        return
+    previous = berth.store.get_record(head.environment, head.service, head.active_record_id)
+    if previous is None or previous.status not in ACTIVE:
+        return
+    label = by.image.label if by.image else "a newer change"
+    now = berth.clock()
+    done = berth.store.transition(
+        previous, ACTIVE, status="SUPERSEDED", reason=f"replaced by {label}",
+        finished_at=now, updated_at=now,
+    )  # fmt: skip
+    if done is not None:
+        berth.announce(done, "SUPERSEDED", by.trigger.kind)
+
+
+def update_head(berth: Berth, record: DeploymentRecord, **changes: Any) -> None:
+    """Apply `changes` to the service head if this record still owns it, or last left it (a late
+    outcome after a timeout corrects a head nobody has claimed since)."""
+    for _ in range(3):
+        head = berth.store.get_head(record.environment, record.service)
+        owns = head.active_record_id == record.record_id
+        left_it = head.active_record_id is None and head.image == record.image
+        if not (owns or left_it):
+            return
+        if berth.store.put_head(head.model_copy(update=changes)) is not None:
+            return
