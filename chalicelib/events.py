@@ -37,6 +37,10 @@ class EcrImageAction(EventBridgeModel):
     def pushed(self) -> bool:
         return self.detail.action_type == "PUSH" and self.detail.result == "SUCCESS"
 
+    @property
+    def deleted(self) -> bool:
+        return self.detail.action_type == "DELETE" and self.detail.result == "SUCCESS"
+
 
 class EcsDeploymentDetail(_Detail):
     event_type: str = Field(alias="eventType")

@@ -19,7 +19,7 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
     """An "ECR Image Action": a push deploys to every service that tracks the repository, once
     ECR confirms the image; a delete of a digest a service runs is warned about."""
     detail = event.detail
-    if detail.result != "SUCCESS" or detail.action_type not in ("PUSH", "DELETE"):
+    if not (event.pushed or event.deleted):
         return [ignored(f"ECR {detail.action_type} {detail.result} of {detail.repository_name}")]
     tracking = _tracking(berth, event)
     if not tracking:
@@ -29,7 +29,7 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
                 f"in account {event.account}, region {event.region}"
             )
         ]
-    if detail.action_type == "DELETE":
+    if event.deleted:
         return _deleted(berth, event, tracking)
     if not detail.image_tag:
         return [ignored(f"untagged push to {detail.repository_name}; Berth follows tags")]
