@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Product = Literal["wso2am", "wso2mi", "wso2ei", "generic"]
+SidecarPresetName = Literal["firelens", "otel-collector", "keystore-init"]
+# ECS ContainerDependency.condition (ECS API reference, ContainerDependency).
+Condition = Literal["START", "COMPLETE", "SUCCESS", "HEALTHY"]
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,19 @@ class ProductPreset:
     home: str = ""
     uid: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
+    config_volume: str | None = None
+    """WSO2's entrypoint copies this folder over the product home at start (wso2/docker-apim
+    docker-entrypoint.sh; wso2.md "Products and images"): where a shared volume can hand files
+    to the product without a wrapper."""
 
 
 def _curl(url: str) -> tuple[str, ...]:
     # Ubuntu variants of the WSO2 images ship curl (wso2.md "Tools inside images").
     return ("CMD-SHELL", f"curl --silent --fail --insecure {url} > /dev/null || exit 1")
 
+
+# The same folder in WSO2's APIM, MI and EI 6.6 images (their docker-entrypoint.sh).
+WSO2_CONFIG_VOLUME = "/home/wso2carbon/wso2-config-volume"
 
 PRESETS: dict[Product, ProductPreset] = {
     # APIM 4.x: ports from wso2/docker-apim and the APIM docs; readiness path from helm-apim;
@@ -82,6 +92,7 @@ PRESETS: dict[Product, ProductPreset] = {
         grace_period=300,
         home="/home/wso2carbon/wso2am-4.7.0",
         uid=10001,
+        config_volume=WSO2_CONFIG_VOLUME,
     ),
     # Micro Integrator 4.x, port 9201: /liveness answers while the server runs; /healthz only once
     # every CApp is deployed. wso2/helm-mi (mi/templates/mi-deployment.yaml) probes /liveness for
@@ -118,6 +129,7 @@ PRESETS: dict[Product, ProductPreset] = {
         grace_period=120,
         home="/home/wso2carbon/wso2mi-4.4.0",
         uid=10802,
+        config_volume=WSO2_CONFIG_VOLUME,
         # No JAVA_OPTS=-DforceConfigUpdate: it appears in no WSO2 source, and WSO2's config mapper
         # applies deployment.toml on every fresh container anyway (wso2/config-mapper
         # ConfigParser.java; docs/wso2.md "Stopping and restarting").
@@ -147,6 +159,7 @@ PRESETS: dict[Product, ProductPreset] = {
         grace_period=240,
         home="/home/wso2carbon/wso2ei-6.6.0",
         uid=802,
+        config_volume=WSO2_CONFIG_VOLUME,
     ),
     "generic": ProductPreset(
         product="generic",
@@ -160,6 +173,75 @@ PRESETS: dict[Product, ProductPreset] = {
         heap_ratio=0.0,
         stop_timeout=30,
         grace_period=60,
+    ),
+}
+
+
+
+# ---- sidecar presets ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SidecarPreset:
+    """What a common sidecar needs in the task, so that an operator does not hand-write it. The
+    image is always the spec's (pinned by digest, from the stage's repositories)."""
+
+    name: SidecarPresetName
+    title: str
+    essential: bool
+    memory_reservation: int | None
+    ports: tuple[int, ...] = ()
+    health_check: HealthCheckPreset | None = None
+    product_waits_for: Condition | None = None
+    """The product container starts only once this container reached this condition."""
+    mount: str | None = None
+    """Where the preset's own shared volume is mounted in this container (keystore-init)."""
+
+
+# keystore-init's shared volume, and what the product sees of it: WSO2's entrypoint copies the
+# config volume over the product home, so stores written here land in
+# repository/resources/security, the same path in APIM, MI and EI (docs/wso2.md "Keystores").
+KEYSTORE_VOLUME = "berth-keystores"
+KEYSTORE_INIT_PATH = "/keystores"
+KEYSTORE_PRODUCT_PATH = "repository/resources/security"
+
+SIDECAR_PRESETS: dict[SidecarPresetName, SidecarPreset] = {
+    # FireLens with Fluent Bit (ECS developer guide, "Send Amazon ECS logs to an AWS service or
+    # AWS Partner"): the router is essential (without it the other containers' logs are lost),
+    # AWS's examples reserve 50 MiB for it, and every other container of the task logs through
+    # it (awsfirelens) and starts after it.
+    "firelens": SidecarPreset(
+        name="firelens",
+        title="FireLens log router (Fluent Bit)",
+        essential=True,
+        memory_reservation=50,
+    ),
+    # AWS Distro for OpenTelemetry collector: OTLP on 4317 (gRPC) and 4318 (HTTP), reachable as
+    # localhost from the task's other containers (awsvpc). Its image ships a /healthcheck binary
+    # for ECS container health checks (aws-observability/aws-otel-collector, cmd/healthcheck).
+    # Not essential: losing telemetry must not stop the API gateway.
+    "otel-collector": SidecarPreset(
+        name="otel-collector",
+        title="OpenTelemetry collector (ADOT)",
+        essential=False,
+        memory_reservation=256,
+        ports=(4317, 4318),
+        health_check=HealthCheckPreset(
+            command=("CMD", "/healthcheck"), interval=30, timeout=5, retries=3, start_period=10
+        ),
+        product_waits_for="START",
+    ),
+    # Writes the operator's keystore and truststore (Secrets Manager, base64) into a volume the
+    # product reads through WSO2's config volume, then exits 0. ECS requires a container others
+    # wait for with SUCCESS to be non-essential ("A dependency container with SUCCESS or COMPLETE
+    # condition cannot be an essential container", RegisterTaskDefinition).
+    "keystore-init": SidecarPreset(
+        name="keystore-init",
+        title="keystore init container",
+        essential=False,
+        memory_reservation=64,
+        product_waits_for="SUCCESS",
+        mount=KEYSTORE_INIT_PATH,
     ),
 }
 

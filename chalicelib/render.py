@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .presets import heap_mib
-from .spec import Spec
+from .presets import HealthCheckPreset, heap_mib
+from .spec import HealthCheck, Spec, Volume
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # A clearly fake digest for `berth render` without --image: it can never be pulled.
@@ -45,7 +45,9 @@ def _environment(spec: Spec, name: str) -> dict[str, str]:
     preset = svc.preset
     env: dict[str, str] = dict(preset.extra_env)
     if preset.heap_ratio:
-        heap = svc.heap or heap_mib(svc.effective_memory, preset.heap_ratio)
+        # The sidecars' reservations are not the JVM's: the heap is a share of what is left.
+        available = svc.effective_memory - svc.sidecar_memory
+        heap = svc.heap or heap_mib(available, preset.heap_ratio)
         # WSO2 start scripts read JVM_MEM_OPTS; container limits alone do not size the heap.
         env["JVM_MEM_OPTS"] = f"-Xms{heap}m -Xmx{heap}m"
     env.update(svc.environment)
@@ -55,8 +57,10 @@ def _environment(spec: Spec, name: str) -> dict[str, str]:
 def _health_check(spec: Spec, name: str) -> dict[str, Any] | None:
     svc = spec.services[name]
     check = svc.health_check or svc.preset.health_check
-    if check is None:
-        return None
+    return _health_check_of(check) if check is not None else None
+
+
+def _health_check_of(check: HealthCheck | HealthCheckPreset) -> dict[str, Any]:
     return {
         "command": list(check.command),
         "interval": check.interval,
@@ -83,14 +87,7 @@ def _container(spec: Spec, name: str, image: ImageRef, account: str, region: str
         "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(svc.secrets.items())],
         "ulimits": [{"name": "nofile", "softLimit": preset.nofile, "hardLimit": preset.nofile}],
         "stopTimeout": svc.stop_timeout or preset.stop_timeout,
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": spec.log_group_of(name),
-                "awslogs-region": region,
-                "awslogs-stream-prefix": name,
-            },
-        },
+        "logConfiguration": _log_configuration(spec, name, name, region),
         "dockerLabels": {
             "berth.environment": spec.environment,
             "berth.image.repository": image.repository,
@@ -102,7 +99,113 @@ def _container(spec: Spec, name: str, image: ImageRef, account: str, region: str
     health = _health_check(spec, name)
     if health is not None:
         container["healthCheck"] = health
+    container.update(_ordering_and_mounts(spec, name, name))
     return container
+
+
+def _log_configuration(spec: Spec, name: str, container: str, region: str) -> dict[str, Any]:
+    """awslogs into the environment's group; with a FireLens router in the task, every other
+    container logs through it (awsfirelens), and Fluent Bit's cloudwatch_logs output writes to
+    the same group, so the log group fence holds (ECS developer guide, FireLens; Fluent Bit
+    cloudwatch_logs output: log_group_name, log_stream_prefix, auto_create_group)."""
+    router = spec.services[name].log_router
+    group = spec.log_group_of(name)
+    if router is None or container == router:
+        options = {"awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": name}
+        return {"logDriver": "awslogs", "options": options}
+    return {
+        "logDriver": "awsfirelens",
+        "options": {
+            "Name": "cloudwatch_logs",
+            "auto_create_group": "false",
+            "log_group_name": group,
+            "log_stream_prefix": f"{name}/",
+            "region": region,
+        },
+    }
+
+
+def _ordering_and_mounts(spec: Spec, name: str, container: str) -> dict[str, Any]:
+    """ECS `dependsOn` and `mountPoints` of one container, only when it has any: a task of one
+    container renders exactly as before. In awsvpc mode containers reach each other on
+    localhost; `links` exist only in bridge mode (ContainerDefinition.links), so start order is
+    all a "link" needs."""
+    svc = spec.services[name]
+    rendered: dict[str, Any] = {}
+    after = svc.start_order(name)[container]
+    if after:
+        rendered["dependsOn"] = [
+            {"containerName": target, "condition": condition}
+            for target, condition in sorted(after.items())
+        ]
+    mounts = svc.mounts_of(name, container)
+    if mounts:
+        rendered["mountPoints"] = [
+            {"sourceVolume": m.volume, "containerPath": m.path, "readOnly": m.read_only}
+            for m in mounts
+        ]
+    return rendered
+
+
+def _sidecar(spec: Spec, name: str, container: str, account: str, region: str) -> dict[str, Any]:
+    """One more container of the service's task, its image pinned by the spec's digest."""
+    sidecar = spec.services[name].containers[container]
+    preset = sidecar.sidecar_preset
+    image = ImageRef(sidecar.image.repository, sidecar.image.digest, sidecar.image.tag)
+    rendered: dict[str, Any] = {
+        "name": container,
+        "image": image.uri(account, region),
+        "essential": sidecar.effective_essential,
+    }
+    sizes = {
+        "cpu": sidecar.cpu,
+        "memory": sidecar.memory,
+        "memoryReservation": sidecar.effective_memory_reservation,
+    }
+    rendered.update({k: v for k, v in sizes.items() if v is not None})
+    rendered["portMappings"] = [
+        {"containerPort": port, "hostPort": port, "protocol": "tcp"}
+        for port in sidecar.effective_ports
+    ]
+    environment = sorted(sidecar.environment.items())
+    rendered["environment"] = [{"name": k, "value": v} for k, v in environment]
+    rendered["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(sidecar.secrets.items())]
+    check = sidecar.health_check or (preset.health_check if preset else None)
+    if check is not None:
+        rendered["healthCheck"] = _health_check_of(check)
+    rendered.update(_ordering_and_mounts(spec, name, container))
+    rendered["logConfiguration"] = _log_configuration(spec, name, container, region)
+    if sidecar.preset == "firelens":
+        # ECS adds the task's metadata (cluster, task ARN, container name) to each record.
+        options = {"enable-ecs-log-metadata": "true"}
+        rendered["firelensConfiguration"] = {"type": "fluentbit", "options": options}
+    rendered["dockerLabels"] = {
+        "berth.container": container,
+        "berth.environment": spec.environment,
+        "berth.image.repository": image.repository,
+        "berth.image.tag": image.tag or "",
+        "berth.preset": sidecar.preset or "",
+        "berth.service": name,
+    }
+    return rendered
+
+
+def _volume(name: str, volume: Volume) -> dict[str, Any]:
+    """A task volume: bind (task storage) or EFS (ECS API reference, Volume,
+    EFSVolumeConfiguration, EFSAuthorizationConfig)."""
+    if volume.efs is None:
+        return {"name": name}
+    efs = volume.efs
+    configuration: dict[str, Any] = {"fileSystemId": efs.file_system_id}
+    if efs.root_directory is not None:
+        configuration["rootDirectory"] = efs.root_directory
+    configuration["transitEncryption"] = "ENABLED" if efs.transit_encryption else "DISABLED"
+    if efs.access_point_id is not None or efs.iam:
+        authorization: dict[str, Any] = {"iam": "ENABLED" if efs.iam else "DISABLED"}
+        if efs.access_point_id is not None:
+            authorization["accessPointId"] = efs.access_point_id
+        configuration["authorizationConfig"] = authorization
+    return {"name": name, "efsVolumeConfiguration": configuration}
 
 
 def render_task_definition(
@@ -118,8 +221,16 @@ def render_task_definition(
         "cpu": str(svc.effective_cpu),
         "memory": str(svc.effective_memory),
         "runtimePlatform": {"cpuArchitecture": svc.architecture, "operatingSystemFamily": "LINUX"},
-        "containerDefinitions": [_container(spec, name, image, account, region)],
+        "containerDefinitions": [
+            _container(spec, name, image, account, region),
+            *(_sidecar(spec, name, c, account, region) for c in sorted(svc.containers)),
+        ],
     }
+    volumes = svc.task_volumes()
+    if volumes:
+        task["volumes"] = [_volume(v, volumes[v]) for v in sorted(volumes)]
+    if svc.ephemeral_storage is not None:
+        task["ephemeralStorage"] = {"sizeInGiB": svc.ephemeral_storage}
     if execution_role := spec.execution_role_of(name):
         task["executionRoleArn"] = execution_role
     if task_role := spec.task_role_of(name):
@@ -196,12 +307,17 @@ def create_service_request(
 
 
 def log_groups(task: dict[str, Any]) -> set[str]:
-    """The awslogs groups a task definition's containers write to."""
-    return {
-        str(c["logConfiguration"]["options"]["awslogs-group"])
-        for c in task.get("containerDefinitions", [])
-        if (c.get("logConfiguration") or {}).get("logDriver") == "awslogs"
-    }
+    """The log groups a task definition's containers write to: awslogs groups, and the groups
+    Fluent Bit writes to for containers that log through FireLens."""
+    groups: set[str] = set()
+    for container in task.get("containerDefinitions", []):
+        log = container.get("logConfiguration") or {}
+        options = log.get("options") or {}
+        if log.get("logDriver") == "awslogs":
+            groups.add(str(options["awslogs-group"]))
+        elif log.get("logDriver") == "awsfirelens" and "log_group_name" in options:
+            groups.add(str(options["log_group_name"]))
+    return groups
 
 
 def to_json(task: dict[str, Any]) -> str:
@@ -225,6 +341,8 @@ OWNED_TASK_KEYS = (
     "executionRoleArn",
     "taskRoleArn",
     "containerDefinitions",
+    "volumes",
+    "ephemeralStorage",
 )
 OWNED_CONTAINER_KEYS = (
     "name",
@@ -238,6 +356,12 @@ OWNED_CONTAINER_KEYS = (
     "logConfiguration",
     "dockerLabels",
     "healthCheck",
+    "cpu",
+    "memory",
+    "memoryReservation",
+    "dependsOn",
+    "mountPoints",
+    "firelensConfiguration",
 )
 
 
@@ -268,6 +392,40 @@ def _owned_container(container: dict[str, Any]) -> dict[str, Any]:
             "logDriver": log.get("logDriver"),
             "options": log.get("options"),
         }
+    # DescribeTaskDefinition returns container cpu 0 when none was given (tests/fixtures/aws).
+    owned["cpu"] = container.get("cpu") or None
+    # MountPoint.readOnly: "The default value is false."
+    owned["mountPoints"] = sorted(
+        (
+            {"sourceVolume": m.get("sourceVolume"), "containerPath": m.get("containerPath"),
+             "readOnly": bool(m.get("readOnly", False))}
+            for m in container.get("mountPoints") or []
+        ),
+        key=lambda m: (str(m["sourceVolume"]), str(m["containerPath"])),
+    )  # fmt: skip
+    owned["dependsOn"] = sorted(
+        container.get("dependsOn") or [], key=lambda d: str(d.get("containerName"))
+    )
+    return owned
+
+
+def _owned_volume(volume: dict[str, Any]) -> dict[str, Any]:
+    owned: dict[str, Any] = {"name": volume.get("name")}
+    efs = volume.get("efsVolumeConfiguration")
+    if efs:
+        # EFSVolumeConfiguration: rootDirectory "If this parameter is omitted, the root of the
+        # Amazon EFS volume will be used" ("/"); transitEncryption "the default value of
+        # DISABLED is used"; EFSAuthorizationConfig.iam "the default value of DISABLED is used".
+        authorization = efs.get("authorizationConfig") or {}
+        owned["efsVolumeConfiguration"] = {
+            "fileSystemId": efs.get("fileSystemId"),
+            "rootDirectory": efs.get("rootDirectory") or "/",
+            "transitEncryption": efs.get("transitEncryption") or "DISABLED",
+            "authorizationConfig": {
+                "accessPointId": authorization.get("accessPointId"),
+                "iam": authorization.get("iam") or "DISABLED",
+            },
+        }
     return owned
 
 
@@ -290,6 +448,9 @@ def normalise(task: dict[str, Any]) -> dict[str, Any]:
     )
     body["cpu"] = str(task.get("cpu", ""))
     body["memory"] = str(task.get("memory", ""))
+    body["volumes"] = sorted(
+        (_owned_volume(v) for v in task.get("volumes") or []), key=lambda v: str(v["name"])
+    )
     return dict(_prune(body))
 
 

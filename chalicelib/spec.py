@@ -21,13 +21,24 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from .errors import SpecError, SpecProblem
 from .fence import StageFence, fence_problems
-from .presets import PRESETS, Product, ProductPreset
-from .spec_rules import did_you_mean, semantic_problems
+from .presets import (
+    KEYSTORE_PRODUCT_PATH,
+    KEYSTORE_VOLUME,
+    PRESETS,
+    SIDECAR_PRESETS,
+    Condition,
+    Product,
+    ProductPreset,
+    SidecarPreset,
+    SidecarPresetName,
+)
+from .spec_rules import did_you_mean, semantic_problems, sidecar_fence_problems
 from .spec_safety import safety_problems
 from .tracks import track_problem
 from .yamlsource import Located, Path, SourceError, load_document
@@ -132,6 +143,138 @@ class HealthCheck(_Model):
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+REPOSITORY = r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$"
+# REPOSITORY[:TAG]@sha256:HEX, the form `berth render --image` takes (tags: Docker's grammar).
+PINNED = re.compile(
+    r"^(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"@(?P<digest>sha256:[0-9a-f]{64})$"
+)
+
+
+def _text_values(value: Any) -> Any:
+    # YAML turns `DEBUG: true` into a bool and `PORT: 8080` into an int; ECS wants strings.
+    if isinstance(value, dict):
+        return {
+            k: (str(v).lower() if isinstance(v, bool) else str(v))
+            if isinstance(v, (bool, int, float))
+            else v
+            for k, v in value.items()
+        }
+    return value
+
+
+class PinnedImage(_Model):
+    """A sidecar's image: an ECR repository of this account pinned by digest; the tag, when
+    given, is kept as a label for people (as for the product image)."""
+
+    repository: str = Field(pattern=REPOSITORY, max_length=256)
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pinned_form(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            first, slash, _ = value.partition("/")
+            if slash and ("." in first or ":" in first or first == "localhost"):
+                raise ValueError(
+                    f"{value!r} names a registry ({first}); give the ECR repository of this "
+                    "account only (mirror a public image into ECR, e.g. with a pull-through "
+                    "cache rule), as REPOSITORY[:TAG]@sha256:<64 hex>"
+                )
+            found = PINNED.match(value)
+            if found is None:
+                raise ValueError(
+                    f"{value!r} is not pinned by digest: write REPOSITORY[:TAG]@sha256:<64 hex> "
+                    "(e.g. aws-for-fluent-bit:2.32.4@sha256:…); a sidecar's image does not "
+                    "follow tags yet"
+                )
+            return {k: v for k, v in found.groupdict().items() if v is not None}
+        if isinstance(value, dict) and "track" in value:
+            raise ValueError(
+                "a sidecar cannot track tags yet (a push to its repository would not redeploy "
+                "the service): pin it by digest, {repository: NAME, digest: 'sha256:…'} or "
+                "NAME@sha256:…"
+            )
+        return value
+
+
+class MountPoint(_Model):
+    """A task volume mounted into one container (ECS MountPoint: sourceVolume, containerPath,
+    readOnly)."""
+
+    volume: str = Field(pattern=NAME)
+    path: str = Field(pattern=r"^/[^\x00]*$", max_length=4096)
+    read_only: bool = False
+
+
+class EfsVolume(_Model):
+    """ECS EFSVolumeConfiguration. Berth turns transit encryption on by default (AWS's default
+    is off); IAM authorization and access points need it (ECS API reference,
+    EFSAuthorizationConfig)."""
+
+    file_system_id: str = Field(pattern=r"^fs-[0-9a-f]{8,40}$")
+    access_point_id: str | None = Field(default=None, pattern=r"^fsap-[0-9a-f]{8,40}$")
+    root_directory: str | None = Field(default=None, pattern=r"^/[^\x00]*$", max_length=255)
+    transit_encryption: bool = True
+    iam: bool = False
+
+
+class Volume(_Model):
+    """A task-level volume: `{}` is a bind volume on the task's own storage, shared by the
+    containers that mount it and gone with the task; `efs:` is an EFS file system."""
+
+    efs: EfsVolume | None = None
+
+
+class Sidecar(_Model):
+    """A container beside the product container in the same task (a sidecar, or an init
+    container that runs to completion before the product starts)."""
+
+    preset: SidecarPresetName | None = None
+    image: PinnedImage
+    essential: bool | None = None
+    cpu: int | None = Field(default=None, ge=0, le=16384)
+    memory: int | None = Field(default=None, ge=6, description="hard limit, MiB")
+    memory_reservation: int | None = Field(default=None, ge=6, description="soft limit, MiB")
+    ports: list[Port] | None = None
+    environment: dict[str, str] = {}
+    secrets: dict[str, SecretArn] = {}
+    health_check: HealthCheck | None = None
+    start_after: dict[str, Condition] = {}
+    mount_points: list[MountPoint] = []
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _environment_values_are_text(cls, value: Any) -> Any:
+        return _text_values(value)
+
+    @property
+    def sidecar_preset(self) -> SidecarPreset | None:
+        return SIDECAR_PRESETS[self.preset] if self.preset else None
+
+    @property
+    def effective_essential(self) -> bool:
+        if self.essential is not None:
+            return self.essential
+        return self.sidecar_preset.essential if self.sidecar_preset else True
+
+    @property
+    def effective_ports(self) -> list[int]:
+        if self.ports is not None:
+            return list(self.ports)
+        return list(self.sidecar_preset.ports) if self.sidecar_preset else []
+
+    @property
+    def effective_memory_reservation(self) -> int | None:
+        if self.memory_reservation is not None or self.memory is not None:
+            return self.memory_reservation
+        return self.sidecar_preset.memory_reservation if self.sidecar_preset else None
+
+    @property
+    def reserved_memory(self) -> int:
+        """MiB this container takes from the task: its reservation, else its hard limit."""
+        return self.effective_memory_reservation or self.memory or 0
 
 
 class Service(_Model):
@@ -159,6 +302,13 @@ class Service(_Model):
     architecture: Literal["X86_64", "ARM64"] = "X86_64"
     stop_timeout: int | None = Field(default=None, ge=2, le=120)
     tags: dict[str, str] = {}
+    # More containers in the task, task storage, and the product container's own mounts and
+    # start ordering (ECS ContainerDefinition dependsOn, mountPoints; TaskDefinition volumes).
+    containers: dict[Annotated[str, Field(pattern=NAME)], Sidecar] = {}
+    volumes: dict[Annotated[str, Field(pattern=NAME)], Volume] = {}
+    mount_points: list[MountPoint] = []
+    start_after: dict[str, Condition] = {}
+    ephemeral_storage: int | None = Field(default=None, ge=21, le=200, description="GiB")
 
     @field_validator("image", mode="before")
     @classmethod
@@ -169,15 +319,7 @@ class Service(_Model):
     @field_validator("environment", mode="before")
     @classmethod
     def _environment_values_are_text(cls, value: Any) -> Any:
-        # YAML turns `DEBUG: true` into a bool and `PORT: 8080` into an int; ECS wants strings.
-        if isinstance(value, dict):
-            return {
-                k: (str(v).lower() if isinstance(v, bool) else str(v))
-                if isinstance(v, (bool, int, float))
-                else v
-                for k, v in value.items()
-            }
-        return value
+        return _text_values(value)
 
     @property
     def preset(self) -> ProductPreset:
@@ -194,6 +336,63 @@ class Service(_Model):
     @property
     def effective_ports(self) -> list[int]:
         return list(self.ports) if self.ports is not None else list(self.preset.ports)
+
+    # ---- the task's containers: what the spec says plus what the sidecar presets imply ------
+
+    @property
+    def log_router(self) -> str | None:
+        """The FireLens log router among the sidecars, if any."""
+        return next((n for n, c in self.containers.items() if c.preset == "firelens"), None)
+
+    @property
+    def sidecar_memory(self) -> int:
+        """MiB the sidecars take from the task (reservations, else hard limits)."""
+        return sum(c.reserved_memory for c in self.containers.values())
+
+    def start_order(self, name: str) -> dict[str, dict[str, Condition]]:
+        """Each container of the task (the product container is `name`) -> the containers it
+        starts after, with ECS's condition: its own `startAfter` over what presets imply (the
+        product waits for an init container's SUCCESS; every container waits for the log
+        router it logs through to START)."""
+        router = self.log_router
+        order: dict[str, dict[str, Condition]] = {}
+        own = [(name, dict(self.start_after)), *((n, dict(c.start_after))
+               for n, c in self.containers.items())]  # fmt: skip
+        for container, explicit in own:
+            implied: dict[str, Condition] = {}
+            if router is not None and container != router:
+                implied[router] = "START"
+            if container == name:
+                for other, sidecar in self.containers.items():
+                    waits = sidecar.sidecar_preset and sidecar.sidecar_preset.product_waits_for
+                    if waits:
+                        implied[other] = waits
+            order[container] = {**implied, **explicit}
+        return order
+
+    def task_volumes(self) -> dict[str, Volume]:
+        """The task's volumes: the spec's, plus keystore-init's shared bind volume."""
+        volumes = dict(self.volumes)
+        if any(c.preset == "keystore-init" for c in self.containers.values()):
+            volumes.setdefault(KEYSTORE_VOLUME, Volume())
+        return volumes
+
+    def mounts_of(self, name: str, container: str) -> list[MountPoint]:
+        """Mount points of one container (`name` is the product container): the spec's, plus
+        keystore-init's volume where the preset puts it."""
+        init = any(c.preset == "keystore-init" for c in self.containers.values())
+        if container == name:
+            mounts = list(self.mount_points)
+            if init and self.preset.config_volume:
+                path = f"{self.preset.config_volume}/{KEYSTORE_PRODUCT_PATH}"
+                mounts.append(MountPoint(volume=KEYSTORE_VOLUME, path=path, readOnly=True))
+            return mounts
+        sidecar = self.containers[container]
+        mounts = list(sidecar.mount_points)
+        preset = sidecar.sidecar_preset
+        if preset is not None and preset.mount:
+            mounts.append(MountPoint(volume=KEYSTORE_VOLUME, path=preset.mount))
+        return mounts
 
 
 class Spec(_Model):
@@ -345,7 +544,7 @@ def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
             data = _without(data, unknown)
             continue
         found = semantic_problems(spec) + safety_problems(spec)
-        found += fence_problems(spec, fence) if fence else []
+        found += fence_problems(spec, fence) + sidecar_fence_problems(spec, fence) if fence else []
         problems += [_problem(file, doc, loc, reason) for loc, reason in found]
         if not problems:
             return spec

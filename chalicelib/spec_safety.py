@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from .yamlsource import Path
 
 if TYPE_CHECKING:
-    from .spec import Spec
+    from .spec import HealthCheck, Spec
 
 # Read by the JVM at start (JDK tool documentation: JAVA_TOOL_OPTIONS, _JAVA_OPTIONS,
 # JDK_JAVA_OPTIONS) or by the dynamic loader (ld.so(8): LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT).
@@ -75,22 +75,37 @@ def _health_check_problem(command: list[str]) -> str | None:
     return None if urls else "the probe names no http(s)://localhost URL"
 
 
-def safety_problems(spec: Spec) -> list[tuple[Path, str]]:
-    """What in `spec` would run code of the spec author's choosing in the product's image."""
+def _variables_problems(
+    at: Path, environment: dict[str, str], whose: str = "product's"
+) -> list[tuple[Path, str]]:
     problems: list[tuple[Path, str]] = []
-    loads = "loads code into the product's process (JVM or dynamic loader); not allowed in a spec"
+    loads = f"loads code into the {whose} process (JVM or dynamic loader); not allowed in a spec"
+    for key, value in sorted(environment.items()):
+        found = RUNS_CODE.search(value) if key in JVM_VARIABLES else None
+        if key in INJECTING_VARIABLES or key.startswith("LD_"):
+            problems.append(((*at, "environment", key), loads))
+        elif found is not None:
+            runs = f"{found.group(0)} makes the JVM run code of the spec's choosing"
+            problems.append(((*at, "environment", key), runs + "; not allowed"))
+    return problems
+
+
+def _probe_problems(at: Path, check: HealthCheck | None) -> list[tuple[Path, str]]:
+    problem = _health_check_problem(list(check.command)) if check is not None else None
+    return [((*at, "healthCheck", "command"), problem)] if problem else []
+
+
+def safety_problems(spec: Spec) -> list[tuple[Path, str]]:
+    """What in `spec` would run code of the spec author's choosing in a container of a task.
+    Sidecars share the task role and the task's network with the product, so the same rules
+    hold for them; only Berth's own sidecar presets bring other probes."""
+    problems: list[tuple[Path, str]] = []
     for name, svc in spec.services.items():
         at: Path = ("services", name)
-        for key, value in sorted(svc.environment.items()):
-            found = RUNS_CODE.search(value) if key in JVM_VARIABLES else None
-            if key in INJECTING_VARIABLES or key.startswith("LD_"):
-                problems.append(((*at, "environment", key), loads))
-            elif found is not None:
-                runs = f"{found.group(0)} makes the JVM run code of the spec's choosing"
-                runs += "; not allowed"
-                problems.append(((*at, "environment", key), runs))
-        if svc.health_check is not None:
-            problem = _health_check_problem(list(svc.health_check.command))
-            if problem:
-                problems.append(((*at, "healthCheck", "command"), problem))
+        problems += _variables_problems(at, svc.environment)
+        problems += _probe_problems(at, svc.health_check)
+        for container, sidecar in svc.containers.items():
+            here: Path = (*at, "containers", container)
+            problems += _variables_problems(here, sidecar.environment, f"{container}'s")
+            problems += _probe_problems(here, sidecar.health_check)
     return problems

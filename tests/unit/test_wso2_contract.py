@@ -81,7 +81,10 @@ def test_every_example_supplies_every_required_variable(path):
 )
 def test_every_golden_task_definition_supplies_every_required_variable(golden):
     task = json.loads(golden.read_text())
-    [container] = task["containerDefinitions"]
+    # The product container: sidecars (issue 20) carry no berth.product label.
+    [container] = [
+        c for c in task["containerDefinitions"] if "berth.product" in c.get("dockerLabels", {})
+    ]
     product = {"wso2am": "wso2am", "wso2mi": "wso2mi", "wso2ei": "wso2ei"}[
         container["image"].split("/")[-1].split("@")[0]
     ]
