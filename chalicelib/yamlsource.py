@@ -64,6 +64,9 @@ class SourceError(ValueError):
         self.column = column
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
 class _PureOnly(Exception):
     """libyaml may read this document differently from the pure loader (see PURE_ONLY)."""
 
@@ -90,6 +93,8 @@ class _Walker:
             return self.mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if node.tag == _STR:  # what construct_object returns for it, without its bookkeeping
+            return node.value
         scalar = self.loader.construct_object(node, deep=False)
         if isinstance(scalar, bytes):
             raise SourceError("binary (!!binary) values are not allowed", *_at(node))
@@ -106,7 +111,11 @@ class _Walker:
                 raise SourceError("YAML merge keys (<<) are not supported", *_at(key_node))
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SourceError("mapping keys must be plain strings", *_at(key_node))
-            key = str(self.loader.construct_object(key_node))
+            key = (
+                key_node.value
+                if key_node.tag == _STR
+                else str(self.loader.construct_object(key_node))
+            )
             if key in result:
                 raise SourceError(f"duplicate key {key!r}", *_at(key_node))
             self.marks[(*path, key)] = _at(key_node)
