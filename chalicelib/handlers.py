@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from .context import Berth
 from .errors import EventNotUnderstood
@@ -22,6 +21,7 @@ from .events import (
     EcrImageAction,
     EcsDeploymentStateChange,
     EcsServiceAction,
+    EventBridgeEvent,
     parse_event,
     parse_spec_objects,
 )
@@ -129,7 +129,7 @@ def spec_uploaded(raw: Any, context: Any = None) -> dict[str, Any]:
     return _report(outcomes)
 
 
-M = TypeVar("M", bound=EventBridgeModel)
+M = TypeVar("M", bound=EventBridgeEvent)
 
 
 def _handle(
