@@ -11,7 +11,13 @@ EventBridge events ECS sends. This module plays ECS's part against moto's in-pro
   CannotPullContainerError, a missing awslogs log group with ResourceInitializationError, an image
   pushed with the broken-health-check marker with a failed container health check. With the
   circuit breaker on, the deployment FAILS and a rollback deployment to the previous task
-  definition runs and completes, with the events ECS sends.
+  definition runs and completes, with the events ECS sends;
+- a task of several containers starts them as the ECS agent does: in `dependsOn` order, each
+  once its dependencies reached their condition (START, COMPLETE, SUCCESS, HEALTHY); an image
+  annotated with EXIT_CODE_MARKER exits with that code once started, and a container others
+  wait for to COMPLETE or SUCCEED exits 0 unless its image says otherwise. A dependency that
+  can never be met stops the waiting container, and an essential container that stops stops
+  the task ("Essential container in task exited"), with the agent's words for each container.
 
 Nothing here is Berth's logic: Berth sees only the API responses and the events, as on AWS.
 """
@@ -23,6 +29,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from graphlib import TopologicalSorter
 from typing import Any
 
 from moto.moto_api._internal import mock_random
@@ -30,6 +37,9 @@ from moto.moto_api._internal import mock_random
 from .strict_ecs import make_strict
 
 BROKEN_HEALTH_MARKER = "berth.sandbox/health-check"
+EXIT_CODE_MARKER = "berth.sandbox/exit-code"
+"""Image annotation: a container of this image exits with this code (a decimal) once started."""
+ESSENTIAL_EXITED = "Essential container in task exited"
 FAILED_TASKS = 2
 NO_RESOURCES: dict[str, Any] = {"CPU": 0, "MEMORY": 0, "PORTS": [], "PORTS_UDP": []}
 _KEPT_CREATE_SETTINGS = {
@@ -88,6 +98,19 @@ def _redeploying_state(service: Any) -> str:
     )
 
 
+def _satisfied(condition: str, end: ContainerEnd, healthy: bool) -> bool:
+    """Is a ContainerDependency met (ECS API reference, ContainerDependency.condition)?"""
+    if not end.started:
+        return False
+    if condition == "COMPLETE":
+        return end.status == "STOPPED"
+    if condition == "SUCCESS":
+        return end.status == "STOPPED" and end.exit_code == 0
+    if condition == "HEALTHY":
+        return end.status == "RUNNING" and healthy
+    return True  # START
+
+
 @dataclass
 class _Rollout:
     service_key: str
@@ -97,6 +120,26 @@ class _Rollout:
     rollback_of: str | None = None
     rollback_to: str | None = None
     done: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerEnd:
+    """Where one container of a simulated task ends up."""
+
+    status: str  # RUNNING or STOPPED
+    reason: str = ""
+    exit_code: int | None = None
+    started: bool = True
+
+
+@dataclass(frozen=True)
+class TaskPlay:
+    """How a task of one task definition runs in the sandbox: `stopped_reason` is None when it
+    keeps running; `started` is the order its containers started in."""
+
+    stopped_reason: str | None
+    containers: dict[str, ContainerEnd]
+    started: tuple[str, ...] = ()
 
 
 @dataclass
@@ -112,6 +155,8 @@ class SimulatedEcs:
     region: str
     rollout_seconds: float = 0.5
     emitted: list[EmittedEvent] = field(default_factory=list)
+    started: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Task ARN -> its containers in the order they started."""
     _rollouts: dict[str, _Rollout] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -227,10 +272,10 @@ class SimulatedEcs:
         )
         if deployment is None or deployment["status"] != "PRIMARY":
             return []  # replaced by a newer deployment before it finished: ECS sends nothing more
-        failure = None if rollout.rollback_of else self._failure(rollout.task_definition)
-        if failure is None:
+        play = self.play(rollout.task_definition)
+        if rollout.rollback_of or play.stopped_reason is None:
             return self._complete(service, deployment, rollout)
-        return self._fail(service, deployment, rollout, failure, now)
+        return self._fail(service, deployment, rollout, play, now)
 
     def _complete(
         self, service: Any, deployment: dict[str, Any], rollout: _Rollout
@@ -268,11 +313,11 @@ class SimulatedEcs:
         service: Any,
         deployment: dict[str, Any],
         rollout: _Rollout,
-        failure: tuple[str, str, int | None],
+        play: TaskPlay,
         now: float,
     ) -> list[EmittedEvent]:
-        stopped_reason, container_reason, exit_code = failure
-        self._stopped_tasks(service, deployment, stopped_reason, container_reason, exit_code)
+        for task in self._tasks(service, deployment, FAILED_TASKS):
+            self._stop(task, play)
         deployment.update(failedTasks=FAILED_TASKS, updatedAt=datetime.now(UTC))
         service.events.insert(
             0,
@@ -327,8 +372,12 @@ class SimulatedEcs:
         return events
 
     def _tasks(self, service: Any, deployment: dict[str, Any], count: int) -> list[Any]:
-        """`count` tasks of a deployment, registered in moto as the service's own."""
+        """`count` tasks of a deployment, registered in moto as the service's own, one moto
+        container per container definition (moto's own Task makes one, of the first)."""
+        from moto.ecs.models import Container as MotoContainer
         from moto.ecs.models import Task
+
+        container_of: Any = MotoContainer  # typed abstract by moto; instantiable at run time
 
         cluster = self.ecs.clusters[service.cluster_name]
         # Built directly: moto's RunTask wants container-level memory (Fargate tasks have none)
@@ -350,57 +399,81 @@ class SimulatedEcs:
                 tags=[],
                 launch_type="FARGATE",
             )
+            task.containers = []
+            for container_definition in definition.container_definitions:
+                one = copy.copy(definition)
+                one.container_definitions = [container_definition]
+                task.containers.append(container_of(one))
             self.ecs.tasks.setdefault(cluster.name, {})[task.task_arn] = task
             tasks.append(task)
         return tasks
 
-    def _stop(
-        self, task: Any, reason: str, container_reason: str = "", exit_code: int | None = 0
-    ) -> None:
+    def _stop(self, task: Any, play: TaskPlay) -> None:
+        """Stop a task as `play` says, each container with its own reason and exit code."""
         task.last_status = "STOPPED"
         task.desired_status = "STOPPED"
-        task.stopped_reason = reason
+        task.stopped_reason = play.stopped_reason or ""
+        self.started[task.task_arn] = play.started
         for container in task.containers:
-            if container_reason:
-                container.reason = container_reason
-            container.exitCode = exit_code
+            end = play.containers.get(container.name, ContainerEnd("STOPPED", "", None))
+            if end.reason:
+                container.reason = end.reason
+            container.exitCode = end.exit_code
             container.last_status = "STOPPED"
 
-    def _stopped_tasks(
-        self,
-        service: Any,
-        deployment: dict[str, Any],
-        stopped_reason: str,
-        container_reason: str,
-        exit_code: int | None,
-    ) -> None:
-        for task in self._tasks(service, deployment, FAILED_TASKS):
-            self._stop(task, stopped_reason, container_reason, exit_code)
+    def _drain(self, task: Any, deployment: dict[str, Any]) -> None:
+        ends = {c.name: ContainerEnd("STOPPED", "", 0) for c in task.containers}
+        reason = f"Scaling activity initiated by (deployment {deployment['id']})"
+        self._stop(task, TaskPlay(reason, ends, self.started.get(task.task_arn, ())))
 
     def _run_tasks(self, service: Any, deployment: dict[str, Any]) -> None:
         """The completed deployment's tasks run; the service's older tasks are drained."""
         for task in self.ecs.tasks.get(service.cluster_name, {}).values():
             if task.group == f"service:{service.name}" and task.last_status == "RUNNING":
-                self._stop(task, f"Scaling activity initiated by (deployment {deployment['id']})")
+                self._drain(task, deployment)
+        play = self.play(deployment["taskDefinition"])
         for task in self._tasks(service, deployment, service.desired_count):
             task.last_status = "RUNNING"
+            self.started[task.task_arn] = play.started
             for container in task.containers:
-                container.last_status = "RUNNING"
+                end = play.containers.get(container.name, ContainerEnd("RUNNING"))
+                if play.stopped_reason is not None:  # a rollback runs what ran before
+                    end = ContainerEnd("RUNNING")
+                container.last_status = end.status
+                if end.status == "STOPPED":
+                    container.exitCode = end.exit_code
 
-    def _failure(self, task_definition_arn: str) -> tuple[str, str, int | None] | None:
-        """Why tasks of this task definition fail in the sandbox, or None when they run."""
-        definition = self.ecs.describe_task_definition(task_definition_arn)
-        image = definition.container_definitions[0]["image"]
-        repository, _, digest = image.split("/", 1)[-1].partition("@")
+    # ---- how a task of a definition runs ---------------------------------------------------------
+
+    def _image(self, uri: str) -> Any:
+        repository, _, digest = uri.split("/", 1)[-1].partition("@")
         repo = self.ecr.repositories.get(repository)
-        found = next((i for i in (repo.images if repo else []) if i.image_digest == digest), None)
-        if found is None:
-            return (
+        return next((i for i in (repo.images if repo else []) if i.image_digest == digest), None)
+
+    def _annotations(self, uri: str) -> dict[str, str]:
+        image = self._image(uri)
+        return dict(json.loads(image.image_manifest).get("annotations", {})) if image else {}
+
+    def play(self, task_definition_arn: str) -> TaskPlay:
+        """How tasks of this task definition run in the sandbox, or why they stop."""
+        definition = self.ecs.describe_task_definition(task_definition_arn)
+        containers = definition.container_definitions
+        every = {c["name"]: ContainerEnd("STOPPED", "", None, started=False) for c in containers}
+        missing = next((c for c in containers if self._image(c["image"]) is None), None)
+        if missing is not None:
+            return TaskPlay(
                 "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
-                f"failed to resolve ref {image}: not found",
-                "CannotPullContainerError: image not found",
-                None,
-            )
+                f"failed to resolve ref {missing['image']}: not found",
+                {**every, missing["name"]: ContainerEnd(
+                    "STOPPED", "CannotPullContainerError: image not found", None, False)},
+            )  # fmt: skip
+        resources = self._resource_failure(definition)
+        if resources is not None:
+            return TaskPlay(resources, every)
+        return self._start(containers)
+
+    def _resource_failure(self, definition: Any) -> str | None:
+        """Fargate's stopped reason when the task's log groups or secrets are missing."""
         groups = {
             (c.get("logConfiguration") or {}).get("options", {}).get("awslogs-group")
             for c in definition.container_definitions
@@ -414,9 +487,7 @@ class SimulatedEcs:
                 "ResourceInitializationError: failed to validate logger args: create stream has "
                 "been retried 1 times: failed to create Cloudwatch log stream: "
                 "ResourceNotFoundException: The specified log group does not exist. : exit "
-                "status 1",
-                "",
-                None,
+                "status 1"
             )
         missing_secret = next(
             (
@@ -435,18 +506,87 @@ class SimulatedEcs:
                 "resource retrieval failed: unable to retrieve secret from asm: service call has "
                 f"been retried 1 time(s): failed to fetch secret {missing_secret} from secrets "
                 "manager: ResourceNotFoundException: Secrets Manager can't find the specified "
-                "secret.",
-                "",
-                None,
-            )
-        manifest = json.loads(found.image_manifest)
-        if manifest.get("annotations", {}).get(BROKEN_HEALTH_MARKER) == "failing":
-            return (
-                "Task failed container health checks",
-                "Essential container in task exited: health check failed",
-                137,
+                "secret."
             )
         return None
+
+    def _start(self, containers: list[dict[str, Any]]) -> TaskPlay:
+        """Start the containers as the ECS agent orders them (ContainerDependency), then stop
+        the task if an essential container stopped."""
+        by_name = {c["name"]: c for c in containers}
+        waited = {
+            d["containerName"]
+            for c in containers
+            for d in c.get("dependsOn") or []
+            if d.get("condition") in ("COMPLETE", "SUCCESS")
+        }
+        sorter = TopologicalSorter(
+            {c["name"]: {d["containerName"] for d in c.get("dependsOn") or []} for c in containers}
+        )
+        ends: dict[str, ContainerEnd] = {}
+        started: list[str] = []
+        for name in sorter.static_order():
+            ends[name] = self._start_one(by_name, name, ends, name in waited)
+            if ends[name].started:
+                started.append(name)
+        essential_stopped = any(
+            by_name[n].get("essential", True) and e.status == "STOPPED" for n, e in ends.items()
+        )
+        health = self._health_failure(containers[0], ends)
+        if health is not None:
+            return TaskPlay("Task failed container health checks", health, tuple(started))
+        if not essential_stopped:
+            return TaskPlay(None, ends, tuple(started))
+        # ECS stops the task's other containers once an essential one stopped.
+        stopped = ContainerEnd("STOPPED", "", 0)
+        ends = {n: e if e.status == "STOPPED" else stopped for n, e in ends.items()}
+        return TaskPlay(ESSENTIAL_EXITED, ends, tuple(started))
+
+    def _start_one(
+        self, by_name: dict[str, dict[str, Any]], name: str, ends: dict[str, ContainerEnd],
+        waited: bool,
+    ) -> ContainerEnd:  # fmt: skip
+        container = by_name[name]
+        for dependency in container.get("dependsOn") or []:
+            target = dependency["containerName"]
+            end = ends[target]
+            healthy = self._healthy(by_name[target])
+            if not _satisfied(dependency.get("condition", "START"), end, healthy):
+                # The ECS agent's words for a dependency that can never be met; the waiting
+                # container is stopped with 143 (aws/amazon-ecs-agent#3218).
+                return ContainerEnd(
+                    "STOPPED",
+                    "CannotStartContainerError: dependency graph: failed to resolve container "
+                    f"ordering dependency [{target}({by_name[target]['image']}) "
+                    f"({end.status}->RUNNING) - Exit: {end.exit_code}] for target "
+                    f"[{name}({container['image']}) (NONE->RUNNING)]",
+                    143,
+                    started=False,
+                )
+        marked = self._annotations(container["image"]).get(EXIT_CODE_MARKER)
+        if marked is not None:
+            return ContainerEnd("STOPPED", "", int(marked))
+        return ContainerEnd("STOPPED", "", 0) if waited else ContainerEnd("RUNNING")
+
+    def _healthy(self, container: dict[str, Any]) -> bool:
+        annotations = self._annotations(container["image"])
+        return bool(container.get("healthCheck")) and (
+            annotations.get(BROKEN_HEALTH_MARKER) != "failing"
+        )
+
+    def _health_failure(
+        self, product: dict[str, Any], ends: dict[str, ContainerEnd]
+    ) -> dict[str, ContainerEnd] | None:
+        """The product container's health check fails with the broken-health-check marker."""
+        if ends[product["name"]].status != "RUNNING":
+            return None
+        if self._annotations(product["image"]).get(BROKEN_HEALTH_MARKER) != "failing":
+            return None
+        reason = "Essential container in task exited: health check failed"
+        failed = ContainerEnd("STOPPED", reason, 137)
+        others = {n: ContainerEnd("STOPPED", "", e.exit_code if e.status == "STOPPED" else 0)
+                  for n, e in ends.items()}  # fmt: skip
+        return {**others, product["name"]: failed}
 
     def _deployment_event(
         self, service: Any, deployment_id: str, name: str, reason: str, event_type: str = "INFO"

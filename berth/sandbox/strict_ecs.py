@@ -6,11 +6,15 @@ a false test, so this module wraps moto's ECS backend in the sandbox:
 
 - RegisterTaskDefinition refuses Fargate sizes outside AWS's table, Fargate definitions without
   task-level cpu, awslogs or ECR images on Fargate without an execution role, and secrets without
-  an execution role, each with AWS's ClientException text;
+  an execution role, each with AWS's ClientException text; and for tasks of several containers:
+  more than ten, duplicate names, no essential container, a dependsOn on a container that does
+  not exist or (with COMPLETE/SUCCESS) on an essential one, a dependsOn cycle, container cpu or
+  memory beyond the task's;
 - what DescribeTaskDefinition returns gains the fields AWS adds (enableFaultInjection,
   requiresAttributes, registeredAt/By, hostPort/protocol defaults, systemControls);
-- CreateService refuses an awsvpc task definition without networkConfiguration, and a launch type
-  the task definition does not support; UpdateService refuses the latter too.
+- CreateService refuses an awsvpc task definition without networkConfiguration, a launch type
+  the task definition does not support, and EFS volumes on a Fargate platform version before
+  1.4.0; UpdateService refuses the launch type too.
 
 Each rule names its source. Error texts were collected from AWS's answers quoted in public issue
 reports (listed in tests/fixtures/aws/README.md and beside each rule).
@@ -22,9 +26,10 @@ import functools
 import inspect
 from collections.abc import Callable
 from datetime import UTC, datetime
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
-from moto.ecs.exceptions import EcsClientException, InvalidParameterException
+from moto.ecs.exceptions import EcsClientException, ECSException, InvalidParameterException
 
 
 def _steps(low: int, high: int, step: int) -> frozenset[int]:
@@ -59,10 +64,81 @@ def _fargate_size_problem(cpu: str | None, memory: str | None) -> str | None:
     return None
 
 
+MAX_CONTAINERS = 10  # ECS service quota "Containers per task definition" (not adjustable)
+
+
+class PlatformTaskDefinitionIncompatibilityException(ECSException):
+    def __init__(self, message: str) -> None:
+        super().__init__("PlatformTaskDefinitionIncompatibilityException", message)
+
+
+def _dependency_problem(containers: list[dict[str, Any]]) -> str | None:
+    by_name = {c.get("name"): c for c in containers}
+    for container in containers:
+        for dependency in container.get("dependsOn") or []:
+            target = by_name.get(dependency.get("containerName"))
+            if target is None:
+                # AWS's text, "+" included (eagletmt/hako#99)
+                return (
+                    f"Cannot depend on container + '{dependency.get('containerName')}' because "
+                    "it does not exist"
+                )
+            if dependency.get("condition") in ("COMPLETE", "SUCCESS") and target.get(
+                "essential", True
+            ):
+                # boto/boto3#2436, compose-x/ecs_composex#302
+                return (
+                    "A dependency container with SUCCESS or COMPLETE condition cannot be an "
+                    "essential container"
+                )
+    graph = {c.get("name"): {d.get("containerName") for d in c.get("dependsOn") or []}
+             for c in containers}  # fmt: skip
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError:
+        # AWS's wording for a dependsOn cycle was not found in public reports; this is the
+        # sandbox's own, in AWS's style (links: "Container links should not have a cycle").
+        return "Container dependencies should not have a cycle"
+    return None
+
+
+def _resources_problem(arguments: dict[str, Any], containers: list[dict[str, Any]]) -> str | None:
+    cpu = int(arguments.get("cpu") or 0)
+    if cpu and sum(int(c.get("cpu") or 0) for c in containers) > cpu:
+        # aws/aws-cdk#1553
+        return (
+            "The sum of all container 'cpu' values cannot be greater than the value of the task "
+            "'cpu'."
+        )
+    memory = int(arguments.get("memory") or 0)
+    for container in containers:
+        if memory and int(container.get("memory") or 0) > memory:
+            # pulumi/pulumi-awsx#188
+            name = container.get("name")
+            return f"The 'memory' setting for container '{name}' is greater than for the task."
+    return None
+
+
+def containers_problem(arguments: dict[str, Any]) -> str | None:
+    """Why AWS refuses this task definition's set of containers, in AWS's words."""
+    containers = arguments.get("container_definitions") or []
+    if len(containers) > MAX_CONTAINERS:
+        return "Too many containers."  # aws/amazon-ecs-cli#184
+    names = [c.get("name") for c in containers]
+    if len(set(names)) != len(names):
+        return "Container names must be unique within a Task Definition."  # Shippable/support#2946
+    if containers and not any(c.get("essential", True) for c in containers):
+        return "Task definition doesn't have any essential container."  # eagletmt/hako#68
+    return _dependency_problem(containers) or _resources_problem(arguments, containers)
+
+
 def registration_problem(arguments: dict[str, Any]) -> str | None:
     """Why AWS would refuse this RegisterTaskDefinition, in AWS's words; None if it accepts it."""
     containers = arguments.get("container_definitions") or []
     execution_role = arguments.get("execution_role_arn")
+    problem = containers_problem(arguments)
+    if problem:
+        return problem
     if any(c.get("secrets") for c in containers) and not execution_role:
         # fabfuel/ecs-deploy#87, sil-org/ecs-deploy#179
         return (
@@ -137,6 +213,19 @@ def shape_as_aws(definition: Any, account: str) -> None:
         container.setdefault("cpu", 0)
 
 
+def _platform_problem(definition: Any, launch_type: str | None, platform: str | None) -> None:
+    """EFS volumes on Fargate need platform version 1.4.0 or later (LATEST is 1.4.0 since
+    2021): on 1.3.0 CreateService answers PlatformTaskDefinitionIncompatibilityException
+    (ansible-collections/community.aws#136, CircleCI-Public/aws-ecs-orb#121)."""
+    efs = any("efsVolumeConfiguration" in v for v in definition.volumes or [])
+    if not efs or launch_type != "FARGATE" or platform in (None, "LATEST"):
+        return
+    if tuple(int(p) for p in str(platform).split(".") if p.isdigit()) < (1, 4, 0):
+        raise PlatformTaskDefinitionIncompatibilityException(
+            "One or more of the requested capabilities are not supported."
+        )
+
+
 def _service_problem(backend: Any, task_definition: str | None, launch_type: str | None,
                      network_configuration: Any) -> str | None:  # fmt: skip
     if not task_definition:
@@ -183,6 +272,11 @@ def make_strict(backend: Any, account: str) -> None:
         )  # fmt: skip
         if problem:
             raise InvalidParameterException(problem)
+        if a.get("task_definition_str"):
+            _platform_problem(
+                backend.describe_task_definition(a["task_definition_str"]),
+                a.get("launch_type"), a.get("platform_version"),
+            )  # fmt: skip
         return create(*args, **kwargs)
 
     @functools.wraps(update)

@@ -1,0 +1,209 @@
+"""Several containers per task in the sandbox (issue 20): the strict ECS refuses what AWS refuses,
+the simulated scheduler starts containers in dependsOn order and stops a task whose init container
+fails, and Berth's notification names the container."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from berth.sandbox.ecs_sim import EXIT_CODE_MARKER
+from berth.sandbox.sandbox import Sandbox
+from berth.sandbox.strict_ecs import registration_problem
+from tests.conftest import EXAMPLES
+from tests.integration.helpers import statuses
+
+SIDECAR_REPOSITORIES = ("aws-for-fluent-bit", "berth-keystore-init")
+ROUTER_DIGEST = "sha256:5f6e3c1b2a0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f"
+INIT_DIGEST = "sha256:8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b"
+
+
+def sidecar_example(sandbox: Sandbox) -> str:
+    """examples/wso2-prod-sidecars.yaml as the sandbox's dev environment runs it: dev's cluster,
+    roles, log group and secrets (the example names prod's), the sandbox's network."""
+    text = re.sub(r"\bprod\b", "dev", (EXAMPLES / "wso2-prod-sidecars.yaml").read_text())
+    return sandbox.adapt_spec(text)
+
+
+def put_image(sandbox: Sandbox, repository: str, tag: str, annotations: dict[str, str]) -> str:
+    """An image in the sandbox ECR (a manifest with one layer unique to it); its digest."""
+    layer = hashlib.sha256(f"{repository}:{tag}:{annotations}".encode()).hexdigest()
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 0,
+                   "digest": "sha256:" + "0" * 64},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 0,
+                    "digest": f"sha256:{layer}"}],
+        "annotations": annotations,
+    }  # fmt: skip
+    ecr = sandbox.client("ecr")
+    image = ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+    return str(image["image"]["imageId"]["imageDigest"])
+
+
+def operator_adds_sidecar_repositories(sandbox: Sandbox) -> None:
+    """What an operator does first: the repositories, their pinned images, and the stage's
+    BERTH_IMAGE_REPOSITORIES widened to them (docs/spec.md "Containers")."""
+    ecr = sandbox.client("ecr")
+    for repository in SIDECAR_REPOSITORIES:
+        ecr.create_repository(repositoryName=repository)
+    assert sandbox.import_image("aws-for-fluent-bit", "2.32.4", ROUTER_DIGEST)
+    assert sandbox.import_image("berth-keystore-init", "1.0.0", INIT_DIGEST)
+    repositories = ",".join(("wso2am", "wso2ei", "wso2mi", *SIDECAR_REPOSITORIES))
+    sandbox.renew_clients(BERTH_IMAGE_REPOSITORIES=repositories)
+
+
+def apim_tasks(sandbox: Sandbox, status: str) -> list[dict[str, Any]]:
+    ecs = sandbox.client("ecs")
+    arns = ecs.list_tasks(cluster="wso2-dev", desiredStatus=status)["taskArns"]
+    tasks = ecs.describe_tasks(cluster="wso2-dev", tasks=arns)["tasks"] if arns else []
+    return [t for t in tasks if t["group"] == "service:apim"]
+
+
+def containers(task: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in task["containers"]}
+
+
+def test_the_sidecar_example_deploys_and_starts_its_containers_in_order(sandbox):
+    # Given the operator's sidecar repositories and the product images
+    operator_adds_sidecar_repositories(sandbox)
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    # When the example is uploaded
+    sandbox.upload_spec(sidecar_example(sandbox))
+    sandbox.run_until_idle()
+    # Then both services deploy, APIM's task with its three containers
+    assert statuses(sandbox) == [
+        ("apim", "STARTED"), ("apim", "COMPLETED"), ("ei", "STARTED"), ("ei", "COMPLETED"),
+    ]  # fmt: skip
+    [task] = apim_tasks(sandbox, "RUNNING")
+    assert sandbox.ecs_sim is not None
+    # The router first (everything logs through it), the init container next, APIM last.
+    assert sandbox.ecs_sim.started[task["taskArn"]] == ("log-router", "keystore-init", "apim")
+    state = {n: (c["lastStatus"], c.get("exitCode")) for n, c in containers(task).items()}
+    assert state == {"apim": ("RUNNING", 0), "log-router": ("RUNNING", 0),
+                     "keystore-init": ("STOPPED", 0)}  # fmt: skip
+    arn = sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["apim"])[
+        "services"
+    ][0]["taskDefinition"]
+    definition = sandbox.client("ecs").describe_task_definition(taskDefinition=arn)
+    volumes = {v["name"]: v for v in definition["taskDefinition"]["volumes"]}
+    assert volumes["solr"]["efsVolumeConfiguration"]["authorizationConfig"]["iam"] == "ENABLED"
+
+
+def test_an_init_container_that_fails_stops_the_task_and_the_notification_names_it(sandbox):
+    # Given the example running
+    operator_adds_sidecar_repositories(sandbox)
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(sidecar_example(sandbox))
+    sandbox.run_until_idle()
+    seen = len(sandbox.notifications)
+    # When the spec pins a keystore-init build that exits 1 (say, a store that does not decode)
+    broken = put_image(sandbox, "berth-keystore-init", "1.0.1", {EXIT_CODE_MARKER: "1"})
+    sandbox.upload_spec(sidecar_example(sandbox).replace(f"1.0.0@{INIT_DIGEST}", f"1.0.1@{broken}"))
+    sandbox.run_until_idle()
+    # Then the deployment rolls back, and the causes name the init container and its exit code
+    notes = sandbox.notifications[seen:]
+    assert [n.document["status"] for n in notes] == ["STARTED", "ROLLED_BACK"]
+    causes = notes[-1].document["causes"]
+    assert "task stopped: Essential container in task exited" in causes
+    assert "container keystore-init: exited (exit code 1)" in causes
+    assert any(
+        c.startswith("container apim: CannotStartContainerError: dependency graph: failed to "
+                     "resolve container ordering dependency [keystore-init(") and "Exit: 1" in c
+        for c in causes
+    )  # fmt: skip
+    stopped = [t for t in apim_tasks(sandbox, "STOPPED")
+               if t["stoppedReason"] == "Essential container in task exited"]  # fmt: skip
+    assert stopped and all(containers(t)["apim"]["exitCode"] == 143 for t in stopped)
+    assert all(containers(t)["keystore-init"]["exitCode"] == 1 for t in stopped)
+
+
+def test_a_missing_sidecar_image_fails_the_pull_naming_it(sandbox):
+    operator_adds_sidecar_repositories(sandbox)
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    missing = "sha256:" + "9" * 64
+    sandbox.upload_spec(sidecar_example(sandbox).replace(ROUTER_DIGEST, missing))
+    sandbox.run_until_idle()
+    failed = next(n.document for n in sandbox.notifications if n.document["status"] == "FAILED")
+    assert any(c.startswith("task stopped: CannotPullContainerError") and
+               f"aws-for-fluent-bit@{missing}" in c for c in failed["causes"])  # fmt: skip
+    assert "container log-router: CannotPullContainerError: image not found" in failed["causes"]
+
+
+# ---- the strict ECS: RegisterTaskDefinition and CreateService as AWS answers ------------------
+
+
+def definition(*containers: dict[str, Any], **task: Any) -> dict[str, Any]:
+    return {"container_definitions": list(containers), "cpu": "1024", "memory": "2048",
+            "requires_compatibilities": ["EC2"], **task}  # fmt: skip
+
+
+def container(name: str, **fields: Any) -> dict[str, Any]:
+    return {"name": name, "image": "busybox", **fields}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "refusal"),
+    [
+        (definition(*(container(f"c{i}") for i in range(11))), "Too many containers."),
+        (definition(container("a"), container("a")),
+         "Container names must be unique within a Task Definition."),
+        (definition(container("a", essential=False)),
+         "Task definition doesn't have any essential container."),
+        (definition(container("a", dependsOn=[{"containerName": "b", "condition": "START"}])),
+         "Cannot depend on container + 'b' because it does not exist"),
+        (definition(container("a", dependsOn=[{"containerName": "b", "condition": "SUCCESS"}]),
+                    container("b")),
+         "A dependency container with SUCCESS or COMPLETE condition cannot be an essential "
+         "container"),
+        (definition(container("a", dependsOn=[{"containerName": "b", "condition": "START"}]),
+                    container("b", dependsOn=[{"containerName": "a", "condition": "START"}])),
+         "Container dependencies should not have a cycle"),
+        (definition(container("a", cpu=1000), container("b", cpu=100)),
+         "The sum of all container 'cpu' values cannot be greater than the value of the task "
+         "'cpu'."),
+        (definition(container("a", memory=4096)),
+         "The 'memory' setting for container 'a' is greater than for the task."),
+    ],
+)  # fmt: skip
+def test_the_sandbox_refuses_what_aws_refuses_in_a_task_of_several_containers(arguments, refusal):
+    assert registration_problem(arguments) == refusal
+
+
+def test_ten_containers_that_wait_properly_are_accepted():
+    init = container("init", essential=False)
+    others = [container(f"c{i}", dependsOn=[{"containerName": "init", "condition": "SUCCESS"}])
+              for i in range(9)]  # fmt: skip
+    assert registration_problem(definition(init, *others)) is None
+
+
+def test_efs_on_a_fargate_platform_before_1_4_is_refused_at_create_service(sandbox):
+    ecs = sandbox.client("ecs")
+    arn = ecs.register_task_definition(
+        family="efs-probe", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="256", memory="512",
+        containerDefinitions=[{"name": "a", "image": "busybox"}],
+        volumes=[{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-12345678"}}],
+    )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
+    network = {"awsvpcConfiguration": {"subnets": sandbox.subnets,
+                                       "securityGroups": [sandbox.security_group]}}  # fmt: skip
+    with pytest.raises(ClientError) as refused:
+        ecs.create_service(cluster="wso2-dev", serviceName="efs-probe", taskDefinition=arn,
+                           desiredCount=0, launchType="FARGATE", platformVersion="1.3.0",
+                           networkConfiguration=network)  # fmt: skip
+    assert refused.value.response["Error"] == {
+        "Code": "PlatformTaskDefinitionIncompatibilityException",
+        "Message": "One or more of the requested capabilities are not supported.",
+    }
+    # LATEST (what Berth leaves the service on) is 1.4.0 or later: accepted.
+    ecs.create_service(cluster="wso2-dev", serviceName="efs-probe", taskDefinition=arn,
+                       desiredCount=0, launchType="FARGATE", networkConfiguration=network)  # fmt: skip
