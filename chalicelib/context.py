@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -23,6 +24,19 @@ from .records import DeploymentRecord, EventSource
 from .settings import Settings
 
 logger = Logger(service="berth")
+
+# The current invocation's deadline (Lambda's remaining time at its start), per thread of
+# execution: a start lease taken by this invocation expires with it, as powertools' idempotency
+# expires an in-progress record (its `register_lambda_context`).
+_deadline: ContextVar[datetime | None] = ContextVar("berth_invocation_deadline", default=None)
+
+
+def invocation_started(deadline: datetime | None) -> None:
+    _deadline.set(deadline)
+
+
+def invocation_deadline() -> datetime | None:
+    return _deadline.get()
 
 
 def utcnow() -> datetime:

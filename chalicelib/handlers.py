@@ -9,13 +9,14 @@ Lambda's retry and the dead-letter queue keep the event.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .context import Berth
+from .context import Berth, invocation_started
 from .errors import EventNotUnderstood
 from .events import (
     EcrImageAction,
@@ -102,15 +103,20 @@ def _not_understood(exc: EventNotUnderstood) -> dict[str, Any]:
     }
 
 
-def _start(raw: Any, handler: str) -> Berth:
+def _start(raw: Any, handler: str, context: Any) -> Berth:
     event_id = raw.get("id") if isinstance(raw, dict) else None
     logger.set_correlation_id(str(event_id) if event_id else None)
     logger.append_keys(handler=handler)
-    return berth()
+    instance = berth()
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    invocation_started(
+        instance.clock() + timedelta(milliseconds=remaining()) if remaining else None
+    )
+    return instance
 
 
 def spec_uploaded(raw: Any, context: Any = None) -> dict[str, Any]:
-    instance = _start(raw, "on_spec_uploaded")
+    instance = _start(raw, "on_spec_uploaded", context)
     try:
         objects = parse_spec_objects(raw)
     except EventNotUnderstood as exc:
@@ -138,38 +144,26 @@ def _handle(
     *,
     handler: str,
     model: type[M],
-    key: Callable[[M], dict[str, Any]],
     work: Callable[[Berth, M], list[Outcome]],
 ) -> dict[str, Any]:
-    """Parse an EventBridge event into `model`, then run `work` once per `key` of it."""
-    instance = _start(raw, handler)
+    """Parse an EventBridge event into `model`, then run `work` on it.
+
+    No de-duplication table in front: the flows de-duplicate themselves, since every state change
+    is a conditional write that a second delivery loses (pushes judge against the head, whose
+    claim also holds the start lease; ECS events move records only from the statuses they expect;
+    external deployments are claimed once). An idempotency record would cost two DynamoDB calls
+    per event for what those writes already guarantee."""
+    instance = _start(raw, handler, context)
     try:
         event: M = parse_event(raw, model)
     except EventNotUnderstood as exc:
         return _not_understood(exc)
-    return _report(_once(instance, key(event), partial(work, instance, event), context))
-
-
-def _image_key(event: EcrImageAction) -> dict[str, Any]:
-    d = event.detail
-    return {
-        "kind": "image", "account": event.account, "region": event.region,
-        "repository": d.repository_name, "digest": d.image_digest, "tag": d.image_tag,
-        "action": d.action_type, "result": d.result,
-    }  # fmt: skip
-
-
-def _deployment_key(event: EcsDeploymentStateChange) -> dict[str, Any]:
-    d = event.detail
-    return {
-        "kind": "ecs-deployment", "id": event.id, "deployment": d.deployment_id,
-        "name": d.event_name, "reason": d.reason,
-    }  # fmt: skip
+    return _report(_traced(partial(work, instance, event)))
 
 
 def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
     return _handle(
-        raw, context, handler="on_image_pushed", model=EcrImageAction, key=_image_key,
+        raw, context, handler="on_image_pushed", model=EcrImageAction,
         work=image_push.on_image_pushed,
     )  # fmt: skip
 
@@ -177,14 +171,13 @@ def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
 def deployment_state_changed(raw: Any, context: Any = None) -> dict[str, Any]:
     return _handle(
         raw, context, handler="on_deployment_state_change", model=EcsDeploymentStateChange,
-        key=_deployment_key, work=rollout.on_deployment_event,
+        work=rollout.on_deployment_event,
     )  # fmt: skip
 
 
 def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
     return _handle(
         raw, context, handler="on_service_action", model=EcsServiceAction,
-        key=lambda event: {"kind": "ecs-service-action", "id": event.id},
         work=rollout.on_service_action,
     )  # fmt: skip
 

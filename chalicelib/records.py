@@ -113,6 +113,12 @@ class Head(BaseModel):
     starting_record_id: str | None = None
     """The record whose ECS calls are under way: only one start changes a service at a time."""
     starting_since: datetime | None = None
+    starting_until: datetime | None = None
+    """When the lease holder's Lambda invocation must have ended (its deadline); None for a
+    lease taken outside Lambda, which then lasts `flows.lease.START_LEASE`."""
+    log_groups: list[str] | None = None
+    """The log groups Berth ensured for the task definition it last started, so that a push to a
+    running service needs no Logs call; None when unknown (ensured again: idempotent)."""
 
     @property
     def target(self) -> str:

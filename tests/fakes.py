@@ -11,7 +11,7 @@ from typing import Any
 from chalicelib.adapters.clients import Clients
 from chalicelib.context import Berth
 from chalicelib.live import Applied, EcrImage, LiveService, TaggedImage
-from chalicelib.records import AcceptedSpec, DeploymentRecord, Head, service_key
+from chalicelib.records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, service_key
 from chalicelib.settings import Settings
 
 
@@ -49,6 +49,12 @@ class InMemoryStore:
             if r.status == status and (created_before is None or r.created_at < created_before)
         ]
         return sorted(found, key=lambda r: r.created_at)
+
+    def unsettled_records(self, created_before):
+        found = [r for r in self.records.values() if r.status in ACTIVE]
+        return sorted(
+            (r for r in found if r.created_at < created_before), key=lambda r: r.created_at
+        )
 
     def history(self, environment, service, limit=20):
         key = service_key(environment, service)

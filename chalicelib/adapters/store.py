@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from ..records import AcceptedSpec, DeploymentRecord, Head, Status, service_key
+from ..records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Status, service_key
 from . import aws_errors, error_code
 
 if TYPE_CHECKING:
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 HEAD = "HEAD"
 BY_ECS_DEPLOYMENT = "by-ecs-deployment"
 BY_STATUS = "by-status"
+BY_UNSETTLED = "by-unsettled"
+UNSETTLED = "yes"
+"""The value of `unsettled` on a record still under way; terminal records drop the attribute."""
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -70,6 +73,7 @@ class Store:
                 "run_id": record.run_id,
                 "ecs_deployment_id": record.ecs_deployment_id,
                 "ecs_service_arn": record.ecs_service_arn,
+                "unsettled": UNSETTLED if record.status in ACTIVE else None,
                 "body": record.model_dump_json(),
             }
         )
@@ -149,6 +153,20 @@ class Store:
         )
         # The index is eventually consistent: keep only records still in that status.
         return [r for r in found if r.status == status]
+
+    @aws_errors("Query")
+    def unsettled_records(self, created_before: datetime) -> list[DeploymentRecord]:
+        """Records still under way (PENDING, IN_PROGRESS, ROLLING_BACK) created before a time,
+        oldest first: one Query of a sparse index, empty when nothing deploys."""
+        found = self._records(
+            IndexName=BY_UNSETTLED,
+            KeyConditionExpression="unsettled = :u AND created_at < :t",
+            ExpressionAttributeValues={
+                ":u": {"S": UNSETTLED}, ":t": {"S": created_before.isoformat()},
+            },
+        )  # fmt: skip
+        # The index is eventually consistent: keep only records still under way.
+        return [r for r in found if r.status in ACTIVE]
 
     @aws_errors("Query")
     def history(self, environment: str, service: str, limit: int = 20) -> list[DeploymentRecord]:

@@ -10,7 +10,7 @@ from ..notifications import ignored_push_notification, running_image_deleted_not
 from ..outcomes import Outcome, ignored, warned
 from ..records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Image, Trigger
 from ..spec import Spec
-from .claims import claim, new_run_id, pending_outcome
+from .claims import claim_head, new_run_id, pending_outcome
 from .lease import ConcurrentChange
 from .runs import reject, start
 
@@ -128,15 +128,16 @@ def deploy_image(
                 )
             return [ignored(verdict.reason, spec.environment, name)]
         waiting = _busy_dependencies(berth, spec, name)
-        record = claim(
+        claimed = claim_head(
             berth, spec, name, image=image, run_id=new_run_id(), trigger=trigger,
-            waiting=waiting, head=head,
+            waiting=waiting, head=head, lease=True,
         )  # fmt: skip
-        if record is None:
+        if claimed is None:
             continue  # another event moved the head: judge again against what it holds now
+        record, leased = claimed
         if waiting:
             return [pending_outcome(record)]
-        return start(berth, record, spec, accepted)
+        return start(berth, record, spec, accepted, leased)
     raise ConcurrentChange(f"{spec.environment}/{name}: the service head kept moving; retry")
 
 

@@ -5,10 +5,10 @@ after the newer one, leaving the older image running and the newer record waitin
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from ..context import Berth
-from ..records import DeploymentRecord
+from ..context import Berth, invocation_deadline
+from ..records import DeploymentRecord, Head
 
 
 class ConcurrentChange(Exception):
@@ -22,6 +22,29 @@ START_LEASE = timedelta(seconds=150)
 START_WAIT_SECONDS = 30.0
 
 
+def lease_free(head: Head, now: datetime) -> bool:
+    """Nobody holds the service's start lease, or its holder's Lambda has surely ended."""
+    if head.starting_record_id is None:
+        return True
+    if head.starting_until is not None:
+        return now >= head.starting_until
+    return head.starting_since is None or now - head.starting_since >= START_LEASE
+
+
+def lease_until_invocation_ends(record: DeploymentRecord, now: datetime) -> dict[str, object]:
+    """The head fields that give `record` the start lease until this invocation ends."""
+    return {
+        "starting_record_id": record.record_id,
+        "starting_since": now,
+        "starting_until": invocation_deadline() or now + START_LEASE,
+    }
+
+
+RELEASED: dict[str, object] = {
+    "starting_record_id": None, "starting_since": None, "starting_until": None,
+}  # fmt: skip
+
+
 def take_start_lease(berth: Berth, record: DeploymentRecord) -> bool:
     """True once this record holds the lease; False if it no longer owns the service."""
     waited = 0.0
@@ -30,19 +53,17 @@ def take_start_lease(berth: Berth, record: DeploymentRecord) -> bool:
         if head.active_record_id != record.record_id:
             return False
         now = berth.clock()
-        holder = head.starting_record_id
-        if (
-            holder not in (None, record.record_id)
-            and head.starting_since is not None
-            and now - head.starting_since < START_LEASE
-        ):
+        # A fresh lease held by this very record is busy too: another delivery of the same event
+        # is starting it (Berth does not de-duplicate push and ECS events before acting; the
+        # lease and the records' conditional writes do).
+        if not lease_free(head, now):
             if waited >= START_WAIT_SECONDS:
                 raise ConcurrentChange(f"{record.target}: another start holds the service; retry")
             berth.sleep(0.2)
             waited += 0.2
             continue
-        lease = {"starting_record_id": record.record_id, "starting_since": now}
-        if berth.store.put_head(head.model_copy(update=lease)) is not None:
+        leased = head.model_copy(update=lease_until_invocation_ends(record, now))
+        if berth.store.put_head(leased) is not None:
             return True
 
 
@@ -51,6 +72,5 @@ def release_start_lease(berth: Berth, record: DeploymentRecord) -> None:
         head = berth.store.get_head(record.environment, record.service)
         if head.starting_record_id != record.record_id:
             return
-        released = {"starting_record_id": None, "starting_since": None}
-        if berth.store.put_head(head.model_copy(update=released)) is not None:
+        if berth.store.put_head(head.model_copy(update=RELEASED)) is not None:
             return

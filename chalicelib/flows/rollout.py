@@ -183,6 +183,8 @@ def on_service_action(berth: Berth, event: EcsServiceAction) -> list[Outcome]:
     if record is None or record.status != "IN_PROGRESS":
         return [ignored(f"{name} for a service with no Berth deployment under way")]
     note = name + (f": {event.detail.reason}" if event.detail.reason else "")
+    if note in record.causes:
+        return [ignored(f"{name} already recorded", record.environment, record.service)]
     berth.store.transition(
         record, {"IN_PROGRESS"}, causes=[*record.causes, note], updated_at=berth.clock()
     )

@@ -14,7 +14,7 @@ from ..context import Berth
 from ..decisions.causes import failure_causes
 from ..decisions.changes import owned_settings, ownership_problem, service_update
 from ..errors import AwsCallFailed
-from ..live import LiveService
+from ..live import Applied, LiveService
 from ..notifications import RECORDED_ERRORS, shortened
 from ..outcomes import ACTION_OF, Outcome, ignored
 from ..records import (
@@ -23,6 +23,7 @@ from ..records import (
     AcceptedSpec,
     DeploymentRecord,
     EventSource,
+    Head,
     Image,
     TerminalStatus,
     Trigger,
@@ -37,7 +38,7 @@ from ..render import (
 )
 from ..spec import Spec
 from .claims import claim, new_record, new_run_id, pending_outcome, update_head
-from .lease import release_start_lease, take_start_lease
+from .lease import RELEASED, release_start_lease, take_start_lease
 
 
 @dataclass(frozen=True)
@@ -119,29 +120,170 @@ def run_steps(
 
 
 def start(
-    berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec
+    berth: Berth,
+    record: DeploymentRecord,
+    spec: Spec,
+    accepted: AcceptedSpec,
+    leased: Head | None = None,
 ) -> list[Outcome]:
     """Start a claimed record on ECS, holding the service's start lease meanwhile.
 
     Only the head's owner may change the service, and one start at a time: otherwise a claim
     that a newer push superseded while it was starting could update the service after the newer
-    one, leaving the older image running and the newer record waiting for ever."""
-    if not take_start_lease(berth, record):
-        return [
-            ignored(
-                "superseded by a newer change before it started", record.environment,
-                record.service,
-            )
-        ]  # fmt: skip
+    one, leaving the older image running and the newer record waiting for ever.
+
+    `leased` is the head as this invocation's claim wrote it, lease included: the record is
+    then new and its start the first attempt."""
+    if leased is None or leased.starting_record_id != record.record_id:
+        if not take_start_lease(berth, record):
+            return [
+                ignored(
+                    "superseded by a newer change before it started", record.environment,
+                    record.service,
+                )
+            ]  # fmt: skip
+        current = berth.store.get_record(record.environment, record.service, record.record_id)
+        if current is None or current.status != "PENDING":
+            release_start_lease(berth, record)
+            return [ignored("another delivery started it", record.environment, record.service)]
+        leased = None
+    released = False
     try:
-        return _start(berth, record, spec, accepted)
+        if leased is not None and _image_only(record, leased):
+            outcomes, released = _start_image(berth, record, spec, accepted, leased)
+        else:
+            outcomes, released = _start(berth, record, spec, accepted)
+        return outcomes
     finally:
-        release_start_lease(berth, record)
+        if not released:
+            release_start_lease(berth, record)
+
+
+def _image_only(record: DeploymentRecord, head: Head) -> bool:
+    """A push to a service Berth already runs: only the image changes, so ECS needs no
+    describing first (a new digest always makes a new task definition, and the head knows the
+    previous one and the log groups)."""
+    return (
+        record.trigger.kind == "image"
+        and record.desired_count is None
+        and head.task_definition_arn is not None
+        and head.task_definition_arn == record.previous_task_definition_arn
+    )
+
+
+Started = tuple[list[Outcome], bool]
+"""A start's outcomes, and whether its last head write released the start lease."""
+
+def _start_image(
+    berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec, head: Head
+) -> Started:
+    """A push's first attempt on a service Berth runs: register and update, nothing else.
+
+    Four ECS calls become two: DescribeServices is not needed because the head names the task
+    definition the service runs (Berth's own, so the service is this environment's), and
+    DescribeTaskDefinition is not needed because a new digest always means a new task
+    definition. A push changes only the image (service settings are the spec's business, as
+    with ecs-deploy). If the service is gone, the full start (describe, then create) takes over.
+    """
+    name = record.service
+    assert record.image is not None
+    rendered = render_task_definition(
+        spec, name, image_ref(record.image), accepted.account, accepted.region
+    )
+    groups = log_groups(rendered)
+    try:
+        for group in sorted(groups - set(head.log_groups or ())):
+            berth.logs.ensure_group(group, berth.settings.log_retention_days)
+        arn = berth.ecs.register(rendered)
+        applied = berth.ecs.update_service(
+            {"cluster": spec.cluster, "service": name, "taskDefinition": arn}
+        )
+    except AwsCallFailed as failure:
+        if failure.code in SERVICE_GONE:
+            return _start(berth, record, spec, accepted)
+        return fail(
+            berth, record, reason="an AWS call failed; the service was not changed",
+            errors=[str(failure)], source=record.trigger.kind,
+        ), False  # fmt: skip
+    changes = _started_changes(
+        berth, spec, record, arn=arn, applied=applied,
+        previous_task_definition_arn=record.previous_task_definition_arn,
+    )  # fmt: skip
+    if applied.deployment_id is None:
+        return _applied_in_place(berth, record, changes), False
+    started = berth.store.transition(
+        record, {"PENDING"}, status="IN_PROGRESS", reason="", **changes
+    )
+    if started is None:
+        return [], False
+    # The head as this invocation's claim wrote it: nobody else may have written it while the
+    # lease was held, except a newer claim (then re-read by update_head).
+    head_changes = {"task_definition_arn": arn, "log_groups": sorted(groups), **RELEASED}
+    released = berth.store.put_head(head.model_copy(update=head_changes)) is not None or (
+        update_head(berth, started, **head_changes)
+    )
+    return _announce_started(berth, started, arn, applied.deployment_id), released
+
+
+# ECS's answers to UpdateService for a service that was deleted (ECS API reference, UpdateService
+# errors): the full start then creates it again.
+SERVICE_GONE = frozenset({"ServiceNotFoundException", "ServiceNotActiveException"})
+
+
+def _started_changes(
+    berth: Berth,
+    spec: Spec,
+    record: DeploymentRecord,
+    *,
+    arn: str,
+    applied: Applied,
+    previous_task_definition_arn: str | None,
+) -> dict[str, Any]:
+    now = berth.clock()
+    breaker = spec.services[record.service].deployment.circuit_breaker
+    return {
+        "task_definition_arn": arn,
+        "previous_task_definition_arn": previous_task_definition_arn,
+        "ecs_service_arn": applied.service_arn,
+        "ecs_deployment_id": applied.deployment_id,
+        "rollback_enabled": breaker.enable and breaker.rollback,
+        "started_at": now,
+        "updated_at": now,
+        "waiting_for": [],
+    }
+
+
+def _applied_in_place(
+    berth: Berth, record: DeploymentRecord, changes: dict[str, Any]
+) -> list[Outcome]:
+    """Only service settings changed (desired count, deployment configuration): ECS applies
+    them in place, without a deployment to follow."""
+    done = berth.store.transition(
+        record, {"PENDING"}, status="COMPLETED", finished_at=berth.clock(),
+        **{**changes, "reason": "service settings updated in place"},
+    )  # fmt: skip
+    return finish(berth, done, "COMPLETED", record.trigger.kind) if done else []
+
+
+def _announce_started(
+    berth: Berth, started: DeploymentRecord, arn: str, deployment_id: str | None
+) -> list[Outcome]:
+    berth.announce(started, "STARTED", started.trigger.kind)
+    return [
+        Outcome(
+            action="started",
+            environment=started.environment,
+            service=started.service,
+            record_id=started.record_id,
+            ecs_deployment_id=deployment_id,
+            task_definition_arn=arn,
+        )
+    ]
 
 
 def _start(
     berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec
-) -> list[Outcome]:
+) -> Started:
     """Register the task definition and create or update the service; record what happened."""
     name = record.service
     assert record.image is not None
@@ -155,7 +297,7 @@ def _start(
             return fail(
                 berth, record, reason="the service is not this environment's; nothing changed",
                 errors=[owned], source=record.trigger.kind,
-            )  # fmt: skip
+            ), False  # fmt: skip
         live_definition = (
             berth.ecs.task_definition(live.task_definition_arn)
             if live is not None and live.task_definition_arn
@@ -178,54 +320,33 @@ def _start(
         return fail(
             berth, record, reason="an AWS call failed; the service was not changed",
             errors=[str(failure)], source=record.trigger.kind,
-        )  # fmt: skip
-    now = berth.clock()
-    breaker = spec.services[name].deployment.circuit_breaker
+        ), False  # fmt: skip
     # An earlier delivery of this event may have updated the service and died before recording
     # it: the service then already runs `arn`, and the rollout to follow is the live one.
     resumed = live is not None and live.task_definition_arn == arn
-    changes: dict[str, Any] = {
-        "task_definition_arn": arn,
-        "previous_task_definition_arn": record.previous_task_definition_arn
-        if resumed
-        else (live.task_definition_arn if live else None),
-        "ecs_service_arn": applied.service_arn,
-        "ecs_deployment_id": applied.deployment_id,
-        "rollback_enabled": breaker.enable and breaker.rollback,
-        "started_at": now,
-        "updated_at": now,
-        "waiting_for": [],
-    }
+    previous = record.previous_task_definition_arn if resumed else (
+        live.task_definition_arn if live else None
+    )
+    changes = _started_changes(
+        berth, spec, record, arn=arn, applied=applied, previous_task_definition_arn=previous
+    )
     rolled = applied.deployment_id is not None and (
         live is None
         or applied.deployment_id != live.primary_deployment_id
         or live.primary_rollout_state == "IN_PROGRESS"
     )
     if not rolled:
-        # Only service settings changed (desired count, deployment configuration): ECS applies
-        # them in place, without a deployment to follow.
-        done = berth.store.transition(
-            record, {"PENDING"}, status="COMPLETED", finished_at=now,
-            reason="service settings updated in place", **changes,
-        )  # fmt: skip
-        return finish(berth, done, "COMPLETED", record.trigger.kind) if done else []
+        return _applied_in_place(berth, record, changes), False
     started = berth.store.transition(
         record, {"PENDING"}, status="IN_PROGRESS", reason="", **changes
     )
     if started is None:
-        return []
-    update_head(berth, started, task_definition_arn=arn)
-    berth.announce(started, "STARTED", record.trigger.kind)
-    return [
-        Outcome(
-            action="started",
-            environment=started.environment,
-            service=name,
-            record_id=started.record_id,
-            ecs_deployment_id=applied.deployment_id,
-            task_definition_arn=arn,
-        )
-    ]
+        return [], False
+    released = update_head(
+        berth, started, task_definition_arn=arn, log_groups=sorted(log_groups(rendered)),
+        **RELEASED,
+    )  # fmt: skip
+    return _announce_started(berth, started, arn, applied.deployment_id), released
 
 
 def _update_request(
@@ -263,10 +384,11 @@ def finish(
     berth: Berth, record: DeploymentRecord, status: TerminalStatus, source: EventSource
 ) -> list[Outcome]:
     """A record reached a terminal status: announce it, fix the head, move its dependents on."""
-    dependents = _dependents(berth, record)
+    accepted = berth.store.accepted_spec(record.environment)
+    dependents = _dependents(berth, record, accepted)
     skipped = [] if status == "COMPLETED" else [d.service for d in dependents]
     berth.announce(record, status, source, skipped)
-    return follow_up(berth, record, status, dependents)
+    return follow_up(berth, record, status, dependents, accepted)
 
 
 def follow_up(
@@ -274,10 +396,15 @@ def follow_up(
     record: DeploymentRecord,
     status: TerminalStatus,
     dependents: list[DeploymentRecord] | None = None,
+    accepted: AcceptedSpec | None = None,
 ) -> list[Outcome]:
     """What a terminal record implies for its head and dependents; safe to repeat, so a
-    redelivered event finishes work an earlier, failed delivery left undone."""
-    waiting = _dependents(berth, record) if dependents is None else dependents
+    redelivered event finishes work an earlier, failed delivery left undone. `dependents` and
+    `accepted` are read here unless the caller has them."""
+    if dependents is None:
+        accepted = berth.store.accepted_spec(record.environment)
+        dependents = _dependents(berth, record, accepted)
+    waiting = dependents
     outcomes = [
         Outcome(
             action=ACTION_OF[status],
@@ -291,7 +418,7 @@ def follow_up(
     ]
     if status == "COMPLETED":
         update_head(berth, record, active_record_id=None)
-        return outcomes + release_dependents(berth, record, waiting)
+        return outcomes + release_dependents(berth, record, waiting, accepted)
     if status == "TIMED_OUT" and record.ecs_still_rolling:
         # ECS is still moving the service to this record's image: that is what will run, so the
         # head keeps it (ECS's late outcome corrects the record, and the head if it failed).
@@ -354,11 +481,12 @@ def causes_of(berth: Berth, record: DeploymentRecord) -> list[str]:
 # ---- dependents --------------------------------------------------------------------------------
 
 
-def _dependents(berth: Berth, record: DeploymentRecord) -> list[DeploymentRecord]:
+def _dependents(
+    berth: Berth, record: DeploymentRecord, accepted: AcceptedSpec | None
+) -> list[DeploymentRecord]:
     """The PENDING records waiting for `record`'s service: the active records of the services
-    that depend on it, read through their heads (consistent reads; the status index may not
-    yet hold a record written a moment ago)."""
-    accepted = berth.store.accepted_spec(record.environment)
+    that depend on it in the `accepted` spec, read through their heads (consistent reads; the
+    status index may not yet hold a record written a moment ago)."""
     services = (accepted.document.get("services") if accepted else None) or {}
     waiting: list[DeploymentRecord] = []
     for name, service in services.items() if isinstance(services, dict) else ():
@@ -376,11 +504,13 @@ def _dependents(berth: Berth, record: DeploymentRecord) -> list[DeploymentRecord
 
 
 def release_dependents(
-    berth: Berth, record: DeploymentRecord, dependents: list[DeploymentRecord]
+    berth: Berth,
+    record: DeploymentRecord,
+    dependents: list[DeploymentRecord],
+    accepted: AcceptedSpec | None,
 ) -> list[Outcome]:
     """Start the PENDING records that were waiting only for `record`'s service."""
     outcomes: list[Outcome] = []
-    accepted = berth.store.accepted_spec(record.environment)
     for dependent in dependents:
         waiting = [w for w in dependent.waiting_for if w != record.service]
         if waiting or accepted is None:

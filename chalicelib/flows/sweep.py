@@ -9,10 +9,8 @@ from ..context import Berth, logger
 from ..decisions.sweep import due, sweep_verdict
 from ..errors import AwsCallFailed
 from ..outcomes import Outcome
-from ..records import ACTIVE, DeploymentRecord, Status
+from ..records import ACTIVE, DeploymentRecord
 from .runs import causes_of, conclude
-
-SWEPT: tuple[Status, ...] = ("IN_PROGRESS", "ROLLING_BACK", "PENDING")
 
 
 def sweep(berth: Berth) -> list[Outcome]:
@@ -20,13 +18,14 @@ def sweep(berth: Berth) -> list[Outcome]:
     now = berth.clock()
     timeout = timedelta(minutes=berth.settings.rollout_timeout_minutes)
     outcomes: list[Outcome] = []
-    for status in SWEPT:
-        # Created before the cutoff is necessary for being due, not sufficient: a service that
-        # waited for its dependency started later, and is measured from its start.
-        for record in berth.store.records_with_status(status, created_before=now - timeout):
-            if not due(record, now, timeout) or _waits_for_a_live_dependency(berth, record):
-                continue
-            outcomes += _settle(berth, record)
+    # Created before the cutoff is necessary for being due, not sufficient: a service that
+    # waited for its dependency started later, and is measured from its start.
+    unsettled = berth.store.unsettled_records(created_before=now - timeout)
+    # Waiting records last: their dependencies' outcomes decide what becomes of them.
+    for record in sorted(unsettled, key=lambda r: r.status == "PENDING"):
+        if not due(record, now, timeout) or _waits_for_a_live_dependency(berth, record):
+            continue
+        outcomes += _settle(berth, record)
     return outcomes
 
 

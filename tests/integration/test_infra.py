@@ -61,8 +61,17 @@ def called_actions() -> set[str]:
     """Every IAM action behind the AWS calls Berth's handlers make in the whole demo scenario."""
     from berth.sandbox.sandbox import Sandbox
 
+    from berth.sandbox.sandbox import example_spec
+
     with Sandbox(rollout_seconds=0.0) as box:
         assert Scenario(box, Timeline(echo=lambda _: None)).run()
+        # An edited spec for running services: the one path that describes before it updates
+        # (a push does not: the head knows what runs).
+        edited = box.adapt_spec(example_spec()).replace(
+            "apim.dev.wso2.internal", "apim-edited.dev.wso2.internal"
+        )
+        box.upload_spec(edited)
+        box.run_until_idle()
         return {iam_action(c.service, c.operation, c.params) for c in box.recorder.calls}
 
 

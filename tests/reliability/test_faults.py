@@ -19,19 +19,24 @@ from tests.faults import Fault
 from tests.integration.helpers import deploy_example
 from tests.reliability.conftest import FIGURES
 
+# Every operation of an image update's life (the push and the ECS events it causes); checked
+# against what a push really calls by test_push_operations_are_the_ones_a_push_calls.
 PUSH_OPERATIONS = [
     ("dynamodb", "GetItem"),
     ("dynamodb", "PutItem"),
-    ("dynamodb", "UpdateItem"),
     ("dynamodb", "Query"),
     ("dynamodb", "Scan"),
-    ("ecs", "DescribeServices"),
-    ("ecs", "DescribeTaskDefinition"),
+    ("ecr", "DescribeImages"),
     ("ecs", "RegisterTaskDefinition"),
     ("ecs", "UpdateService"),
     ("sns", "Publish"),
 ]
-SPEC_OPERATIONS = [("s3", "GetObject"), ("ecr", "DescribeImages"), ("ecs", "CreateService")]
+SPEC_OPERATIONS = [
+    ("s3", "GetObject"),
+    ("ecs", "DescribeServices"),
+    ("ecs", "DescribeTaskDefinition"),
+    ("ecs", "CreateService"),
+]
 KINDS = {
     # kind: (error code for JSON protocols, for XML protocols, HTTP status)
     "throttling": ("ThrottlingException", "Throttling", 400),
@@ -76,7 +81,9 @@ def _redrive(box: Sandbox, since: int) -> None:
     """What Lambda's retries and a dead-letter redrive do once the fault has cleared."""
     failed = [d for d in box.deliveries[since:] if d.error]
     if failed:
-        time.sleep(0.35)  # let powertools' in-progress idempotency records expire
+        # Let the failed invocations' start leases and powertools' in-progress idempotency
+        # records (spec uploads) expire with the invocations' deadlines (300 ms here).
+        time.sleep(0.35)
     for delivery in failed:
         box.deliver(delivery.function, delivery.event)
     box.run_until_idle()
@@ -104,6 +111,14 @@ def no_retry_sleep_module():
     botocore.endpoint.time = types.SimpleNamespace(sleep=lambda _: None)
     yield
     botocore.endpoint.time = saved
+
+
+def test_push_operations_are_the_ones_a_push_calls(box):
+    mark = box.recorder.mark()
+    box.push("wso2am", f"4.7.0-{next(_tags)}")
+    box.run_until_idle()
+    called = {(c.service, c.operation) for c in box.recorder.since(mark)}
+    assert called == set(PUSH_OPERATIONS)
 
 
 @pytest.mark.parametrize(("kind", "persistent"), CASES, ids=CASE_IDS)

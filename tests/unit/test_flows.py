@@ -177,6 +177,74 @@ def test_the_lease_of_a_start_that_died_is_taken_over(deployed):
     assert [o.action for o in start(deployed, record, spec, accepted)] == ["started"]
 
 
+def test_a_second_delivery_waits_for_the_start_lease_its_own_claim_holds(deployed):
+    # Without an idempotency table, a redelivered push can find its own record's claim being
+    # started by the first delivery: it must wait, not start the same record a second time.
+    from chalicelib.flows.lease import lease_until_invocation_ends
+    from chalicelib.flows.runs import start
+
+    spec, accepted, record = _claim_push(deployed, "4.7.0-2")
+    head = deployed.store.get_head("dev", "apim")
+    deployed.store.put_head(
+        head.model_copy(update=lease_until_invocation_ends(record, deployed.clock()))
+    )
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the first delivery starts it meanwhile
+        waits.append(seconds)
+        if len(waits) == 2:
+            from chalicelib.flows.lease import release_start_lease
+
+            deployed.store.transition(record, {"PENDING"}, status="IN_PROGRESS")
+            release_start_lease(deployed, record)
+
+    deployed.sleep = sleep
+    outcomes = start(deployed, record, spec, accepted)
+    assert [(o.action, o.reason) for o in outcomes] == [
+        ("ignored", "another delivery started it")
+    ]
+    assert len(waits) == 2 and deployed.ecs.mutations == []
+
+
+def test_a_start_lease_expires_with_its_holders_invocation(deployed):
+    from datetime import timedelta
+
+    from chalicelib.context import invocation_started
+    from chalicelib.flows.lease import lease_free, lease_until_invocation_ends
+
+    now = deployed.clock()
+    _, _, record = _claim_push(deployed, "4.7.0-2")
+    head = deployed.store.get_head("dev", "apim")
+    invocation_started(now + timedelta(seconds=60))
+    try:
+        leased = head.model_copy(update=lease_until_invocation_ends(record, now))
+    finally:
+        invocation_started(None)
+    assert leased.starting_until == now + timedelta(seconds=60)
+    assert not lease_free(leased, now + timedelta(seconds=59))
+    assert lease_free(leased, now + timedelta(seconds=60))
+
+
+def test_a_push_claim_carries_the_start_lease_unless_another_start_holds_it(deployed):
+    from chalicelib.flows.claims import claim_head, new_run_id
+    from chalicelib.records import Image, Trigger
+
+    spec, _, _ = _claim_push(deployed, "4.7.0-2")
+    image = Image(repository="wso2am", tag="4.7.0-3", digest="sha256:" + "f" * 64, pushed_at=PUSHED)
+    head = deployed.store.get_head("dev", "apim")
+    busy = deployed.store.put_head(
+        head.model_copy(update={"starting_record_id": "D#other", "starting_since": deployed.clock()})
+    )
+    claimed = claim_head(
+        deployed, spec, "apim", image=image, run_id=new_run_id(), head=busy,
+        trigger=Trigger(kind="image", event_id="4.7.0-3"), waiting=[], lease=True,
+    )  # fmt: skip
+    assert claimed is not None
+    record, written = claimed
+    assert written.active_record_id == record.record_id
+    assert written.starting_record_id == "D#other"  # never taken from a start under way
+
+
 # ---- the sweep measures from the rollout's start and lets dependents wait their turn -----------
 
 
