@@ -43,23 +43,10 @@ def pending_outcome(record: DeploymentRecord) -> Outcome:
     )
 
 
-def claim(
-    berth: Berth,
-    spec: Spec,
-    name: str,
-    *,
-    image: Image,
-    run_id: str,
-    trigger: Trigger,
-    waiting: list[str],
-    head: Head | None = None,
-    desired_count: int | None = None,
-) -> DeploymentRecord | None:
-    """Move the service's head to `image` and write a PENDING record; None if the head moved."""
-    claimed = claim_head(
-        berth, spec, name, image=image, run_id=run_id, trigger=trigger, waiting=waiting,
-        head=head, desired_count=desired_count,
-    )  # fmt: skip
+def claim(berth: Berth, spec: Spec, name: str, **options: Any) -> DeploymentRecord | None:
+    """Move the service's head to `image` and write a PENDING record; None if the head moved.
+    `options` are `claim_head`'s."""
+    claimed = claim_head(berth, spec, name, **options)
     return claimed[0] if claimed else None
 
 
@@ -76,8 +63,9 @@ def claim_head(
     desired_count: int | None = None,
     lease: bool = False,
 ) -> tuple[DeploymentRecord, Head] | None:
-    """`claim`, also returning the head as written. With `lease`, the same write gives the new
-    record the service's start lease (see `lease`), which saves a start two DynamoDB calls."""
+    """Move the service's head to `image` and write a PENDING record; the record and the head as
+    written, or None if the head moved. With `lease`, the same write gives the new record the
+    service's start lease (see `lease`), which saves a start two DynamoDB calls."""
     head = head or berth.store.get_head(spec.environment, name)
     record = new_record(
         berth,
