@@ -14,7 +14,7 @@ a false test, so this module wraps moto's ECS backend in the sandbox:
   requiresAttributes, registeredAt/By, hostPort/protocol defaults, systemControls);
 - CreateService refuses an awsvpc task definition without networkConfiguration, a launch type
   the task definition does not support, and EFS volumes on a Fargate platform version before
-  1.4.0; UpdateService refuses the launch type too.
+  1.4.0; UpdateService refuses the launch type too, and a service that is not ACTIVE (deleted).
 
 Each rule names its source. Error texts were collected from AWS's answers quoted in public issue
 reports (listed in tests/fixtures/aws/README.md and beside each rule).
@@ -65,6 +65,11 @@ def _fargate_size_problem(cpu: str | None, memory: str | None) -> str | None:
 
 
 MAX_CONTAINERS = 10  # ECS service quota "Containers per task definition" (not adjustable)
+
+
+class ServiceNotActiveException(ECSException):
+    def __init__(self) -> None:
+        super().__init__("ServiceNotActiveException", "Service was not ACTIVE.")
 
 
 class PlatformTaskDefinitionIncompatibilityException(ECSException):
@@ -284,6 +289,10 @@ def make_strict(backend: Any, account: str) -> None:
         cluster = service_properties.get("cluster", "default")
         name = str(service_properties.get("service", "")).split("/")[-1]
         service = backend._get_service(cluster, name)
+        if service.status != "ACTIVE":
+            # moto updates a deleted (DRAINING/INACTIVE) service; AWS refuses: "You can't update a
+            # service that's inactive." (ECS API reference, UpdateService, Errors).
+            raise ServiceNotActiveException()
         problem = _service_problem(
             backend, service_properties.get("task_definition"), service.launch_type,
             service_properties.get("network_configuration") or service.network_configuration,

@@ -89,6 +89,20 @@ def test_create_service_refuses_awsvpc_without_network_configuration(sandbox):
     )  # fmt: skip
 
 
+def test_update_service_refuses_a_deleted_service(sandbox):
+    from tests.integration.helpers import deploy_example
+
+    deploy_example(sandbox)
+    ecs = sandbox.client("ecs")
+    arn = ecs.describe_services(cluster="wso2-dev", services=["apim"])["services"][0][
+        "taskDefinition"
+    ]
+    ecs.delete_service(cluster="wso2-dev", service="apim", force=True)
+    assert refusal(
+        lambda: ecs.update_service(cluster="wso2-dev", service="apim", taskDefinition=arn)
+    ) == ("ServiceNotActiveException", "Service was not ACTIVE.")
+
+
 def test_a_service_refuses_a_task_definition_without_its_launch_type(sandbox):
     ecs = sandbox.client("ecs")
     ec2_only = register(ecs, requiresCompatibilities=["EC2"], containerDefinitions=[
