@@ -59,9 +59,7 @@ def iam_action(service: str, operation: str, params: dict) -> str:
 @pytest.fixture(scope="module")
 def called_actions() -> set[str]:
     """Every IAM action behind the AWS calls Berth's handlers make in the whole demo scenario."""
-    from berth.sandbox.sandbox import Sandbox
-
-    from berth.sandbox.sandbox import example_spec
+    from berth.sandbox.sandbox import Sandbox, example_spec
 
     with Sandbox(rollout_seconds=0.0) as box:
         assert Scenario(box, Timeline(echo=lambda _: None)).run()
