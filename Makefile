@@ -33,7 +33,8 @@ STAGE ?= dev
 # The merge template is infra/resources.yaml plus the stage's precise EventBridge patterns (its
 # spec bucket, image repositories and BERTH_CLUSTERS from .chalice/config.json) and function
 # names: berth/package.py writes it. berth/chalice_package.py runs chalice package for the
-# runtime config.json names (chalice alone would take .venv's python3.11).
+# runtime config.json names (chalice alone would take .venv's python3.11), then slims the zip to
+# what the Lambdas reach and strips its shared objects (needs binutils' strip).
 package: $(STAMP)
 	rm -rf out/package out/merge-$(STAGE).yaml
 	$(BIN)/python -m berth.package $(STAGE) infra/resources.yaml .chalice/config.json \
