@@ -125,6 +125,19 @@ class Head(BaseModel):
         return service_key(self.environment, self.service)
 
 
+class Waiter(BaseModel):
+    """A PENDING record waiting for a dependency, kept in the dependency's partition so that the
+    dependency's outcome finds it with its head in one read."""
+
+    environment: str
+    service: str
+    record_id: str
+
+    @property
+    def key(self) -> str:
+        return f"WAITER#{self.service}#{self.record_id}"
+
+
 class AcceptedSpec(BaseModel):
     """The desired state of an environment: the last spec version that validated."""
 

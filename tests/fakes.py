@@ -11,7 +11,7 @@ from typing import Any
 from chalicelib.adapters.clients import Clients
 from chalicelib.context import Berth
 from chalicelib.live import Applied, EcrImage, LiveService, TaggedImage
-from chalicelib.records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, service_key
+from chalicelib.records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Waiter, service_key
 from chalicelib.settings import Settings
 
 
@@ -21,6 +21,7 @@ class InMemoryStore:
         self.heads: dict[str, Head] = {}
         self.external: set[str] = set()
         self.specs: dict[str, AcceptedSpec] = {}
+        self.waiters: dict[tuple[str, str], Waiter] = {}
 
     def put_record(self, record: DeploymentRecord) -> None:
         assert (record.target, record.record_id) not in self.records, "attribute_not_exists(sk)"
@@ -73,6 +74,36 @@ class InMemoryStore:
         moved = head.model_copy(update={"revision": head.revision + 1})
         self.heads[head.target] = moved
         return moved
+
+    def head_and_waiters(self, environment, service):
+        target = service_key(environment, service)
+        waiters = [w for (dependency, _), w in sorted(self.waiters.items()) if dependency == target]
+        return self.get_head(environment, service), waiters
+
+    def forget_waiter(self, dependency, waiter):
+        self.waiters.pop((service_key(waiter.environment, dependency), waiter.key), None)
+
+    def claim(self, record, head):
+        """All or nothing, as DynamoDB's TransactWriteItems."""
+        current = self.heads.get(head.target)
+        if (current.revision if current else 0) != head.revision:
+            return None
+        self.put_record(record)
+        for dependency in record.waiting_for:
+            waiter = Waiter(
+                environment=record.environment, service=record.service, record_id=record.record_id
+            )
+            self.waiters[(service_key(record.environment, dependency), waiter.key)] = waiter
+        return self.put_head(head)
+
+    def start(self, record, head, **changes):
+        stored = self.records[(record.target, record.record_id)]
+        if stored.status != "PENDING":
+            return None, None
+        current = self.heads.get(head.target)
+        if (current.revision if current else 0) != head.revision:
+            return self.transition(record, {"PENDING"}, **changes), None
+        return self.transition(record, {"PENDING"}, **changes), self.put_head(head)
 
     def claim_external(self, deployment_id, service_arn, event_name, expires):
         if deployment_id in self.external:

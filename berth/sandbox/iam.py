@@ -87,6 +87,21 @@ def requests_of(
 ) -> list[Request]:
     """What IAM authorizes for one call (Service Authorization Reference, per service)."""
     arn = f"arn:aws:{{}}:{region}:{account}:{{}}"
+    if service == "dynamodb" and operation == "TransactWriteItems":
+        # Authorized item by item as the underlying PutItem/UpdateItem/DeleteItem, and
+        # ConditionCheckItem for a ConditionCheck (DynamoDB developer guide, "Using IAM with
+        # DynamoDB transactions").
+        actions = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                   "ConditionCheck": "ConditionCheckItem"}  # fmt: skip
+        return [
+            Request(
+                f"dynamodb:{actions[kind]}",
+                arn.format("dynamodb", f"table/{item[kind]['TableName']}"),
+                {"dynamodb:EnclosingOperation": "TransactWriteItems"},
+            )
+            for item in params["TransactItems"]
+            for kind in item
+        ]
     if service == "dynamodb":
         table = arn.format("dynamodb", f"table/{params['TableName']}")
         if params.get("IndexName"):

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from ..records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Status, service_key
+from ..records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Status, Waiter, service_key
 from . import aws_errors, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 HEAD = "HEAD"
+WAITER = "WAITER#"
 BY_ECS_DEPLOYMENT = "by-ecs-deployment"
 BY_STATUS = "by-status"
 BY_UNSETTLED = "by-unsettled"
@@ -195,30 +196,144 @@ class Store:
             return Head(environment=environment, service=service)
         return Head.model_validate_json(_plain(item)["body"])
 
+    def _head_put(self, head: Head) -> tuple[Head, dict[str, Any]]:
+        """The next revision of `head`, and the conditional Put that stores it only if nobody
+        moved the head since it was read."""
+        expected = head.revision
+        moved = head.model_copy(update={"revision": expected + 1})
+        put: dict[str, Any] = {
+            "TableName": self.deployments,
+            "Item": _item(
+                {
+                    "pk": head.target,
+                    "sk": HEAD,
+                    "revision": moved.revision,
+                    "body": moved.model_dump_json(),
+                }
+            ),
+        }
+        if expected == 0:
+            put["ConditionExpression"] = "attribute_not_exists(sk)"
+        else:
+            put["ConditionExpression"] = "revision = :r"
+            put["ExpressionAttributeValues"] = {":r": {"N": str(expected)}}
+        return moved, put
+
     @aws_errors("PutItem")
     def put_head(self, head: Head) -> Head | None:
         """Store `head` as the next revision if nobody moved it since it was read; else None."""
-        expected = head.revision
-        moved = head.model_copy(update={"revision": expected + 1})
-        item = _item(
+        moved, put = self._head_put(head)
+        try:
+            self.db.put_item(**put)
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return moved
+
+    @aws_errors("Query")
+    def head_and_waiters(self, environment: str, service: str) -> tuple[Head, list[Waiter]]:
+        """The service's head and the records waiting for it, in one consistent Query: in the
+        service's partition, "HEAD" and "WAITER#..." sort after every "D#..." record."""
+        head = Head(environment=environment, service=service)
+        waiters: list[Waiter] = []
+        paginator = self.db.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.deployments,
+            KeyConditionExpression="pk = :pk AND sk >= :head",
+            ExpressionAttributeValues={
+                ":pk": {"S": service_key(environment, service)}, ":head": {"S": HEAD},
+            },
+            ConsistentRead=True,
+        ):  # fmt: skip
+            for item in page.get("Items", []):
+                plain = _plain(item)
+                if plain["sk"] == HEAD:
+                    head = Head.model_validate_json(plain["body"])
+                elif str(plain["sk"]).startswith(WAITER):
+                    waiters.append(Waiter.model_validate_json(plain["body"]))
+        return head, waiters
+
+    @aws_errors("DeleteItem")
+    def forget_waiter(self, dependency: str, waiter: Waiter) -> None:
+        """`waiter` no longer waits for `dependency` (released, started, skipped or gone)."""
+        self.db.delete_item(
+            TableName=self.deployments,
+            Key=_item({"pk": service_key(waiter.environment, dependency), "sk": waiter.key}),
+        )
+
+    # ---- writes of several items at once ------------------------------------------------------
+
+    @aws_errors("TransactWriteItems")
+    def claim(self, record: DeploymentRecord, head: Head) -> Head | None:
+        """Write the new PENDING `record`, move the head to it and register the record as a
+        waiter of each service it waits for, all or nothing; None if the head moved meanwhile.
+        One call instead of one per item (DynamoDB TransactWriteItems)."""
+        moved, head_put = self._head_put(head)
+        record_put = {
+            "TableName": self.deployments,
+            "Item": self._record_item(record),
+            "ConditionExpression": "attribute_not_exists(sk)",
+        }
+        waiters = [
+            {"Put": {"TableName": self.deployments, "Item": self._waiter_item(record, d)}}
+            for d in record.waiting_for
+        ]
+        failed = self._transact([{"Put": record_put}, {"Put": head_put}, *waiters])
+        if failed == {1}:
+            return None
+        if failed:
+            raise _cancelled(failed)
+        return moved
+
+    @aws_errors("TransactWriteItems")
+    def start(
+        self, record: DeploymentRecord, head: Head, **changes: Any
+    ) -> tuple[DeploymentRecord | None, Head | None]:
+        """Move `record` from PENDING with `changes` and store `head` as its next revision, in one
+        call. (record, head) as written; (None, None) if the record had left PENDING; (record
+        written alone, None) if only the head had moved, so that the caller re-reads it."""
+        updated = record.model_copy(update=changes)
+        moved, head_put = self._head_put(head)
+        record_put = {
+            "TableName": self.deployments,
+            "Item": self._record_item(updated),
+            "ConditionExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":pending": {"S": "PENDING"}},
+        }
+        failed = self._transact([{"Put": record_put}, {"Put": head_put}])
+        if not failed:
+            return updated, moved
+        if 0 in failed:
+            return None, None
+        return self.transition(record, {"PENDING"}, **changes), None
+
+    def _transact(self, items: list[dict[str, Any]]) -> set[int]:
+        """Run a transaction; the indexes of the items whose condition failed (empty: written)."""
+        try:
+            self.db.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons", [])
+            failed = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+            if not failed:
+                raise
+            return failed
+        return set()
+
+    def _waiter_item(self, record: DeploymentRecord, dependency: str) -> dict[str, Any]:
+        waiter = Waiter(
+            environment=record.environment, service=record.service, record_id=record.record_id
+        )
+        return _item(
             {
-                "pk": head.target,
-                "sk": HEAD,
-                "revision": moved.revision,
-                "body": moved.model_dump_json(),
+                "pk": service_key(record.environment, dependency),
+                "sk": waiter.key,
+                "body": waiter.model_dump_json(),
             }
         )
-        if expected == 0:
-            written = _put_if(self.db, self.deployments, item, "attribute_not_exists(sk)")
-        else:
-            written = _put_if(
-                self.db,
-                self.deployments,
-                item,
-                "revision = :r",
-                ExpressionAttributeValues={":r": {"N": str(expected)}},
-            )
-        return moved if written else None
 
     # ---- deployments Berth did not start ------------------------------------------------------
 
@@ -282,6 +397,14 @@ class Store:
                 AcceptedSpec.model_validate_json(_plain(i)["body"]) for i in page.get("Items", [])
             ]
         return specs
+
+
+def _cancelled(failed: set[int]) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "TransactionCanceledException",
+                   "Message": f"conditions failed on items {sorted(failed)}"}},
+        "TransactWriteItems",
+    )  # fmt: skip
 
 
 def _sortable(sequencer: str) -> str:

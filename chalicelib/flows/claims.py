@@ -82,19 +82,13 @@ def claim_head(
         previous_task_definition_arn=head.task_definition_arn,
         reason=f"waiting for {', '.join(waiting)}" if waiting else "",
     )
-    # The record first: a head must never name a record that was not written. A record whose
-    # head claim loses (or whose writer dies) stays PENDING with no head naming it: it is
-    # closed here, or by the sweep after the rollout timeout.
-    berth.store.put_record(record)
     owner: dict[str, Any] = {"image": image, "active_record_id": record.record_id}
     if lease and not waiting and lease_free(head, berth.clock()):
         owner |= lease_until_invocation_ends(record, berth.clock())
-    moved = berth.store.put_head(head.model_copy(update=owner))
+    # One transaction: the record, the head naming it, and the record's entry as a waiter of
+    # each dependency it waits for; nothing is written if another event moved the head first.
+    moved = berth.store.claim(record, head.model_copy(update=owner))
     if moved is None:
-        berth.store.transition(
-            record, {"PENDING"}, status="SUPERSEDED", finished_at=berth.clock(),
-            reason="another event changed the service first",
-        )  # fmt: skip
         return None
     _supersede(berth, head, record)
     return record, moved
@@ -116,15 +110,19 @@ def _supersede(berth: Berth, head: Head, by: DeploymentRecord) -> None:
         berth.announce(done, "SUPERSEDED", by.trigger.kind)
 
 
-def update_head(berth: Berth, record: DeploymentRecord, **changes: Any) -> bool:
+def update_head(
+    berth: Berth, record: DeploymentRecord, head: Head | None = None, /, **changes: Any
+) -> bool:
     """Apply `changes` to the service head if this record still owns it, or last left it (a late
-    outcome after a timeout corrects a head nobody has claimed since); True once written."""
+    outcome after a timeout corrects a head nobody has claimed since); True once written.
+    `head` is one just read, tried first; the head is re-read if it moved since."""
     for _ in range(3):
-        head = berth.store.get_head(record.environment, record.service)
+        head = head or berth.store.get_head(record.environment, record.service)
         owns = head.active_record_id == record.record_id
         left_it = head.active_record_id is None and head.image == record.image
         if not (owns or left_it):
             return False
         if berth.store.put_head(head.model_copy(update=changes)) is not None:
             return True
+        head = None
     return False

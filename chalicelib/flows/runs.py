@@ -27,6 +27,7 @@ from ..records import (
     Image,
     TerminalStatus,
     Trigger,
+    Waiter,
 )
 from ..render import (
     ImageRef,
@@ -211,18 +212,27 @@ def _start_image(
     )  # fmt: skip
     if applied.deployment_id is None:
         return _applied_in_place(berth, record, changes), False
-    started = berth.store.transition(
-        record, {"PENDING"}, status="IN_PROGRESS", reason="", **changes
-    )
-    if started is None:
-        return [], False
     # The head as this invocation's claim wrote it: nobody else may have written it while the
     # lease was held, except a newer claim (then re-read by update_head).
     head_changes = {"task_definition_arn": arn, "log_groups": sorted(groups), **RELEASED}
-    released = berth.store.put_head(head.model_copy(update=head_changes)) is not None or (
-        update_head(berth, started, **head_changes)
+    return _record_start(berth, record, head.model_copy(update=head_changes), changes, arn)
+
+
+def _record_start(
+    berth: Berth, record: DeploymentRecord, head: Head, changes: dict[str, Any], arn: str
+) -> Started:
+    """Write the record IN_PROGRESS and `head` (the lease released) in one call; if the head had
+    moved (a newer claim), write the head's part through `update_head` instead."""
+    started, written = berth.store.start(
+        record, head, status="IN_PROGRESS", reason="", **changes
     )
-    return _announce_started(berth, started, arn, applied.deployment_id), released
+    if started is None:
+        return [], False
+    released = written is not None or update_head(
+        berth, started, task_definition_arn=head.task_definition_arn,
+        log_groups=head.log_groups, **RELEASED,
+    )  # fmt: skip
+    return _announce_started(berth, started, arn, started.ecs_deployment_id), released
 
 
 # ECS's answers to UpdateService for a service that was deleted (ECS API reference, UpdateService
@@ -337,16 +347,18 @@ def _start(
     )
     if not rolled:
         return _applied_in_place(berth, record, changes), False
-    started = berth.store.transition(
-        record, {"PENDING"}, status="IN_PROGRESS", reason="", **changes
+    head = berth.store.get_head(record.environment, name)
+    if head.active_record_id != record.record_id:  # superseded meanwhile: the record only
+        started = berth.store.transition(
+            record, {"PENDING"}, status="IN_PROGRESS", reason="", **changes
+        )
+        return (_announce_started(berth, started, arn, applied.deployment_id), False) if (
+            started
+        ) else ([], False)
+    head_changes = {"task_definition_arn": arn, "log_groups": sorted(log_groups(rendered))}
+    return _record_start(
+        berth, record, head.model_copy(update={**head_changes, **RELEASED}), changes, arn
     )
-    if started is None:
-        return [], False
-    released = update_head(
-        berth, started, task_definition_arn=arn, log_groups=sorted(log_groups(rendered)),
-        **RELEASED,
-    )  # fmt: skip
-    return _announce_started(berth, started, arn, applied.deployment_id), released
 
 
 def _update_request(
@@ -384,27 +396,22 @@ def finish(
     berth: Berth, record: DeploymentRecord, status: TerminalStatus, source: EventSource
 ) -> list[Outcome]:
     """A record reached a terminal status: announce it, fix the head, move its dependents on."""
-    accepted = berth.store.accepted_spec(record.environment)
-    dependents = _dependents(berth, record, accepted)
-    skipped = [] if status == "COMPLETED" else [d.service for d in dependents]
+    head, dependents = _head_and_dependents(berth, record)
+    skipped = [] if status == "COMPLETED" else [d.service for d, _ in dependents]
     berth.announce(record, status, source, skipped)
-    return follow_up(berth, record, status, dependents, accepted)
+    return follow_up(berth, record, status, (head, dependents))
 
 
 def follow_up(
     berth: Berth,
     record: DeploymentRecord,
     status: TerminalStatus,
-    dependents: list[DeploymentRecord] | None = None,
-    accepted: AcceptedSpec | None = None,
+    known: tuple[Head, Dependents] | None = None,
 ) -> list[Outcome]:
     """What a terminal record implies for its head and dependents; safe to repeat, so a
-    redelivered event finishes work an earlier, failed delivery left undone. `dependents` and
-    `accepted` are read here unless the caller has them."""
-    if dependents is None:
-        accepted = berth.store.accepted_spec(record.environment)
-        dependents = _dependents(berth, record, accepted)
-    waiting = dependents
+    redelivered event finishes work an earlier, failed delivery left undone. The head and the
+    dependents are read here unless the caller has them (`known`)."""
+    head, waiting = known or _head_and_dependents(berth, record)
     outcomes = [
         Outcome(
             action=ACTION_OF[status],
@@ -417,20 +424,21 @@ def follow_up(
         )
     ]
     if status == "COMPLETED":
-        update_head(berth, record, active_record_id=None)
-        return outcomes + release_dependents(berth, record, waiting, accepted)
+        update_head(berth, record, head, active_record_id=None)
+        return outcomes + release_dependents(berth, record, waiting)
     if status == "TIMED_OUT" and record.ecs_still_rolling:
         # ECS is still moving the service to this record's image: that is what will run, so the
         # head keeps it (ECS's late outcome corrects the record, and the head if it failed).
         update_head(
-            berth, record, image=record.image, task_definition_arn=record.task_definition_arn,
-            active_record_id=None,
+            berth, record, head, image=record.image,
+            task_definition_arn=record.task_definition_arn, active_record_id=None,
         )  # fmt: skip
         return outcomes + skip_dependents(berth, record, waiting)
     # The service keeps (or went back to) what it ran before this record.
     update_head(
         berth,
         record,
+        head,
         image=record.previous_image,
         task_definition_arn=record.previous_task_definition_arn,
         active_record_id=None,
@@ -480,38 +488,34 @@ def causes_of(berth: Berth, record: DeploymentRecord) -> list[str]:
 
 # ---- dependents --------------------------------------------------------------------------------
 
+Dependents = list[tuple[DeploymentRecord, Waiter]]
+"""The PENDING records waiting for a service, each with its waiter entry on that service."""
 
-def _dependents(
-    berth: Berth, record: DeploymentRecord, accepted: AcceptedSpec | None
-) -> list[DeploymentRecord]:
-    """The PENDING records waiting for `record`'s service: the active records of the services
-    that depend on it in the `accepted` spec, read through their heads (consistent reads; the
-    status index may not yet hold a record written a moment ago)."""
-    services = (accepted.document.get("services") if accepted else None) or {}
-    waiting: list[DeploymentRecord] = []
-    for name, service in services.items() if isinstance(services, dict) else ():
-        if not isinstance(service, dict) or record.service not in service.get("dependsOn", []):
+
+def _head_and_dependents(berth: Berth, record: DeploymentRecord) -> tuple[Head, Dependents]:
+    """`record`'s service head and the PENDING records waiting for that service, found through
+    the waiter entries their claims wrote in its partition (one consistent Query, nothing more
+    when no one waits; entries of records that stopped waiting are cleared on the way)."""
+    head, waiters = berth.store.head_and_waiters(record.environment, record.service)
+    dependents: Dependents = []
+    for waiter in waiters:
+        dependent = berth.store.get_record(waiter.environment, waiter.service, waiter.record_id)
+        if dependent is None or dependent.status != "PENDING" or (
+            record.service not in dependent.waiting_for
+        ):
+            berth.store.forget_waiter(record.service, waiter)
             continue
-        head = berth.store.get_head(record.environment, name)
-        if head.active_record_id is None:
-            continue
-        dependent = berth.store.get_record(record.environment, name, head.active_record_id)
-        if dependent is None or dependent.status != "PENDING":
-            continue
-        if record.service in dependent.waiting_for:
-            waiting.append(dependent)
-    return waiting
+        dependents.append((dependent, waiter))
+    return head, dependents
 
 
 def release_dependents(
-    berth: Berth,
-    record: DeploymentRecord,
-    dependents: list[DeploymentRecord],
-    accepted: AcceptedSpec | None,
+    berth: Berth, record: DeploymentRecord, dependents: Dependents
 ) -> list[Outcome]:
     """Start the PENDING records that were waiting only for `record`'s service."""
     outcomes: list[Outcome] = []
-    for dependent in dependents:
+    accepted = berth.store.accepted_spec(record.environment) if dependents else None
+    for dependent, waiter in dependents:
         waiting = [w for w in dependent.waiting_for if w != record.service]
         if waiting or accepted is None:
             moved = berth.store.transition(
@@ -520,12 +524,14 @@ def release_dependents(
             )  # fmt: skip
             if moved:
                 outcomes.append(pending_outcome(moved))
+                berth.store.forget_waiter(record.service, waiter)
             continue
         spec = Spec.model_validate(accepted.document)
         if dependent.service not in spec.services:
             outcomes += skip(berth, dependent, f"{dependent.service} is no longer in the spec")
-            continue
-        outcomes += start(berth, dependent, spec, accepted)
+        else:
+            outcomes += start(berth, dependent, spec, accepted)
+        berth.store.forget_waiter(record.service, waiter)
     return outcomes
 
 
@@ -545,11 +551,12 @@ _DEPENDENCY_VERB = {
 
 
 def skip_dependents(
-    berth: Berth, record: DeploymentRecord, dependents: list[DeploymentRecord]
+    berth: Berth, record: DeploymentRecord, dependents: Dependents
 ) -> list[Outcome]:
     label = f"{record.service} {record.image.label}" if record.image else record.service
     verb = _DEPENDENCY_VERB.get(record.status, "failed")
     outcomes: list[Outcome] = []
-    for dependent in dependents:
+    for dependent, waiter in dependents:
         outcomes += skip(berth, dependent, f"its dependency {label} {verb}")
+        berth.store.forget_waiter(record.service, waiter)
     return outcomes

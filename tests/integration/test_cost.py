@@ -13,18 +13,20 @@ from tests.integration.test_rollout import SCHEDULED
 # One push to a running service, followed to COMPLETED (APIM, which MI depends on).
 IMAGE_UPDATE = Counter(
     {
-        # push: the accepted specs (who tracks the repository), ECR's word on the digest, the
-        # service head; the claim (record + head, the head carrying the start lease)
+        # push: the accepted specs (who tracks the repository), ECR's word on the digest
         "dynamodb:Scan": 1,
         "ecr:DescribeImages": 1,
-        # push: head; COMPLETED: head (to hand it back), MI's head (does MI wait for APIM?)
-        "dynamodb:GetItem": 5,
-        # push: claim (record, head), started (record, head); COMPLETED: record, head
-        "dynamodb:PutItem": 6,
-        # COMPLETED: the record by ECS deployment id
-        "dynamodb:Query": 1,
+        # push: the service head, to judge the image against what runs
+        "dynamodb:GetItem": 2,  # and COMPLETED: the record the deployment id names
+        # push: the claim (record + head with the start lease), then the start (record
+        # IN_PROGRESS + head with the task definition, the lease released), each one call
+        "dynamodb:TransactWriteItems": 2,
         "ecs:RegisterTaskDefinition": 1,
         "ecs:UpdateService": 1,
+        # COMPLETED: the record by ECS deployment id; the head and who waits for APIM
+        "dynamodb:Query": 2,
+        # COMPLETED: the record, the head handed back
+        "dynamodb:PutItem": 2,
         # deploying, deployed
         "sns:Publish": 2,
     }
@@ -77,3 +79,33 @@ def test_the_idle_sweep_makes_one_query(sandbox):
     assert [
         (c.operation, c.params.get("IndexName")) for c in sandbox.recorder.since(mark)
     ] == [("Query", "by-unsettled")]
+
+
+def _waiter_keys(sandbox, dependency: str) -> list[str]:
+    items = sandbox.client("dynamodb").query(
+        TableName="berth-deployments-dev",
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :w)",
+        ExpressionAttributeValues={":pk": {"S": f"dev#{dependency}"}, ":w": {"S": "WAITER#"}},
+    )["Items"]
+    return [item["sk"]["S"] for item in items]
+
+
+def test_a_dependent_waits_as_an_entry_beside_its_dependencys_head(sandbox):
+    # MI waits for APIM: its claim leaves an entry in APIM's partition, so APIM's outcome finds
+    # its head and everyone waiting in one Query, and finds nothing to read when no one waits.
+    from berth.sandbox.sandbox import example_spec
+
+    deploy_example(sandbox)
+    edited = sandbox.adapt_spec(example_spec()).replace(
+        "api.dev.example.com", "api2.dev.example.com"
+    ).replace("ei.dev.wso2.internal", "ei2.dev.wso2.internal")
+    sandbox.upload_spec(edited)
+    sandbox.pump()  # the upload only: APIM starts, MI waits
+
+    [waiter] = _waiter_keys(sandbox, "apim")
+    assert waiter.startswith("WAITER#ei#D#")
+    sandbox.run_until_idle()
+    assert _waiter_keys(sandbox, "apim") == []
+    assert statuses(sandbox)[-4:] == [
+        ("apim", "STARTED"), ("apim", "COMPLETED"), ("ei", "STARTED"), ("ei", "COMPLETED"),
+    ]  # fmt: skip

@@ -26,6 +26,7 @@ PUSH_OPERATIONS = [
     ("dynamodb", "PutItem"),
     ("dynamodb", "Query"),
     ("dynamodb", "Scan"),
+    ("dynamodb", "TransactWriteItems"),
     ("ecr", "DescribeImages"),
     ("ecs", "RegisterTaskDefinition"),
     ("ecs", "UpdateService"),

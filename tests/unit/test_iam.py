@@ -88,3 +88,20 @@ def test_each_stage_declares_the_fence_its_policy_enforces(stage):
 
     ruled = set(stage_clusters({"stages": {stage: {"environment_variables": stage_variables(stage)}}}, stage))
     assert set().union(*fence.clusters.values()) <= ruled
+
+
+def test_a_transaction_is_authorized_item_by_item():
+    from berth.sandbox.iam import requests_of
+
+    table = "arn:aws:dynamodb:us-east-1:1:table/"
+    params = {
+        "TransactItems": [
+            {"Put": {"TableName": "berth-deployments-dev", "Item": {}}},
+            {"ConditionCheck": {"TableName": "berth-specs-dev", "Key": {}}},
+        ]
+    }
+    requests = requests_of("dynamodb", "TransactWriteItems", params, "us-east-1", "1")
+    assert [(r.action, r.resource) for r in requests] == [
+        ("dynamodb:PutItem", table + "berth-deployments-dev"),
+        ("dynamodb:ConditionCheckItem", table + "berth-specs-dev"),
+    ]
