@@ -39,8 +39,8 @@ def main() -> None:
     is uploaded to S3 or a tracked image is pushed to ECR.
 
     \b
-    deploy, diff, status and history act on a deployed stage through the standard AWS
-    credential chain (--profile, --region, AWS_ENDPOINT_URL for `berth sandbox up`).
+    deploy, diff, status, history, rollback and promote act on a deployed stage through the
+    standard AWS credential chain (--profile, --region, AWS_ENDPOINT_URL for `berth sandbox up`).
     """
 
 
@@ -385,6 +385,125 @@ def history(environment: str, service: str, limit: int, as_json: bool, **kw: Any
         return
     for line in history_lines(records):
         click.echo(line)
+
+
+def _asked_options(command: F) -> F:
+    """The options of the commands that deploy an image a person asks for."""
+    options = [
+        click.option("--wait", is_flag=True, help="Follow the deployment to its outcome."),
+        click.option(
+            "--timeout", default=1800.0, show_default=True, type=float, help="Seconds --wait waits."
+        ),
+        click.option(
+            "--interval", default=2.0, show_default=True, type=float, help="Seconds between polls."
+        ),
+        click.option(
+            "--topic-arn",
+            envvar="BERTH_TOPIC_ARN",
+            help="Where the notification goes, instead of the stage's berth-notifications-<stage>.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return _stage_options(command)
+
+
+def _report_asked(
+    conn: Connection, ask: Callable[[], list[Any]], wait: bool, timeout: float, interval: float
+) -> None:
+    """Run a rollback or a promotion, print what it started, follow it with --wait; exit 1
+    unless it started (with --wait: completed)."""
+    from .commands.rollback import RecordFollower, outcome_lines, record_of, refused
+
+    outcomes = ask()
+    record = record_of(conn.store, outcomes)
+    for line in outcome_lines(outcomes, record):
+        click.echo(line)
+    if refused(outcomes):
+        sys.exit(1)
+    if not wait or record is None:
+        return
+    done = RecordFollower(conn.store, record, click.echo).follow(timeout, interval)
+    if done.status != "COMPLETED":
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("environment")
+@click.argument("service")
+@click.option(
+    "--to",
+    metavar="TAG|DIGEST",
+    help="The recorded image to go back to (default: the last one deployed before what runs).",
+)
+@_asked_options
+def rollback(
+    *,
+    environment: str,
+    service: str,
+    to: str | None,
+    wait: bool,
+    timeout: float,
+    interval: float,
+    topic_arn: str | None,
+    **kw: Any,
+) -> None:
+    """Redeploy an image from the service's records, as a push would, even if it is older.
+
+    \b
+    The image is the last one the service deployed completely before what it runs now, or
+    the recorded tag or digest --to names (a digest as `berth status` shortens it will do).
+    ECR must still hold it. Berth records and announces it as a rollback asked by your AWS
+    identity, saying that it overrides "never older"; the service's dependencies are waited
+    for as for a push. Exit status: 0 started (with --wait: completed), 1 otherwise.
+    Examples:
+      berth rollback dev apim
+      berth rollback prod apim --to 4.7.0-7 --wait
+    """
+    from chalicelib.flows.rollback import rollback as roll_back
+
+    conn = _connect(_where(kw))
+    berth = conn.berth(topic_arn)
+    asked = lambda: roll_back(  # noqa: E731
+        berth, environment, service, to=to, requested_by=conn.caller.arn
+    )
+    _report_asked(conn, asked, wait, timeout, interval)
+
+
+@main.command()
+@click.argument("service")
+@click.option("--from", "source", required=True, metavar="ENV", help="Where the image runs.")
+@click.option("--to", "target", required=True, metavar="ENV", help="Where to deploy it.")
+@_asked_options
+def promote(
+    *,
+    service: str,
+    source: str,
+    target: str,
+    wait: bool,
+    timeout: float,
+    interval: float,
+    topic_arn: str | None,
+    **kw: Any,
+) -> None:
+    """Deploy to one environment the exact image (digest) a service runs in another.
+
+    \b
+    The image is the one Berth recorded as running in --from; ECR must still hold it. Berth
+    records and announces it as a promotion asked by your AWS identity, as a push otherwise
+    (dependencies waited for; if it is older than what runs, the record says it overrides
+    "never older"). Exit status: 0 started (with --wait: completed), 1 otherwise.
+    Example:
+      berth promote apim --from dev --to prod --wait
+    """
+    from chalicelib.flows.rollback import promote as promote_image
+
+    conn = _connect(_where(kw))
+    berth = conn.berth(topic_arn)
+    asked = lambda: promote_image(  # noqa: E731
+        berth, service, source=source, target=target, requested_by=conn.caller.arn
+    )
+    _report_asked(conn, asked, wait, timeout, interval)
 
 
 def run() -> None:

@@ -24,6 +24,7 @@ from .records import (
     Image,
     SpecVersion,
     TerminalStatus,
+    Trigger,
 )
 
 # A record's terminal statuses, plus the news that is not a record's end.
@@ -88,6 +89,10 @@ class Notification(BaseModel):
     spec: SpecVersion | None = None
     record_id: str | None = None
     duration_seconds: float | None = None
+    requested_by: str | None = None
+    """Who asked for a rollback or a promotion."""
+    request: str = ""
+    """What they asked for, and any judgement it overrode."""
     time: datetime
 
     def text(self) -> str:
@@ -109,6 +114,8 @@ class Notification(BaseModel):
         if self.spec is not None:
             version = f" (version {self.spec.version_id})" if self.spec.version_id else ""
             lines.append(f"Spec: s3://{self.spec.bucket}/{self.spec.key}{version}")
+        if self.request:
+            lines.append(f"Requested: {self.request}")
         if self.reason:
             lines.append(f"Reason: {self.reason}")
         lines += [f"Cause: {c}" for c in self.causes]
@@ -124,6 +131,20 @@ def _revision(arn: str | None) -> str:
 
 def _subject(text: str) -> str:
     return text if len(text) < 100 else text[:96] + "..."
+
+
+# How a subject and a summary name a deployment a person asked for.
+ASKED_FOR = {"rollback": "rollback", "promote": "promotion"}
+
+
+def _asked_for(trigger: Trigger) -> tuple[str, str]:
+    """The subject's prefix and the summary's last sentence for a rollback or a promotion."""
+    what = ASKED_FOR.get(trigger.kind)
+    if what is None:
+        return "", ""
+    source = f" from {trigger.from_environment}" if trigger.from_environment else ""
+    who = f" asked by {trigger.requested_by}" if trigger.requested_by else ""
+    return f"{what}: ", f" {what.capitalize()}{source}{who}."
 
 
 def for_record(
@@ -192,6 +213,7 @@ def for_record(
             "",
         ),
     }[status]
+    prefix, asked = _asked_for(record.trigger)
     if status == "REJECTED" and record.trigger.spec is not None:
         count = len(record.errors)
         subject = (
@@ -205,8 +227,8 @@ def for_record(
         environment=env,
         service=None if svc == SPEC_SERVICE else svc,
         trigger=trigger,
-        subject=_subject(" ".join(subject.split())),
-        summary=" ".join(summary.split()),
+        subject=_subject(" ".join(subject.replace("] ", "] " + prefix, 1).split())),
+        summary=" ".join((summary + asked).split()),
         reason=record.reason,
         causes=capped(record.causes, NOTIFIED_ERRORS),
         errors=capped(record.errors, NOTIFIED_ERRORS, record.errors_total),
@@ -223,6 +245,8 @@ def for_record(
         spec=record.trigger.spec,
         record_id=record.record_id,
         duration_seconds=duration,
+        requested_by=record.trigger.requested_by,
+        request=record.trigger.note,
         time=now,
     )
 

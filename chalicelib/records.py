@@ -25,9 +25,10 @@ TerminalStatus = Literal[
 ]
 ACTIVE: frozenset[Status] = frozenset({"PENDING", "IN_PROGRESS", "ROLLING_BACK"})
 
-TriggerKind = Literal["spec", "image"]
-"""What starts a deployment: a spec upload or an image push."""
-EventSource = Literal["spec", "image", "ecs", "sweep"]
+TriggerKind = Literal["spec", "image", "rollback", "promote"]
+"""What starts a deployment: a spec upload, an image push, or a person asking for an image Berth
+recorded (`berth rollback`) or another environment runs (`berth promote`)."""
+EventSource = Literal[TriggerKind, "ecs", "sweep"]
 """What moved a record to where it is: a trigger, an ECS event or the sweep."""
 
 SPEC_SERVICE = "(spec)"
@@ -61,6 +62,13 @@ class Trigger(BaseModel):
     event_id: str
     spec: SpecVersion | None = None
     image: Image | None = None
+    requested_by: str | None = None
+    """Who asked for a rollback or a promotion (their AWS identity's ARN)."""
+    from_environment: str | None = None
+    """The environment a promoted image was taken from."""
+    note: str = ""
+    """What the person asked for, in words, and any judgement it overrode ("never older"): kept
+    with the trigger, which no later step of the record rewrites."""
 
 
 class DeploymentRecord(BaseModel):

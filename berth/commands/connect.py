@@ -16,6 +16,8 @@ from chalicelib.adapters import aws_errors
 from chalicelib.adapters.ecr import Ecr
 from chalicelib.adapters.ecs import Ecs
 from chalicelib.adapters.store import Store
+from chalicelib.context import Berth
+from chalicelib.settings import Settings
 
 from . import OperatorError
 
@@ -42,10 +44,29 @@ def specs_table_name(stage: str) -> str:
     return f"berth-specs-{stage}"
 
 
+def topic_arn(stage: str, account: str, region: str) -> str:
+    """The notification topic's ARN as infra/resources.yaml names it."""
+    return f"arn:aws:sns:{region}:{account}:berth-notifications-{stage}"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whose credentials these are (STS GetCallerIdentity): the account, and the ARN that a
+    rollback's or a promotion's record names as who asked."""
+
+    account: str
+    arn: str
+
+
 @aws_errors("GetCallerIdentity")
+def caller_identity(sts: Any) -> Caller:
+    answer = sts.get_caller_identity()
+    return Caller(str(answer["Account"]), str(answer["Arn"]))
+
+
 def caller_account(sts: Any) -> str:
     """The account the credentials belong to (STS GetCallerIdentity)."""
-    return str(sts.get_caller_identity()["Account"])
+    return caller_identity(sts).account
 
 
 @dataclass
@@ -65,8 +86,12 @@ class Connection:
         return self.session.client(service, config=config)  # type: ignore[call-overload]
 
     @cached_property
+    def caller(self) -> Caller:
+        return caller_identity(self.client("sts"))
+
+    @property
     def account(self) -> str:
-        return caller_account(self.client("sts"))
+        return self.caller.account
 
     @cached_property
     def spec_bucket(self) -> str:
@@ -91,6 +116,18 @@ class Connection:
     @cached_property
     def s3(self) -> Any:
         return self.client("s3")
+
+    def berth(self, topic: str | None = None) -> Berth:
+        """The Lambdas' own context on this session, for a flow run on a person's behalf
+        (rollback, promote): the same tables, bucket and topic as the stage's Lambdas."""
+        settings = Settings(
+            region=self.region,
+            spec_bucket=self.spec_bucket,
+            topic_arn=topic or topic_arn(self.stage, self.account, self.region),
+            deployments_table=self.store.deployments,
+            specs_table=self.store.specs,
+        )
+        return Berth.from_settings(settings, self.session)
 
 
 def connect(

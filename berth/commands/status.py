@@ -127,6 +127,10 @@ def trigger_text(record: DeploymentRecord) -> str:
     if trigger.kind == "spec" and trigger.spec is not None:
         version = f"@{trigger.spec.version_id}" if trigger.spec.version_id else ""
         return f"spec s3://{trigger.spec.bucket}/{trigger.spec.key}{version}"
+    if trigger.kind in ("rollback", "promote"):
+        source = f" from {trigger.from_environment}" if trigger.from_environment else ""
+        who = f" by {trigger.requested_by}" if trigger.requested_by else ""
+        return f"{trigger.kind}{source}{who}"
     if trigger.image is not None:
         return f"push {trigger.image.repository}:{trigger.image.label}"
     return trigger.kind
@@ -197,6 +201,6 @@ def history_lines(records: list[DeploymentRecord]) -> list[str]:
     for r in records:
         image = r.image.label if r.image is not None else "-"
         lines.append(f"{when(r.created_at)}  {r.status:<11} {image:<18} {trigger_text(r)}")
-        details = [r.reason, *r.causes, *r.errors]
+        details = [r.trigger.note, r.reason, *r.causes, *r.errors]
         lines += [f"    {d}" for d in dict.fromkeys(d for d in details if d)]
     return lines

@@ -4,7 +4,7 @@ deploy it where it is newer than what runs."""
 from __future__ import annotations
 
 from ..context import Berth
-from ..decisions.push import RunningImage, ecr_problem, judge_push
+from ..decisions.push import RunningImage, Verdict, ecr_problem, judge_push
 from ..events import EcrImageAction
 from ..notifications import ignored_push_notification, running_image_deleted_notification
 from ..outcomes import Outcome, ignored, warned
@@ -102,8 +102,13 @@ def deploy_image(
     image: Image,
     trigger: Trigger,
     other_tags: tuple[str, ...] = (),
+    never_older: bool = True,
 ) -> list[Outcome]:
-    """Judge a pushed image for one service and start (or queue) its deployment."""
+    """Judge a pushed image for one service and start (or queue) its deployment.
+
+    `never_older=False` is a person's explicit choice (a rollback, a promotion): the image
+    replaces what runs whatever its age or track, unless it already runs; the trigger's note
+    says what was overridden."""
     track = spec.services[name].image.track
     for _ in range(5):
         head = berth.store.get_head(spec.environment, name)
@@ -119,6 +124,8 @@ def deploy_image(
             RunningImage(running.tag, running.digest, running.pushed_at) if running else None,
             other_tags=other_tags,
         )
+        if not (verdict.deploy or never_older or _runs(running, image)):
+            verdict = Verdict(True, f"overridden by the person who asked: {verdict.reason}")
         if not verdict.deploy:
             if berth.settings.notify_ignored_pushes:
                 berth.notifier.publish(
@@ -139,6 +146,10 @@ def deploy_image(
             return [pending_outcome(record)]
         return start(berth, record, spec, accepted, leased)
     raise ConcurrentChange(f"{spec.environment}/{name}: the service head kept moving; retry")
+
+
+def _runs(running: Image | None, image: Image) -> bool:
+    return running is not None and running.digest == image.digest
 
 
 def _unstarted_claim(berth: Berth, head: Head, image: Image) -> DeploymentRecord | None:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -385,7 +385,7 @@ def test_version_and_validate_from_stdin():
 
 
 def test_every_operator_command_has_help_with_examples():
-    for command in ("deploy", "diff", "status", "history"):
+    for command in ("deploy", "diff", "status", "history", "rollback", "promote"):
         result = CliRunner().invoke(main, [command, "--help"])
         assert result.exit_code == 0 and "Example" in result.output
         for option in ("--stage", "--profile", "--region"):
@@ -477,3 +477,190 @@ def _read_until(stdout, text: str, timeout: float = 60) -> None:
     while time.monotonic() < deadline and text not in seen:
         seen += stdout.readline()
     assert text in seen, seen
+
+
+# ---- rollback and promote ---------------------------------------------------------------------------
+
+CALLER = "arn:aws:sts::123456789012:user/moto"
+
+
+def test_rollback_redeploys_the_image_before_what_runs_recorded_and_announced(sandbox, spec_file):
+    from tests.integration.helpers import live_image
+
+    # Given apim deployed at 4.7.0-1, then pushed to 4.7.0-9
+    deployed(sandbox, spec_file)
+    first = sandbox.client("ecr").describe_images(
+        repositoryName="wso2am", imageIds=[{"imageTag": "4.7.0-1"}]
+    )["imageDetails"][0]["imageDigest"]
+    sandbox.push("wso2am", "4.7.0-9")
+    sandbox.run_until_idle()
+    sandbox.notifications.clear()
+    # When the person on call rolls it back
+    result = berth(sandbox, "rollback", "dev", "apim")
+    sandbox.run_until_idle()
+    # Then the image before 4.7.0-9 is started, and the override is said
+    assert result.exit_code == 0, result.output
+    started, note = result.stdout.splitlines()
+    assert re.fullmatch(r"dev/apim: started 4\.7\.0-1 \(record D#\S+\)", started)
+    assert note == (
+        f"  rollback of apim to 4.7.0-1 ({first[:19]}) asked by {CALLER}; "
+        'overrides "never older": 4.7.0-1 is older than the running 4.7.0-9'
+    )
+    # Recorded as a rollback by that person, completed through ECS's events as for a push
+    record = history_of(sandbox, "apim")[0]
+    assert record.status == "COMPLETED" and record.image.digest == first
+    assert (record.trigger.kind, record.trigger.requested_by) == ("rollback", CALLER)
+    assert record.trigger.note == note.strip()
+    assert record.previous_image.tag == "4.7.0-9"
+    assert live_image(sandbox, "apim").endswith(f"/wso2am@{first}")
+    # Announced as a rollback, by whom
+    subjects = [n.subject for n in sandbox.notifications]
+    assert subjects == ["[dev] rollback: apim 4.7.0-1 deploying", "[dev] rollback: apim 4.7.0-1 deployed"]
+    assert sandbox.notifications[0].attributes["trigger"] == "rollback"
+    done = sandbox.notifications[-1]
+    assert done.document["requested_by"] == CALLER
+    assert done.document["summary"] == f"apim 4.7.0-1 is deployed to dev. Rollback asked by {CALLER}."
+    assert f"Requested: {note.strip()}" in done.text
+    # And history says so
+    lines = berth(sandbox, "history", "dev", "apim").stdout.splitlines()
+    assert re.search(rf"COMPLETED\s+4\.7\.0-1\s+rollback by {re.escape(CALLER)}$", lines[0])
+    assert lines[1] == f"    {note.strip()}"
+
+
+def test_rollback_to_a_recorded_tag_waits_and_refuses_what_it_cannot_do(sandbox, spec_file):
+    deployed(sandbox, spec_file)
+    sandbox.push("wso2am", "4.7.0-9")
+    sandbox.run_until_idle()
+    berth(sandbox, "rollback", "dev", "apim")
+    sandbox.run_until_idle()
+    # --to names a recorded tag (a newer one: nothing is overridden); --wait follows it
+    with turned(sandbox):
+        forward = berth(sandbox, "rollback", "dev", "apim", "--to", "4.7.0-9", "--wait",
+                        "--interval", "0.05")  # fmt: skip
+    assert forward.exit_code == 0, forward.output
+    lines = forward.stdout.splitlines()
+    assert lines[1].endswith(f"asked by {CALLER}")
+    assert lines[-1].startswith("apim: COMPLETED 4.7.0-9 (ECS deployment ")
+    # What cannot be done is said in one line, and nothing is recorded
+    before = len(history_of(sandbox, "apim"))
+    unknown = berth(sandbox, "rollback", "dev", "apim", "--to", "4.7.0-5")
+    assert unknown.exit_code == 1
+    assert str(unknown.exception) == "no deployment record of this service has the image '4.7.0-5'"
+    running = berth(sandbox, "rollback", "dev", "apim", "--to", "4.7.0-9")
+    assert str(running.exception).startswith("apim already runs 4.7.0-9 (sha256:")
+    nowhere = berth(sandbox, "rollback", "qa", "apim")
+    assert str(nowhere.exception) == "no accepted spec for environment 'qa'"
+    assert len(history_of(sandbox, "apim")) == before
+
+
+def test_rollback_to_an_image_ecr_no_longer_holds_is_rejected_and_recorded(sandbox, spec_file):
+    deployed(sandbox, spec_file)
+    sandbox.push("wso2am", "4.7.0-9")
+    sandbox.run_until_idle()
+    sandbox.client("ecr").batch_delete_image(
+        repositoryName="wso2am", imageIds=[{"imageTag": "4.7.0-1"}]
+    )
+    result = berth(sandbox, "rollback", "dev", "apim")
+    assert result.exit_code == 1
+    first, note, error = result.stdout.splitlines()
+    assert re.fullmatch(
+        r"dev/apim: rejected \(record D#\S+\): ECR does not hold the image asked for; nothing "
+        r"was deployed", first
+    )
+    assert note.startswith("  rollback of apim to 4.7.0-1 (sha256:")
+    assert re.fullmatch(r"  ECR holds no image sha256:\w+ in wso2am: it was deleted, or the "
+                        r"event did not come from ECR", error)  # fmt: skip
+    record = history_of(sandbox, "apim")[0]
+    assert (record.status, record.trigger.kind) == ("REJECTED", "rollback")
+
+
+def test_rollback_waits_for_a_dependency_being_deployed(sandbox, spec_file):
+    # Given ei at 4.4.0-2 after 4.4.0-1, and apim's push under way (delivered, not rolled out)
+    deployed(sandbox, spec_file)
+    sandbox.push("wso2mi", "4.4.0-2")
+    sandbox.run_until_idle()
+    dependent = next(n for n in order() if parse_dependencies(n))
+    dependency = parse_dependencies(dependent)[0]
+    repository = {"apim": "wso2am", "ei": "wso2mi"}[dependency]
+    sandbox.push(repository, FIRST_BUILDS[dependency][1][:-1] + "8")
+    sandbox.pump()
+    assert history_of(sandbox, dependency)[0].status == "IN_PROGRESS"
+    # When the dependent is rolled back meanwhile
+    result = berth(sandbox, "rollback", "dev", dependent)
+    # Then it waits for its dependency, as a push would, and follows it
+    assert result.exit_code == 0, result.output
+    assert re.match(rf"dev/{dependent}: pending \S+ \(record D#\S+\): waiting for {dependency}$",
+                    result.stdout.splitlines()[0])  # fmt: skip
+    sandbox.run_until_idle()
+    first, second = history_of(sandbox, dependency)[0], history_of(sandbox, dependent)[0]
+    assert first.status == second.status == "COMPLETED"
+    assert second.started_at >= first.finished_at
+
+
+def parse_dependencies(service: str) -> list[str]:
+    return list(parse_spec(example_spec().encode(), "example").services[service].depends_on)
+
+
+def prod_spec(box, track: str) -> str:
+    """The example as a prod environment of the same stage, its apim pinned to `track`."""
+    text = box.adapt_spec(example_spec())
+    for dev, prod in (("environment: dev", "environment: prod"), ("cluster: wso2-dev", "cluster: wso2-prod"),
+                      ("-dev-dev", "-dev-prod"), ("wso2/dev/", "wso2/prod/"), ("apim-dev/", "apim-prod/"),
+                      ("/berth/dev", "/berth/prod")):  # fmt: skip
+        text = text.replace(dev, prod)
+    document = yaml.safe_load(text)
+    document["services"]["apim"]["image"]["track"] = track
+    for service in document["services"].values():
+        for ref in (service.get("secrets") or {}).values():
+            with suppress(Exception):  # already created
+                box.create_secret(ref)
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def test_promote_deploys_the_digest_another_environment_runs(sandbox, spec_file):
+    # Given dev and prod at apim 4.7.0-1, prod pinned to it, and dev pushed to 4.7.0-9
+    deployed(sandbox, spec_file)
+    sandbox.upload_spec(prod_spec(sandbox, "4.7.0-1"), "prod")
+    sandbox.run_until_idle()
+    assert history_of_env(sandbox, "prod", "apim")[0].status == "COMPLETED"
+    digest = sandbox.push("wso2am", "4.7.0-9")
+    sandbox.run_until_idle()
+    assert len(history_of_env(sandbox, "prod", "apim")) == 1
+    sandbox.notifications.clear()
+    # When dev's apim is promoted to prod
+    with turned(sandbox):
+        result = berth(sandbox, "promote", "apim", "--from", "dev", "--to", "prod", "--wait",
+                       "--interval", "0.05")  # fmt: skip
+    # Then prod runs dev's exact digest, recorded and announced as a promotion
+    assert result.exit_code == 0, result.output
+    started, note, *_, last = result.stdout.splitlines()
+    assert re.fullmatch(r"prod/apim: started 4\.7\.0-9 \(record D#\S+\)", started)
+    assert note == (
+        f"  promotion of apim 4.7.0-9 ({digest[:19]}) from dev to prod asked by {CALLER}; "
+        "overrides the track: tag 4.7.0-9 does not follow track '4.7.0-1'"
+    )
+    assert last.startswith("apim: COMPLETED 4.7.0-9 (ECS deployment ")
+    record = history_of_env(sandbox, "prod", "apim")[0]
+    assert record.image.digest == digest
+    assert (record.trigger.kind, record.trigger.from_environment) == ("promote", "dev")
+    subjects = [n.subject for n in sandbox.notifications]
+    assert subjects == [
+        "[prod] promotion: apim 4.7.0-9 deploying", "[prod] promotion: apim 4.7.0-9 deployed"
+    ]
+    assert sandbox.notifications[0].attributes["trigger"] == "promote"
+    done = sandbox.notifications[-1]
+    assert done.document["summary"] == (
+        f"apim 4.7.0-9 is deployed to prod. Promotion from dev asked by {CALLER}."
+    )
+    # Promoting again: prod already runs it
+    again = berth(sandbox, "promote", "apim", "--from", "dev", "--to", "prod")
+    assert again.exit_code == 1
+    assert str(again.exception) == f"apim already runs 4.7.0-9 ({digest[:19]}) in prod"
+    same = berth(sandbox, "promote", "apim", "--from", "dev", "--to", "dev")
+    assert str(same.exception) == "--from and --to are both 'dev'"
+
+
+def history_of_env(box, environment, service):
+    from chalicelib import handlers
+
+    return handlers.berth().store.history(environment, service, 20)
