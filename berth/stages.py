@@ -4,13 +4,14 @@ and the fence they enforce, read the same way by `berth validate --stage` and th
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from chalicelib.fence import StageFence, environment_clusters
+from chalicelib.fence import FENCE_VARIABLES, StageFence, fence_from_variables
 
 CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
-FENCE_VARIABLES = ("BERTH_TASK_ROLES", "BERTH_IMAGE_REPOSITORIES", "BERTH_ENVIRONMENT_CLUSTERS")
+__all__ = ["FENCE_VARIABLES", "stage_fence", "stage_variables"]
 
 
 def stage_variables(stage: str, config: dict[str, Any] | None = None) -> dict[str, str]:
@@ -24,12 +25,14 @@ def stage_variables(stage: str, config: dict[str, Any] | None = None) -> dict[st
     }
 
 
-def _names(listed: str) -> frozenset[str]:
-    return frozenset(v.strip() for v in listed.split(",") if v.strip())
-
-
-def stage_fence(stage: str) -> StageFence:
-    variables = stage_variables(stage)
-    roles, repositories = (_names(variables.get(name, "")) for name in FENCE_VARIABLES[:2])
-    clusters = environment_clusters(variables.get("BERTH_ENVIRONMENT_CLUSTERS", ""))
-    return StageFence(roles, repositories, clusters)
+def stage_fence(
+    stage: str, region: str | None = None, overrides: dict[str, str] | None = None
+) -> StageFence:
+    """The stage's fence as its Lambdas enforce it, for checking a spec before uploading it:
+    the configuration's variables, under the fence variables of `overrides` (default: this
+    process's environment, where a sandbox's shell finds its own network and BERTH_ACCOUNT, as
+    the stack gives it to the Lambdas); secrets are checked against `region` when given."""
+    given = os.environ if overrides is None else overrides
+    variables = {**stage_variables(stage), **{k: given[k] for k in FENCE_VARIABLES if k in given}}
+    fence = fence_from_variables(variables, region)
+    return fence if fence is not None else StageFence(frozenset(), frozenset())

@@ -1,49 +1,170 @@
 """What a stage lets a spec reach, declared by the operator outside specs (the stage's
 configuration, deployed with the stack) and enforced before any AWS call: a spec naming a role
 the stage's iam:PassRole does not cover, or a repository its ECR statements do not cover, would
-otherwise validate and fail with AccessDenied halfway through a deployment."""
+otherwise validate and fail with AccessDenied halfway through a deployment; a spec naming
+another environment's secret, role, subnet or target group would succeed, and reach it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .yamlsource import Path
 
 if TYPE_CHECKING:
-    from .spec import Spec
+    from .spec import Network, Spec
+
+Problems = list[tuple[Path, str]]
+
+
+@dataclass(frozen=True)
+class NetworkFence:
+    """Where an environment's tasks may attach: its subnets, security groups and target groups
+    (ARNs, or ARN prefixes ending in `*`), and whether a task may get a public IP."""
+
+    subnets: frozenset[str] = frozenset()
+    security_groups: frozenset[str] = frozenset()
+    target_groups: frozenset[str] = frozenset()
+    public_ip: bool = False
+
 
 @dataclass(frozen=True)
 class StageFence:
     """Role names the stage may pass to ECS tasks, the ECR repositories it may deploy, and each
-    environment's clusters (empty: not declared, not checked)."""
+    environment's clusters, secret prefix, roles and network (empty: not declared, not
+    checked); the stage's own account and region (None: not checked)."""
 
     roles: frozenset[str]
     repositories: frozenset[str]
     clusters: dict[str, frozenset[str]] = field(default_factory=dict)
+    secret_prefixes: dict[str, str] = field(default_factory=dict)
+    environment_roles: dict[str, frozenset[str]] = field(default_factory=dict)
+    networks: dict[str, NetworkFence] = field(default_factory=dict)
+    adoptable: dict[str, frozenset[str]] = field(default_factory=dict)
+    account: str | None = None
+    region: str | None = None
+
+
+def environment_map(declared: str) -> dict[str, list[str]]:
+    """`dev=a,b;prod=c` as environment -> [values]."""
+    mapped: dict[str, list[str]] = {}
+    for entry in filter(None, (e.strip() for e in declared.split(";"))):
+        environment, _, values = entry.partition("=")
+        mapped[environment.strip()] = [v.strip() for v in values.split(",") if v.strip()]
+    return mapped
 
 
 def environment_clusters(declared: str) -> dict[str, frozenset[str]]:
     """`dev=wso2-dev;prod=wso2-prod,wso2-prod-b` as environment -> clusters."""
-    clusters: dict[str, frozenset[str]] = {}
-    for entry in filter(None, (e.strip() for e in declared.split(";"))):
-        environment, _, names = entry.partition("=")
-        clusters[environment.strip()] = frozenset(n.strip() for n in names.split(",") if n.strip())
-    return clusters
+    return {env: frozenset(names) for env, names in environment_map(declared).items()}
+
+
+def secret_prefixes(declared: str, environments: Iterable[str]) -> dict[str, str]:
+    """Each environment's secret prefix: `dev=wso2/dev/;prod=wso2/prod/` as declared, else
+    `wso2/<environment>/` for every environment the stage declares."""
+    prefixes = {env: f"wso2/{env}/" for env in environments}
+    prefixes.update({env: values[0] for env, values in environment_map(declared).items() if values})
+    return prefixes
+
+
+@dataclass(frozen=True)
+class FenceVariables:
+    """The stage configuration's fence, as its environment variables spell it."""
+
+    task_roles: str = ""
+    image_repositories: str = ""
+    clusters: str = ""
+    secrets: str = ""
+    roles: str = ""
+    subnets: str = ""
+    security_groups: str = ""
+    target_groups: str = ""
+    public_ip: str = ""
+    adopt: str = ""
+    account: str = ""
+    region: str = ""
+
+    def fence(self) -> StageFence:
+        clusters = environment_clusters(self.clusters)
+        roles = {env: frozenset(names) for env, names in environment_map(self.roles).items()}
+        passable = _names(self.task_roles) or frozenset().union(*roles.values())
+        subnets, groups, targets, public, adopt = (
+            environment_map(v)
+            for v in (
+                self.subnets,
+                self.security_groups,
+                self.target_groups,
+                self.public_ip,
+                self.adopt,
+            )
+        )
+        networks = {
+            env: NetworkFence(
+                frozenset(subnets.get(env, ())),
+                frozenset(groups.get(env, ())),
+                frozenset(targets.get(env, ())),
+                public.get(env, ["false"]) == ["true"],
+            )
+            for env in set(subnets) | set(groups) | set(targets) | set(public)
+        }
+        return StageFence(
+            roles=passable,
+            repositories=_names(self.image_repositories),
+            clusters=clusters,
+            secret_prefixes=secret_prefixes(self.secrets, clusters) if clusters else {},
+            environment_roles=roles,
+            networks=networks,
+            adoptable={env: frozenset(names) for env, names in adopt.items()},
+            account=self.account or None,
+            region=self.region or None,
+        )
+
+
+# Each stage variable of the fence, as a FenceVariables field.
+FENCE_VARIABLES = {
+    "BERTH_TASK_ROLES": "task_roles",
+    "BERTH_IMAGE_REPOSITORIES": "image_repositories",
+    "BERTH_ENVIRONMENT_CLUSTERS": "clusters",
+    "BERTH_ENVIRONMENT_SECRETS": "secrets",
+    "BERTH_ENVIRONMENT_ROLES": "roles",
+    "BERTH_ENVIRONMENT_SUBNETS": "subnets",
+    "BERTH_ENVIRONMENT_SECURITY_GROUPS": "security_groups",
+    "BERTH_ENVIRONMENT_TARGET_GROUPS": "target_groups",
+    "BERTH_ENVIRONMENT_PUBLIC_IP": "public_ip",
+    "BERTH_ENVIRONMENT_ADOPT": "adopt",
+    "BERTH_ACCOUNT": "account",
+}
+
+
+def fence_from_variables(variables: dict[str, str], region: str | None = None) -> StageFence | None:
+    """The fence a stage's variables declare; None when they declare none."""
+    values = {f: variables.get(v, "") for v, f in FENCE_VARIABLES.items()}
+    if not any(values.values()):
+        return None
+    return FenceVariables(**values, region=region or "").fence()
+
+
+def _names(listed: str) -> frozenset[str]:
+    return frozenset(v.strip() for v in listed.split(",") if v.strip())
 
 
 def _role_name(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 
 
-def _cluster_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
+def _cluster_problems(spec: Spec, fence: StageFence) -> Problems:
     if not fence.clusters:
         return []
     declared = fence.clusters.get(spec.environment)
     if declared is None:
         known = ", ".join(sorted(fence.clusters))
-        return [(("environment",), f"{spec.environment!r} is not an environment of this stage "
-                                   f"({known})")]  # fmt: skip
+        return [
+            (
+                ("environment",),
+                f"{spec.environment!r} is not an environment of this stage ({known})",
+            )
+        ]
     if spec.cluster in declared:
         return []
     listed = ", ".join(sorted(declared))
@@ -56,25 +177,162 @@ def _cluster_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
     ]
 
 
-def _role_problem(path: Path, arn: str | None, fence: StageFence) -> list[tuple[Path, str]]:
-    if arn is None or _role_name(arn) in fence.roles:
+def _role_problem(path: Path, arn: str | None, fence: StageFence, env: str) -> Problems:
+    if arn is None:
+        return []
+    name, own = _role_name(arn), fence.environment_roles.get(env)
+    if own is not None and name not in own:
+        listed = ", ".join(sorted(own))
+        return [
+            (
+                path,
+                f"role {name} is not one of environment {env}'s roles ({listed}): each "
+                "environment's tasks run under its own roles (BERTH_ENVIRONMENT_ROLES)",
+            )
+        ]
+    if name in fence.roles:
         return []
     roles = ", ".join(sorted(fence.roles))
-    return [(path, f"role {_role_name(arn)} is not one this stage may pass to ECS tasks ({roles})")]
+    return [(path, f"role {name} is not one this stage may pass to ECS tasks ({roles})")]
 
 
-def fence_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
-    """Each reference of `spec` outside the stage's fence, as (path, reason)."""
-    problems = _cluster_problems(spec, fence)
-    problems += _role_problem(("executionRoleArn",), spec.execution_role_arn, fence)
-    problems += _role_problem(("taskRoleArn",), spec.task_role_arn, fence)
+def _secret_parts(arn: str) -> tuple[str, str, str]:
+    """(region, account, name) of a secret reference ECS accepts in `valueFrom`: a Secrets
+    Manager ARN `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[-SUFFIX][:json-key:
+    version-stage:version-id]` (ECS developer guide, "Pass Secrets Manager secrets
+    programmatically"; Secrets Manager user guide, "Secret ARN") or an SSM parameter ARN
+    `arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME`, where a name `/a/b` gives
+    `parameter/a/b` (Systems Manager user guide, parameter hierarchies)."""
+    parts = arn.split(":")
+    if parts[2] == "secretsmanager":
+        return parts[3], parts[4], parts[6]
+    return parts[3], parts[4], ":".join(parts[5:]).removeprefix("parameter/")
+
+
+def _secret_problems(path: Path, arn: str, fence: StageFence, env: str) -> Problems:
+    region, account, name = _secret_parts(arn)
+    if fence.account is not None and account != fence.account:
+        return [
+            (
+                path,
+                f"secret of account {account}: environment {env} reads secrets of its own "
+                f"account only ({fence.account})",
+            )
+        ]
+    if fence.region is not None and region != fence.region:
+        return [
+            (
+                path,
+                f"secret in region {region}: environment {env} reads secrets of its own "
+                f"region only ({fence.region})",
+            )
+        ]
+    prefix = fence.secret_prefixes.get(env)
+    if prefix is None or (name.startswith(prefix) and ".." not in name.split("/")):
+        return []
+    return [
+        (
+            path,
+            f"secret {name} is outside environment {env}'s secrets: name one under "
+            f"{prefix} (BERTH_ENVIRONMENT_SECRETS)",
+        )
+    ]
+
+
+def _secrets_problems(spec: Spec, fence: StageFence) -> Problems:
+    problems: Problems = []
+    env = spec.environment
     for name, svc in spec.services.items():
         at: Path = ("services", name)
-        problems += _role_problem((*at, "executionRoleArn"), svc.execution_role_arn, fence)
-        problems += _role_problem((*at, "taskRoleArn"), svc.task_role_arn, fence)
+        for key, arn in sorted(svc.secrets.items()):
+            problems += _secret_problems((*at, "secrets", key), arn, fence, env)
+        for container, sidecar in svc.containers.items():
+            for key, arn in sorted(sidecar.secrets.items()):
+                here: Path = (*at, "containers", container, "secrets", key)
+                problems += _secret_problems(here, arn, fence, env)
+    return problems
+
+
+def _network_problems(
+    at: Path, network: Network | None, allowed: NetworkFence, env: str
+) -> Problems:
+    if network is None:
+        return []
+    problems: Problems = []
+    for i, subnet in enumerate(network.subnets):
+        if subnet not in allowed.subnets:
+            listed = ", ".join(sorted(allowed.subnets)) or "none"
+            problems.append(
+                (
+                    (*at, "subnets", i),
+                    f"{subnet} is not a subnet of environment {env} "
+                    f"({listed}; BERTH_ENVIRONMENT_SUBNETS)",
+                )
+            )
+    for i, group in enumerate(network.security_groups):
+        if group not in allowed.security_groups:
+            listed = ", ".join(sorted(allowed.security_groups)) or "none"
+            problems.append(
+                (
+                    (*at, "securityGroups", i),
+                    f"{group} is not a security group of environment {env} ({listed}; "
+                    "BERTH_ENVIRONMENT_SECURITY_GROUPS)",
+                )
+            )
+    if network.assign_public_ip and not allowed.public_ip:
+        problems.append(
+            (
+                (*at, "assignPublicIp"),
+                f"environment {env} gives its tasks no public IP: set it to false, or "
+                f"have the operator allow it (BERTH_ENVIRONMENT_PUBLIC_IP={env}=true)",
+            )
+        )
+    return problems
+
+
+def _target_group_allowed(arn: str, allowed: frozenset[str]) -> bool:
+    return any(arn == a or (a.endswith("*") and arn.startswith(a[:-1])) for a in allowed)
+
+
+def _networks_problems(spec: Spec, fence: StageFence) -> Problems:
+    env = spec.environment
+    allowed = fence.networks.get(env)
+    if allowed is None:
+        return []
+    problems = _network_problems(("network",), spec.network, allowed, env)
+    for name, svc in spec.services.items():
+        at: Path = ("services", name)
+        problems += _network_problems((*at, "network"), svc.network, allowed, env)
+        target = svc.load_balancer.target_group_arn if svc.load_balancer else None
+        if target is not None and not _target_group_allowed(target, allowed.target_groups):
+            listed = ", ".join(sorted(allowed.target_groups)) or "none"
+            problems.append(
+                (
+                    (*at, "loadBalancer", "targetGroupArn"),
+                    f"not a target group of environment {env} ({listed}; "
+                    "BERTH_ENVIRONMENT_TARGET_GROUPS)",
+                )
+            )
+    return problems
+
+
+def fence_problems(spec: Spec, fence: StageFence) -> Problems:
+    """Each reference of `spec` outside the stage's fence, as (path, reason)."""
+    env = spec.environment
+    problems = _cluster_problems(spec, fence)
+    problems += _role_problem(("executionRoleArn",), spec.execution_role_arn, fence, env)
+    problems += _role_problem(("taskRoleArn",), spec.task_role_arn, fence, env)
+    for name, svc in spec.services.items():
+        at: Path = ("services", name)
+        problems += _role_problem((*at, "executionRoleArn"), svc.execution_role_arn, fence, env)
+        problems += _role_problem((*at, "taskRoleArn"), svc.task_role_arn, fence, env)
         if svc.image.repository not in fence.repositories:
             listed = ", ".join(sorted(fence.repositories))
-            problems.append((("services", name, "image", "repository"),
-                             f"{svc.image.repository!r} is not a repository this stage deploys "
-                             f"from ({listed})"))  # fmt: skip
-    return problems
+            problems.append(
+                (
+                    ("services", name, "image", "repository"),
+                    f"{svc.image.repository!r} is not a repository this stage deploys "
+                    f"from ({listed})",
+                )
+            )
+    return problems + _secrets_problems(spec, fence) + _networks_problems(spec, fence)

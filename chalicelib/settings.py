@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from .fence import StageFence, environment_clusters
+from .fence import FENCE_VARIABLES, StageFence, fence_from_variables
 
 # The values PutRetentionPolicy accepts (CloudWatch Logs API reference, retentionInDays).
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
@@ -29,27 +29,15 @@ class Settings(BaseModel):
     max_attempts: int = Field(default=5, ge=1)
     log_retention_days: int = 90
     """Retention of the task log groups Berth creates."""
-    task_roles: frozenset[str] = frozenset()
-    """Role names the stage's policy lets Berth pass to ECS tasks (BERTH_TASK_ROLES)."""
-    image_repositories: frozenset[str] = frozenset()
-    """ECR repositories the stage's policy lets Berth read (BERTH_IMAGE_REPOSITORIES)."""
-    environment_clusters: str = ""
-    """Each environment's clusters, `dev=wso2-dev;prod=wso2-prod` (BERTH_ENVIRONMENT_CLUSTERS)."""
-
-    @field_validator("task_roles", "image_repositories", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return frozenset(v.strip() for v in value.split(",") if v.strip())
-        return value
+    fence_variables: dict[str, str] = {}
+    """The stage's fence as its configuration declares it (chalicelib.fence.FENCE_VARIABLES:
+    BERTH_TASK_ROLES, BERTH_ENVIRONMENT_CLUSTERS, BERTH_ENVIRONMENT_SECRETS...)."""
 
     @property
     def fence(self) -> StageFence | None:
-        """The stage's fence, when its configuration declares one."""
-        if not (self.task_roles or self.image_repositories or self.environment_clusters):
-            return None
-        clusters = environment_clusters(self.environment_clusters)
-        return StageFence(self.task_roles, self.image_repositories, clusters)
+        """The stage's fence, when its configuration declares one; secrets are checked against
+        the Lambdas' own region."""
+        return fence_from_variables(self.fence_variables, self.region)
 
     @field_validator("log_retention_days")
     @classmethod
@@ -75,9 +63,7 @@ class Settings(BaseModel):
             "notify_ignored_pushes": "BERTH_NOTIFY_IGNORED_PUSHES",
             "max_attempts": "BERTH_AWS_MAX_ATTEMPTS",
             "log_retention_days": "BERTH_LOG_RETENTION_DAYS",
-            "task_roles": "BERTH_TASK_ROLES",
-            "image_repositories": "BERTH_IMAGE_REPOSITORIES",
-            "environment_clusters": "BERTH_ENVIRONMENT_CLUSTERS",
         }
         values.update({k: env[v] for k, v in optional.items() if env.get(v)})
+        values["fence_variables"] = {k: env[k] for k in FENCE_VARIABLES if env.get(k)}
         return cls.model_validate(values)

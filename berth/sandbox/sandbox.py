@@ -27,6 +27,7 @@ import yaml
 
 from chalicelib import handlers, triggers
 from chalicelib.context import Berth
+from chalicelib.fence import environment_clusters
 from chalicelib.settings import Settings
 
 from ..stages import FENCE_VARIABLES, stage_variables
@@ -190,8 +191,25 @@ class Sandbox:
             "BERTH_DEPLOYMENTS_TABLE": TABLE_NAMES["DeploymentsTable"],
             "BERTH_SPECS_TABLE": TABLE_NAMES["SpecsTable"],
             "BERTH_IDEMPOTENCY_TABLE": TABLE_NAMES["IdempotencyTable"],
-            # The dev stage's fence, as its Lambdas get it from .chalice/config.json.
+            # The dev stage's fence, as its Lambdas get it from .chalice/config.json and the
+            # stack (BERTH_ACCOUNT), with the sandbox VPC's network in every environment.
             **{k: v for k, v in stage_variables(STAGE).items() if k in FENCE_VARIABLES},
+            "BERTH_ACCOUNT": ACCOUNT,
+            **self._network_fence(),
+        }
+
+    def _network_fence(self) -> dict[str, str]:
+        """Each environment of the stage bound to the sandbox's subnets and security group (what
+        `adapt_spec` gives specs); before the sandbox starts, the stage's own declaration."""
+        if not getattr(self, "subnets", None):
+            return {}
+        environments = environment_clusters(stage_variables(STAGE)["BERTH_ENVIRONMENT_CLUSTERS"])
+        subnets = ",".join(self.subnets)
+        return {
+            "BERTH_ENVIRONMENT_SUBNETS": ";".join(f"{e}={subnets}" for e in environments),
+            "BERTH_ENVIRONMENT_SECURITY_GROUPS": ";".join(
+                f"{e}={self.security_group}" for e in environments
+            ),
         }
 
     @property

@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from berth.cli import main
 from berth.sandbox.sandbox import BUCKET, example_spec
+from chalicelib.fence import FENCE_VARIABLES
 from chalicelib.records import SPEC_SERVICE
 from chalicelib.spec import parse_spec
 from tests.conftest import ROOT
@@ -150,7 +151,7 @@ def test_deploy_wait_exits_1_and_names_the_cause_when_a_rollout_fails(sandbox, s
 
 def test_deploy_refuses_an_invalid_spec_locally_and_uploads_nothing(sandbox, tmp_path):
     bad = tmp_path / "wso2.yaml"
-    bad.write_text(example_spec().replace("memory: 2048", "memory: 5"))
+    bad.write_text(sandbox.adapt_spec(example_spec()).replace("memory: 2048", "memory: 5"))
     result = berth(sandbox, "deploy", str(bad))
     assert result.exit_code == 1
     assert re.match(rf"{re.escape(str(bad))}:\d+:\d+: services\.ei\.memory: ", result.stderr)
@@ -364,9 +365,11 @@ def test_aws_failures_are_one_line(sandbox, spec_file, monkeypatch, capsys):
 def test_the_stage_names_its_resources_from_the_account(sandbox, spec_file, monkeypatch):
     # Without BERTH_SPEC_BUCKET the bucket is the stage's: berth-specs-<account>-<stage>, the
     # account from STS GetCallerIdentity.
-    env = {k: v for k, v in sandbox.env_vars().items() if not k.startswith("BERTH_")}
+    # (The fence stays: the sandbox's network is not the one .chalice/config.json declares.)
+    kept = {k: v for k, v in sandbox.env_vars().items() if k in FENCE_VARIABLES}
+    env = {k: v for k, v in sandbox.env_vars().items() if not k.startswith("BERTH_")} | kept
     for key in list(sandbox.env_vars()):
-        if key.startswith("BERTH_"):
+        if key.startswith("BERTH_") and key not in kept:
             monkeypatch.delenv(key, raising=False)
     result = CliRunner().invoke(main, ["deploy", str(spec_file)], env=env)
     assert result.exit_code == 0, result.output

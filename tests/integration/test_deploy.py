@@ -6,6 +6,7 @@ import json
 
 from berth.sandbox.sandbox import example_spec
 from chalicelib import handlers
+from chalicelib.fence import FENCE_VARIABLES
 from tests.conftest import sample_event
 from tests.faults import Fault
 from tests.integration.helpers import deploy_example, history, live_image, outcomes, statuses
@@ -189,17 +190,25 @@ def test_an_invalid_spec_is_rejected_and_the_accepted_one_stays(sandbox):
     assert accepted.document["services"]["apim"]["memory"] == 4096
 
 
-def test_a_spec_for_a_missing_cluster_is_rejected_with_the_aws_error(sandbox):
-    sandbox.renew_clients(BERTH_ENVIRONMENT_CLUSTERS="")  # no fence: ECS itself answers
+def test_a_spec_for_another_cluster_is_rejected_with_the_aws_error(sandbox):
+    # Issue 15: without the fence, IAM answers first: the stage's policy grants the service
+    # actions only on service/<cluster>/* of its environments' clusters (ECS service ARNs,
+    # arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE; IAM evaluates before ECS looks).
+    sandbox.renew_clients(BERTH_ENVIRONMENT_CLUSTERS="")  # no fence: AWS itself answers
+    sandbox.client("ecs").create_cluster(clusterName="payments")
     sandbox.push("wso2mi", "4.4.0-1")
     sandbox.push("wso2am", "4.7.0-1")
     sandbox.upload_spec(
-        sandbox.adapt_spec(example_spec()).replace("cluster: wso2-dev", "cluster: nowhere")
+        sandbox.adapt_spec(example_spec()).replace("cluster: wso2-dev", "cluster: payments")
     )
     sandbox.run_until_idle()
     [note] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
     assert note.document["errors"] == [
-        "DescribeServices failed: ClusterNotFoundException: Cluster not found."
+        "DescribeServices failed: AccessDeniedException: User: "
+        "arn:aws:sts::123456789012:assumed-role/berth-dev-lambda/berth-dev-lambda is not "
+        "authorized to perform: ecs:DescribeServices on resource: "
+        "arn:aws:ecs:us-east-1:123456789012:service/payments/apim because no identity-based "
+        "policy allows the ecs:DescribeServices action"
     ]
     assert sandbox.recorder.ecs_mutations() == []
 
@@ -434,26 +443,25 @@ def test_a_role_the_stage_may_not_pass_is_refused_at_upload_with_its_location(sa
     sandbox.push("wso2mi", "4.4.0-1")
     sandbox.push("wso2am", "4.7.0-1")
     sandbox.upload_spec(
-        sandbox.adapt_spec(example_spec()).replace("role/berth-task-dev", "role/admin", 1)
+        sandbox.adapt_spec(example_spec()).replace("role/berth-task-dev-dev", "role/admin", 1)
     )
     sandbox.run_until_idle()
     [note] = sandbox.notifications
     assert note.document["errors"] == [
         "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:5:1: taskRoleArn: role admin is "
-        "not one this stage may pass to ECS tasks (berth-task-dev, berth-task-execution-dev)"
+        "not one of environment dev's roles (berth-task-dev-dev, berth-task-execution-dev-dev): "
+        "each environment's tasks run under its own roles (BERTH_ENVIRONMENT_ROLES)"
     ]
     assert sandbox.recorder.ecs_mutations() == []
 
 
 def test_without_the_fence_aws_itself_would_deny_the_pass_role(sandbox):
     # The sandbox runs Berth under the dev stage's IAM policy, as AWS would.
-    sandbox.renew_clients(  # no fence at all
-        BERTH_TASK_ROLES="", BERTH_IMAGE_REPOSITORIES="", BERTH_ENVIRONMENT_CLUSTERS=""
-    )
+    sandbox.renew_clients(**dict.fromkeys(FENCE_VARIABLES, ""))  # no fence at all
     sandbox.push("wso2mi", "4.4.0-1")
     sandbox.push("wso2am", "4.7.0-1")
     sandbox.upload_spec(
-        sandbox.adapt_spec(example_spec()).replace("role/berth-task-dev", "role/admin", 1)
+        sandbox.adapt_spec(example_spec()).replace("role/berth-task-dev-dev", "role/admin", 1)
     )
     sandbox.run_until_idle()
     failed = history("ei")[0]

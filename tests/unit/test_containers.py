@@ -530,7 +530,7 @@ def test_a_sidecar_cannot_load_code_or_probe_with_a_shell():
 
 
 def test_sidecar_images_come_from_the_stages_repositories():
-    fence = StageFence(roles=frozenset({"berth-task-execution-prod", "berth-task-prod"}),
+    fence = StageFence(roles=frozenset({"berth-task-execution-prod-prod", "berth-task-prod-prod"}),
                        repositories=frozenset({"wso2am", "wso2mi", "aws-for-fluent-bit"}))  # fmt: skip
     assert problems(example(), fence) == [
         "services.apim.containers.keystore-init.image.repository: 'berth-keystore-init' is not a "

@@ -1,0 +1,112 @@
+"""IAM backs each environment's fence (issue 15): the stage's roles, secrets and ECS services are
+the ones its configuration binds to its environments, in the policy and in the template."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from berth.sandbox.infra import load_template
+from berth.stages import stage_fence, stage_variables
+from chalicelib.fence import environment_map
+from tests.conftest import ROOT
+
+
+def policy(stage: str) -> dict[str, dict]:
+    document = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    return {s["Sid"]: s for s in document["Statement"]}
+
+
+def template_roles(stage: str) -> dict[str, dict]:
+    """The template's ECS task roles by the name they get in `stage`."""
+    roles = {}
+    for resource in load_template()["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Role" or "RoleName" not in resource["Properties"]:
+            continue
+        name = resource["Properties"]["RoleName"]["Fn::Sub"].replace("${Stage}", stage)
+        roles[name] = resource["Properties"]
+    return roles
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_environment_has_its_own_roles_in_config_policy_and_template(stage):
+    declared = environment_map(stage_variables(stage)["BERTH_ENVIRONMENT_ROLES"])
+    assert declared == {
+        env: [f"berth-task-execution-{stage}-{env}", f"berth-task-{stage}-{env}"]
+        for env in ("dev", "prod")
+    }
+    every = {name for names in declared.values() for name in names}
+    passable = {arn.rsplit("/", 1)[-1] for arn in policy(stage)["PassOnlyTheTaskRoles"]["Resource"]}
+    assert passable == every == set(template_roles(stage))
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_an_execution_role_reads_only_its_environments_secrets(stage):
+    fence = stage_fence(stage, overrides={})
+    for env, prefix in fence.secret_prefixes.items():
+        role = template_roles(stage)[f"berth-task-execution-{stage}-{env}"]
+        [inline] = role["Policies"]
+        statements = inline["PolicyDocument"]["Statement"]
+        granted = {s["Action"]: s["Resource"]["Fn::Sub"] for s in statements}
+        base = "arn:${AWS::Partition}:{}:${AWS::Region}:${AWS::AccountId}:"
+        assert granted == {
+            "secretsmanager:GetSecretValue": base.replace("{}", "secretsmanager") + f"secret:{prefix}*",
+            "ssm:GetParameters": base.replace("{}", "ssm") + f"parameter/{prefix}*",
+        }  # fmt: skip
+    # The task roles get no policy: nothing a spec could borrow.
+    task = template_roles(stage)[f"berth-task-{stage}-dev"]
+    assert "Policies" not in task and "ManagedPolicyArns" not in task
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_ecs_service_actions_are_granted_only_on_the_environments_clusters(stage):
+    clusters = sorted(set().union(*stage_fence(stage, overrides={}).clusters.values()))
+    statement = policy(stage)["ServicesOfTheEnvironmentsClusters"]
+    assert statement["Resource"] == [f"arn:*:ecs:*:*:service/{c}/*" for c in clusters]
+    # No other statement grants a service action.
+    for sid, other in policy(stage).items():
+        actions = [other["Action"]] if isinstance(other["Action"], str) else other["Action"]
+        if sid != "ServicesOfTheEnvironmentsClusters":
+            assert not {"ecs:CreateService", "ecs:UpdateService"} & set(actions), sid
+
+
+def test_a_prod_role_in_a_dev_spec_is_refused_at_upload(sandbox):
+    # Issue 15: one execution role per stage could read every wso2/* secret; now a dev spec
+    # naming prod's role (which reads wso2/prod/) is refused before anything runs.
+    from berth.sandbox.sandbox import example_spec
+
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(
+        sandbox.adapt_spec(example_spec()).replace(
+            "role/berth-task-execution-dev-dev", "role/berth-task-execution-dev-prod"
+        )
+    )
+    sandbox.run_until_idle()
+    [note] = sandbox.notifications
+    assert note.document["errors"] == [
+        "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:4:1: executionRoleArn: role "
+        "berth-task-execution-dev-prod is not one of environment dev's roles (berth-task-dev-dev, "
+        "berth-task-execution-dev-dev): each environment's tasks run under its own roles "
+        "(BERTH_ENVIRONMENT_ROLES)"
+    ]
+    assert sandbox.recorder.ecs_mutations() == []
+
+
+def test_a_prod_secret_in_a_dev_spec_is_refused_at_upload(sandbox):
+    from berth.sandbox.sandbox import example_spec
+
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(
+        sandbox.adapt_spec(example_spec()).replace("secret:wso2/dev/db", "secret:wso2/prod/db")
+    )
+    sandbox.run_until_idle()
+    [note] = sandbox.notifications
+    [error] = note.document["errors"]
+    assert error.endswith(
+        ": services.apim.secrets.DB_PASSWORD: secret wso2/prod/db is outside environment dev's "
+        "secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
+    )
+    assert sandbox.recorder.ecs_mutations() == []

@@ -1,0 +1,202 @@
+"""Each environment is a fence (issue 15): what a spec names must be its environment's, as the
+stage's configuration (.chalice/config.json, deployed with the stack) declares it."""
+
+from __future__ import annotations
+
+import pytest
+
+from berth.stages import stage_fence
+from chalicelib.errors import SpecError
+from chalicelib.fence import StageFence, fence_from_variables, secret_prefixes
+from tests.conftest import EXAMPLES
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+DEV = (EXAMPLES / "wso2-dev.yaml").read_text()
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/db"
+
+
+def dev_fence() -> StageFence:
+    """The dev stage's fence as its Lambdas get it: config.json, the stack's account and the
+    Lambdas' region."""
+    return stage_fence("dev", REGION, overrides={"BERTH_ACCOUNT": ACCOUNT})
+
+
+def errors(text: str, fence: StageFence | None = None) -> list[str]:
+    from chalicelib.spec import parse_spec
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text.encode(), "s.yaml", fence or dev_fence())
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_examples_are_inside_their_stages_fence():
+    from chalicelib.spec import load_spec_file
+
+    load_spec_file(str(EXAMPLES / "wso2-dev.yaml"), dev_fence())
+    prod = stage_fence("prod", REGION, overrides={"BERTH_ACCOUNT": ACCOUNT})
+    load_spec_file(str(EXAMPLES / "wso2-prod.json"), prod)
+
+
+# ---- secrets ------------------------------------------------------------------------------------
+
+
+def test_a_dev_spec_cannot_name_a_prod_secret():
+    # Issue 15: a dev spec injected secret:wso2/prod/db.
+    text = DEV.replace("secret:wso2/dev/db", "secret:wso2/prod/db")
+    assert errors(text) == [
+        "s.yaml:41:7: services.apim.secrets.DB_PASSWORD: secret wso2/prod/db is outside "
+        "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
+    ]
+
+
+def test_a_dev_spec_cannot_name_a_prod_ssm_parameter():
+    # Issue 15: ... and parameter/wso2/prod/keystore.
+    ssm = "arn:aws:ssm:us-east-1:123456789012:parameter/wso2/prod/keystore"
+    text = DEV.replace(SECRET, ssm)
+    assert errors(text) == [
+        "s.yaml:41:7: services.apim.secrets.DB_PASSWORD: secret wso2/prod/keystore is outside "
+        "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
+    ]
+
+
+def test_a_secret_of_another_account_is_refused():
+    # Issue 15: ... and another account's secret.
+    text = DEV.replace(SECRET, SECRET.replace("123456789012", "210987654321"))
+    assert errors(text) == [
+        "s.yaml:41:7: services.apim.secrets.DB_PASSWORD: secret of account 210987654321: "
+        "environment dev reads secrets of its own account only (123456789012)"
+    ]
+
+
+def test_a_secret_of_another_region_is_refused():
+    text = DEV.replace(SECRET, SECRET.replace("us-east-1", "eu-west-1"))
+    assert errors(text) == [
+        "s.yaml:41:7: services.apim.secrets.DB_PASSWORD: secret in region eu-west-1: "
+        "environment dev reads secrets of its own region only (us-east-1)"
+    ]
+
+
+def test_a_secret_that_climbs_out_of_the_prefix_is_refused():
+    text = DEV.replace("secret:wso2/dev/db", "secret:wso2/dev/../prod/db")
+    assert errors(text) == [
+        "s.yaml:41:7: services.apim.secrets.DB_PASSWORD: secret wso2/dev/../prod/db is outside "
+        "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
+    ]
+
+
+def test_a_name_that_only_starts_like_the_prefix_is_refused():
+    text = DEV.replace("secret:wso2/dev/db", "secret:wso2/devil/db")
+    assert "secret wso2/devil/db is outside environment dev's secrets" in errors(text)[0]
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        # A full ARN (random suffix), a JSON key, a version stage (ECS developer guide, "Pass
+        # Secrets Manager secrets programmatically": secret-name:json-key:version-stage:version-id).
+        SECRET + "-AbCdEf",
+        SECRET + ":password::",
+        SECRET + "-AbCdEf:password:AWSPREVIOUS:",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/wso2/dev/db",
+    ],
+)
+def test_secrets_inside_the_prefix_are_accepted_in_every_form_ecs_takes(reference):
+    from chalicelib.spec import parse_spec
+
+    parse_spec(DEV.replace(SECRET, f'"{reference}"').encode(), "s.yaml", dev_fence())
+
+
+def test_a_sidecars_secret_is_fenced_too():
+    text = (EXAMPLES / "wso2-prod-sidecars.yaml").read_text()
+    text = text.replace("secret:wso2/prod/apim-keystore\n", "secret:wso2/dev/apim-keystore\n")
+    prod = stage_fence("prod", REGION, overrides={
+        "BERTH_ACCOUNT": ACCOUNT, "BERTH_IMAGE_REPOSITORIES": "wso2am,wso2mi,aws-for-fluent-bit,berth-keystore-init",
+    })  # fmt: skip
+    [error] = errors(text, prod)
+    assert error.endswith(
+        "services.apim.containers.keystore-init.secrets.BERTH_KEYSTORE_B64: secret "
+        "wso2/dev/apim-keystore is outside environment prod's secrets: name one under "
+        "wso2/prod/ (BERTH_ENVIRONMENT_SECRETS)"
+    )
+
+
+def test_the_secret_prefix_defaults_to_wso2_environment():
+    assert secret_prefixes("", ["dev", "qa"]) == {"dev": "wso2/dev/", "qa": "wso2/qa/"}
+    assert secret_prefixes("qa=teams/qa/wso2/", ["dev", "qa"]) == {
+        "dev": "wso2/dev/",
+        "qa": "teams/qa/wso2/",
+    }
+    fence = fence_from_variables({"BERTH_ENVIRONMENT_CLUSTERS": "dev=wso2-dev"})
+    assert fence is not None and fence.secret_prefixes == {"dev": "wso2/dev/"}
+
+
+def test_the_lambdas_check_secrets_against_the_stacks_account_and_their_region():
+    from chalicelib.settings import Settings
+
+    settings = Settings.from_environment({
+        "AWS_REGION": "eu-west-1", "BERTH_SPEC_BUCKET": "b", "BERTH_TOPIC_ARN": "t",
+        "BERTH_ACCOUNT": ACCOUNT, "BERTH_ENVIRONMENT_CLUSTERS": "dev=wso2-dev",
+    })  # fmt: skip
+    assert settings.fence is not None
+    assert (settings.fence.account, settings.fence.region) == (ACCOUNT, "eu-west-1")
+
+
+# ---- networks -----------------------------------------------------------------------------------
+
+PROD_SUBNET, PROD_GROUP = "subnet-0f1e2d3c4b5a60001", "sg-0f1e2d3c4b5a60001"
+DEV_SUBNETS = "subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002"
+
+
+def test_a_dev_spec_cannot_use_a_prod_subnet_or_security_group():
+    # Issue 15: a dev service joined prod's network with a security group of its choosing.
+    text = DEV.replace("subnet-0a1b2c3d4e5f60002", PROD_SUBNET).replace(
+        "sg-0a1b2c3d4e5f60001", PROD_GROUP
+    )
+    assert errors(text) == [
+        f"s.yaml:19:39: network.subnets[1]: {PROD_SUBNET} is not a subnet of environment dev "
+        f"({DEV_SUBNETS}; BERTH_ENVIRONMENT_SUBNETS)",
+        f"s.yaml:20:20: network.securityGroups[0]: {PROD_GROUP} is not a security group of "
+        "environment dev (sg-0a1b2c3d4e5f60001; BERTH_ENVIRONMENT_SECURITY_GROUPS)",
+    ]
+
+
+def test_a_public_ip_is_refused_unless_the_environment_allows_it():
+    text = DEV.replace(
+        "  securityGroups: [sg-0a1b2c3d4e5f60001]\n",
+        "  securityGroups: [sg-0a1b2c3d4e5f60001]\n  assignPublicIp: true\n",
+    )
+    assert errors(text) == [
+        "s.yaml:21:3: network.assignPublicIp: environment dev gives its tasks no public IP: set "
+        "it to false, or have the operator allow it (BERTH_ENVIRONMENT_PUBLIC_IP=dev=true)"
+    ]
+    from chalicelib.spec import parse_spec
+
+    allowing = stage_fence("dev", REGION, {"BERTH_ENVIRONMENT_PUBLIC_IP": "dev=true"})
+    assert parse_spec(text.encode(), "s.yaml", allowing).network.assign_public_ip  # type: ignore[union-attr]
+
+
+def test_a_dev_service_cannot_join_a_prod_target_group():
+    # Issue 15: a dev service joined prod's target group.
+    text = DEV.replace("targetgroup/apim-dev/", "targetgroup/apim-prod/")
+    assert errors(text) == [
+        "s.yaml:47:7: services.apim.loadBalancer.targetGroupArn: not a target group of "
+        "environment dev (arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"
+        "apim-dev/*; BERTH_ENVIRONMENT_TARGET_GROUPS)"
+    ]
+
+
+def test_a_target_group_prefix_is_a_prefix_of_whole_path_segments():
+    text = DEV.replace("targetgroup/apim-dev/", "targetgroup/apim-dev-other/")
+    assert "not a target group of environment dev" in errors(text)[0]
+
+
+def test_a_services_own_network_is_fenced_too():
+    text = DEV.replace(
+        "    dependsOn: [apim]\n",
+        f"    dependsOn: [apim]\n    network: {{subnets: [{PROD_SUBNET}], securityGroups: "
+        "[sg-0a1b2c3d4e5f60001]}\n",
+    )
+    [error] = errors(text)
+    assert (
+        f"services.ei.network.subnets[0]: {PROD_SUBNET} is not a subnet of environment dev" in error
+    )
