@@ -516,7 +516,7 @@ def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
     """Validate a spec file's bytes (and, given a stage's fence, what it may reach); raise
     SpecError listing every problem found."""
     try:
-        doc = load_document(raw)
+        doc = load_document(raw, as_json=file.lower().endswith(".json"))
     except SourceError as exc:
         raise SpecError([SpecProblem(file, "", exc.reason, exc.line, exc.column)]) from None
     if not isinstance(doc.data, dict):

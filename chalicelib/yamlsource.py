@@ -128,13 +128,45 @@ def _at(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def load_document(raw: bytes, loader: Loader | None = None) -> Located:
+def load_document(raw: bytes, loader: Loader | None = None, *, as_json: bool = False) -> Located:
     """Parse YAML (JSON is a subset) into plain values with positions, or raise SourceError.
 
     `loader` forces one parser (tests compare them); by default libyaml parses and the pure
-    loader words the error when libyaml refuses the document.
+    loader words the error when libyaml refuses the document. A document meant as JSON
+    (`as_json`, or text that opens with `{`) that neither reads gets JSON's own error.
     """
     text = _text(raw)
+    try:
+        return _parsed(text, loader)
+    except SourceError as exc:
+        raise _worded(exc, text, as_json) from None
+
+
+# A value that starts with `>` or `<` and a digit: a version range YAML reads as a block scalar
+# (`>`) or refuses (`<` in a flow); quoting it is the fix.
+_UNQUOTED_RANGE = re.compile(r":\s+([<>]=?\s*v?\d[^#]*?)\s*(?:#.*)?$")
+
+
+def _worded(error: SourceError, text: str, as_json: bool) -> SourceError:
+    """The parser's error, said in the terms of what the author wrote: JSON's error for JSON,
+    and the fix for an unquoted version range."""
+    if as_json or text.lstrip().startswith("{"):
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            return SourceError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)
+        except RecursionError:
+            return error
+    lines = text.splitlines()
+    if error.line is not None and 0 < error.line <= len(lines):
+        found = _UNQUOTED_RANGE.search(lines[error.line - 1])
+        if found is not None:
+            hint = f'; quote a version range: "{found.group(1)}"'
+            return SourceError(error.reason + hint, error.line, error.column)
+    return error
+
+
+def _parsed(text: str, loader: Loader | None) -> Located:
     if loader is not None:
         return _load(text, loader)
     if C_LOADER is not None and not PURE_ONLY.search(text):

@@ -42,8 +42,10 @@ def _same(raw: bytes) -> None:
         if not isinstance(pure.data, dict | list):
             return  # an empty document's position differs: the default asks the pure loader
         assert (fast.data, fast.marks) == (pure.data, pure.marks)
-    else:
-        assert isinstance(fast, tuple) and isinstance(pure, tuple)
+    elif isinstance(pure, tuple):
+        assert isinstance(fast, tuple)
+    # libyaml refusing what the pure loader reads (`{1:}`) is harmless: the default then asks
+    # the pure loader, as the first assertion checks.
 
 
 def test_the_documents_compared_include_the_examples_and_the_corpus():
