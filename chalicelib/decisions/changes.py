@@ -71,14 +71,20 @@ def service_update(settings: dict[str, Any], live: LiveService) -> dict[str, Any
     }
 
 
-def ownership_problem(live: LiveService, environment: str) -> str | None:
+def ownership_problem(
+    live: LiveService, environment: str, adoptable: frozenset[str] = frozenset()
+) -> str | None:
     """Why Berth must not touch a live service: it did not create it for this environment (its
     CreateService tags the service berth:environment), so it is another team's or another
-    environment's, whatever a spec says."""
+    environment's, whatever a spec says. An untagged service the operator lists for the
+    environment's adoption (`adoptable`: `cluster/service` names, BERTH_ENVIRONMENT_ADOPT) may be
+    taken over; a service tagged for another environment never is."""
     owner = live.tags.get(ENVIRONMENT_TAG)
     if owner == environment:
         return None
     name = live.arn.rsplit(":service/", 1)[-1]
+    if owner is None and name in adoptable:
+        return None
     if owner is None:
         return (
             f"the live service {name} was not created by Berth (no {ENVIRONMENT_TAG} tag), and "
@@ -99,11 +105,13 @@ def classify_change(
     launch_type: str,
     live: LiveService | None,
     live_task_definition: dict[str, Any] | None,
+    adoptable: frozenset[str] = frozenset(),
 ) -> ServiceChange:
-    """Compare what Berth renders for a service with what ECS runs (`settings`: the owned ones)."""
+    """Compare what Berth renders for a service with what ECS runs (`settings`: the owned ones;
+    `adoptable`: the untagged services the environment may take over)."""
     if live is None:
         return ServiceChange("create", "the service does not exist yet")
-    owned = ownership_problem(live, environment)
+    owned = ownership_problem(live, environment, adoptable)
     if owned is not None:
         return ServiceChange("refuse", owned, "cluster")
     if live.launch_type and live.launch_type != launch_type:

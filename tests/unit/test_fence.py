@@ -200,3 +200,43 @@ def test_a_services_own_network_is_fenced_too():
     assert (
         f"services.ei.network.subnets[0]: {PROD_SUBNET} is not a subnet of environment dev" in error
     )
+
+
+# ---- adoption -----------------------------------------------------------------------------------
+
+
+def _live(tags: dict[str, str]):  # type: ignore[no-untyped-def]
+    from chalicelib.live import LiveService
+
+    return LiveService("arn:aws:ecs:us-east-1:1:service/wso2-dev/payments", "arn:td:1",
+                       "ecs-svc/1", "COMPLETED", "FARGATE", {}, tags)  # fmt: skip
+
+
+def test_an_untagged_service_is_taken_over_only_when_the_environment_lists_it():
+    # Issue 15: another team's `payments` was replaced; only a listed service may be adopted.
+    from chalicelib.decisions.changes import ownership_problem
+
+    fence = fence_from_variables({"BERTH_ENVIRONMENT_ADOPT": "dev=wso2-dev/payments"})
+    assert fence is not None and fence.adoptable == {"dev": frozenset({"wso2-dev/payments"})}
+    assert ownership_problem(_live({}), "dev", fence.adoptable["dev"]) is None
+    assert ownership_problem(_live({}), "dev", frozenset({"wso2-dev/other"})) == (
+        "the live service wso2-dev/payments was not created by Berth (no berth:environment "
+        "tag), and Berth changes only services it created; choose another name, or tag the "
+        "service berth:environment=dev to hand it over"
+    )
+    # Listing never hands over another environment's service.
+    prod = _live({"berth:environment": "prod"})
+    assert ownership_problem(prod, "dev", fence.adoptable["dev"]) == (
+        "the live service wso2-dev/payments belongs to environment prod (berth:environment); a "
+        "dev spec cannot change it"
+    )
+
+
+def test_classify_change_takes_an_adoptable_service_over_as_a_change():
+    from chalicelib.decisions.changes import classify_change
+
+    change = classify_change(
+        environment="dev", rendered={}, settings={}, launch_type="FARGATE", live=_live({}),
+        live_task_definition=None, adoptable=frozenset({"wso2-dev/payments"}),
+    )  # fmt: skip
+    assert change.kind != "refuse"
