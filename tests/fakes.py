@@ -96,14 +96,14 @@ class InMemoryStore:
             self.waiters[(service_key(record.environment, dependency), waiter.key)] = waiter
         return self.put_head(head)
 
-    def start(self, record, head, **changes):
+    def transition_with_head(self, record, allowed_from, head, **changes):
         stored = self.records[(record.target, record.record_id)]
-        if stored.status != "PENDING":
+        if stored.status not in allowed_from:
             return None, None
         current = self.heads.get(head.target)
         if (current.revision if current else 0) != head.revision:
-            return self.transition(record, {"PENDING"}, **changes), None
-        return self.transition(record, {"PENDING"}, **changes), self.put_head(head)
+            return self.transition(record, allowed_from, **changes), None
+        return self.transition(record, allowed_from, **changes), self.put_head(head)
 
     def claim_external(self, deployment_id, service_arn, event_name, expires):
         if deployment_id in self.external:

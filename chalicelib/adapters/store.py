@@ -287,27 +287,32 @@ class Store:
         return moved
 
     @aws_errors("TransactWriteItems")
-    def start(
-        self, record: DeploymentRecord, head: Head, **changes: Any
+    def transition_with_head(
+        self,
+        record: DeploymentRecord,
+        allowed_from: set[str] | frozenset[str],
+        head: Head,
+        **changes: Any,
     ) -> tuple[DeploymentRecord | None, Head | None]:
-        """Move `record` from PENDING with `changes` and store `head` as its next revision, in one
-        call. (record, head) as written; (None, None) if the record had left PENDING; (record
-        written alone, None) if only the head had moved, so that the caller re-reads it."""
+        """`transition` and `put_head` in one call. (record, head) as written; (None, None) if
+        the record had left `allowed_from`; (record written alone, None) if only the head had
+        moved, so that the caller re-reads it."""
         updated = record.model_copy(update=changes)
         moved, head_put = self._head_put(head)
+        names = {":s" + str(i): s for i, s in enumerate(sorted(allowed_from))}
         record_put = {
             "TableName": self.deployments,
             "Item": self._record_item(updated),
-            "ConditionExpression": "#status = :pending",
+            "ConditionExpression": f"#status IN ({', '.join(names)})",
             "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":pending": {"S": "PENDING"}},
+            "ExpressionAttributeValues": {k: {"S": v} for k, v in names.items()},
         }
         failed = self._transact([{"Put": record_put}, {"Put": head_put}])
         if not failed:
             return updated, moved
         if 0 in failed:
             return None, None
-        return self.transition(record, {"PENDING"}, **changes), None
+        return self.transition(record, allowed_from, **changes), None
 
     def _transact(self, items: list[dict[str, Any]]) -> set[int]:
         """Run a transaction; the indexes of the items whose condition failed (empty: written)."""

@@ -110,6 +110,14 @@ def _supersede(berth: Berth, head: Head, by: DeploymentRecord) -> None:
         berth.announce(done, "SUPERSEDED", by.trigger.kind)
 
 
+def head_follows(head: Head, record: DeploymentRecord) -> bool:
+    """Does `record` decide what `head` says: it owns it, or it last left it (a late outcome
+    after a timeout corrects a head nobody has claimed since)?"""
+    owns = head.active_record_id == record.record_id
+    left_it = head.active_record_id is None and head.image == record.image
+    return owns or left_it
+
+
 def update_head(
     berth: Berth, record: DeploymentRecord, head: Head | None = None, /, **changes: Any
 ) -> bool:
@@ -118,9 +126,7 @@ def update_head(
     `head` is one just read, tried first; the head is re-read if it moved since."""
     for _ in range(3):
         head = head or berth.store.get_head(record.environment, record.service)
-        owns = head.active_record_id == record.record_id
-        left_it = head.active_record_id is None and head.image == record.image
-        if not (owns or left_it):
+        if not head_follows(head, record):
             return False
         if berth.store.put_head(head.model_copy(update=changes)) is not None:
             return True

@@ -38,7 +38,7 @@ from ..render import (
     same_task_definition,
 )
 from ..spec import Spec
-from .claims import claim, new_record, new_run_id, pending_outcome, update_head
+from .claims import claim, head_follows, new_record, new_run_id, pending_outcome, update_head
 from .lease import RELEASED, release_start_lease, take_start_lease
 
 
@@ -223,8 +223,8 @@ def _record_start(
 ) -> Started:
     """Write the record IN_PROGRESS and `head` (the lease released) in one call; if the head had
     moved (a newer claim), write the head's part through `update_head` instead."""
-    started, written = berth.store.start(
-        record, head, status="IN_PROGRESS", reason="", **changes
+    started, written = berth.store.transition_with_head(
+        record, {"PENDING"}, head, status="IN_PROGRESS", reason="", **changes
     )
     if started is None:
         return [], False
@@ -407,10 +407,13 @@ def follow_up(
     record: DeploymentRecord,
     status: TerminalStatus,
     known: tuple[Head, Dependents] | None = None,
+    *,
+    head_written: bool = False,
 ) -> list[Outcome]:
     """What a terminal record implies for its head and dependents; safe to repeat, so a
     redelivered event finishes work an earlier, failed delivery left undone. The head and the
-    dependents are read here unless the caller has them (`known`)."""
+    dependents are read here unless the caller has them (`known`); `head_written` when the
+    record's own write already moved the head."""
     head, waiting = known or _head_and_dependents(berth, record)
     outcomes = [
         Outcome(
@@ -423,27 +426,31 @@ def follow_up(
             task_definition_arn=record.task_definition_arn,
         )
     ]
+    if not head_written:
+        update_head(berth, record, head, **_head_after(record, status))
     if status == "COMPLETED":
-        update_head(berth, record, head, active_record_id=None)
         return outcomes + release_dependents(berth, record, waiting)
+    return outcomes + skip_dependents(berth, record, waiting)
+
+
+def _head_after(record: DeploymentRecord, status: TerminalStatus) -> dict[str, Any]:
+    """What the service head says once `record` ended in `status`."""
+    if status == "COMPLETED":
+        return {"active_record_id": None}
     if status == "TIMED_OUT" and record.ecs_still_rolling:
         # ECS is still moving the service to this record's image: that is what will run, so the
         # head keeps it (ECS's late outcome corrects the record, and the head if it failed).
-        update_head(
-            berth, record, head, image=record.image,
-            task_definition_arn=record.task_definition_arn, active_record_id=None,
-        )  # fmt: skip
-        return outcomes + skip_dependents(berth, record, waiting)
+        return {
+            "image": record.image,
+            "task_definition_arn": record.task_definition_arn,
+            "active_record_id": None,
+        }
     # The service keeps (or went back to) what it ran before this record.
-    update_head(
-        berth,
-        record,
-        head,
-        image=record.previous_image,
-        task_definition_arn=record.previous_task_definition_arn,
-        active_record_id=None,
-    )
-    return outcomes + skip_dependents(berth, record, waiting)
+    return {
+        "image": record.previous_image,
+        "task_definition_arn": record.previous_task_definition_arn,
+        "active_record_id": None,
+    }
 
 
 def conclude(
@@ -454,15 +461,26 @@ def conclude(
     source: EventSource,
     **changes: Any,
 ) -> list[Outcome]:
-    """Move a record from `allowed` to a terminal `status` and announce it. If a redelivered
-    event finds it there already, only redo the follow-ups (head, dependents), which an
-    earlier delivery may have left undone; it is announced once."""
+    """Move a record from `allowed` to a terminal `status`, with the head, in one write, and
+    announce it. If a redelivered event finds it there already, only redo the follow-ups (head,
+    dependents), which an earlier delivery may have left undone; it is announced once."""
     now = berth.clock()
-    done = berth.store.transition(
-        record, allowed, status=status, updated_at=now, finished_at=now, **changes
-    )
+    moved = {"status": status, "updated_at": now, "finished_at": now, **changes}
+    head, dependents = _head_and_dependents(berth, record)
+    written: Head | None = None
+    if head_follows(head, record):
+        after = _head_after(record.model_copy(update=moved), status)
+        done, written = berth.store.transition_with_head(
+            record, allowed, head.model_copy(update=after), **moved
+        )
+    else:
+        done = berth.store.transition(record, allowed, **moved)
     if done is not None:
-        return finish(berth, done, status, source)
+        skipped = [] if status == "COMPLETED" else [d.service for d, _ in dependents]
+        berth.announce(done, status, source, skipped)
+        return follow_up(
+            berth, done, status, (head, dependents), head_written=written is not None
+        )
     current = berth.store.get_record(record.environment, record.service, record.record_id)
     if current is not None and current.status == status:
         return follow_up(berth, current, status)
