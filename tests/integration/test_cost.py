@@ -19,14 +19,13 @@ IMAGE_UPDATE = Counter(
         # push: the service head, to judge the image against what runs
         "dynamodb:GetItem": 2,  # and COMPLETED: the record the deployment id names
         # push: the claim (record + head with the start lease), then the start (record
-        # IN_PROGRESS + head with the task definition, the lease released), each one call
-        "dynamodb:TransactWriteItems": 2,
+        # IN_PROGRESS + head with the task definition, the lease released); COMPLETED: the
+        # record and the head handed back; each one call
+        "dynamodb:TransactWriteItems": 3,
         "ecs:RegisterTaskDefinition": 1,
         "ecs:UpdateService": 1,
         # COMPLETED: the record by ECS deployment id; the head and who waits for APIM
         "dynamodb:Query": 2,
-        # COMPLETED: the record, the head handed back
-        "dynamodb:PutItem": 2,
         # deploying, deployed
         "sns:Publish": 2,
     }
