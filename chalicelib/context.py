@@ -16,6 +16,7 @@ from .adapters.ecr import Ecr
 from .adapters.ecs import Ecs
 from .adapters.idempotency import Once
 from .adapters.logs import Logs
+from .adapters.resources import Resources
 from .adapters.s3 import SpecObjects
 from .adapters.sns import Notifier
 from .adapters.store import Store
@@ -79,6 +80,11 @@ class Berth:
     @cached_property
     def logs(self) -> Logs:
         return Logs(self.clients.logs)
+
+    @cached_property
+    def resources(self) -> Resources:
+        c = self.clients
+        return Resources(c.ec2, c.ecs, c.secretsmanager, c.ssm)
 
     @cached_property
     def notifier(self) -> Notifier:

@@ -102,6 +102,8 @@ def requests_of(
             for item in params["TransactItems"]
             for kind in item
         ]
+    if service in ("ec2", "secretsmanager", "ssm"):
+        return _preflight_requests(service, operation, params, arn)
     if service == "dynamodb":
         table = arn.format("dynamodb", f"table/{params['TableName']}")
         if params.get("IndexName"):
@@ -123,6 +125,24 @@ def requests_of(
     raise ValueError(f"no IAM model for {service}:{operation}: add one before Berth calls it")
 
 
+def _preflight_requests(
+    service: str, operation: str, params: dict[str, Any], arn: str
+) -> list[Request]:
+    """The look-ups of the pre-flight (Service Authorization Reference): EC2's Describe* take
+    no resource-level permissions ("*"); a secret and each parameter are their own resource."""
+    if service == "ec2":
+        return [Request(f"ec2:{operation}", "*")]
+    if service == "secretsmanager":
+        secret = str(params["SecretId"])
+        if not secret.startswith("arn:"):
+            secret = arn.format("secretsmanager", f"secret:{secret}")
+        return [Request(f"secretsmanager:{operation}", secret)]
+    return [
+        Request(f"ssm:{operation}", arn.format("ssm", f"parameter/{name.lstrip('/')}"))
+        for name in params["Names"]
+    ]
+
+
 def _ecs_requests(operation: str, params: dict[str, Any], arn: str) -> list[Request]:
     action = f"ecs:{operation}"
     cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
@@ -136,6 +156,11 @@ def _ecs_requests(operation: str, params: dict[str, Any], arn: str) -> list[Requ
         requests.append(Request(action, service_arn(name)))
     elif operation == "DescribeServices":
         requests += [Request(action, service_arn(s)) for s in params["services"]]
+    elif operation == "DescribeClusters":
+        requests += [
+            Request(action, arn.format("ecs", f"cluster/{c.rsplit('/', 1)[-1]}"))
+            for c in params["clusters"]
+        ]
     else:  # RegisterTaskDefinition, DescribeTaskDefinition, ListTasks, DescribeTasks: "*"
         requests.append(Request(action, "*"))
     if operation == "RegisterTaskDefinition":

@@ -17,11 +17,14 @@ from ..settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_ssm import SSMClient
 
 
 Session = boto3.session.Session
@@ -68,3 +71,15 @@ class Clients:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self._client("dynamodb")  # type: ignore[no-any-return]
+
+    @cached_property
+    def ec2(self) -> EC2Client:
+        return self._client("ec2")  # type: ignore[no-any-return]
+
+    @cached_property
+    def secretsmanager(self) -> SecretsManagerClient:
+        return self._client("secretsmanager")  # type: ignore[no-any-return]
+
+    @cached_property
+    def ssm(self) -> SSMClient:
+        return self._client("ssm")  # type: ignore[no-any-return]

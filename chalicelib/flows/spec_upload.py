@@ -8,6 +8,7 @@ import re
 
 from ..context import Berth
 from ..decisions.changes import classify_change, owned_settings
+from ..decisions.preflight import missing_problems, references
 from ..errors import AwsCallFailed, SpecError
 from ..events import SpecObject
 from ..notifications import removed_service_notification
@@ -40,7 +41,7 @@ def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
         ]
     environment = match.group("env")
     source = SpecVersion(bucket=obj.bucket, key=obj.key, version_id=obj.version_id)
-    trigger = Trigger(kind="spec", event_id=obj.event_id, spec=source)
+    trigger = Trigger(kind="spec", event_id=obj.event_id, spec=source, requested_by=obj.requester)
     try:
         raw = berth.spec_objects.read(obj.bucket, obj.key, obj.version_id, MAX_FILE_READ)
     except AwsCallFailed as failure:
@@ -167,6 +168,10 @@ def plan(
             errors.append(f"services.{name}.{change.field}: {change.reason}")
         elif change.deploys:
             steps.append(Step(name, image, wanted if count_changed else None))
+    if steps:
+        # Pre-flight: everything the changing services reference must exist, or nothing starts.
+        wanted_resources = references(spec, [step.service for step in steps])
+        errors += missing_problems(wanted_resources, berth.resources.missing(wanted_resources))
     if errors:
         raise PlanRefused(errors)
     return steps

@@ -29,6 +29,8 @@ IMPLIED = {
     "logs:CreateLogGroup": "the Lambda runtime writes the function's logs",
     "logs:CreateLogStream": "the Lambda runtime writes the function's logs",
     "logs:PutLogEvents": "the Lambda runtime writes the function's logs",
+    "ssm:GetParameters": "the pre-flight of a spec whose secrets are SSM parameters "
+    "(examples/wso2-prod.json; the demo's dev spec uses Secrets Manager)",
 }
 
 
@@ -60,6 +62,9 @@ def iam_action(service: str, operation: str, params: dict) -> str:
         "logs": "logs",
         "s3": "s3",
         "sns": "sns",
+        "ec2": "ec2",
+        "secretsmanager": "secretsmanager",
+        "ssm": "ssm",
     }[service]
     if (service, operation) == ("s3", "GetObject") and params.get("VersionId"):
         return "s3:GetObjectVersion"

@@ -1,0 +1,85 @@
+"""Look-ups of what a spec references (clusters, subnets, security groups, secrets, parameters):
+the pre-flight that runs before a change touches ECS. Each kind is one call, or one per secret,
+and answers what is missing rather than raising on the first absence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from ..decisions.preflight import Kind, Reference
+from . import aws_errors, error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_ssm import SSMClient
+
+
+class Resources:
+    def __init__(
+        self,
+        ec2: EC2Client,
+        ecs: ECSClient,
+        secrets: SecretsManagerClient,
+        ssm: SSMClient,
+    ) -> None:
+        self.ec2, self.ecs, self.secrets, self.ssm = ec2, ecs, secrets, ssm
+
+    def missing(self, references: Iterable[Reference]) -> set[tuple[Kind, str]]:
+        """(kind, identifier) of each referenced resource that does not exist."""
+        wanted: dict[Kind, list[str]] = {}
+        for reference in references:
+            wanted.setdefault(reference.kind, []).append(reference.identifier)
+        missing: set[tuple[Kind, str]] = set()
+        checks = {
+            "cluster": self._missing_clusters,
+            "subnet": self._missing_subnets,
+            "security group": self._missing_security_groups,
+            "secret": self._missing_secrets,
+            "parameter": self._missing_parameters,
+        }
+        for kind, identifiers in wanted.items():
+            unique = sorted(set(identifiers))
+            missing |= {(kind, i) for i in checks[kind](unique)}
+        return missing
+
+    @aws_errors("DescribeClusters")
+    def _missing_clusters(self, names: list[str]) -> set[str]:
+        found = self.ecs.describe_clusters(clusters=names).get("clusters", [])
+        active = {c.get("clusterName") for c in found if c.get("status") == "ACTIVE"}
+        return set(names) - active
+
+    @aws_errors("DescribeSubnets")
+    def _missing_subnets(self, ids: list[str]) -> set[str]:
+        # A filter answers with what exists; SubnetIds would fail on the first missing one.
+        found = self.ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": ids}])
+        return set(ids) - {s["SubnetId"] for s in found.get("Subnets", [])}
+
+    @aws_errors("DescribeSecurityGroups")
+    def _missing_security_groups(self, ids: list[str]) -> set[str]:
+        found = self.ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": ids}])
+        return set(ids) - {g["GroupId"] for g in found.get("SecurityGroups", [])}
+
+    @aws_errors("DescribeSecret")
+    def _missing_secrets(self, ids: list[str]) -> set[str]:
+        missing = set()
+        for secret in ids:
+            try:
+                self.secrets.describe_secret(SecretId=secret)
+            except ClientError as exc:
+                if error_code(exc) != "ResourceNotFoundException":
+                    raise
+                missing.add(secret)
+        return missing
+
+    @aws_errors("GetParameters")
+    def _missing_parameters(self, names: list[str]) -> set[str]:
+        missing: set[str] = set()
+        for start in range(0, len(names), 10):  # GetParameters takes at most ten names
+            answer = self.ssm.get_parameters(Names=names[start : start + 10])
+            missing |= set(answer.get("InvalidParameters", []))
+        return missing

@@ -1,0 +1,31 @@
+"""What a change must find in AWS before it starts, and how a missing resource is told."""
+
+from __future__ import annotations
+
+from chalicelib.decisions.preflight import Reference, missing_problems, secret_reference
+
+
+def test_a_secrets_manager_value_from_names_its_secret_without_json_key_or_version():
+    arn = "arn:aws:secretsmanager:us-east-1:1:secret:wso2/dev/db"
+    assert secret_reference(f"{arn}:password::", "f") == Reference("secret", arn, "f")
+    assert secret_reference(arn, "f") == Reference("secret", arn, "f")
+
+
+def test_an_ssm_value_from_names_its_parameter():
+    path = "arn:aws:ssm:us-east-1:1:parameter/wso2/prod/key"
+    assert secret_reference(path, "f") == Reference("parameter", "/wso2/prod/key", "f")
+    flat = "arn:aws:ssm:us-east-1:1:parameter/key"
+    assert secret_reference(flat, "f") == Reference("parameter", "key", "f")
+
+
+def test_every_field_naming_a_missing_resource_is_a_problem():
+    found = [
+        Reference("subnet", "subnet-1", "network.subnets[0]"),
+        Reference("subnet", "subnet-2", "network.subnets[1]"),
+        Reference("cluster", "wso2-dev", "cluster"),
+    ]
+    problems = missing_problems(found, {("subnet", "subnet-2"), ("cluster", "wso2-dev")})
+    assert [p.split(";")[0] for p in problems] == [
+        "network.subnets[1]: subnet subnet-2 does not exist",
+        "cluster: cluster wso2-dev does not exist",
+    ]
