@@ -229,6 +229,48 @@ def _replica_problems(at: Path, svc: Service) -> list[tuple[Path, str]]:
     return []
 
 
+# Each store and the password that opens it. docker/apim and docker/mi config-contract.yaml:
+# KEYSTORE_PASSWORD "Required when BERTH_KEYSTORE_B64 is given; the default opens only the store
+# shipped in the image" (and TRUSTSTORE_PASSWORD with BERTH_TRUSTSTORE_B64). The store may be the
+# product's own secret or its keystore-init sidecar's; the password is always the product's, as
+# WSO2 opens the store ([keystore.primary], [truststore] in deployment.toml).
+STORE_PASSWORDS = (
+    ("BERTH_KEYSTORE_B64", "KEYSTORE_PASSWORD"),
+    ("BERTH_TRUSTSTORE_B64", "TRUSTSTORE_PASSWORD"),
+)
+
+
+def _store_at(at: Path, svc: Service, store: str) -> Path | None:
+    """Where the spec gives a store: the product's secrets, or a keystore-init sidecar's."""
+    if store in svc.secrets:
+        return (*at, "secrets", store)
+    for container, sidecar in sorted(svc.containers.items()):
+        if sidecar.preset == "keystore-init" and store in sidecar.secrets:
+            return (*at, "containers", container, "secrets", store)
+    return None
+
+
+def _store_password_problems(at: Path, svc: Service, contract: Contract) -> list[tuple[Path, str]]:
+    problems: list[tuple[Path, str]] = []
+    for store, password in STORE_PASSWORDS:
+        where = _store_at(at, svc, store)
+        if contract.get(password) is None or where is None or password in svc.secrets:
+            continue
+        service = ".".join(map(str, at))
+        elsewhere = [c for c, s in sorted(svc.containers.items()) if password in s.secrets]
+        note = (
+            f" ({', '.join(elsewhere)} has it, but {contract.product} opens the store)"
+            if elsewhere else ""
+        )  # fmt: skip
+        problems.append((where, (
+            f"{store} is given without {password}{note}: {contract.product} would open your store "
+            f"with the password of the store shipped in the image (wso2carbon) and stop at start. "
+            f"Fix: add {password} under {service}.secrets as a Secrets Manager or SSM parameter "
+            f"ARN (see {contract.manifest})"
+        )))  # fmt: skip
+    return problems
+
+
 def contract_problems(spec: Spec) -> list[tuple[Path, str]]:
     """Every WSO2 service against its image's contract: required variables present, secrets
     given as references, replica counts the product can run; each problem is (path, reason)."""
@@ -240,4 +282,5 @@ def contract_problems(spec: Spec) -> list[tuple[Path, str]]:
         at: Path = ("services", name)
         problems += _variable_problems(at, svc, contract)
         problems += _replica_problems(at, svc)
+        problems += _store_password_problems(at, svc, contract)
     return problems

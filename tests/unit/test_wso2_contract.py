@@ -238,3 +238,62 @@ def test_ei_and_generic_services_read_nothing_from_berth():
     ei = {"product": "wso2ei", "image": "wso2ei", "desiredCount": 3}
     generic = {"image": "app", "ports": [8080], "desiredCount": 3}
     assert errors(ei=ei, app=generic) == []
+
+
+# ---- a store needs its password (issue 16) --------------------------------------------------
+
+
+def test_a_keystore_without_its_password_is_refused_where_the_store_is_given():
+    # docker/apim/config-contract.yaml: KEYSTORE_PASSWORD "Required when BERTH_KEYSTORE_B64 is
+    # given"; TRUSTSTORE_PASSWORD likewise with BERTH_TRUSTSTORE_B64.
+    svc = apim()
+    svc["secrets"] |= {
+        "BERTH_KEYSTORE_B64": ARN.format("keystore"),
+        "BERTH_TRUSTSTORE_B64": ARN.format("truststore"),
+    }
+    found = errors(apim=svc)
+    assert [m.split(": ")[0] for m in found] == [
+        "services.apim.secrets.BERTH_KEYSTORE_B64",
+        "services.apim.secrets.BERTH_TRUSTSTORE_B64",
+    ]
+    assert found[0].startswith(
+        "services.apim.secrets.BERTH_KEYSTORE_B64: BERTH_KEYSTORE_B64 is given without "
+        "KEYSTORE_PASSWORD: wso2am would open your store"
+    )
+    assert "Fix: add KEYSTORE_PASSWORD under services.apim.secrets" in found[0]
+    assert "Fix: add TRUSTSTORE_PASSWORD under services.apim.secrets" in found[1]
+    svc["secrets"] |= {
+        "KEYSTORE_PASSWORD": ARN.format("keystore-password"),
+        "TRUSTSTORE_PASSWORD": ARN.format("truststore-password"),
+    }
+    assert errors(apim=svc) == []
+
+
+SIDECAR_IMAGE = "berth-keystore-init@sha256:" + "a" * 64
+
+
+def test_a_store_given_to_keystore_init_needs_its_password_on_the_product():
+    svc = mi()
+    init = {
+        "preset": "keystore-init",
+        "image": SIDECAR_IMAGE,
+        "secrets": {
+            "BERTH_TRUSTSTORE_B64": ARN.format("truststore"),
+            "TRUSTSTORE_PASSWORD": ARN.format("truststore-password"),
+        },
+    }
+    svc["containers"] = {"keystore-init": init}
+    [message] = errors(mi=svc)
+    assert message.startswith(
+        "services.mi.containers.keystore-init.secrets.BERTH_TRUSTSTORE_B64: BERTH_TRUSTSTORE_B64 "
+        "is given without TRUSTSTORE_PASSWORD (keystore-init has it, but wso2mi opens the store)"
+    )
+    assert "Fix: add TRUSTSTORE_PASSWORD under services.mi.secrets" in message
+    svc["secrets"]["TRUSTSTORE_PASSWORD"] = ARN.format("truststore-password")
+    assert errors(mi=svc) == []
+
+
+def test_a_password_without_a_store_is_fine():
+    svc = mi()
+    svc["secrets"]["KEYSTORE_PASSWORD"] = ARN.format("keystore-password")
+    assert errors(mi=svc) == []
