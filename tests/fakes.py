@@ -244,6 +244,16 @@ class Clock:
         return self.now
 
 
+class FakeResources:
+    """Everything a spec references exists, unless a test says it is missing."""
+
+    def __init__(self) -> None:
+        self.absent: set[tuple[str, str]] = set()
+
+    def missing(self, references):
+        return {(r.kind, r.identifier) for r in references} & self.absent
+
+
 def in_memory_berth() -> Berth:
     """A Berth whose adapters are all in memory: no client is ever built."""
     settings = Settings(region="us-east-1", spec_bucket="specs", topic_arn="arn:topic")
@@ -254,4 +264,5 @@ def in_memory_berth() -> Berth:
     berth.spec_objects = FakeSpecObjects()  # type: ignore[assignment]
     berth.notifier = ListNotifier()  # type: ignore[assignment]
     berth.logs = FakeLogs()  # type: ignore[assignment]
+    berth.resources = FakeResources()  # type: ignore[assignment]
     return berth

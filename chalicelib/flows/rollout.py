@@ -8,6 +8,7 @@ best-effort basis).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from ..context import Berth, logger
 from ..decisions.transitions import Conclude, Ignore, RollBack, transition_for
@@ -15,7 +16,7 @@ from ..events import EcsDeploymentStateChange, EcsServiceAction
 from ..notifications import external_notification
 from ..outcomes import Outcome, ignored
 from ..records import ACTIVE, DeploymentRecord
-from .runs import causes_of, conclude
+from .runs import Known, causes_of, conclude
 
 IMPAIRED = frozenset(
     {
@@ -67,6 +68,34 @@ def _owner_of(berth: Berth, service_arn: str) -> DeploymentRecord | None:
     return None
 
 
+def _environment_of(berth: Berth, cluster: str) -> str | None:
+    """The one environment the stage binds `cluster` to (BERTH_ENVIRONMENT_CLUSTERS), if any."""
+    fence = berth.settings.fence
+    declared = fence.clusters if fence else {}
+    bound = [env for env, clusters in declared.items() if cluster in clusters]
+    return bound[0] if len(bound) == 1 else None
+
+
+def _through_head(
+    berth: Berth, event: EcsDeploymentStateChange
+) -> tuple[DeploymentRecord, Known] | None:
+    """The record of the deployment an event is about, read through its service's head: the
+    event names the cluster and service, the stage binds the cluster to one environment. One
+    consistent Query (which also returns who waits for the service) and one GetItem, instead of
+    an eventually consistent index lookup."""
+    cluster, name = _service_of(event.service_arn)
+    environment = _environment_of(berth, cluster)
+    if environment is None:
+        return None
+    head, waiters = berth.store.head_and_waiters(environment, name)
+    if head.active_record_id is None:
+        return None
+    record = berth.store.get_record(environment, name, head.active_record_id)
+    if record is None or record.ecs_deployment_id != event.detail.deployment_id:
+        return None
+    return record, (head, waiters)
+
+
 def _record_for(berth: Berth, event: EcsDeploymentStateChange) -> DeploymentRecord | None:
     """The record an ECS deployment event is about: by deployment id, else a rollback's origin,
     else the service's active record; None for a deployment Berth did not start."""
@@ -109,7 +138,8 @@ def _rolled_back_to(berth: Berth, record: DeploymentRecord, deployment_id: str) 
 
 def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[Outcome]:
     """An "ECS Deployment State Change": move the matching record along its rollout."""
-    record = _record_for(berth, event)
+    found = _through_head(berth, event)
+    record, known = found if found is not None else (_record_for(berth, event), None)
     if record is None:
         return _external(berth, event)
     step = transition_for(record, event)
@@ -117,7 +147,7 @@ def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[O
         return [ignored(step.reason, record.environment, record.service)]
     if isinstance(step, RollBack):
         return _rolling_back(berth, record, step, event.detail.reason)
-    return _conclude(berth, record, step)
+    return _conclude(berth, record, step, known)
 
 
 def _rolling_back(
@@ -145,13 +175,15 @@ def _rolling_back(
     ]
 
 
-def _conclude(berth: Berth, record: DeploymentRecord, step: Conclude) -> list[Outcome]:
-    changes: dict[str, object] = {}
+def _conclude(
+    berth: Berth, record: DeploymentRecord, step: Conclude, known: Known | None
+) -> list[Outcome]:
+    changes: dict[str, Any] = {}
     if step.reason is not None:
         changes["reason"] = step.reason
     if step.read_causes:
         changes["causes"] = causes_of(berth, record)
-    return conclude(berth, record, step.allowed, step.status, "ecs", **changes)
+    return conclude(berth, record, step.allowed, step.status, "ecs", known=known, **changes)
 
 
 def _external(berth: Berth, event: EcsDeploymentStateChange) -> list[Outcome]:

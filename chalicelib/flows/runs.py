@@ -459,14 +459,17 @@ def conclude(
     allowed: set[str] | frozenset[str],
     status: TerminalStatus,
     source: EventSource,
+    *,
+    known: Known | None = None,
     **changes: Any,
 ) -> list[Outcome]:
     """Move a record from `allowed` to a terminal `status`, with the head, in one write, and
     announce it. If a redelivered event finds it there already, only redo the follow-ups (head,
-    dependents), which an earlier delivery may have left undone; it is announced once."""
+    dependents), which an earlier delivery may have left undone; it is announced once. `known`
+    is the service's head and waiters when the caller just read them."""
     now = berth.clock()
     moved = {"status": status, "updated_at": now, "finished_at": now, **changes}
-    head, dependents = _head_and_dependents(berth, record)
+    head, dependents = _head_and_dependents(berth, record, known)
     written: Head | None = None
     if head_follows(head, record):
         after = _head_after(record.model_copy(update=moved), status)
@@ -510,11 +513,17 @@ Dependents = list[tuple[DeploymentRecord, Waiter]]
 """The PENDING records waiting for a service, each with its waiter entry on that service."""
 
 
-def _head_and_dependents(berth: Berth, record: DeploymentRecord) -> tuple[Head, Dependents]:
+Known = tuple[Head, list[Waiter]]
+"""A service's head and the waiter entries in its partition, as one Query just read them."""
+
+
+def _head_and_dependents(
+    berth: Berth, record: DeploymentRecord, known: Known | None = None
+) -> tuple[Head, Dependents]:
     """`record`'s service head and the PENDING records waiting for that service, found through
-    the waiter entries their claims wrote in its partition (one consistent Query, nothing more
-    when no one waits; entries of records that stopped waiting are cleared on the way)."""
-    head, waiters = berth.store.head_and_waiters(record.environment, record.service)
+    the waiter entries their claims wrote in its partition (one consistent Query unless `known`,
+    nothing more when no one waits; entries of records that stopped waiting are cleared)."""
+    head, waiters = known or berth.store.head_and_waiters(record.environment, record.service)
     dependents: Dependents = []
     for waiter in waiters:
         dependent = berth.store.get_record(waiter.environment, waiter.service, waiter.record_id)
