@@ -17,15 +17,16 @@ IMAGE_UPDATE = Counter(
         "dynamodb:Scan": 1,
         "ecr:DescribeImages": 1,
         # push: the service head, to judge the image against what runs
-        "dynamodb:GetItem": 2,  # and COMPLETED: the record the deployment id names
+        "dynamodb:GetItem": 2,  # and COMPLETED: the record the head names
         # push: the claim (record + head with the start lease), then the start (record
         # IN_PROGRESS + head with the task definition, the lease released); COMPLETED: the
         # record and the head handed back; each one call
         "dynamodb:TransactWriteItems": 3,
         "ecs:RegisterTaskDefinition": 1,
         "ecs:UpdateService": 1,
-        # COMPLETED: the record by ECS deployment id; the head and who waits for APIM
-        "dynamodb:Query": 2,
+        # COMPLETED: the service's head and who waits for APIM (the stage binds the event's
+        # cluster to its environment), then the record the head names
+        "dynamodb:Query": 1,
         # deploying, deployed
         "sns:Publish": 2,
     }
