@@ -530,38 +530,197 @@ def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
         raise SpecError(
             [_problem(file, doc, (), "not a Berth spec: the top-level key 'berth: 1' is missing")]
         )
-    problems: list[SpecProblem] = []
-    data = doc.data
-    for _ in range(2):
-        try:
-            spec = Spec.model_validate(data)
-        except ValidationError as exc:
-            problems += [_problem(file, doc, tuple(e["loc"]), _reason(e)) for e in exc.errors()]
-            # Unknown fields alone do not stop the other checks: drop them and look again.
-            unknown = [tuple(e["loc"]) for e in exc.errors() if e["type"] == "extra_forbidden"]
-            if len(unknown) < len(exc.errors()):
-                break
-            data = _without(data, unknown)
-            continue
+    spec, errors, removed = _validated(doc.data)
+    located = [_problem(file, doc, loc, reason) for loc, reason in errors]
+    if spec is not None:
+        # The rules run on what did parse; what they say about a removed field's default is
+        # not the author's problem (the field's own error already is).
         found = semantic_problems(spec) + safety_problems(spec)
-        found += fence_problems(spec, fence) + sidecar_fence_problems(spec, fence) if fence else []
-        problems += [_problem(file, doc, loc, reason) for loc, reason in found]
-        if not problems:
+        reached = fence_problems(spec, fence) + sidecar_fence_problems(spec, fence) if fence else []
+        if removed:
+            found = [p for p in found if not _follows_from(p[0], removed, doc.data)]
+            reached = [] if ("environment",) in removed else reached  # roles, secrets, groups
+            reached = [p for p in reached if not _follows_from(p[0], removed, doc.data)]
+        located += [_problem(file, doc, loc, reason) for loc, reason in found + reached]
+        if not located:
             return spec
-        break
-    unique = list(dict.fromkeys(problems))
+    unique = list(dict.fromkeys(located))
     raise SpecError(sorted(unique, key=_by_position))
 
 
-def _without(data: Any, paths: list[tuple[str | int, ...]]) -> Any:
-    """A deep copy of `data` without the mapping keys at `paths`."""
+# A required field's stand-in when its value is refused, so that the rest of the document (the
+# other services, for a bad image) is still checked; problems about it are dropped with the field.
+_STAND_INS: dict[Path, Any] = {("berth",): 1, ("environment",): "x", ("cluster",): "x"}
+_SERVICE_STAND_INS: dict[str, Any] = {"image": "x"}
+_ROUNDS = 6
+
+
+def _validated(data: Any) -> tuple[Spec | None, list[tuple[Path, str]], list[Path]]:
+    """Validate the document, removing each field that fails (its parent, when a field is
+    required) and validating again, so that checks that only run on a valid model (the
+    cross-field rules, "after" validators) still run on what did parse. Returns the spec when
+    one was built, every problem with the field it is about, and the paths removed."""
+    problems: list[tuple[Path, str]] = []
+    removed: list[Path] = []
+    for _ in range(_ROUNDS):
+        try:
+            return Spec.model_validate(data), problems, removed
+        except ValidationError as exc:
+            errors = exc.errors()
+        cut: list[Path] = []
+        unknown: list[Path] = []
+        for error in errors:
+            loc = tuple(error["loc"])
+            if not removed or not _follows_from(loc, removed, data):
+                problems.append((loc, _reason(error)))
+            if error["type"] == "extra_forbidden":
+                unknown.append(loc)  # no rule reads a field the model does not have
+            else:
+                cut.append(_removable(data, loc, error["type"] == "missing"))
+        data, _ = _without(data, unknown)
+        data, done = _without(data, cut, stand_in=True)
+        if not done and not unknown:
+            break
+        removed += done
+    return None, problems, removed
+
+
+def _removable(data: Any, loc: Path, missing: bool) -> Path:
+    """The part of the document to remove for an error at `loc`: the deepest part of `loc` the
+    document holds (a dict key error, or a union member's name, is not a field); the parent of
+    a missing field."""
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if not _holds(current, part):
+            break
+        current = current[part]
+        path.append(part)
+    if missing and tuple(path) == loc[:-1]:
+        return (*path, loc[-1])  # _without stands in for it, or removes the parent
+    return tuple(path)
+
+
+# Which fields of a service each cross-field rule reads, by the field removed: a rule's problem
+# about the same service at one of these fields may be a follow-on of the removal. A field not
+# listed (product, a new one) may change anything in its service.
+_READ_WITH: dict[str, set[str]] = {
+    "cpu": {"cpu", "memory", "heap", "containers"},
+    "memory": {"cpu", "memory", "heap", "containers"},
+    "heap": {"heap"},
+    "ports": {"ports", "loadBalancer", "containers"},
+    "environment": {"environment", "secrets", "desiredCount"},
+    "secrets": {"environment", "secrets", "executionRoleArn", "containers"},
+    "image": {"image"},
+    "network": {"network"},
+    "loadBalancer": {"loadBalancer", "healthCheckGracePeriod"},
+    "healthCheck": {"healthCheck", "containers"},
+    "healthCheckGracePeriod": {"healthCheckGracePeriod"},
+    "dependsOn": {"dependsOn"},
+    "deployment": {"deployment"},
+    "desiredCount": {"desiredCount", "environment", "secrets"},
+    "logGroup": {"logGroup"},
+    "executionRoleArn": {"executionRoleArn"},
+    "taskRoleArn": {"taskRoleArn", "containers"},
+    "architecture": {"architecture"},
+    "stopTimeout": {"stopTimeout"},
+    "tags": set(),
+    "ephemeralStorage": {"ephemeralStorage"},
+    "serviceConnect": {"serviceConnect"},
+}
+# The same for a top-level field: the fields of every service that read it (None: all of them).
+_TOP_READ_WITH: dict[str, set[str] | None] = {
+    "berth": set(),
+    "tags": set(),
+    "cluster": {"cluster"},
+    "network": {"network"},
+    "logGroup": {"logGroup"},
+    "environment": {"logGroup"},
+    "executionRoleArn": {"executionRoleArn"},
+    "taskRoleArn": {"taskRoleArn", "containers"},
+    "serviceConnect": {"serviceConnect"},
+}
+
+
+def _follows_from(problem: Path, removed: list[Path], data: Any) -> bool:
+    """Might the problem at `problem` be caused only by removing the fields at `removed`?"""
+    return any(_follows(problem, path, data) for path in removed)
+
+
+def _follows(problem: Path, path: Path, data: Any) -> bool:
+    if problem[: len(path)] == path or not path:
+        return True
+    if path[0] != "services":
+        read = _TOP_READ_WITH.get(str(path[0]))
+        field = problem[2] if problem[:1] == ("services",) and len(problem) > 2 else problem[0]
+        return read is None or field in read
+    if len(path) == 1:
+        return True
+    if len(path) == 2:  # a whole service: the services that depend on it, and the order
+        return problem == ("services",) or (
+            len(problem) == 4 and problem[2] == "dependsOn" and _at(data, problem) == path[1]
+        )
+    if path[2] == "dependsOn" and problem == ("services",):
+        return True
+    if problem[:2] != path[:2]:
+        return False
+    read = _READ_WITH.get(str(path[2]))
+    return read is None or len(problem) < 3 or problem[2] in read
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _without(data: Any, paths: list[Path], stand_in: bool = False) -> tuple[Any, list[Path]]:
+    """A deep copy of `data` without the values at `paths` (list items from the last, so that
+    indices hold). With `stand_in`, a required top-level or image field gets a stand-in value
+    (_STAND_INS) and a missing one takes its parent with it; returns the paths removed or stood
+    in for in their place."""
     copy = copy_module.deepcopy(data)
-    for path in paths:
-        parent = copy
-        for part in path[:-1]:
-            parent = parent[part]
-        parent.pop(path[-1], None)
-    return copy
+    done: list[Path] = []
+    for path in sorted(set(paths), key=_removal_order):
+        if not path:
+            continue
+        parent = _at(copy, path[:-1])
+        key = path[-1]
+        if stand_in and isinstance(parent, dict) and (stood := _stand_in(path)) is not None:
+            parent[key] = stood
+            done.append(path)
+            continue
+        if _holds(parent, key):
+            parent.pop(key)
+            done.append(path)
+        elif stand_in and len(path) > 1:
+            grand = _at(copy, path[:-2])
+            if isinstance(grand, dict) and path[-2] in grand:
+                grand.pop(path[-2])
+                done.append(path[:-1])
+    return copy, done
+
+
+def _holds(container: Any, key: str | int) -> bool:
+    if isinstance(container, dict):
+        return key in container
+    return isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container)
+
+
+def _stand_in(path: Path) -> Any:
+    if path in _STAND_INS:
+        return _STAND_INS[path]
+    if len(path) == 3 and path[0] == "services":
+        return _SERVICE_STAND_INS.get(str(path[2]))
+    return None
+
+
+def _removal_order(path: Path) -> tuple[int, list[tuple[int, str]]]:
+    # Deepest first, and within a list the highest index first.
+    return -len(path), [(-p, "") if isinstance(p, int) else (0, p) for p in path]
 
 
 def _by_position(problem: SpecProblem) -> tuple[int, int]:

@@ -45,3 +45,82 @@ def test_an_unquoted_version_range_gets_a_hint_to_quote_it():
         "wso2.yaml:5:13: invalid YAML: expected chomping or indentation indicators, but found "
         "'='; quote a version range: \">=4.4.0 <5\""
     ]
+
+
+# ---- every problem at once: the cross-field rules run on what did parse ----------------------
+
+SPEC = """\
+berth: 1
+environment: prod
+cluster: wso2-prod
+executionRoleArn: arn:aws:iam::123456789012:role/exec
+network: {subnets: [subnet-1], securityGroups: [sg-1]}
+services:
+  ei:
+    product: wso2mi
+    image: wso2ei
+    environment: {MI_HOSTNAME: ei.internal, APIM_HOST: apim.internal}
+    secrets: {APIM_ADMIN_PASSWORD: "arn:aws:ssm:us-east-1:123456789012:parameter/wso2/admin"}
+  apim:
+    product: wso2am
+    image: {repository: wso2am, track: "4.7.*"}
+    dependsOn: [ei]
+    secrets:
+      WSO2_ENCRYPTION_KEY: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/key
+      APIM_ADMIN_PASSWORD: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/admin
+      DB_PASSWORD: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/db
+    environment:
+      APIM_HOSTNAME: api.example.com
+      APIM_DB_URL: jdbc:mysql://db:3306/WSO2AM_DB
+      SHARED_DB_URL: jdbc:mysql://db:3306/WSO2AM_SHARED_DB
+      APIM_DB_USER: wso2am
+      DB_PASSWORD: hunter2
+"""
+RULES = [
+    "s.yaml:19:7: services.apim.secrets.DB_PASSWORD: is also set in environment; keep one",
+    "s.yaml:25:7: services.apim.environment.DB_PASSWORD: looks like a secret; move it to secrets "
+    "as a Secrets Manager or SSM ARN",
+]
+
+
+def test_a_bad_value_does_not_hide_the_cross_field_problems():
+    text = SPEC.replace("    image: wso2ei\n", "    image: wso2ei\n    memory: lots\n")
+    assert problems(text, "s.yaml") == [
+        "s.yaml:10:5: services.ei.memory: 'lots': Input should be a valid integer, unable to "
+        "parse string as an integer",
+        *[r.replace(":19:", ":20:").replace(":25:", ":26:") for r in RULES],
+    ]
+
+
+def test_a_bad_required_field_does_not_hide_them_either_nor_blame_who_depends_on_it():
+    # ei's image is refused: ei is checked without it, and apim's dependsOn [ei] still holds.
+    text = SPEC.replace("    image: wso2ei\n", "    image: WSO2EI\n")
+    assert problems(text, "s.yaml") == [
+        "s.yaml:9:5: services.ei.image.repository: 'WSO2EI': String should match pattern "
+        "'^[a-z0-9]+(?:[._/-][a-z0-9]+)*$'",
+        *RULES,
+    ]
+
+
+def test_a_bad_top_level_value_still_lets_the_services_be_checked():
+    text = SPEC.replace("environment: prod", "environment: Prod!")
+    assert problems(text, "s.yaml") == [
+        "s.yaml:2:1: environment: 'Prod!': String should match pattern '^[a-z][a-z0-9-]{0,30}$'",
+        *RULES,
+    ]
+
+
+def test_a_removed_field_causes_no_follow_on_problem():
+    # Without its memory, ei would take the preset's 2048 MiB, which Fargate refuses beside
+    # 4096 cpu; and without its subnets no service would have a network. Neither is reported.
+    text = SPEC.replace(
+        "    image: wso2ei\n", "    image: wso2ei\n    cpu: 4096\n    memory: big\n"
+    )
+    text = text.replace("subnets: [subnet-1]", "subnets: [net-1]")
+    assert problems(text, "s.yaml") == [
+        "s.yaml:5:21: network.subnets[0]: 'net-1': String should match pattern "
+        "'^subnet-[0-9a-z]+$'",
+        "s.yaml:11:5: services.ei.memory: 'big': Input should be a valid integer, unable to "
+        "parse string as an integer",
+        *[r.replace(":19:", ":21:").replace(":25:", ":27:") for r in RULES],
+    ]
