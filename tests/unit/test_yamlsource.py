@@ -77,3 +77,49 @@ def test_an_error_is_worded_by_the_pure_loader():
         pure.value.line,
         pure.value.column,
     )
+
+
+# ---- YAML merge keys (<<), as YAML 1.1 defines them -------------------------------------------
+
+
+@pytest.mark.parametrize("loader", [PURE_LOADER, C_LOADER], ids=["pure", "libyaml"])
+def test_merged_values_keep_the_anchors_positions_and_explicit_keys_win(loader):
+    raw = b"d: &d {cpu: 1024, memory: 2048}\nx:\n  <<: *d\n  memory: 4096\n"
+    located = load_document(raw, loader)
+    assert located.data["x"] == {"memory": 4096, "cpu": 1024}
+    assert located.position(("x", "cpu")) == (1, 8)  # in the anchor
+    assert located.position(("x", "memory")) == (4, 3)  # the explicit key
+
+
+def test_of_several_merged_mappings_the_first_that_has_a_key_wins():
+    raw = b"a: &a {k: 1}\nb: &b {k: 2, j: 2}\nx: {<<: [*a, *b]}\n"
+    located = load_document(raw)
+    assert located.data["x"] == {"k": 1, "j": 2}
+    assert (located.position(("x", "k")), located.position(("x", "j"))) == ((1, 8), (2, 14))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            b"x: {<<: 1}\n",
+            ("a merge key (<<) takes a mapping or a list of mappings (<<: *a, <<: [*a, *b])", 1, 5),
+        ),
+        (b"a: &a {<<: *a}\n", ("document is nested deeper than 32 levels", 1, 4)),
+    ],
+)
+def test_a_bad_or_recursive_merge_is_refused(raw, expected):
+    with pytest.raises(SourceError) as error:
+        load_document(raw)
+    assert (error.value.reason, error.value.line, error.value.column) == expected
+
+
+def test_merges_of_merges_meet_the_alias_limit():
+    lines = ["a: &a {k: 1}"]
+    for name, prev in zip("bcdefghi", "abcdefgh", strict=True):
+        lines.append(f"{name}: &{name} {{<<: [{', '.join(['*' + prev] * 9)}]}}")
+    with pytest.raises(SourceError) as error:
+        load_document("\n".join(lines).encode())
+    assert error.value.reason == (
+        "document expands to more than 20000 values (YAML aliases?); refused"
+    )
