@@ -108,6 +108,10 @@ class SpecObject(BaseModel):
     version_id: str | None
     sequencer: str | None
     time: datetime
+    requester: str | None = None
+    """Who wrote it, as S3 says: the account ID or AWS service principal of the request (S3 user
+    guide, "EventBridge event message structure", detail.requester), or the principal ID of the
+    Records[] format's userIdentity."""
 
 
 class _S3Object(_Detail):
@@ -123,6 +127,7 @@ class _S3Bucket(_Detail):
 class _S3Detail(_Detail):
     bucket: _S3Bucket
     object: _S3Object
+    requester: str | None = None
 
 
 class S3ObjectCreated(EventBridgeEvent):
@@ -141,11 +146,16 @@ class _RecordS3(_Detail):
     object: _RecordObject
 
 
+class _UserIdentity(_Detail):
+    principal_id: str | None = Field(default=None, alias="principalId")
+
+
 class _Record(_Detail):
     event_name: str = Field(alias="eventName")
     event_time: datetime = Field(alias="eventTime")
     aws_region: str = Field(alias="awsRegion")
     s3: _RecordS3
+    user_identity: _UserIdentity | None = Field(default=None, alias="userIdentity")
 
 
 class _S3Records(_Detail):
@@ -165,6 +175,7 @@ def _spec_objects_from_records(raw: dict[str, Any]) -> list[SpecObject]:
             version_id=r.s3.object.version_id,
             sequencer=r.s3.object.sequencer,
             time=r.event_time,
+            requester=r.user_identity.principal_id if r.user_identity else None,
         )
         for r in records
         if r.event_name.startswith("ObjectCreated:")
@@ -192,6 +203,7 @@ def parse_spec_objects(raw: Any) -> list[SpecObject]:
             version_id=event.detail.object.version_id,
             sequencer=event.detail.object.sequencer,
             time=event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC),
+            requester=event.detail.requester,
         )
     ]
 

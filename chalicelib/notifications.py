@@ -114,6 +114,8 @@ class Notification(BaseModel):
         if self.spec is not None:
             version = f" (version {self.spec.version_id})" if self.spec.version_id else ""
             lines.append(f"Spec: s3://{self.spec.bucket}/{self.spec.key}{version}")
+            if self.requested_by:
+                lines.append(f"Uploaded by: {self.requested_by}")
         if self.request:
             lines.append(f"Requested: {self.request}")
         if self.reason:

@@ -63,7 +63,8 @@ class Trigger(BaseModel):
     spec: SpecVersion | None = None
     image: Image | None = None
     requested_by: str | None = None
-    """Who asked for a rollback or a promotion (their AWS identity's ARN)."""
+    """Who asked for a rollback or a promotion (their AWS identity's ARN), or who uploaded the
+    spec version (S3's requester: an account ID or service principal)."""
     from_environment: str | None = None
     """The environment a promoted image was taken from."""
     note: str = ""
