@@ -27,7 +27,7 @@ import yaml
 
 from chalicelib import handlers, triggers
 from chalicelib.context import Berth
-from chalicelib.fence import environment_clusters
+from chalicelib.fence import environment_map
 from chalicelib.settings import Settings
 
 from ..stages import FENCE_VARIABLES, stage_variables
@@ -200,15 +200,21 @@ class Sandbox:
 
     def _network_fence(self) -> dict[str, str]:
         """Each environment of the stage bound to the sandbox's subnets and security group (what
-        `adapt_spec` gives specs); before the sandbox starts, the stage's own declaration."""
+        `adapt_spec` gives specs) besides the ones the stage declares (the examples' ids, which
+        pass the fence and then fail as on AWS: moto has no such subnet); before the sandbox
+        starts, the stage's own declaration."""
         if not getattr(self, "subnets", None):
             return {}
-        environments = environment_clusters(stage_variables(STAGE)["BERTH_ENVIRONMENT_CLUSTERS"])
-        subnets = ",".join(self.subnets)
+        declared = stage_variables(STAGE)
+        subnets = environment_map(declared.get("BERTH_ENVIRONMENT_SUBNETS", ""))
+        groups = environment_map(declared.get("BERTH_ENVIRONMENT_SECURITY_GROUPS", ""))
+        environments = environment_map(declared["BERTH_ENVIRONMENT_CLUSTERS"])
         return {
-            "BERTH_ENVIRONMENT_SUBNETS": ";".join(f"{e}={subnets}" for e in environments),
+            "BERTH_ENVIRONMENT_SUBNETS": ";".join(
+                f"{e}={','.join([*self.subnets, *subnets.get(e, [])])}" for e in environments
+            ),
             "BERTH_ENVIRONMENT_SECURITY_GROUPS": ";".join(
-                f"{e}={self.security_group}" for e in environments
+                f"{e}={','.join([self.security_group, *groups.get(e, [])])}" for e in environments
             ),
         }
 

@@ -112,7 +112,7 @@ def cases() -> dict[str, bytes]:
         ("min-healthy-over-100", "      minimumHealthyPercent: 100", "      minimumHealthyPercent: 150"),
         ("max-percent-under-100", "      maximumPercent: 200", "      maximumPercent: 50"),
         ("circuit-breaker-string", "      maximumPercent: 200", "      maximumPercent: 200\n      circuitBreaker: on"),
-        ("execution-role-not-arn", "executionRoleArn: arn:aws:iam::123456789012:role/berth-task-execution-dev", "executionRoleArn: berth-task-execution"),
+        ("execution-role-not-arn", "executionRoleArn: arn:aws:iam::123456789012:role/berth-task-execution-dev-dev", "executionRoleArn: berth-task-execution"),
         ("target-group-not-arn", "      targetGroupArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-dev/0123456789abcdef", "      targetGroupArn: apim-dev"),
         ("container-port-zero", "      containerPort: 8243", "      containerPort: 0"),
         ("stop-timeout-too-long", "    cpu: 2048", "    cpu: 2048\n    stopTimeout: 600"),
@@ -144,7 +144,7 @@ def cases() -> dict[str, bytes]:
     c["encryption-key-in-environment.yaml"] = variant("      WSO2_ENCRYPTION_KEY: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/encryption-key\n", "").replace(b"      APIM_DB_USER: wso2am\n", b"      APIM_DB_USER: wso2am\n      WSO2_ENCRYPTION_KEY: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", 1)
     c["apim-two-replicas.yaml"] = variant("    desiredCount: 1\n", "    desiredCount: 2\n")
     c["mi-replicas-without-coordination.yaml"] = variant("      MI_COORDINATION_DB_URL: jdbc:mysql://wso2-dev.cluster-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com:3306/WSO2MI_COORDINATION_DB?useSSL=true\n", "").replace(b"      MI_COORDINATION_DB_USER: wso2mi\n", b"", 1).replace(b"      MI_COORDINATION_DB_PASSWORD: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/mi-coordination-db\n", b"", 1)
-    c["secrets-without-execution-role.yaml"] = variant("executionRoleArn: arn:aws:iam::123456789012:role/berth-task-execution-dev\n", "")
+    c["secrets-without-execution-role.yaml"] = variant("executionRoleArn: arn:aws:iam::123456789012:role/berth-task-execution-dev-dev\n", "")
     # -- dependencies, images, ports
     c["depends-on-cycle.yaml"] = variant("    cpu: 2048\n    memory: 4096", "    cpu: 2048\n    memory: 4096\n    dependsOn: [ei]")
     c["depends-on-self.yaml"] = variant("dependsOn: [apim]", "dependsOn: [ei]")

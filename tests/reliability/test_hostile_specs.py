@@ -45,6 +45,8 @@ def test_every_hostile_spec_is_rejected_with_a_located_message_and_nothing_deplo
     for name, note in rejected.items():
         assert note.document["errors"], name
         for error in note.document["errors"]:
+            if error.startswith("… and "):  # the notification's cap on errors (NOTIFIED_ERRORS)
+                continue
             assert error.startswith(f"s3://berth-specs-123456789012-dev/specs/dev/{name}"), error
             assert "Traceback" not in error
         assert note.subject.startswith("[dev] spec rejected: ")

@@ -15,6 +15,16 @@ DEV = (EXAMPLES / "wso2-dev.yaml").read_text()
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/db"
 
 
+def at(text: str, needle: str) -> str:
+    """`line:column` where `needle` first starts in `text` (the examples change; their
+    positions are found, not written down)."""
+    before = text[: text.index(needle)]
+    return f"{before.count(chr(10)) + 1}:{len(before) - before.rfind(chr(10))}"
+
+
+DB = at(DEV, "DB_PASSWORD:")
+
+
 def dev_fence() -> StageFence:
     """The dev stage's fence as its Lambdas get it: config.json, the stack's account and the
     Lambdas' region."""
@@ -44,7 +54,7 @@ def test_a_dev_spec_cannot_name_a_prod_secret():
     # Issue 15: a dev spec injected secret:wso2/prod/db.
     text = DEV.replace("secret:wso2/dev/db", "secret:wso2/prod/db")
     assert errors(text) == [
-        "s.yaml:41:7: services.apim.secrets.DB_PASSWORD: secret wso2/prod/db is outside "
+        f"s.yaml:{DB}: services.apim.secrets.DB_PASSWORD: secret wso2/prod/db is outside "
         "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
     ]
 
@@ -54,7 +64,7 @@ def test_a_dev_spec_cannot_name_a_prod_ssm_parameter():
     ssm = "arn:aws:ssm:us-east-1:123456789012:parameter/wso2/prod/keystore"
     text = DEV.replace(SECRET, ssm)
     assert errors(text) == [
-        "s.yaml:41:7: services.apim.secrets.DB_PASSWORD: secret wso2/prod/keystore is outside "
+        f"s.yaml:{DB}: services.apim.secrets.DB_PASSWORD: secret wso2/prod/keystore is outside "
         "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
     ]
 
@@ -63,7 +73,7 @@ def test_a_secret_of_another_account_is_refused():
     # Issue 15: ... and another account's secret.
     text = DEV.replace(SECRET, SECRET.replace("123456789012", "210987654321"))
     assert errors(text) == [
-        "s.yaml:41:7: services.apim.secrets.DB_PASSWORD: secret of account 210987654321: "
+        f"s.yaml:{DB}: services.apim.secrets.DB_PASSWORD: secret of account 210987654321: "
         "environment dev reads secrets of its own account only (123456789012)"
     ]
 
@@ -71,7 +81,7 @@ def test_a_secret_of_another_account_is_refused():
 def test_a_secret_of_another_region_is_refused():
     text = DEV.replace(SECRET, SECRET.replace("us-east-1", "eu-west-1"))
     assert errors(text) == [
-        "s.yaml:41:7: services.apim.secrets.DB_PASSWORD: secret in region eu-west-1: "
+        f"s.yaml:{DB}: services.apim.secrets.DB_PASSWORD: secret in region eu-west-1: "
         "environment dev reads secrets of its own region only (us-east-1)"
     ]
 
@@ -79,7 +89,7 @@ def test_a_secret_of_another_region_is_refused():
 def test_a_secret_that_climbs_out_of_the_prefix_is_refused():
     text = DEV.replace("secret:wso2/dev/db", "secret:wso2/dev/../prod/db")
     assert errors(text) == [
-        "s.yaml:41:7: services.apim.secrets.DB_PASSWORD: secret wso2/dev/../prod/db is outside "
+        f"s.yaml:{DB}: services.apim.secrets.DB_PASSWORD: secret wso2/dev/../prod/db is outside "
         "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
     ]
 
@@ -153,9 +163,9 @@ def test_a_dev_spec_cannot_use_a_prod_subnet_or_security_group():
         "sg-0a1b2c3d4e5f60001", PROD_GROUP
     )
     assert errors(text) == [
-        f"s.yaml:19:39: network.subnets[1]: {PROD_SUBNET} is not a subnet of environment dev "
+        f"s.yaml:{at(text, PROD_SUBNET)}: network.subnets[1]: {PROD_SUBNET} is not a subnet of environment dev "
         f"({DEV_SUBNETS}; BERTH_ENVIRONMENT_SUBNETS)",
-        f"s.yaml:20:20: network.securityGroups[0]: {PROD_GROUP} is not a security group of "
+        f"s.yaml:{at(text, PROD_GROUP)}: network.securityGroups[0]: {PROD_GROUP} is not a security group of "
         "environment dev (sg-0a1b2c3d4e5f60001; BERTH_ENVIRONMENT_SECURITY_GROUPS)",
     ]
 
@@ -166,7 +176,7 @@ def test_a_public_ip_is_refused_unless_the_environment_allows_it():
         "  securityGroups: [sg-0a1b2c3d4e5f60001]\n  assignPublicIp: true\n",
     )
     assert errors(text) == [
-        "s.yaml:21:3: network.assignPublicIp: environment dev gives its tasks no public IP: set "
+        f"s.yaml:{at(text, 'assignPublicIp')}: network.assignPublicIp: environment dev gives its tasks no public IP: set "
         "it to false, or have the operator allow it (BERTH_ENVIRONMENT_PUBLIC_IP=dev=true)"
     ]
     from chalicelib.spec import parse_spec
@@ -179,7 +189,7 @@ def test_a_dev_service_cannot_join_a_prod_target_group():
     # Issue 15: a dev service joined prod's target group.
     text = DEV.replace("targetgroup/apim-dev/", "targetgroup/apim-prod/")
     assert errors(text) == [
-        "s.yaml:47:7: services.apim.loadBalancer.targetGroupArn: not a target group of "
+        f"s.yaml:{at(text, 'targetGroupArn')}: services.apim.loadBalancer.targetGroupArn: not a target group of "
         "environment dev (arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"
         "apim-dev/*; BERTH_ENVIRONMENT_TARGET_GROUPS)"
     ]
