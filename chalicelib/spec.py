@@ -152,7 +152,8 @@ PINNED = re.compile(
 
 
 def _text_values(value: Any) -> Any:
-    # YAML turns `DEBUG: true` into a bool and `PORT: 8080` into an int; ECS wants strings.
+    # YAML turns `DEBUG: true` into a bool and `PORT: 8080` into an int; ECS wants strings
+    # (environment values and tags): true -> "true", 8080 -> "8080", 1.10 -> "1.1" (by value).
     if isinstance(value, dict):
         return {
             k: (str(v).lower() if isinstance(v, bool) else str(v))
@@ -316,7 +317,7 @@ class Service(_Model):
         # `image: wso2am` is short for `image: {repository: wso2am, track: "*"}`.
         return {"repository": value} if isinstance(value, str) else value
 
-    @field_validator("environment", mode="before")
+    @field_validator("environment", "tags", mode="before")
     @classmethod
     def _environment_values_are_text(cls, value: Any) -> Any:
         return _text_values(value)
@@ -437,6 +438,11 @@ class Spec(_Model):
             order.extend(ready)
             sorter.done(*ready)
         return order
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_values_are_text(cls, value: Any) -> Any:
+        return _text_values(value)
 
 
 # ---- error shaping -----------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from .live import TaggedImage
 _LEADING_NUMBERS = re.compile(r"^v?(\d+(?:[.-]\d+)*)")
 _COMPARATOR = re.compile(r"^(>=|<=|>|<|=|==|~|\^)?\s*v?(\d+(?:[.-]\d+)*)(?:\.[x*])?$")
 _RANGE_CHARS = set("<>=~^")
+# `>= 4.7.0`: a comparator parted from its version reads as two comparators, the first empty.
+_SPACED = re.compile(r"(>=|<=|==|>|<|=|~|\^)\s+(v?\d[\w.*-]*)")
 
 
 def version_key(tag: str) -> tuple[int, ...] | None:
@@ -52,6 +54,10 @@ def track_problem(track: str) -> str | None:
     """Why a track cannot be used, or None when it is valid."""
     if not is_range(track):
         return None
+    spaced = _SPACED.search(track)
+    if spaced is not None:
+        op, version = spaced.group(1), spaced.group(2)
+        return f"{spaced.group(0)!r}: remove the space after {op} ('{op}{version}')"
     for part in re.split(r"[\s,]+", track.strip()):
         if part and not _COMPARATOR.match(part):
             return f"{part!r} is not a version comparator (e.g. '>=4.7.0 <5', '~4.7', '^4')"

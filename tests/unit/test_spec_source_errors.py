@@ -145,3 +145,25 @@ def test_merge_keys_share_values_and_errors_point_into_the_anchor():
         f"s.yaml:11:22: services.ei.secrets.APIM_ADMIN_PASSWORD: {reason}",
         f"s.yaml:11:22: services.apim.secrets.APIM_ADMIN_PASSWORD: {reason}",
     ]
+
+
+# ---- scalars in tags, spaced version ranges ---------------------------------------------------
+
+
+def test_numbers_and_booleans_in_tags_are_the_text_aws_gets():
+    text = SPEC.replace("      DB_PASSWORD: hunter2\n", "").replace(
+        "cluster: wso2-prod\n", "cluster: wso2-prod\ntags: {cost-centre: 4711, pci: false}\n"
+    )
+    text = text.replace("    image: wso2ei\n", "    image: wso2ei\n    tags: {tier: 2, v: 1.10}\n")
+    spec = parse_spec(text.encode(), "s.yaml")
+    assert spec.tags == {"cost-centre": "4711", "pci": "false"}
+    assert spec.services["ei"].tags == {"tier": "2", "v": "1.1"}  # a number, read by value
+
+
+def test_a_spaced_version_range_is_told_to_drop_the_space():
+    text = SPEC.replace('track: "4.7.*"', 'track: ">= 4.7.0"').replace(
+        "      DB_PASSWORD: hunter2\n", ""
+    )
+    assert problems(text, "s.yaml") == [
+        "s.yaml:14:33: services.apim.image.track: '>= 4.7.0': remove the space after >= ('>=4.7.0')"
+    ]
