@@ -14,6 +14,10 @@ Product = Literal["wso2am", "wso2mi", "wso2ei", "generic"]
 SidecarPresetName = Literal["firelens", "otel-collector", "keystore-init"]
 # ECS ContainerDependency.condition (ECS API reference, ContainerDependency).
 Condition = Literal["START", "COMPLETE", "SUCCESS", "HEALTHY"]
+# PortMapping.appProtocol (ECS API reference): "This parameter only applies to Service Connect";
+# without it the proxy handles the port as TCP. Only plain HTTP ports get `http`: on a TLS port
+# (9443, 8243, 8253, 9164) the proxy cannot read HTTP, so those stay TCP and TLS passes through.
+AppProtocol = Literal["http", "http2", "grpc"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,9 @@ class ProductPreset:
     home: str = ""
     uid: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
+    port_names: dict[int, tuple[str, AppProtocol | None]] = field(default_factory=dict)
+    """Port -> its portMappings name and appProtocol, rendered when the service offers ports
+    through Service Connect (which selects a port by its name)."""
     config_volume: str | None = None
     """WSO2's entrypoint copies this folder over the product home at start (wso2/docker-apim
     docker-entrypoint.sh; wso2.md "Products and images"): where a shared volume can hand files
@@ -75,6 +82,14 @@ PRESETS: dict[Product, ProductPreset] = {
             9763: "HTTP servlet",
         },
         lb_port=8243,
+        # PortMapping.name: "up to 64 characters ... lowercase letters, numbers, underscores (_),
+        # and hyphens (-). The name can't start with a hyphen" (ECS API reference, PortMapping).
+        port_names={
+            9443: ("servlet-https", None),
+            8243: ("gateway-https", None),
+            8280: ("gateway-http", "http"),
+            9763: ("servlet-http", "http"),
+        },
         health_check=HealthCheckPreset(
             command=_curl("https://localhost:9443/api/am/gateway/v2/server-startup-healthcheck"),
             interval=30,
@@ -111,6 +126,12 @@ PRESETS: dict[Product, ProductPreset] = {
             9164: "HTTPS management API",
         },
         lb_port=8253,
+        port_names={
+            8290: ("passthrough-http", "http"),
+            8253: ("passthrough-https", None),
+            9201: ("internal-http", "http"),
+            9164: ("management-https", None),
+        },
         health_check=HealthCheckPreset(
             command=_curl("http://localhost:9201/liveness"),
             interval=10,
@@ -144,6 +165,11 @@ PRESETS: dict[Product, ProductPreset] = {
             9443: "HTTPS management console",
         },
         lb_port=8243,
+        port_names={
+            8280: ("passthrough-http", "http"),
+            8243: ("passthrough-https", None),
+            9443: ("console-https", None),
+        },
         health_check=HealthCheckPreset(
             command=_curl("http://localhost:8280/services/Version"),
             interval=15,
@@ -244,6 +270,11 @@ SIDECAR_PRESETS: dict[SidecarPresetName, SidecarPreset] = {
         mount=KEYSTORE_INIT_PATH,
     ),
 }
+
+def port_name(preset: ProductPreset, port: int) -> tuple[str, AppProtocol | None]:
+    """A port's portMappings name and appProtocol: the preset's, else `port-<number>`."""
+    return preset.port_names.get(port, (f"port-{port}", None))
+
 
 # What each image requires from a spec (the encryption key among APIM's) is in wso2_contract.py.
 

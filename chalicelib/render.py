@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .presets import HealthCheckPreset, heap_mib
+from .presets import HealthCheckPreset, heap_mib, port_name
 from .spec import HealthCheck, Spec, Volume
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -77,10 +77,7 @@ def _container(spec: Spec, name: str, image: ImageRef, account: str, region: str
         "name": name,
         "image": image.uri(account, region),
         "essential": True,
-        "portMappings": [
-            {"containerPort": port, "hostPort": port, "protocol": "tcp"}
-            for port in svc.effective_ports
-        ],
+        "portMappings": _port_mappings(spec, name),
         "environment": [
             {"name": k, "value": v} for k, v in sorted(_environment(spec, name).items())
         ],
@@ -101,6 +98,31 @@ def _container(spec: Spec, name: str, image: ImageRef, account: str, region: str
         container["healthCheck"] = health
     container.update(_ordering_and_mounts(spec, name, name))
     return container
+
+
+def offers_service_connect(spec: Spec, name: str) -> bool:
+    """Does this service offer ports in the environment's Service Connect namespace?"""
+    svc = spec.services[name]
+    offers = svc.service_connect.offers if svc.service_connect else []
+    return spec.service_connect is not None and bool(offers)
+
+
+def _port_mappings(spec: Spec, name: str) -> list[dict[str, Any]]:
+    """The product container's ports. A service that offers ports through Service Connect names
+    them: ServiceConnectService.portName "must match the name of one of the portMappings from
+    all the containers in the task definition" (ECS API reference); the others render as before,
+    so their task definitions do not change."""
+    svc = spec.services[name]
+    named = offers_service_connect(spec, name)
+    mappings: list[dict[str, Any]] = []
+    for port in svc.effective_ports:
+        mapping: dict[str, Any] = {"containerPort": port, "hostPort": port, "protocol": "tcp"}
+        if named:
+            mapping["name"], protocol = port_name(svc.preset, port)
+            if protocol is not None:
+                mapping["appProtocol"] = protocol
+        mappings.append(mapping)
+    return mappings
 
 
 def _log_configuration(spec: Spec, name: str, container: str, region: str) -> dict[str, Any]:
@@ -272,6 +294,7 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
                 "containerPort": svc.load_balancer.container_port or svc.preset.lb_port,
             }
         ]
+    settings["serviceConnectConfiguration"] = service_connect_configuration(spec, name)
     grace = svc.health_check_grace_period
     if grace is None and svc.load_balancer is not None:
         # WSO2 servers take minutes to start: without a grace period the target group's checks
@@ -282,6 +305,32 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
         # (ECS API reference, CreateService `healthCheckGracePeriodSeconds`).
         settings["healthCheckGracePeriodSeconds"] = grace
     return settings
+
+
+def service_connect_configuration(spec: Spec, name: str) -> dict[str, Any]:
+    """ECS ServiceConnectConfiguration of one service (ECS API reference). Berth owns it: with no
+    namespace in the spec it is `enabled: false`, so a namespace removed from the spec turns
+    Service Connect off. Every service of an environment with a namespace joins it (a client
+    reaches every name in it); `services` are the ports it offers, each one ServiceConnectService
+    (portName: the port mapping's name; discoveryName: the Cloud Map service ECS creates; one
+    client alias, "The maximum number of client aliases that you can have in this list is 1",
+    on the container's own port)."""
+    if spec.service_connect is None:
+        return {"enabled": False}
+    config: dict[str, Any] = {"enabled": True, "namespace": spec.service_connect.namespace}
+    svc = spec.services[name]
+    # Always the list, empty for a client only: an offer removed from the spec is then one the
+    # live comparison sees (decisions.changes.covers compares lists whole).
+    offers = svc.service_connect.offers if svc.service_connect else []
+    config["services"] = [
+        {
+            "portName": port_name(svc.preset, offer.port)[0],
+            "discoveryName": offer.name,
+            "clientAliases": [{"port": offer.port, "dnsName": offer.alias}],
+        }
+        for offer in offers
+    ]
+    return config
 
 
 def create_service_request(
@@ -368,11 +417,14 @@ OWNED_CONTAINER_KEYS = (
 def _port_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
     # awsvpc: "the hostPort is set to the same value as the containerPort"; protocol "The default
     # is tcp" (ECS API reference, PortMapping).
+    # name and appProtocol are returned as registered (PortMapping); absent ones are pruned.
     port = mapping.get("containerPort")
     return {
         "containerPort": port,
         "hostPort": mapping.get("hostPort", port),
         "protocol": mapping.get("protocol", "tcp"),
+        "name": mapping.get("name"),
+        "appProtocol": mapping.get("appProtocol"),
     }
 
 

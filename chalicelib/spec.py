@@ -278,6 +278,47 @@ class Sidecar(_Model):
         return self.effective_memory_reservation or self.memory or 0
 
 
+# ECS Service Connect (ECS API reference, ServiceConnectService): discoveryName "up to 64
+# characters ... lowercase letters, numbers, underscores (_), and hyphens (-). The name can't start
+# with a hyphen"; ServiceConnectClientAlias.dnsName "up to 127 characters ... lowercase letters,
+# numbers, underscores (_), hyphens (-), and periods (.). The name can't start with a hyphen".
+DISCOVERY_NAME = r"^[a-z0-9_][a-z0-9_-]{0,63}$"
+DNS_NAME = r"^[a-z0-9_][a-z0-9_.-]{0,126}$"
+
+
+class ServiceConnectOffer(_Model):
+    """One port this service offers in the environment's Service Connect namespace: ECS creates
+    the Cloud Map service `name` and clients reach it as `dnsName:port` (one ServiceConnectService
+    with one client alias on the same port)."""
+
+    port: Port
+    name: str = Field(pattern=DISCOVERY_NAME)
+    dns_name: str | None = Field(default=None, pattern=DNS_NAME)
+
+    @property
+    def alias(self) -> str:
+        """The name clients use: dnsName, else the discovery name (ECS's own default is
+        discoveryName.namespace; Berth renders the short name so clients need no namespace)."""
+        return self.dns_name or self.name
+
+
+class ServiceConnect(_Model):
+    """What a service offers in the namespace (none: a client only) and which names it uses."""
+
+    offers: list[ServiceConnectOffer] = []
+    uses: list[str] = []
+
+
+class ServiceConnectNamespace(_Model):
+    """The environment's Service Connect namespace: a Cloud Map namespace name or ARN
+    (ServiceConnectConfiguration.namespace), created before the first deployment."""
+
+    namespace: str = Field(
+        pattern=r"^(arn:aws[a-z-]*:servicediscovery:[a-z0-9-]+:\d{12}:namespace/ns-[a-z0-9]+"
+        r"|[A-Za-z0-9][A-Za-z0-9._-]{0,1023})$"
+    )
+
+
 class Service(_Model):
     product: Product = "generic"
     image: ImageSource
@@ -310,6 +351,9 @@ class Service(_Model):
     mount_points: list[MountPoint] = []
     start_after: dict[str, Condition] = {}
     ephemeral_storage: int | None = Field(default=None, ge=21, le=200, description="GiB")
+    # Discovery through ECS Service Connect in the environment's namespace (top-level
+    # serviceConnect); with a namespace and no block here, the service is a client only.
+    service_connect: ServiceConnect | None = None
 
     @field_validator("image", mode="before")
     @classmethod
@@ -412,6 +456,7 @@ class Spec(_Model):
     task_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+")
     launch_type: Literal["FARGATE", "EC2"] = "FARGATE"
     tags: dict[str, str] = {}
+    service_connect: ServiceConnectNamespace | None = None
 
     def launch_type_of(self, name: str) -> str:
         return self.services[name].launch_type or self.launch_type

@@ -32,9 +32,10 @@ from datetime import UTC, datetime
 from graphlib import TopologicalSorter
 from typing import Any
 
+from moto.ecs.exceptions import InvalidParameterException
 from moto.moto_api._internal import mock_random
 
-from .strict_ecs import make_strict
+from .strict_ecs import make_strict, service_connect_problem
 
 BROKEN_HEALTH_MARKER = "berth.sandbox/health-check"
 EXIT_CODE_MARKER = "berth.sandbox/exit-code"
@@ -57,12 +58,26 @@ def _keep_create_settings() -> None:
         return
 
     def create_service(self: Any) -> Any:
+        connect = self._get_param("serviceConnectConfiguration")
+        task_definition = self._get_param("taskDefinition")
+        if connect is not None and task_definition:
+            definition = self.ecs_backend.describe_task_definition(task_definition)
+            problem = service_connect_problem(definition, connect)
+            if problem:
+                raise InvalidParameterException(problem)
         result = original(self)
         service = result.result["service"]
         for param, attr in _KEPT_CREATE_SETTINGS.items():
             value = self._get_param(param)
             if value is not None:
                 setattr(service, attr, value)
+        if connect is not None:
+            # moto drops it. AWS reports it on each deployment, never at the service's top level
+            # (ECS API reference: Deployment.serviceConnectConfiguration, "used by this
+            # deployment"; the Service shape has no such member).
+            service.service_connect_configuration = connect
+            for deployment in service.deployments:
+                deployment["serviceConnectConfiguration"] = connect
         return result
 
     create_service.berth_sandbox = True  # type: ignore[attr-defined]
@@ -92,7 +107,8 @@ def _secret_exists(value_from: str) -> bool:
 
 def _redeploying_state(service: Any) -> str:
     return json.dumps(
-        [service.task_definition, service.load_balancers, service.network_configuration],
+        [service.task_definition, service.load_balancers, service.network_configuration,
+         getattr(service, "service_connect_configuration", None)],
         sort_keys=True,
         default=str,
     )
@@ -184,9 +200,11 @@ class SimulatedEcs:
             existing = self.ecs.services.get(key)
             before = _redeploying_state(existing) if existing is not None else None
             service = original_update(service_properties)
-            # A new task definition, load balancers or network configuration each start a new
-            # deployment (ECS API reference, UpdateService: "This parameter triggers a new
-            # service deployment"); desired count and deployment configuration do not.
+            # A new task definition, load balancers, network or Service Connect configuration
+            # each start a new deployment (ECS API reference, UpdateService: "This parameter
+            # triggers a new service deployment"); desired count and deployment configuration
+            # do not. (moto keeps serviceConnectConfiguration as an attribute of the service;
+            # DescribeServices shows it only on deployments, as AWS does.)
             if _redeploying_state(service) != before:
                 self._new_deployment(service, service.task_definition)
             return service
@@ -216,6 +234,9 @@ class SimulatedEcs:
             if not rollback
             else "ECS deployment circuit breaker: rolling back.",
         }
+        connect = getattr(service, "service_connect_configuration", None)
+        if connect is not None:
+            deployment["serviceConnectConfiguration"] = connect
         service.deployments.insert(0, deployment)
         service.task_definition = task_definition
         return deployment

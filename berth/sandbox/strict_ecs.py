@@ -245,6 +245,30 @@ def _service_problem(backend: Any, task_definition: str | None, launch_type: str
     return None
 
 
+def service_connect_problem(definition: Any, connect: dict[str, Any] | None) -> str | None:
+    """ServiceConnectService.portName "must match the name of one of the portMappings from all
+    the containers in the task definition"; clientAliases: "The maximum number of client
+    aliases that you can have in this list is 1" (ECS API reference). The wording of AWS's
+    refusal is not quoted in a public report found; these texts are the sandbox's own."""
+    if not connect or not connect.get("enabled"):
+        return None
+    names = {
+        m.get("name")
+        for c in definition.container_definitions
+        for m in c.get("portMappings") or []
+        if m.get("name")
+    }
+    for service in connect.get("services") or []:
+        if service.get("portName") not in names:
+            return (
+                f"The portName {service.get('portName')} does not match any port mapping name "
+                "in the task definition."
+            )
+        if len(service.get("clientAliases") or []) > 1:
+            return "The maximum number of client aliases per Service Connect service is 1."
+    return None
+
+
 def _bound(method: Callable[..., Any], args: Any, kwargs: Any) -> dict[str, Any]:
     bound = inspect.signature(method).bind(*args, **kwargs)
     bound.apply_defaults()
@@ -297,6 +321,11 @@ def make_strict(backend: Any, account: str) -> None:
             backend, service_properties.get("task_definition"), service.launch_type,
             service_properties.get("network_configuration") or service.network_configuration,
         )  # fmt: skip
+        if problem:
+            raise InvalidParameterException(problem)
+        connect = service_properties.get("service_connect_configuration")
+        definition = service_properties.get("task_definition") or service.task_definition
+        problem = service_connect_problem(backend.describe_task_definition(definition), connect)
         if problem:
             raise InvalidParameterException(problem)
         return update(service_properties)

@@ -49,7 +49,53 @@ def covers(live: Any, wanted: Any) -> bool:
 # Settings whose change makes ECS start a new deployment (ECS API reference, UpdateService:
 # "This parameter triggers a new service deployment"): sent only when they differ from the live
 # service, so a scale or a deployment-configuration edit never restarts WSO2.
-REDEPLOYING_SETTINGS = ("loadBalancers", "networkConfiguration")
+REDEPLOYING_SETTINGS = ("loadBalancers", "networkConfiguration", "serviceConnectConfiguration")
+
+
+def _primary(description: dict[str, Any]) -> dict[str, Any]:
+    deployments = description.get("deployments") or []
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+    return dict(primary or (deployments[0] if deployments else {}))
+
+
+def _live_service_connect(description: dict[str, Any], wanted: Any) -> dict[str, Any]:
+    """The live Service Connect configuration, as CreateService takes it. DescribeServices has
+    none at the service's top level: the Service shape declares no serviceConnectConfiguration,
+    each Deployment does, "the Service Connect configuration that's used by this deployment"
+    (ECS API reference, Deployment; botocore's ecs service model): the PRIMARY one is what the
+    service runs. Absent, Service Connect is off. ECS's defaults are applied as
+    ServiceConnectService documents them: discoveryName "isn't specified, the port mapping name
+    ... is used"; dnsName "isn't specified, the default value of discoveryName.namespace is used".
+    DescribeServices returned the namespace's ARN even when it was given by name, and returns the
+    name since 2024 (kayac/ecspresso#745, #759): an ARN is taken as the namespace named."""
+    live = _primary(description).get("serviceConnectConfiguration")
+    if not live:
+        return {"enabled": False}
+    config = dict(live)
+    namespace = str(config.get("namespace") or "")
+    wanted_namespace = wanted.get("namespace") if isinstance(wanted, dict) else None
+    if namespace.startswith("arn:") and wanted_namespace and wanted_namespace[:4] != "arn:":
+        config["namespace"] = wanted_namespace
+    services = []
+    for given in config.get("services") or []:
+        service = dict(given)
+        service.setdefault("discoveryName", service.get("portName"))
+        aliases = service.get("clientAliases") or []
+        default = f"{service['discoveryName']}.{config.get('namespace')}"
+        service["clientAliases"] = [{"dnsName": default, **alias} for alias in aliases]
+        services.append(service)
+    config["services"] = services
+    return config
+
+
+def live_settings(live: LiveService, wanted: dict[str, Any]) -> dict[str, Any]:
+    """The live service's settings where CreateService/UpdateService take them."""
+    view = dict(live.description)
+    if "serviceConnectConfiguration" in wanted:
+        view["serviceConnectConfiguration"] = _live_service_connect(
+            live.description, wanted["serviceConnectConfiguration"]
+        )
+    return view
 
 
 def owned_settings(settings: dict[str, Any], *, desired_count_changed: bool) -> dict[str, Any]:
@@ -64,10 +110,11 @@ def owned_settings(settings: dict[str, Any], *, desired_count_changed: bool) -> 
 def service_update(settings: dict[str, Any], live: LiveService) -> dict[str, Any]:
     """What UpdateService needs to send: every owned setting, except those that would start a
     deployment of their own while they already hold on the live service."""
+    view = live_settings(live, settings)
     return {
         key: value
         for key, value in settings.items()
-        if key not in REDEPLOYING_SETTINGS or not covers(live.description.get(key), value)
+        if key not in REDEPLOYING_SETTINGS or not covers(view.get(key), value)
     }
 
 
@@ -126,6 +173,6 @@ def classify_change(
         )
     if live_task_definition is None or not same_task_definition(live_task_definition, rendered):
         return ServiceChange("revision", "the task definition differs from the live one")
-    if not covers(live.description, settings):
+    if not covers(live_settings(live, settings), settings):
         return ServiceChange("settings", "service settings differ from the live service")
     return ServiceChange("none", "the live service already runs what the spec renders")
