@@ -160,10 +160,16 @@ class FakeEcs:
     def create_service(self, request):
         name, cluster = request["serviceName"], request["cluster"]
         settings = {k: v for k, v in request.items() if k not in ("serviceName", "cluster")}
+        # DescribeServices reports Service Connect on each deployment, not on the service (ECS API
+        # reference: Deployment.serviceConnectConfiguration; the Service shape has none).
+        connect = settings.pop("serviceConnectConfiguration", None)
+        deployment = self._deployment(request["taskDefinition"])
+        if connect is not None:
+            deployment["serviceConnectConfiguration"] = connect
         self.services[f"{cluster}/{name}"] = {
             **settings,
             "serviceArn": f"arn:aws:ecs:us-east-1:123456789012:service/{cluster}/{name}",
-            "deployments": [self._deployment(request["taskDefinition"])],
+            "deployments": [deployment],
         }
         self.mutations.append(("CreateService", name))
         return Applied(self.services[f"{cluster}/{name}"]["serviceArn"],
@@ -172,9 +178,16 @@ class FakeEcs:
     def update_service(self, request):
         svc = self.services[f"{request['cluster']}/{request['service']}"]
         moved = svc["taskDefinition"] != request["taskDefinition"]
-        svc.update({k: v for k, v in request.items() if k not in ("service", "cluster")})
-        if moved:  # ECS starts a deployment only for a new task definition (or forceNewDeployment)
+        before = svc["deployments"][0].get("serviceConnectConfiguration")
+        connect = request.get("serviceConnectConfiguration", before)
+        svc.update({k: v for k, v in request.items()
+                    if k not in ("service", "cluster", "serviceConnectConfiguration")})  # fmt: skip
+        # ECS starts a deployment for a new task definition or Service Connect configuration
+        # (UpdateService: "This parameter triggers a new service deployment").
+        if moved or connect != before:
             svc["deployments"].insert(0, self._deployment(request["taskDefinition"]))
+        if connect is not None:
+            svc["deployments"][0]["serviceConnectConfiguration"] = connect
         self.mutations.append(("UpdateService", request["service"]))
         return Applied(svc["serviceArn"], svc["deployments"][0]["id"])
 

@@ -90,7 +90,7 @@ def test_changed_spec_redeploys_only_what_changed(sandbox):
     mark = sandbox.recorder.mark()
     sandbox.upload_spec(
         sandbox.adapt_spec(example_spec()).replace(
-            "APIM_HOST: apim.dev.wso2.internal", "APIM_HOST: apim2"
+            "APIM_HOST: apim\n", "APIM_HOST: apim2\n"
         )
     )
     sandbox.run_until_idle()
@@ -175,7 +175,7 @@ def test_an_invalid_spec_is_rejected_and_the_accepted_one_stays(sandbox):
     [note] = sandbox.notifications[seen:]
     assert note.document["status"] == "REJECTED"
     assert note.document["errors"] == [
-        "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:22:5: services.apim.memory: 3000 is not a valid "
+        "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:24:5: services.apim.memory: 3000 is not a valid "
         "Fargate memory for cpu 2048 (valid: 4096-16384 in steps of 1024)"
     ]
     assert note.attributes == {

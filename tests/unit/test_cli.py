@@ -101,7 +101,7 @@ def test_validate_with_a_stage_checks_what_the_stage_lets_a_spec_reach(tmp_path)
     result = runner.invoke(main, ["validate", "--stage", "dev", str(spec)])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        f"{spec}:55:13: services.ei.image.repository: 'other' is not a repository this stage "
+        f"{spec}:66:13: services.ei.image.repository: 'other' is not a repository this stage "
         "deploys from (wso2am, wso2ei, wso2mi)"
     ]
     unknown = runner.invoke(main, ["validate", "--stage", "qa", str(spec)])
