@@ -170,23 +170,23 @@ def test_tasks_whose_log_group_does_not_exist_fail_as_on_fargate(sandbox):
 
 
 def test_tasks_whose_secret_does_not_exist_fail_as_on_fargate(sandbox):
-    # The example's secrets exist (the sandbox creates them, as an operator would); this one not.
+    # Berth's pre-flight refuses a spec naming a missing secret; a secret deleted afterwards
+    # (behind Berth's back) fails the next task as Fargate does. A push does not pre-flight.
     from tests.integration.helpers import deploy_example
 
     deploy_example(sandbox)
-    missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/missing"
-    text = sandbox.adapt_spec((ROOT / "examples" / "wso2-dev.yaml").read_text()).replace(
-        "KEYSTORE_PASSWORD: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/mi-keystore-password",
-        f"KEYSTORE_PASSWORD: {missing}",
+    deleted = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/mi-keystore-password"
+    sandbox.client("secretsmanager").delete_secret(
+        SecretId="wso2/dev/mi-keystore-password", ForceDeleteWithoutRecovery=True
     )
     seen = len(sandbox.notifications)
-    sandbox.upload_spec(text)
+    sandbox.push("wso2mi", "4.4.0-2")
     sandbox.run_until_idle()
     final = sandbox.notifications[-1].document
     assert [n.document["status"] for n in sandbox.notifications[seen:]] == ["STARTED", "ROLLED_BACK"]
     assert (
         "task stopped: ResourceInitializationError: unable to pull secrets or registry auth: "
         "execution resource retrieval failed: unable to retrieve secret from asm: service call has "
-        f"been retried 1 time(s): failed to fetch secret {missing} from secrets manager: "
+        f"been retried 1 time(s): failed to fetch secret {deleted} from secrets manager: "
         "ResourceNotFoundException: Secrets Manager can't find the specified secret."
     ) in final["causes"]

@@ -23,7 +23,6 @@ from tests.reliability.conftest import FIGURES
 # against what a push really calls by test_push_operations_are_the_ones_a_push_calls.
 PUSH_OPERATIONS = [
     ("dynamodb", "GetItem"),
-    ("dynamodb", "PutItem"),
     ("dynamodb", "Query"),
     ("dynamodb", "Scan"),
     ("dynamodb", "TransactWriteItems"),
