@@ -80,3 +80,31 @@ def test_a_changed_alias_updates_only_that_service_in_place_and_then_holds(sandb
     sandbox.upload_spec(changed)
     sandbox.run_until_idle()
     assert sandbox.recorder.ecs_mutations(mark) == []
+
+
+def test_the_sandbox_refuses_a_port_name_the_task_definition_does_not_have(sandbox):
+    # ServiceConnectService.portName "must match the name of one of the portMappings" (ECS API
+    # reference); moto accepts anything.
+    import pytest
+    from botocore.exceptions import ClientError
+
+    from tests.integration.test_strict_sandbox import register
+
+    deploy_example(sandbox)
+    ecs = sandbox.client("ecs")
+    arn = register(ecs)["taskDefinition"]["taskDefinitionArn"]  # ports without names
+    connect = {"enabled": True, "namespace": NAMESPACE, "services": [
+        {"portName": "servlet-https", "clientAliases": [{"port": 9443, "dnsName": "apim"}]}]}
+    network = _describe(sandbox, "apim")["networkConfiguration"]
+    for call in (
+        lambda: ecs.create_service(cluster="wso2-dev", serviceName="other", taskDefinition=arn,
+                                   desiredCount=1, launchType="FARGATE",
+                                   networkConfiguration=network,
+                                   serviceConnectConfiguration=connect),
+        lambda: ecs.update_service(cluster="wso2-dev", service="apim", taskDefinition=arn,
+                                   serviceConnectConfiguration=connect),
+    ):  # fmt: skip
+        with pytest.raises(ClientError) as raised:
+            call()
+        assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
+        assert "portName servlet-https" in raised.value.response["Error"]["Message"]
