@@ -95,11 +95,13 @@ def test_a_dependent_waits_as_an_entry_beside_its_dependencys_head(sandbox):
     # its head and everyone waiting in one Query, and finds nothing to read when no one waits.
     from berth.sandbox.sandbox import example_spec
 
+    import yaml
+
     deploy_example(sandbox)
-    edited = sandbox.adapt_spec(example_spec()).replace(
-        "api.dev.example.com", "api2.dev.example.com"
-    ).replace("ei.dev.wso2.internal", "ei2.dev.wso2.internal")
-    sandbox.upload_spec(edited)
+    edited = yaml.safe_load(sandbox.adapt_spec(example_spec()))
+    for service in ("apim", "ei"):  # both change: MI, which depends on APIM, waits for it
+        edited["services"][service]["environment"]["EDITED_ON"] = "monday"
+    sandbox.upload_spec(yaml.safe_dump(edited, sort_keys=False))
     sandbox.pump()  # the upload only: APIM starts, MI waits
 
     [waiter] = _waiter_keys(sandbox, "apim")
