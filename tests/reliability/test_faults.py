@@ -12,6 +12,7 @@ import itertools
 import time
 
 import pytest
+import yaml
 
 from berth.sandbox.sandbox import Sandbox, example_spec
 from chalicelib import handlers
@@ -170,9 +171,9 @@ def test_fault_during_an_image_push(box, service, operation, kind, persistent):
 )
 def test_fault_during_a_spec_upload(box, service, operation, kind, persistent):
     marker = next(_tags)
-    spec = box.adapt_spec(example_spec()).replace(
-        "apim.dev.wso2.internal", f"apim-{marker}.internal"
-    )
+    document = yaml.safe_load(box.adapt_spec(example_spec()))
+    document["services"]["ei"]["environment"]["EDITED_ON"] = f"run-{marker}"  # MI changes
+    spec = yaml.safe_dump(document, sort_keys=False)
     if operation in ("CreateService", "DescribeImages"):  # only a new service calls these
         admin = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/admin-password"
         extra = (
