@@ -52,6 +52,13 @@ class Step:
     desired_count: int | None = None
 
 
+def adoptable(berth: Berth, environment: str) -> frozenset[str]:
+    """The untagged services (`cluster/service`) the stage lets `environment` take over
+    (BERTH_ENVIRONMENT_ADOPT)."""
+    fence = berth.settings.fence
+    return fence.adoptable.get(environment, frozenset()) if fence else frozenset()
+
+
 def image_ref(image: Image) -> ImageRef:
     return ImageRef(image.repository, image.digest, image.tag)
 
@@ -302,7 +309,11 @@ def _start(
     )
     try:
         live = berth.ecs.service(spec.cluster, name)
-        owned = ownership_problem(live, spec.environment) if live is not None else None
+        owned = (
+            ownership_problem(live, spec.environment, adoptable(berth, spec.environment))
+            if live is not None
+            else None
+        )
         if owned is not None:
             return fail(
                 berth, record, reason="the service is not this environment's; nothing changed",

@@ -17,7 +17,7 @@ from ..records import AcceptedSpec, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
 from ..spec import MAX_FILE_READ, Spec, parse_spec
 from ..tracks import newest_matching, tag_matches
-from .runs import Step, image_ref, reject, run_steps
+from .runs import Step, adoptable, image_ref, reject, run_steps
 
 SPEC_KEY = re.compile(r"^specs/(?P<env>[a-z][a-z0-9-]{0,30})/[^/]+\.(ya?ml|json)$")
 
@@ -160,6 +160,7 @@ def plan(
             ),
             launch_type=spec.launch_type_of(name),
             live=live,
+            adoptable=adoptable(berth, spec.environment),
             live_task_definition=berth.ecs.task_definition(live.task_definition_arn)
             if live is not None and live.task_definition_arn
             else None,

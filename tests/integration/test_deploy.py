@@ -517,3 +517,32 @@ def test_a_service_berth_did_not_create_for_the_environment_is_left_alone(sandbo
     assert ecs.describe_services(cluster="wso2-dev", services=["apim"])["services"][0][
         "desiredCount"
     ] == 4
+
+
+def test_an_untagged_service_the_environment_lists_for_adoption_is_taken_over(sandbox):
+    # Issue 15: BERTH_ENVIRONMENT_ADOPT lets the operator hand an existing service to Berth;
+    # without it the same service is refused (test above).
+    ecs = sandbox.client("ecs")
+    arn = ecs.register_task_definition(
+        family="hand-made-apim", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+        cpu="1024", memory="2048",
+        containerDefinitions=[{"name": "apim", "image": "nginx", "memory": 512}],
+    )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
+    ecs.create_service(
+        cluster="wso2-dev", serviceName="apim", taskDefinition=arn, desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {
+            "subnets": sandbox.subnets, "securityGroups": [sandbox.security_group]}},
+    )  # fmt: skip
+    sandbox.renew_clients(BERTH_ENVIRONMENT_ADOPT="dev=wso2-dev/apim")
+    sandbox.push("wso2mi", "4.4.0-1")
+    apim = sandbox.push("wso2am", "4.7.0-1")
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
+    sandbox.run_until_idle()
+
+    calls = [(c.operation, c.params.get("service") or c.params.get("serviceName"))
+             for c in sandbox.recorder.ecs_mutations(mark) if c.operation != "RegisterTaskDefinition"]
+    assert calls == [("UpdateService", "apim"), ("CreateService", "ei")]  # fmt: skip
+    assert live_image(sandbox, "apim").endswith(f"/wso2am@{apim}")
+    assert statuses(sandbox)[-2:] == [("ei", "STARTED"), ("ei", "COMPLETED")]
