@@ -93,9 +93,9 @@ def _waiter_keys(sandbox, dependency: str) -> list[str]:
 def test_a_dependent_waits_as_an_entry_beside_its_dependencys_head(sandbox):
     # MI waits for APIM: its claim leaves an entry in APIM's partition, so APIM's outcome finds
     # its head and everyone waiting in one Query, and finds nothing to read when no one waits.
-    from berth.sandbox.sandbox import example_spec
-
     import yaml
+
+    from berth.sandbox.sandbox import example_spec
 
     deploy_example(sandbox)
     edited = yaml.safe_load(sandbox.adapt_spec(example_spec()))
