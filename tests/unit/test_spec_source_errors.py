@@ -7,6 +7,7 @@ import pytest
 
 from chalicelib.errors import SpecError
 from chalicelib.spec import parse_spec
+from tests.unit.test_spec import VALID
 
 
 def problems(text: str, file: str) -> list[str]:
@@ -49,33 +50,8 @@ def test_an_unquoted_version_range_gets_a_hint_to_quote_it():
 
 # ---- every problem at once: the cross-field rules run on what did parse ----------------------
 
-SPEC = """\
-berth: 1
-environment: prod
-cluster: wso2-prod
-executionRoleArn: arn:aws:iam::123456789012:role/exec
-network: {subnets: [subnet-1], securityGroups: [sg-1]}
-services:
-  ei:
-    product: wso2mi
-    image: wso2ei
-    environment: {MI_HOSTNAME: ei.internal, APIM_HOST: apim.internal}
-    secrets: {APIM_ADMIN_PASSWORD: "arn:aws:ssm:us-east-1:123456789012:parameter/wso2/admin"}
-  apim:
-    product: wso2am
-    image: {repository: wso2am, track: "4.7.*"}
-    dependsOn: [ei]
-    secrets:
-      WSO2_ENCRYPTION_KEY: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/key
-      APIM_ADMIN_PASSWORD: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/admin
-      DB_PASSWORD: arn:aws:ssm:us-east-1:123456789012:parameter/wso2/db
-    environment:
-      APIM_HOSTNAME: api.example.com
-      APIM_DB_URL: jdbc:mysql://db:3306/WSO2AM_DB
-      SHARED_DB_URL: jdbc:mysql://db:3306/WSO2AM_SHARED_DB
-      APIM_DB_USER: wso2am
-      DB_PASSWORD: hunter2
-"""
+# The valid spec of test_spec.py, with a password where only references belong.
+SPEC = VALID + "      DB_PASSWORD: hunter2\n"
 RULES = [
     "s.yaml:19:7: services.apim.secrets.DB_PASSWORD: is also set in environment; keep one",
     "s.yaml:25:7: services.apim.environment.DB_PASSWORD: looks like a secret; move it to secrets "
