@@ -182,6 +182,7 @@ def _image_only(record: DeploymentRecord, head: Head) -> bool:
 Started = tuple[list[Outcome], bool]
 """A start's outcomes, and whether its last head write released the start lease."""
 
+
 def _start_image(
     berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec, head: Head
 ) -> Started:
