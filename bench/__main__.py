@@ -591,7 +591,9 @@ def fifty_service_spec() -> str:
     import yaml
 
     base = yaml.safe_load(example_spec())
-    template = base["services"]["ei"]
+    # MI's service without its Service Connect offer and use: fifty copies cannot all offer
+    # the discovery name "ei", and none of them offers "apim".
+    template = {k: v for k, v in base["services"]["ei"].items() if k != "serviceConnect"}
     base["services"] = {
         f"svc-{i:02d}": {**template, "dependsOn": [f"svc-{i - 1:02d}"] if i else []}
         for i in range(50)
