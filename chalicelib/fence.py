@@ -253,32 +253,30 @@ def _secrets_problems(spec: Spec, fence: StageFence) -> Problems:
     return problems
 
 
+def _outside(
+    at: Path, values: list[str], allowed: frozenset[str], *, noun: str, env: str, variable: str
+) -> Problems:
+    """Each of `values` (a list field at `at`) that the environment does not list."""
+    listed = ", ".join(sorted(allowed)) or "none"
+    return [
+        ((*at, i), f"{value} is not a {noun} of environment {env} ({listed}; {variable})")
+        for i, value in enumerate(values)
+        if value not in allowed
+    ]
+
+
 def _network_problems(
     at: Path, network: Network | None, allowed: NetworkFence, env: str
 ) -> Problems:
     if network is None:
         return []
-    problems: Problems = []
-    for i, subnet in enumerate(network.subnets):
-        if subnet not in allowed.subnets:
-            listed = ", ".join(sorted(allowed.subnets)) or "none"
-            problems.append(
-                (
-                    (*at, "subnets", i),
-                    f"{subnet} is not a subnet of environment {env} "
-                    f"({listed}; BERTH_ENVIRONMENT_SUBNETS)",
-                )
-            )
-    for i, group in enumerate(network.security_groups):
-        if group not in allowed.security_groups:
-            listed = ", ".join(sorted(allowed.security_groups)) or "none"
-            problems.append(
-                (
-                    (*at, "securityGroups", i),
-                    f"{group} is not a security group of environment {env} ({listed}; "
-                    "BERTH_ENVIRONMENT_SECURITY_GROUPS)",
-                )
-            )
+    problems = _outside(
+        (*at, "subnets"), network.subnets, allowed.subnets, noun="subnet", env=env,
+        variable="BERTH_ENVIRONMENT_SUBNETS",
+    ) + _outside(
+        (*at, "securityGroups"), network.security_groups, allowed.security_groups,
+        noun="security group", env=env, variable="BERTH_ENVIRONMENT_SECURITY_GROUPS",
+    )  # fmt: skip
     if network.assign_public_ip and not allowed.public_ip:
         problems.append(
             (
