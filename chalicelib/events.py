@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -97,6 +97,15 @@ class EcsServiceAction(_EcsServiceEvent):
     detail: EcsServiceActionDetail
 
 
+Deletion = Literal["Permanently Deleted", "Delete Marker Created"]
+# The Records[] format names the same two: s3:ObjectRemoved:Delete, :DeleteMarkerCreated (S3 user
+# guide, "Event notification types and destinations").
+_RECORD_DELETIONS: dict[str, Deletion] = {
+    "ObjectRemoved:Delete": "Permanently Deleted",
+    "ObjectRemoved:DeleteMarkerCreated": "Delete Marker Created",
+}
+
+
 class SpecObject(BaseModel):
     """A spec file version that was written to the spec bucket, whichever notification said so."""
 
@@ -112,6 +121,11 @@ class SpecObject(BaseModel):
     """Who wrote it, as S3 says: the account ID or AWS service principal of the request (S3 user
     guide, "EventBridge event message structure", detail.requester), or the principal ID of the
     Records[] format's userIdentity."""
+    deletion: Deletion | None = None
+    """Set when the event is a deletion: "Permanently Deleted" (a version, or an unversioned
+    object, is gone; `version_id` names the deleted version) or "Delete Marker Created" (the file
+    was deleted in a versioned bucket; `version_id` names the marker). S3 user guide, "Using
+    EventBridge": Object Deleted, detail.deletion-type."""
 
 
 class _S3Object(_Detail):
@@ -128,9 +142,10 @@ class _S3Detail(_Detail):
     bucket: _S3Bucket
     object: _S3Object
     requester: str | None = None
+    deletion_type: Deletion | None = Field(default=None, alias="deletion-type")
 
 
-class S3ObjectCreated(EventBridgeEvent):
+class S3ObjectChanged(EventBridgeEvent):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
     detail: _S3Detail
 
@@ -176,23 +191,31 @@ def _spec_objects_from_records(raw: dict[str, Any]) -> list[SpecObject]:
             sequencer=r.s3.object.sequencer,
             time=r.event_time,
             requester=r.user_identity.principal_id if r.user_identity else None,
+            deletion=_RECORD_DELETIONS.get(r.event_name.removeprefix("s3:")),
         )
         for r in records
-        if r.event_name.startswith("ObjectCreated:")
+        if r.event_name.removeprefix("s3:").startswith("ObjectCreated:")
+        or r.event_name.removeprefix("s3:") in _RECORD_DELETIONS
     ]
 
 
 def parse_spec_objects(raw: Any) -> list[SpecObject]:
-    """Spec objects named by an S3 EventBridge "Object Created" event or an S3 Records[] event."""
+    """Spec objects named by an S3 EventBridge "Object Created" or "Object Deleted" event, or an
+    S3 Records[] event."""
     event_id = raw.get("id", "?") if isinstance(raw, dict) else "?"
     try:
         if isinstance(raw, dict) and "Records" in raw:
             return _spec_objects_from_records(raw)
-        event = S3ObjectCreated.model_validate(raw)
+        event = S3ObjectChanged.model_validate(raw)
     except ValidationError as exc:
         raise EventNotUnderstood(str(event_id), _first_error(exc)) from None
-    if event.source != "aws.s3" or event.detail_type != "Object Created":
-        raise EventNotUnderstood(event.id, f"not an S3 Object Created event ({event.detail_type})")
+    if event.source != "aws.s3" or event.detail_type not in ("Object Created", "Object Deleted"):
+        raise EventNotUnderstood(
+            event.id, f"not an S3 Object Created or Object Deleted event ({event.detail_type})"
+        )
+    deletion = event.detail.deletion_type
+    if event.detail_type == "Object Deleted" and deletion is None:
+        raise EventNotUnderstood(event.id, "an S3 Object Deleted event without a deletion-type")
     return [
         SpecObject(
             event_id=event.id,
@@ -204,6 +227,7 @@ def parse_spec_objects(raw: Any) -> list[SpecObject]:
             sequencer=event.detail.object.sequencer,
             time=event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC),
             requester=event.detail.requester,
+            deletion=deletion if event.detail_type == "Object Deleted" else None,
         )
     ]
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .events import EcsDeploymentStateChange
 from .records import (
     SPEC_SERVICE,
+    AcceptedSpec,
     DeploymentRecord,
     EventSource,
     Image,
@@ -328,6 +329,25 @@ def removed_service_notification(
         trigger="spec", cluster=cluster, spec=spec,
         reason="the accepted spec no longer names this service",
         action="delete the ECS service if it is retired, or add it back to the spec",
+    )  # fmt: skip
+
+
+def spec_file_deleted_notification(
+    environment: str, accepted: AcceptedSpec, requester: str | None, now: datetime
+) -> Notification:
+    """The environment's spec file was deleted: nothing is undeployed or retired for it."""
+    where = f"s3://{accepted.source.bucket}/{accepted.source.key}"
+    version = f" (version {accepted.source.version_id})" if accepted.source.version_id else ""
+    return Notification(
+        status="WARNING", environment=environment, trigger="spec",
+        subject=_subject(f"[{environment}] spec file deleted; services keep running"),
+        summary=f"{where} was deleted. Every service of {environment} keeps running as last "
+        f"deployed, and Berth keeps deploying pushes by the last accepted spec{version}.",
+        reason="the spec file has no current version", spec=accepted.source,
+        requested_by=requester,
+        action="nothing was changed. To stop a service, upload the spec with it under `retire:`; "
+        "to roll back, restore the file or delete only its newest version",
+        time=now,
     )  # fmt: skip
 
 

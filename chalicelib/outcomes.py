@@ -56,5 +56,5 @@ def ignored(reason: str, environment: str | None = None, service: str | None = N
     return Outcome(action="ignored", environment=environment, service=service, reason=reason)
 
 
-def warned(environment: str, service: str, reason: str) -> Outcome:
+def warned(environment: str, service: str | None, reason: str) -> Outcome:
     return Outcome(action="warned", environment=environment, service=service, reason=reason)

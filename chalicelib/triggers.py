@@ -20,7 +20,7 @@ Matching semantics modelled here (and checked with moto's matcher in tests/unit/
   not match (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-arn-migration.html).
 - ECR "ECR Image Action" events have `"resources": []`, so repositories are matched on
   `detail.repository-name` (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html).
-- S3 "Object Created" carries the bucket in `detail.bucket.name`
+- S3 "Object Created" and "Object Deleted" carry the bucket in `detail.bucket.name`
   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html).
 """
 
@@ -30,9 +30,11 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+# Object Deleted too: deleting the spec version Berth enforces rolls the environment back to the
+# file's current version, and deleting the file is announced (docs/lifecycle.md).
 SPEC_UPLOADED: dict[str, Any] = {
     "source": ["aws.s3"],
-    "detail-type": ["Object Created"],
+    "detail-type": ["Object Created", "Object Deleted"],
     "detail": {"object": {"key": [{"prefix": "specs/"}]}},
 }
 IMAGE_PUSHED: dict[str, Any] = {

@@ -227,6 +227,18 @@ class FakeSpecObjects:
         data = self.objects.get((bucket, key, version_id))
         return None if data is None else data[:limit]
 
+    def keys(self, bucket, prefix, limit=100):
+        found = sorted({k for (b, k, _v) in self.objects if b == bucket and k.startswith(prefix)})
+        return found[:limit]
+
+    def current(self, bucket, key, limit):
+        """The last version put for the key (dicts keep insertion order), as S3's current one."""
+        versions = [(v, d) for (b, k, v), d in self.objects.items() if (b, k) == (bucket, key)]
+        if not versions:
+            return None
+        version, data = versions[-1]
+        return version, data[:limit]
+
 
 class FakeLogs:
     def __init__(self) -> None:

@@ -109,6 +109,8 @@ def requests_of(
         if params.get("IndexName"):
             table += f"/index/{params['IndexName']}"
         return [Request(f"dynamodb:{operation}", table)]
+    if service == "s3" and operation == "ListObjectsV2":
+        return [Request("s3:ListBucket", f"arn:aws:s3:::{params['Bucket']}")]
     if service == "s3":
         action = "s3:GetObjectVersion" if params.get("VersionId") else f"s3:{operation}"
         return [Request(action, f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
@@ -184,16 +186,34 @@ class PolicyEnforcer:
     account: str
     policy: dict[str, Any] = field(default_factory=dict)
     denied: list[Request] = field(default_factory=list)
+    _last_bucket: str = ""
 
     def __post_init__(self) -> None:
         self.policy = json.loads((POLICIES / f"policy-{self.stage}.json").read_text())
 
     def attach(self, session: Any) -> Any:
         session.events.register("before-parameter-build", self._authorize)
+        session.events.register("after-call.s3.GetObject", self._hide_missing_keys)
         return session
+
+    def _hide_missing_keys(self, parsed: Any, **_: Any) -> None:
+        """S3 API reference, GetObject: "If you don't have the s3:ListBucket permission, Amazon
+        S3 returns an HTTP status code 403 Access Denied error" for a key that does not exist,
+        instead of 404 NoSuchKey. moto always answers NoSuchKey."""
+        error = parsed.get("Error") if isinstance(parsed, dict) else None
+        if not error or error.get("Code") != "NoSuchKey":
+            return
+        bucket = error.get("BucketName") or parsed.get("BucketName", "")
+        listing = Request("s3:ListBucket", f"arn:aws:s3:::{bucket or self._last_bucket}")
+        if not allowed(self.policy, listing):
+            self.denied.append(listing)
+            error.update({"Code": "AccessDenied", "Message": "Access Denied"})
+            parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = 403
 
     def _authorize(self, model: Any, params: Any, **_: Any) -> None:
         service = model.service_model.service_name
+        if service == "s3" and "Bucket" in params:
+            self._last_bucket = str(params["Bucket"])
         for request in requests_of(service, model.name, dict(params), self.region, self.account):
             if not allowed(self.policy, request):
                 self.denied.append(request)

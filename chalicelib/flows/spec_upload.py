@@ -11,7 +11,7 @@ from ..decisions.changes import classify_change, owned_settings
 from ..decisions.preflight import missing_problems, references
 from ..errors import AwsCallFailed, SpecError
 from ..events import SpecObject
-from ..notifications import removed_service_notification
+from ..notifications import removed_service_notification, spec_file_deleted_notification
 from ..outcomes import Outcome, ignored, warned
 from ..records import AcceptedSpec, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
@@ -31,7 +31,7 @@ class PlanRefused(Exception):
 
 
 def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
-    """A spec file version was written: validate it, plan it, and deploy what changed."""
+    """A spec file version was written (validate it, plan it, deploy what changed) or deleted."""
     if obj.bucket != berth.settings.spec_bucket:
         return [ignored(f"bucket {obj.bucket} is not the spec bucket {berth.settings.spec_bucket}")]
     match = SPEC_KEY.match(obj.key)
@@ -40,6 +40,8 @@ def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
             ignored(f"{obj.key} is not a spec key (specs/<environment>/<name>.yaml|.yml|.json)")
         ]
     environment = match.group("env")
+    if obj.deletion is not None:
+        return _on_spec_deleted(berth, environment, obj)
     source = SpecVersion(bucket=obj.bucket, key=obj.key, version_id=obj.version_id)
     trigger = Trigger(kind="spec", event_id=obj.event_id, spec=source, requested_by=obj.requester)
     try:
@@ -49,6 +51,88 @@ def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
     if raw is None:
         where = f"s3://{obj.bucket}/{obj.key} version {obj.version_id}"
         return [ignored(f"{where} no longer exists", environment)]
+    return _apply(berth, environment, obj, trigger, raw)
+
+
+def _on_spec_deleted(berth: Berth, environment: str, obj: SpecObject) -> list[Outcome]:
+    """Something of the environment's spec file was deleted. Whatever it was, the file's current
+    version is what S3 now says the spec is: deleting the version Berth enforces rolls back to
+    the one before it; deleting the file leaves everything running as last deployed, said so.
+    Deleting an older version, or another file, changes nothing."""
+    previous = berth.store.accepted_spec(environment)
+    deleted = f"s3://{obj.bucket}/{obj.key}"
+    if previous is None or previous.source.key != obj.key:
+        return [ignored(f"{deleted} is not {environment}'s accepted spec file", environment)]
+    try:
+        current = berth.spec_objects.current(obj.bucket, obj.key, MAX_FILE_READ)
+    except AwsCallFailed as failure:
+        source = SpecVersion(bucket=obj.bucket, key=obj.key, version_id=None)
+        trigger = Trigger(
+            kind="spec", event_id=obj.event_id, spec=source, requested_by=obj.requester
+        )
+        return [reject(berth, environment, trigger, [str(failure)], "the spec could not be read")]
+    if current is None:
+        return _on_spec_file_gone(berth, environment, previous, obj)
+    version_id, raw = current
+    if version_id == previous.source.version_id:
+        return [ignored(f"{deleted}: the accepted version is still the current one", environment)]
+    source = SpecVersion(bucket=obj.bucket, key=obj.key, version_id=version_id)
+    gone = obj.version_id if obj.deletion == "Permanently Deleted" else None
+    note = (
+        f"version {gone} of {obj.key} was deleted; version {version_id} is the spec again"
+        if gone
+        else f"{obj.key} changed by a deletion; version {version_id} is the spec again"
+    )
+    trigger = Trigger(
+        kind="spec", event_id=obj.event_id, spec=source, requested_by=obj.requester, note=note
+    )
+    # The deletion is the key's newest event: its sequencer orders it after the deleted version.
+    restored = obj.model_copy(update={"version_id": version_id})
+    return _apply(berth, environment, restored, trigger, raw)
+
+
+def _on_spec_file_gone(
+    berth: Berth, environment: str, previous: AcceptedSpec, obj: SpecObject
+) -> list[Outcome]:
+    """The accepted file is gone. Another spec file in the folder is a rename (an upload and a
+    delete, in either order): it becomes the spec now, even if its upload was refused while the
+    old file still stood. Without one, everything keeps running as last deployed, said so."""
+    folder = f"specs/{environment}/"
+    others = [
+        key
+        for key in berth.spec_objects.keys(obj.bucket, folder)
+        if key != obj.key and SPEC_KEY.match(key)
+    ]
+    if len(others) == 1:
+        current = berth.spec_objects.current(obj.bucket, others[0], MAX_FILE_READ)
+        if current is not None:
+            version_id, raw = current
+            source = SpecVersion(bucket=obj.bucket, key=others[0], version_id=version_id)
+            note = f"{obj.key} was deleted; {others[0]} is {environment}'s spec file now"
+            trigger = Trigger(
+                kind="spec", event_id=obj.event_id, spec=source, requested_by=obj.requester,
+                note=note,
+            )  # fmt: skip
+            # Sequencers order events of one key only: the renamed file has none to compare yet.
+            renamed = obj.model_copy(
+                update={"key": others[0], "version_id": version_id, "sequencer": ""}
+            )
+            return _apply(berth, environment, renamed, trigger, raw)
+    berth.notifier.publish(
+        spec_file_deleted_notification(environment, previous, obj.requester, berth.clock())
+    )
+    reason = f"s3://{obj.bucket}/{obj.key} was deleted; {environment} keeps its last accepted spec"
+    if others:
+        reason += f" ({len(others)} other spec files in {folder}: upload the one to use again)"
+    return [warned(environment, None, reason)]
+
+
+def _apply(
+    berth: Berth, environment: str, obj: SpecObject, trigger: Trigger, raw: bytes
+) -> list[Outcome]:
+    """Validate `raw` (the file's version `obj.version_id`), plan it against what runs, accept
+    it as the environment's spec and deploy what changed."""
+    source = SpecVersion(bucket=obj.bucket, key=obj.key, version_id=obj.version_id)
     try:
         spec = parse_spec(raw, f"s3://{obj.bucket}/{obj.key}", berth.settings.fence)
     except SpecError as exc:
@@ -98,9 +182,7 @@ def on_spec_uploaded(berth: Berth, obj: SpecObject) -> list[Outcome]:
     return outcomes + run_steps(berth, spec, accepted, steps, trigger)
 
 
-def _another_spec_file(
-    berth: Berth, previous: AcceptedSpec | None, obj: SpecObject
-) -> str | None:
+def _another_spec_file(berth: Berth, previous: AcceptedSpec | None, obj: SpecObject) -> str | None:
     """The environment's accepted spec file when it is another file that still exists: two
     files would each replace the other's services. A renamed file (the old one deleted) is not
     in the way."""

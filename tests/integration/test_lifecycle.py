@@ -318,3 +318,109 @@ def test_a_renamed_service_may_not_serve_beside_its_old_self(sandbox):
         "services.gateway.loadBalancer.targetGroupArn: apim, which left the spec, still serves "
         "this target group on wso2-dev; delete the ECS service apim first, or keep its name"
     ]
+
+
+BUCKET = "berth-specs-123456789012-dev"
+KEY = "specs/dev/wso2.yaml"
+
+
+def _live_environment(sandbox, service: str) -> dict[str, str]:
+    ecs = sandbox.client("ecs")
+    arn = ecs.describe_services(cluster="wso2-dev", services=[service])["services"][0][
+        "taskDefinition"
+    ]
+    [container, *_] = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"][
+        "containerDefinitions"
+    ]
+    return {e["name"]: e["value"] for e in container["environment"]}
+
+
+def test_deleting_the_newest_spec_version_rolls_the_environment_back(sandbox):
+    # Issue 14, finding 5: deleting the newest S3 version was ignored; Berth kept enforcing it.
+    deploy_example(sandbox)
+    first = handlers.berth().store.accepted_spec("dev").source.version_id
+    newer = sandbox.upload_spec(
+        edited(sandbox, lambda d: d["services"]["ei"]["environment"].update(EXPERIMENT="on"))
+    )
+    sandbox.run_until_idle()
+    assert _live_environment(sandbox, "ei")["EXPERIMENT"] == "on"
+    seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
+
+    sandbox.client("s3").delete_object(Bucket=BUCKET, Key=KEY, VersionId=newer)
+    sandbox.run_until_idle()
+
+    assert "EXPERIMENT" not in _live_environment(sandbox, "ei")
+    assert handlers.berth().store.accepted_spec("dev").source.version_id == first
+    notes = sandbox.notifications[seen:]
+    assert [(n.document["service"], n.document["status"]) for n in notes] == [
+        ("ei", "STARTED"), ("ei", "COMPLETED"),
+    ]  # fmt: skip
+    assert notes[-1].document["request"] == (
+        f"version {newer} of {KEY} was deleted; version {first} is the spec again"
+    )
+    assert [c.operation for c in sandbox.recorder.ecs_mutations(mark)] == [
+        "RegisterTaskDefinition", "UpdateService",
+    ]  # fmt: skip
+
+
+def test_deleting_an_older_spec_version_changes_nothing(sandbox):
+    deploy_example(sandbox)
+    older = handlers.berth().store.accepted_spec("dev").source.version_id
+    sandbox.upload_spec(
+        edited(sandbox, lambda d: d["services"]["ei"]["environment"].update(EXPERIMENT="on"))
+    )
+    sandbox.run_until_idle()
+    accepted = handlers.berth().store.accepted_spec("dev").source
+    seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
+
+    sandbox.client("s3").delete_object(Bucket=BUCKET, Key=KEY, VersionId=older)
+    sandbox.run_until_idle()
+
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    assert sandbox.notifications[seen:] == []
+    assert handlers.berth().store.accepted_spec("dev").source == accepted
+    assert _live_environment(sandbox, "ei")["EXPERIMENT"] == "on"
+
+
+def test_deleting_the_spec_file_leaves_everything_running_and_says_so(sandbox):
+    deploy_example(sandbox)
+    accepted = handlers.berth().store.accepted_spec("dev")
+    seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
+
+    sandbox.client("s3").delete_object(Bucket=BUCKET, Key=KEY)  # a delete marker
+    sandbox.run_until_idle()
+
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [note] = sandbox.notifications[seen:]
+    assert (note.subject, note.document["status"]) == (
+        "[dev] spec file deleted; services keep running", "WARNING",
+    )  # fmt: skip
+    assert note.document["action"] == (
+        "nothing was changed. To stop a service, upload the spec with it under `retire:`; to "
+        "roll back, restore the file or delete only its newest version"
+    )
+    assert handlers.berth().store.accepted_spec("dev") == accepted
+    # Pushes keep deploying by the last accepted spec.
+    digest = sandbox.push("wso2mi", "4.4.0-2")
+    sandbox.run_until_idle()
+    assert live_image(sandbox, "ei").endswith(f"/wso2mi@{digest}")
+
+
+def test_a_rename_whose_upload_came_first_is_accepted_when_the_old_file_goes(sandbox):
+    # `aws s3 mv` copies, then deletes: the new file's upload is refused while the old one stands;
+    # the old file's deletion then makes the new one the spec, not a dead end.
+    deploy_example(sandbox)
+    renamed = edited(sandbox, lambda d: d["services"]["ei"]["environment"].update(RENAMED="yes"))
+    seen = len(sandbox.notifications)
+    sandbox.upload_spec(renamed, name="platform.yaml")
+    sandbox.run_until_idle()
+    assert [n.document["status"] for n in sandbox.notifications[seen:]] == ["REJECTED"]
+
+    sandbox.client("s3").delete_object(Bucket=BUCKET, Key=KEY)
+    sandbox.run_until_idle()
+
+    assert handlers.berth().store.accepted_spec("dev").source.key == "specs/dev/platform.yaml"
+    assert _live_environment(sandbox, "ei")["RENAMED"] == "yes"
+    assert [n.document["status"] for n in sandbox.notifications[seen + 1 :]] == [
+        "STARTED", "COMPLETED",
+    ]  # fmt: skip

@@ -190,3 +190,58 @@ def test_tasks_whose_secret_does_not_exist_fail_as_on_fargate(sandbox):
         f"been retried 1 time(s): failed to fetch secret {deleted} from secrets manager: "
         "ResourceNotFoundException: Secrets Manager can't find the specified secret."
     ) in final["causes"]
+
+
+SPECS = "berth-specs-123456789012-dev"
+
+
+def _spec_deliveries(sandbox, since: int) -> list[dict]:
+    return [d.event for d in sandbox.deliveries[since:] if d.function == "on_spec_uploaded"]
+
+
+def test_the_sandbox_sends_every_s3_deletion_as_s3_does(sandbox):
+    # S3 user guide, "Using EventBridge": every DeleteObject is an "Object Deleted" event with a
+    # deletion-type; moto sends none for a delete marker, and for a versioned key only once its
+    # last version is gone.
+    s3 = sandbox.client("s3")
+    first = sandbox.upload_spec("a: 1\n", name="x.yaml")
+    second = sandbox.upload_spec("a: 2\n", name="x.yaml")
+    sandbox.run_until_idle()
+    since = len(sandbox.deliveries)
+    s3.delete_object(Bucket=SPECS, Key="specs/dev/x.yaml", VersionId=first)
+    marker = s3.delete_object(Bucket=SPECS, Key="specs/dev/x.yaml")["VersionId"]
+    sandbox.run_until_idle()
+    events = _spec_deliveries(sandbox, since)
+    assert [(e["detail-type"], e["detail"]["deletion-type"], e["detail"]["object"]["version-id"])
+            for e in events] == [
+        ("Object Deleted", "Permanently Deleted", first),
+        ("Object Deleted", "Delete Marker Created", marker),
+    ]  # fmt: skip
+    assert all(e["detail"]["reason"] == "DeleteObject" for e in events)
+    sequencers = [e["detail"]["object"]["sequencer"] for e in events]
+    assert sequencers == sorted(sequencers) and len(set(sequencers)) == 2
+    assert second not in {e["detail"]["object"]["version-id"] for e in events}
+
+
+def test_a_missing_key_is_access_denied_without_list_bucket(sandbox):
+    # S3 API reference, GetObject: without s3:ListBucket, a key that does not exist answers 403
+    # AccessDenied, not 404 NoSuchKey; Berth's policy grants ListBucket on its spec bucket so a
+    # deleted spec file reads as gone.
+    import boto3
+
+    from berth.sandbox.iam import PolicyEnforcer
+
+    enforcer = PolicyEnforcer("dev", "us-east-1", "123456789012")
+    s3 = enforcer.attach(boto3.session.Session()).client(
+        "s3", endpoint_url=sandbox.endpoint, region_name="us-east-1"
+    )
+    with pytest.raises(ClientError) as found:
+        s3.get_object(Bucket=SPECS, Key="specs/dev/missing.yaml")
+    assert found.value.response["Error"]["Code"] == "NoSuchKey"
+    enforcer.policy = {
+        "Statement": [s for s in enforcer.policy["Statement"] if s.get("Sid") != "TellMissingSpecFiles"]
+    }
+    with pytest.raises(ClientError) as found:
+        s3.get_object(Bucket=SPECS, Key="specs/dev/missing.yaml")
+    assert (found.value.response["Error"]["Code"], found.value.response["ResponseMetadata"][
+        "HTTPStatusCode"]) == ("AccessDenied", 403)  # fmt: skip

@@ -51,6 +51,68 @@ def test_s3_object_created_sample():
     assert obj.sequencer == "00617F08299329D189"
 
 
+def _object_deleted(deletion_type: str | None) -> dict:
+    # S3 user guide, "EventBridge event message structure", Object Deleted (using DeleteObject).
+    detail = {
+        "version": "0",
+        "bucket": {"name": "example-bucket"},
+        "object": {
+            "key": "specs/prod/wso2.yaml",
+            "etag": "d41d8cd98f00b204e9800998ecf8427e",
+            "version-id": "1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF",
+            "sequencer": "617f0837b476e463",
+        },
+        "request-id": "0BH729840619AG5K",
+        "requester": "123456789012",
+        "source-ip-address": "1.2.3.4",
+        "reason": "DeleteObject",
+    }
+    if deletion_type is not None:
+        detail["deletion-type"] = deletion_type
+    return {
+        "version": "0", "id": "2ee9cc15-d022-99ea-1fb8-1b1bac4850f9",
+        "detail-type": "Object Deleted", "source": "aws.s3", "account": "111122223333",
+        "time": "2021-11-12T00:00:00Z", "region": "ca-central-1",
+        "resources": ["arn:aws:s3:::example-bucket"], "detail": detail,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("deletion_type", ["Delete Marker Created", "Permanently Deleted"])
+def test_s3_object_deleted_names_what_was_deleted(deletion_type):
+    [obj] = parse_spec_objects(_object_deleted(deletion_type))
+    assert (obj.key, obj.version_id, obj.sequencer, obj.deletion) == (
+        "specs/prod/wso2.yaml", "1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF", "617f0837b476e463",
+        deletion_type,
+    )  # fmt: skip
+
+
+def test_s3_object_deleted_without_a_deletion_type_is_not_understood():
+    with pytest.raises(EventNotUnderstood, match="without a deletion-type"):
+        parse_spec_objects(_object_deleted(None))
+
+
+def test_an_object_created_event_is_not_a_deletion():
+    [obj] = parse_spec_objects(sample_event("s3-object-created.json"))
+    assert obj.deletion is None
+
+
+def test_records_format_deletions_are_spec_objects_too():
+    raw = {
+        "Records": [
+            {
+                "eventName": name,
+                "eventTime": "2026-01-01T00:00:00Z",
+                "awsRegion": "us-east-1",
+                "s3": {"bucket": {"name": "b"}, "object": {"key": "specs/dev/a.yaml", "versionId": "v"}},
+            }
+            for name in ("ObjectRemoved:Delete", "ObjectRemoved:DeleteMarkerCreated", "ObjectRestore:Post")
+        ]
+    }  # fmt: skip
+    assert [o.deletion for o in parse_spec_objects(raw)] == [
+        "Permanently Deleted", "Delete Marker Created",
+    ]  # fmt: skip
+
+
 def test_records_format_keys_are_url_decoded():
     raw = {
         "Records": [

@@ -23,6 +23,8 @@ TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
         (Request("dynamodb:DeleteTable", "arn:aws:dynamodb:us-east-1:1:table/berth-deployments-dev"), False),
         (Request("s3:GetObjectVersion", "arn:aws:s3:::berth-specs-1-dev/specs/dev/wso2.yaml"), True),
         (Request("s3:GetObjectVersion", "arn:aws:s3:::berth-specs-1-dev/other/x.yaml"), False),
+        (Request("s3:ListBucket", "arn:aws:s3:::berth-specs-1-dev"), True),
+        (Request("s3:ListBucket", "arn:aws:s3:::berth-specs-1-prod"), False),
         (Request("ecs:UpdateService", "arn:aws:ecs:us-east-1:1:service/wso2-dev/apim"), True),
         (Request("ecs:UpdateService", "arn:aws:ecs:us-east-1:1:service/payments/apim"), False),
         (Request("ecs:CreateService", "arn:aws:ecs:us-east-1:1:service/shared/apim"), False),
