@@ -29,7 +29,9 @@ from .records import (
 )
 
 # A record's terminal statuses, plus the news that is not a record's end.
-NotificationStatus = Literal["STARTED", TerminalStatus, "IGNORED", "EXTERNAL", "WARNING"]
+NotificationStatus = Literal[
+    "STARTED", TerminalStatus, "IGNORED", "EXTERNAL", "WARNING", "RETIRED"
+]
 
 
 # What one record and one message hold: a DynamoDB item is at most 400 KB and an SNS message
@@ -348,6 +350,32 @@ def spec_file_deleted_notification(
         action="nothing was changed. To stop a service, upload the spec with it under `retire:`; "
         "to roll back, restore the file or delete only its newest version",
         time=now,
+    )  # fmt: skip
+
+
+def retired_notification(
+    environment: str, service: str, cluster: str, how: str, *, spec: SpecVersion,
+    requester: str | None, now: datetime,
+) -> Notification:
+    """A service the spec retires was deleted (`how` "delete") or left running ("keep")."""
+    if how == "delete":
+        subject, summary = "retired: scaled to 0 and deleted", (
+            f"{service} was scaled to 0 and its ECS service deleted from {cluster}, as "
+            f"{environment}'s spec retires it."
+        )
+        action = "nothing more; add it back under services to deploy it again"
+    else:
+        subject, summary = "retired: left running, unmanaged", (
+            f"{service} keeps running on {cluster}, but Berth no longer deploys it, as "
+            f"{environment}'s spec retires it with `keep`."
+        )
+        action = "delete the ECS service yourself when it is no longer needed, or retire it " \
+            "with `delete`"
+    return Notification(
+        status="RETIRED", environment=environment, service=service, trigger="spec",
+        subject=_subject(f"[{environment}] {service} {subject}"), summary=summary,
+        reason=f"retire: {{{service}: {how}}} in the accepted spec", action=action,
+        cluster=cluster, spec=spec, requested_by=requester, time=now,
     )  # fmt: skip
 
 

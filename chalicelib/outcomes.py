@@ -26,6 +26,7 @@ Action = Literal[
     "superseded",
     "recorded",
     "warned",
+    "retired",
 ]
 # A record's terminal status and the outcome action that reports it: the one place they meet.
 ACTION_OF: dict[TerminalStatus, Action] = {
@@ -54,6 +55,10 @@ class Outcome(BaseModel):
 def ignored(reason: str, environment: str | None = None, service: str | None = None) -> Outcome:
     logger.info("ignored", extra={"reason": reason, "environment": environment, "service": service})
     return Outcome(action="ignored", environment=environment, service=service, reason=reason)
+
+
+def retired(environment: str, service: str, reason: str) -> Outcome:
+    return Outcome(action="retired", environment=environment, service=service, reason=reason)
 
 
 def warned(environment: str, service: str | None, reason: str) -> Outcome:

@@ -440,6 +440,9 @@ class Service(_Model):
         return mounts
 
 
+Retirement = Literal["delete", "keep"]
+
+
 class Spec(_Model):
     berth: Literal[1]
     environment: str = Field(pattern=NAME)
@@ -457,6 +460,9 @@ class Spec(_Model):
     launch_type: Literal["FARGATE", "EC2"] = "FARGATE"
     tags: dict[str, str] = {}
     service_connect: ServiceConnectNamespace | None = None
+    retire: dict[Annotated[str, Field(pattern=NAME)], Retirement] = {}
+    """Services that left the spec on purpose: `delete` scales the ECS service to 0 and deletes
+    it; `keep` leaves it running, no longer Berth's to deploy (docs/lifecycle.md)."""
 
     def launch_type_of(self, name: str) -> str:
         return self.services[name].launch_type or self.launch_type

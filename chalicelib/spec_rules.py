@@ -194,6 +194,12 @@ def semantic_problems(spec: Spec) -> list[tuple[Path, str]]:
         problems += _service_problems(spec, name, svc)
     problems += contract_problems(spec)  # WSO2 images' variables and replicas
     problems += service_connect_problems(spec)
+    problems += [
+        (("retire", name), f"{name} is also under services: a service is deployed or retired, "
+         "not both; remove it from one of them")
+        for name in spec.retire
+        if name in spec.services
+    ]  # fmt: skip
     if not problems:
         try:
             spec.deployment_order()

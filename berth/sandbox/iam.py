@@ -153,7 +153,7 @@ def _ecs_requests(operation: str, params: dict[str, Any], arn: str) -> list[Requ
         return arn.format("ecs", f"service/{cluster}/{name.rsplit('/', 1)[-1]}")
 
     requests: list[Request] = []
-    if operation in ("CreateService", "UpdateService"):
+    if operation in ("CreateService", "UpdateService", "DeleteService"):
         name = params.get("serviceName") or params["service"]
         requests.append(Request(action, service_arn(name)))
     elif operation == "DescribeServices":

@@ -60,6 +60,16 @@ class Ecs:
     def update_service(self, request: dict[str, Any]) -> Applied:
         return _applied(self.ecs.update_service(**request)["service"])
 
+    @aws_errors("UpdateService")
+    def scale_to_zero(self, cluster: str, name: str) -> None:
+        self.ecs.update_service(cluster=cluster, service=name, desiredCount=0)
+
+    @aws_errors("DeleteService")
+    def delete_service(self, cluster: str, name: str) -> None:
+        """Delete a service scaled to 0 (ECS API reference, DeleteService: one above 0 is
+        refused without `force`; its tasks are then stopped and it becomes INACTIVE)."""
+        self.ecs.delete_service(cluster=cluster, service=name)
+
     @aws_errors("DescribeServices")
     def deployment(self, cluster: str, service: str, deployment_id: str) -> dict[str, Any] | None:
         """The deployment as DescribeServices lists it (rolloutState, reason, failedTasks)."""

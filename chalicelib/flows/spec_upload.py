@@ -5,14 +5,21 @@ so a bad spec or a missing image deploys nothing."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Literal
 
 from ..context import Berth
 from ..decisions.changes import classify_change, owned_settings
 from ..decisions.preflight import missing_problems, references
+from ..decisions.retire import retirement
 from ..errors import AwsCallFailed, SpecError
 from ..events import SpecObject
-from ..notifications import removed_service_notification, spec_file_deleted_notification
-from ..outcomes import Outcome, ignored, warned
+from ..notifications import (
+    removed_service_notification,
+    retired_notification,
+    spec_file_deleted_notification,
+)
+from ..outcomes import Outcome, ignored, retired, warned
 from ..records import AcceptedSpec, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
 from ..spec import MAX_FILE_READ, Spec, parse_spec
@@ -156,7 +163,7 @@ def _apply(
         return [reject(berth, environment, trigger, [error], reason)]
     region = obj.region or berth.settings.region
     try:
-        steps = plan(berth, spec, obj.account, region, previous)
+        steps, retirements = plan(berth, spec, obj.account, region, previous)
     except PlanRefused as exc:
         return [reject(berth, environment, trigger, exc.errors, "the spec could not be planned")]
     except AwsCallFailed as failure:
@@ -176,6 +183,7 @@ def _apply(
             ignored("a later upload of this environment's spec is already accepted", environment)
         ]
     outcomes = _warn_removed(berth, previous, spec, source)
+    outcomes += _retire(berth, spec, retirements, source, trigger)
     if not steps:
         unchanged = "nothing changed: every service already runs what the spec renders"
         return [*outcomes, ignored(unchanged, environment)]
@@ -199,7 +207,11 @@ def _warn_removed(
     """Services the previous spec had and this one does not keep running, untracked: say so,
     never abandon them silently."""
     before = previous.document.get("services") if previous is not None else None
-    removed = sorted(set(before) - set(spec.services)) if isinstance(before, dict) else []
+    removed = (
+        sorted(set(before) - set(spec.services) - set(spec.retire))
+        if isinstance(before, dict)
+        else []
+    )
     outcomes = []
     for name in removed:
         note = removed_service_notification(
@@ -211,12 +223,22 @@ def _warn_removed(
     return outcomes
 
 
+@dataclass(frozen=True)
+class Retire:
+    """A retired service that still runs: delete it, or announce that it is left running."""
+
+    service: str
+    kind: Literal["delete", "keep"]
+
+
 def plan(
     berth: Berth, spec: Spec, account: str, region: str, previous: AcceptedSpec | None
-) -> list[Step]:
-    """The services of `spec` whose rendered state differs from what ECS runs, in order."""
+) -> tuple[list[Step], list[Retire]]:
+    """The services of `spec` whose rendered state differs from what ECS runs, in order, and
+    the retired services that still run."""
     before = Spec.model_validate(previous.document) if previous is not None else None
-    errors = _twins(berth, spec, before)
+    retirements, errors = _plan_retirements(berth, spec, before)
+    errors += _twins(berth, spec, before)
     steps: list[Step] = []
     for name in spec.deployment_order():
         source = spec.services[name].image
@@ -257,7 +279,54 @@ def plan(
         errors += missing_problems(wanted_resources, berth.resources.missing(wanted_resources))
     if errors:
         raise PlanRefused(errors)
-    return steps
+    return steps, retirements
+
+
+def _plan_retirements(
+    berth: Berth, spec: Spec, before: Spec | None
+) -> tuple[list[Retire], list[str]]:
+    retirements: list[Retire] = []
+    errors: list[str] = []
+    for name, how in sorted(spec.retire.items()):
+        action = retirement(
+            environment=spec.environment,
+            name=name,
+            how=how,
+            live=berth.ecs.service(spec.cluster, name),
+            retired_before=before.retire.get(name) if before is not None else None,
+            adoptable=adoptable(berth, spec.environment),
+        )
+        if action.kind == "refuse":
+            errors.append(f"retire.{name}: {action.reason}")
+        elif action.kind in ("delete", "keep"):
+            retirements.append(Retire(name, "delete" if action.kind == "delete" else "keep"))
+    return retirements, errors
+
+
+def _retire(
+    berth: Berth, spec: Spec, retirements: list[Retire], source: SpecVersion, trigger: Trigger
+) -> list[Outcome]:
+    """Carry out the spec's retirements, before any service deploys (a renamed service then
+    never serves beside its old self), and announce each."""
+    outcomes = []
+    for retire in retirements:
+        if retire.kind == "delete":
+            try:
+                berth.ecs.scale_to_zero(spec.cluster, retire.service)
+                berth.ecs.delete_service(spec.cluster, retire.service)
+            except AwsCallFailed as failure:
+                reason = f"{retire.service} could not be retired: {failure}"
+                outcomes.append(reject(berth, spec.environment, trigger, [reason], reason))
+                continue
+        berth.notifier.publish(
+            retired_notification(
+                spec.environment, retire.service, spec.cluster, retire.kind, spec=source,
+                requester=trigger.requested_by, now=berth.clock(),
+            )
+        )  # fmt: skip
+        how = "scaled to 0 and deleted" if retire.kind == "delete" else "left running, unmanaged"
+        outcomes.append(retired(spec.environment, retire.service, how))
+    return outcomes
 
 
 def _twins(berth: Berth, spec: Spec, before: Spec | None) -> list[str]:
@@ -273,12 +342,12 @@ def _twins(berth: Berth, spec: Spec, before: Spec | None) -> list[str]:
             same = old.load_balancer is not None and (
                 old.load_balancer.target_group_arn == svc.load_balancer.target_group_arn
             )
-            left = old_name not in spec.services
+            left = old_name not in spec.services and spec.retire.get(old_name) != "delete"
             if same and left and berth.ecs.service(before.cluster, old_name) is not None:
                 errors.append(
                     f"services.{name}.loadBalancer.targetGroupArn: {old_name}, which left the "
-                    f"spec, still serves this target group on {before.cluster}; delete the ECS "
-                    f"service {old_name} first, or keep its name"
+                    f"spec, still serves this target group on {before.cluster}; retire it in the "
+                    f"same spec (retire: {{{old_name}: delete}}), or keep its name"
                 )
     return errors
 

@@ -316,7 +316,8 @@ def test_a_renamed_service_may_not_serve_beside_its_old_self(sandbox):
     [note] = sandbox.notifications[seen:]
     assert note.document["errors"] == [
         "services.gateway.loadBalancer.targetGroupArn: apim, which left the spec, still serves "
-        "this target group on wso2-dev; delete the ECS service apim first, or keep its name"
+        "this target group on wso2-dev; retire it in the same spec (retire: {apim: delete}), "
+        "or keep its name"
     ]
 
 
@@ -424,3 +425,110 @@ def test_a_rename_whose_upload_came_first_is_accepted_when_the_old_file_goes(san
     assert [n.document["status"] for n in sandbox.notifications[seen + 1 :]] == [
         "STARTED", "COMPLETED",
     ]  # fmt: skip
+
+
+def _retiring(how: str, service: str = "ei") -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
+        document["services"].pop(service)
+        for other in document["services"].values():
+            other["dependsOn"] = [d for d in other.get("dependsOn", []) if d != service]
+        document["retire"] = {service: how}
+
+    return change
+
+
+def _ecs_status(sandbox, service: str) -> str:
+    return str(
+        sandbox.client("ecs").describe_services(cluster="wso2-dev", services=[service])[
+            "services"
+        ][0]["status"]
+    )
+
+
+def test_a_service_retired_with_delete_is_scaled_to_zero_and_deleted_once(sandbox):
+    # Issue 14: "offer an explicit way to retire a service (scale to zero and delete, or leave
+    # running) that a spec states".
+    deploy_example(sandbox)
+    seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
+    retiring = edited(sandbox, _retiring("delete"))
+    sandbox.upload_spec(retiring)
+    sandbox.run_until_idle()
+
+    assert _ecs_status(sandbox, "ei") == "INACTIVE"
+    assert [(c.operation, c.params.get("desiredCount")) for c in sandbox.recorder.ecs_mutations(mark)] == [
+        ("UpdateService", 0), ("DeleteService", None),
+    ]  # fmt: skip
+    [note] = sandbox.notifications[seen:]
+    assert (note.subject, note.document["status"], note.document["action"]) == (
+        "[dev] ei retired: scaled to 0 and deleted", "RETIRED",
+        "nothing more; add it back under services to deploy it again",
+    )  # fmt: skip
+    seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
+    sandbox.upload_spec(retiring + "\n# touched\n")
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    assert sandbox.notifications[seen:] == []
+
+
+def test_a_service_retired_with_keep_runs_on_and_is_announced_once(sandbox):
+    deploy_example(sandbox)
+    seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
+    keeping = edited(sandbox, _retiring("keep"))
+    sandbox.upload_spec(keeping)
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    assert _ecs_status(sandbox, "ei") == "ACTIVE"
+    [note] = sandbox.notifications[seen:]
+    assert (note.subject, note.document["status"]) == (
+        "[dev] ei retired: left running, unmanaged", "RETIRED",
+    )  # fmt: skip
+    seen = len(sandbox.notifications)
+    sandbox.upload_spec(keeping + "\n# touched\n")
+    sandbox.run_until_idle()
+    assert sandbox.notifications[seen:] == []
+
+
+def test_a_renamed_service_takes_over_once_its_old_self_is_retired(sandbox):
+    deploy_example(sandbox)
+
+    def rename(document):
+        document["services"]["gateway"] = document["services"].pop("apim")
+        for service in document["services"].values():
+            service["dependsOn"] = ["gateway" if d == "apim" else d for d in service.get("dependsOn", [])]
+        document["retire"] = {"apim": "delete"}
+
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(edited(sandbox, rename))
+    sandbox.run_until_idle()
+    operations = [(c.operation, c.params.get("service") or c.params.get("serviceName"))
+                  for c in sandbox.recorder.ecs_mutations(mark)]  # fmt: skip
+    assert operations[:2] == [("UpdateService", "apim"), ("DeleteService", "apim")]
+    assert ("CreateService", "gateway") in operations
+    assert _ecs_status(sandbox, "apim") == "INACTIVE"
+    assert _ecs_status(sandbox, "gateway") == "ACTIVE"
+
+
+def test_retiring_a_service_berth_did_not_create_is_refused(sandbox):
+    deploy_example(sandbox)
+    ecs = sandbox.client("ecs")
+    arn = ecs.describe_services(cluster="wso2-dev", services=["ei"])["services"][0]["taskDefinition"]
+    ecs.create_service(
+        cluster="wso2-dev", serviceName="legacy", taskDefinition=arn, desiredCount=0,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": sandbox.subnets,
+                                                      "securityGroups": [sandbox.security_group]}},
+    )  # fmt: skip
+    seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
+
+    def retire_legacy(document):
+        document["retire"] = {"legacy": "delete"}
+
+    sandbox.upload_spec(edited(sandbox, retire_legacy))
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [note] = sandbox.notifications[seen:]
+    assert note.document["errors"] == [
+        "retire.legacy: the live service wso2-dev/legacy was not created by Berth (no "
+        "berth:environment tag), and Berth changes only services it created; choose another "
+        "name, or tag the service berth:environment=dev to hand it over"
+    ]
