@@ -36,6 +36,12 @@ def on_service_action(event: CloudWatchEvent) -> dict[str, Any]:
     return handlers.service_action(event.to_dict(), event.context)
 
 
+@on_eventbridge_event(app, triggers.DEPLOY_BATCH, name="on_deploy_batch")
+def on_deploy_batch(event: CloudWatchEvent) -> dict[str, Any]:
+    """One batch of a wide run (a push or spec changing many services): deploy or start it."""
+    return handlers.deploy_batch(event.to_dict(), event.context)
+
+
 @app.schedule(triggers.SWEEP_EVERY, name="sweep")
 def sweep(event: Any) -> dict[str, Any]:
     """Settle deployments whose ECS events never came."""

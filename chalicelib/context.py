@@ -11,6 +11,8 @@ from functools import cached_property
 
 from aws_lambda_powertools import Logger
 
+from . import triggers
+from .adapters.bus import Bus
 from .adapters.clients import Clients, Session
 from .adapters.ecr import Ecr
 from .adapters.ecs import Ecs
@@ -20,8 +22,13 @@ from .adapters.resources import Resources
 from .adapters.s3 import SpecObjects
 from .adapters.sns import Notifier
 from .adapters.store import Store
-from .notifications import Notification, NotificationStatus, for_record
-from .records import DeploymentRecord, EventSource
+from .notifications import (
+    Notification,
+    NotificationStatus,
+    for_record,
+    run_finished_notification,
+)
+from .records import DeploymentRecord, EventSource, RunOutcome
 from .settings import Settings
 
 logger = Logger(service="berth")
@@ -94,13 +101,41 @@ class Berth:
     def once(self) -> Once:
         return Once(self.clients.dynamodb, self.settings.idempotency_table)
 
+    def count_in_run(self, run_id: str, outcome: RunOutcome) -> bool:
+        """Count one service's outcome in its wide run, and tell the run summary with the last;
+        False when the service was already counted (its news is then told on its own)."""
+        tally = self.store.count_in_run(run_id, outcome)
+        if tally is None:
+            return False
+        if tally.remaining <= 0:
+            summary = run_finished_notification(tally, self.clock())
+            self.notifier.publish(summary)
+            logger.info("notified", extra={"subject": summary.subject, "status": summary.status})
+        return True
+
+    @cached_property
+    def bus(self) -> Bus:
+        return Bus(self.clients.events, triggers.BATCH_SOURCE, triggers.BATCH_DETAIL_TYPE)
+
     def announce(
         self,
         record: DeploymentRecord,
         status: NotificationStatus,
         source: EventSource,
         skipped: Sequence[str] = (),
-    ) -> Notification:
+    ) -> Notification | None:
+        """Tell a record's news. A wide run's records are told together: their start by the run's
+        own start notification, their outcomes in the run summary sent with the last one. An
+        outcome that comes after its run was summed up (a correction) is told on its own."""
+        if record.run_size:
+            if status == "STARTED":
+                return None
+            outcome = RunOutcome(
+                service=record.service, status=status, reason=record.reason,
+                image=record.image.label if record.image else None, record_id=record.record_id,
+            )  # fmt: skip
+            if self.count_in_run(record.run_id, outcome):
+                return None
         note = for_record(record, status, source, self.clock(), skipped)
         self.notifier.publish(note)
         logger.info("notified", extra={"subject": note.subject, "status": status})

@@ -16,6 +16,7 @@ from urllib.parse import unquote_plus
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import EventNotUnderstood
+from .records import Trigger
 
 
 class EventBridgeEvent(BaseModel):
@@ -232,10 +233,32 @@ def parse_spec_objects(raw: Any) -> list[SpecObject]:
     ]
 
 
+class DeployBatchDetail(BaseModel):
+    """One batch of a wide run (chalicelib.flows.fanout): `image` deploys a pushed image to
+    `services`; `start` starts the claimed `records` of a spec's run."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: Literal["image", "start"]
+    bucket: str
+    environment: str
+    run_id: str
+    run_size: int = Field(ge=1)
+    services: list[str] = Field(min_length=1)
+    records: list[str] = []
+    trigger: Trigger
+    other_tags: list[str] = []
+
+
+class DeployBatch(EventBridgeEvent):
+    detail: DeployBatchDetail
+
+
 _MODELS: dict[tuple[str, str], type[EventBridgeEvent]] = {
     ("aws.ecr", "ECR Image Action"): EcrImageAction,
     ("aws.ecs", "ECS Deployment State Change"): EcsDeploymentStateChange,
     ("aws.ecs", "ECS Service Action"): EcsServiceAction,
+    ("berth", "Berth Deployment Batch"): DeployBatch,
 }
 
 

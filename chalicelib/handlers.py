@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from .context import Berth, invocation_started
 from .errors import EventNotUnderstood
 from .events import (
+    DeployBatch,
     EcrImageAction,
     EcsDeploymentStateChange,
     EcsServiceAction,
@@ -26,7 +27,7 @@ from .events import (
     parse_event,
     parse_spec_objects,
 )
-from .flows import image_push, rollout, spec_upload
+from .flows import batches, image_push, rollout, spec_upload
 from .flows import sweep as sweep_flow
 from .outcomes import Outcome
 from .settings import Settings
@@ -179,6 +180,12 @@ def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
     return _handle(
         raw, context, handler="on_service_action", model=EcsServiceAction,
         work=rollout.on_service_action,
+    )  # fmt: skip
+
+
+def deploy_batch(raw: Any, context: Any = None) -> dict[str, Any]:
+    return _handle(
+        raw, context, handler="on_deploy_batch", model=DeployBatch, work=batches.on_batch,
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ docs/notification.schema.json (a test keeps the two equal and validates every pu
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,8 @@ from .records import (
     DeploymentRecord,
     EventSource,
     Image,
+    RunOutcome,
+    RunTally,
     SpecVersion,
     TerminalStatus,
     Trigger,
@@ -96,6 +99,9 @@ class Notification(BaseModel):
     """Who asked for a rollback or a promotion."""
     request: str = ""
     """What they asked for, and any judgement it overrode."""
+    run_id: str | None = None
+    services: list[RunOutcome] = []
+    """A wide run's summary: each service's outcome (or, when it starts, each service)."""
     time: datetime
 
     def text(self) -> str:
@@ -123,6 +129,10 @@ class Notification(BaseModel):
             lines.append(f"Requested: {self.request}")
         if self.reason:
             lines.append(f"Reason: {self.reason}")
+        lines += [
+            f"{o.service}: {o.status}" + (f" ({o.reason})" if o.reason else "")
+            for o in self.services
+        ]
         lines += [f"Cause: {c}" for c in self.causes]
         lines += [f"Error: {e}" for e in self.errors]
         if self.action:
@@ -376,6 +386,62 @@ def retired_notification(
         subject=_subject(f"[{environment}] {service} {subject}"), summary=summary,
         reason=f"retire: {{{service}: {how}}} in the accepted spec", action=action,
         cluster=cluster, spec=spec, requested_by=requester, time=now,
+    )  # fmt: skip
+
+
+# The run's status is its worst outcome's, in this order; all COMPLETED (or SUPERSEDED by a newer
+# change, or IGNORED: not newer than what runs) is COMPLETED.
+_WORST_FIRST: tuple[TerminalStatus, ...] = (
+    "FAILED", "ROLLED_BACK", "TIMED_OUT", "REJECTED", "SKIPPED",
+)  # fmt: skip
+_TOLD_ORDER = ("COMPLETED", "IGNORED", "SUPERSEDED", *reversed(_WORST_FIRST))
+
+
+def _what_started(trigger: Trigger) -> str:
+    if trigger.image is not None:
+        return f"{trigger.image.repository}:{trigger.image.label} pushed"
+    if trigger.spec is not None:
+        return f"spec s3://{trigger.spec.bucket}/{trigger.spec.key} uploaded"
+    return f"{trigger.kind} change"
+
+
+def run_started_notification(
+    environment: str, run_id: str, services: Sequence[str], trigger: Trigger, now: datetime
+) -> Notification:
+    """A wide run starts: one notification for all its services instead of one each."""
+    what = _what_started(trigger)
+    return Notification(
+        status="STARTED", environment=environment, trigger=trigger.kind, run_id=run_id,
+        subject=_subject(f"[{environment}] deploying {len(services)} services: {what}"),
+        summary=f"{what}: {len(services)} services of {environment} are being deployed, in "
+        "batches; their outcomes come in one run summary.",
+        image=trigger.image, spec=trigger.spec, requested_by=trigger.requested_by,
+        services=[RunOutcome(service=s, status="STARTED") for s in services],
+        action="deploying; the run summary follows when every service has an outcome",
+        time=now,
+    )  # fmt: skip
+
+
+def run_finished_notification(tally: RunTally, now: datetime) -> Notification:
+    """A wide run's outcomes, told once every service of it has one."""
+    outcomes = sorted(tally.outcomes.values(), key=lambda o: o.service)
+    present = {o.status for o in outcomes}
+    status: NotificationStatus = next((s for s in _WORST_FIRST if s in present), "COMPLETED")
+    counts = Counter(o.status for o in outcomes)
+    told = ", ".join(
+        f"{counts[s]} {s.lower().replace('_', ' ')}" for s in _TOLD_ORDER if counts[s]
+    )
+    what = _what_started(tally.trigger)
+    return Notification(
+        status=status, environment=tally.environment, trigger=tally.trigger.kind,
+        run_id=tally.run_id,
+        subject=_subject(f"[{tally.environment}] run of {tally.total} services: {told}"),
+        summary=f"{what}: {tally.total} services of {tally.environment}: {told}.",
+        image=tally.trigger.image, spec=tally.trigger.spec,
+        requested_by=tally.trigger.requested_by, services=outcomes,
+        action="nothing more" if status == "COMPLETED" else
+        "see each service's reason; `berth history ENV SERVICE` has its record",
+        time=now,
     )  # fmt: skip
 
 

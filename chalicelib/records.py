@@ -95,6 +95,9 @@ class DeploymentRecord(BaseModel):
     """The desired count to set, when the spec changed it; None leaves the live count alone."""
     ecs_still_rolling: bool = False
     """Timed out while ECS was still rolling it out: ECS's late outcome corrects the record."""
+    run_size: int | None = None
+    """Set on the records of a wide run (more services than one invocation deploys): their
+    outcomes are told together in one run summary instead of one notification each."""
     reason: str = ""
     causes: list[str] = []
     errors: list[str] = []
@@ -132,6 +135,27 @@ class Head(BaseModel):
     @property
     def target(self) -> str:
         return service_key(self.environment, self.service)
+
+
+class RunOutcome(BaseModel):
+    """One service's outcome in a wide run's summary."""
+
+    service: str
+    status: str
+    reason: str = ""
+    image: str | None = None
+    record_id: str | None = None
+
+
+class RunTally(BaseModel):
+    """A wide run's outcomes so far: the summary is told when `remaining` reaches 0."""
+
+    run_id: str
+    environment: str
+    total: int
+    remaining: int = 0
+    trigger: Trigger
+    outcomes: dict[str, RunOutcome] = {}
 
 
 class Waiter(BaseModel):

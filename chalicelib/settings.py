@@ -29,6 +29,10 @@ class Settings(BaseModel):
     max_attempts: int = Field(default=5, ge=1)
     log_retention_days: int = 90
     """Retention of the task log groups Berth creates."""
+    wide_run: int = Field(default=10, ge=1, le=50)
+    """The most services one invocation deploys: a push or spec changing more services of an
+    environment fans them out in batches of this size, and tells their outcomes in one run
+    summary instead of one notification each (BERTH_WIDE_RUN)."""
     fence_variables: dict[str, str] = {}
     """The stage's fence as its configuration declares it (chalicelib.fence.FENCE_VARIABLES:
     BERTH_TASK_ROLES, BERTH_ENVIRONMENT_CLUSTERS, BERTH_ENVIRONMENT_SECRETS...)."""
@@ -63,6 +67,7 @@ class Settings(BaseModel):
             "notify_ignored_pushes": "BERTH_NOTIFY_IGNORED_PUSHES",
             "max_attempts": "BERTH_AWS_MAX_ATTEMPTS",
             "log_retention_days": "BERTH_LOG_RETENTION_DAYS",
+            "wide_run": "BERTH_WIDE_RUN",
         }
         values.update({k: env[v] for k, v in optional.items() if env.get(v)})
         values["fence_variables"] = {k: env[k] for k in FENCE_VARIABLES if env.get(k)}

@@ -64,6 +64,16 @@ SERVICE_ACTION: dict[str, Any] = {
         ]
     },
 }
+# Berth's own events: a wide run (more services than BERTH_WIDE_RUN) is fanned out as one batch
+# event per group of services, each deployed by its own invocation. A custom source may not start
+# with "aws." (EventBridge user guide, "Events"); the stage's spec bucket in the detail keeps two
+# stages in one account from taking each other's batches.
+BATCH_SOURCE = "berth"
+BATCH_DETAIL_TYPE = "Berth Deployment Batch"
+DEPLOY_BATCH: dict[str, Any] = {
+    "source": [BATCH_SOURCE],
+    "detail-type": [BATCH_DETAIL_TYPE],
+}
 SWEEP_EVERY = "rate(5 minutes)"
 
 # Function name -> pattern, in the order app.py declares them.
@@ -72,6 +82,7 @@ PATTERNS: dict[str, dict[str, Any]] = {
     "on_image_pushed": IMAGE_PUSHED,
     "on_deployment_state_change": DEPLOYMENT_STATE_CHANGED,
     "on_service_action": SERVICE_ACTION,
+    "on_deploy_batch": DEPLOY_BATCH,
 }
 # Every Lambda app.py declares (the EventBridge ones and the schedule).
 FUNCTIONS: tuple[str, ...] = (*PATTERNS, "sweep")
@@ -97,6 +108,7 @@ def narrowed(bucket: Any, repositories: Iterable[str], prefixes: Iterable[Any]) 
     narrowed["on_image_pushed"]["detail"]["repository-name"] = repositories
     narrowed["on_deployment_state_change"]["resources"] = prefixes
     narrowed["on_service_action"]["resources"] = copy.deepcopy(prefixes)
+    narrowed["on_deploy_batch"]["detail"] = {"bucket": [bucket]}
     return narrowed
 
 

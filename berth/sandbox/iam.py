@@ -116,6 +116,17 @@ def requests_of(
         return [Request(action, f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
     if service == "sns":
         return [Request(f"sns:{operation}", params["TopicArn"])]
+    if service == "events" and operation == "PutEvents":
+        # One authorization per entry, with its source as events:source (EventBridge user
+        # guide, "Using IAM policy conditions": events:source applies to PutEvents).
+        return [
+            Request(
+                "events:PutEvents",
+                arn.format("events", f"event-bus/{entry.get('EventBusName') or 'default'}"),
+                {"events:source": entry["Source"]},
+            )
+            for entry in params["Entries"]
+        ]
     if service == "ecr":
         repository = arn.format("ecr", f"repository/{params['repositoryName']}")
         return [Request(f"ecr:{operation}", repository)]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -79,6 +80,10 @@ class Clients:
     @cached_property
     def secretsmanager(self) -> SecretsManagerClient:
         return self._client("secretsmanager")  # type: ignore[no-any-return]
+
+    @cached_property
+    def events(self) -> EventBridgeClient:
+        return self._client("events")  # type: ignore[no-any-return]
 
     @cached_property
     def ssm(self) -> SSMClient:

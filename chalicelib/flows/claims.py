@@ -62,6 +62,7 @@ def claim_head(
     head: Head | None = None,
     desired_count: int | None = None,
     lease: bool = False,
+    run_size: int | None = None,
 ) -> tuple[DeploymentRecord, Head] | None:
     """Move the service's head to `image` and write a PENDING record; the record and the head as
     written, or None if the head moved. With `lease`, the same write gives the new record the
@@ -81,6 +82,7 @@ def claim_head(
         desired_count=desired_count,
         previous_task_definition_arn=head.task_definition_arn,
         reason=f"waiting for {', '.join(waiting)}" if waiting else "",
+        run_size=run_size,
     )
     owner: dict[str, Any] = {"image": image, "active_record_id": record.record_id}
     if lease and not waiting and lease_free(head, berth.clock()):

@@ -6,11 +6,13 @@ from __future__ import annotations
 from ..context import Berth
 from ..decisions.push import RunningImage, Verdict, ecr_problem, judge_push
 from ..events import EcrImageAction
+from ..live import EcrImage
 from ..notifications import ignored_push_notification, running_image_deleted_notification
 from ..outcomes import Outcome, ignored, warned
 from ..records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Image, Trigger
 from ..spec import Spec
 from .claims import claim_head, new_run_id, pending_outcome
+from .fanout import open_run, run_id_for, send_batches
 from .lease import ConcurrentChange
 from .runs import reject, start
 
@@ -44,6 +46,8 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
     trigger = Trigger(kind="image", event_id=event.id, image=image)
     problem = ecr_problem(image.repository, image.tag or "", image.digest, held)
     outcomes: list[Outcome] = []
+    if problem is None:
+        tracking, outcomes = _fan_out_wide(berth, event, tracking, trigger, held)
     for spec, accepted, name in tracking:
         if problem is not None:
             reason = "ECR does not hold what the push event says; nothing was deployed"
@@ -56,6 +60,35 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
             berth, spec, accepted, name, image=image, trigger=trigger, other_tags=other_tags
         )
     return outcomes
+
+
+def _fan_out_wide(
+    berth: Berth,
+    event: EcrImageAction,
+    tracking: list[tuple[Spec, AcceptedSpec, str]],
+    trigger: Trigger,
+    held: EcrImage | None,
+) -> tuple[list[tuple[Spec, AcceptedSpec, str]], list[Outcome]]:
+    """Environments where the push feeds more services than one invocation deploys are fanned
+    out (flows.fanout); the rest is left to deploy here."""
+    by_environment: dict[str, list[tuple[Spec, AcceptedSpec, str]]] = {}
+    for entry in tracking:
+        by_environment.setdefault(entry[0].environment, []).append(entry)
+    narrow: list[tuple[Spec, AcceptedSpec, str]] = []
+    outcomes: list[Outcome] = []
+    for environment, entries in by_environment.items():
+        if len(entries) <= berth.settings.wide_run:
+            narrow += entries
+            continue
+        spec = entries[0][0]
+        services = [name for _, _, name in entries]
+        run_id = run_id_for(event.id, environment)
+        open_run(berth, environment, run_id, services, trigger)
+        outcomes += send_batches(
+            berth, spec, services, kind="image", run_id=run_id, run_size=len(services),
+            trigger=trigger, other_tags=held.tags if held is not None else (),
+        )  # fmt: skip
+    return narrow, outcomes
 
 
 def _tracking(berth: Berth, event: EcrImageAction) -> list[tuple[Spec, AcceptedSpec, str]]:
@@ -103,12 +136,13 @@ def deploy_image(
     trigger: Trigger,
     other_tags: tuple[str, ...] = (),
     never_older: bool = True,
+    run: tuple[str, int] | None = None,
 ) -> list[Outcome]:
     """Judge a pushed image for one service and start (or queue) its deployment.
 
     `never_older=False` is a person's explicit choice (a rollback, a promotion): the image
     replaces what runs whatever its age or track, unless it already runs; the trigger's note
-    says what was overridden."""
+    says what was overridden. `run` (id, size) places the deployment in a wide run."""
     track = spec.services[name].image.track
     for _ in range(5):
         head = berth.store.get_head(spec.environment, name)
@@ -127,7 +161,7 @@ def deploy_image(
         if not (verdict.deploy or never_older or _runs(running, image)):
             verdict = Verdict(True, f"overridden by the person who asked: {verdict.reason}")
         if not verdict.deploy:
-            if berth.settings.notify_ignored_pushes:
+            if berth.settings.notify_ignored_pushes and run is None:
                 berth.notifier.publish(
                     ignored_push_notification(
                         spec.environment, name, image, verdict.reason, berth.clock()
@@ -136,8 +170,9 @@ def deploy_image(
             return [ignored(verdict.reason, spec.environment, name)]
         waiting = _busy_dependencies(berth, spec, name)
         claimed = claim_head(
-            berth, spec, name, image=image, run_id=new_run_id(), trigger=trigger,
-            waiting=waiting, head=head, lease=True,
+            berth, spec, name, image=image, run_id=run[0] if run else new_run_id(),
+            trigger=trigger, waiting=waiting, head=head, lease=True,
+            run_size=run[1] if run else None,
         )  # fmt: skip
         if claimed is None:
             continue  # another event moved the head: judge again against what it holds now

@@ -25,6 +25,7 @@ from ..records import (
     EventSource,
     Head,
     Image,
+    RunOutcome,
     TerminalStatus,
     Trigger,
     Waiter,
@@ -39,6 +40,7 @@ from ..render import (
 )
 from ..spec import Spec
 from .claims import claim, head_follows, new_record, new_run_id, pending_outcome, update_head
+from .fanout import open_run, send_batches
 from .lease import RELEASED, release_start_lease, take_start_lease
 
 
@@ -100,25 +102,36 @@ def reject(
 def run_steps(
     berth: Berth, spec: Spec, accepted: AcceptedSpec, steps: list[Step], trigger: Trigger
 ) -> list[Outcome]:
-    """Record every step of a run, then start those whose dependencies are not part of it."""
+    """Record every step of a run, then start those whose dependencies are not part of it. A
+    wide run (more steps than BERTH_WIDE_RUN) is told as one, and its starts are fanned out."""
     run_id = new_run_id()
     changing = {step.service for step in steps}
+    run_size = len(steps) if len(steps) > berth.settings.wide_run else None
+    if run_size:
+        open_run(berth, spec.environment, run_id, [step.service for step in steps], trigger)
     outcomes: list[Outcome] = []
     ready: list[DeploymentRecord] = []
     for step in steps:
         waiting = [d for d in spec.services[step.service].depends_on if d in changing]
         record = claim(
             berth, spec, step.service, image=step.image, run_id=run_id, trigger=trigger,
-            waiting=waiting, desired_count=step.desired_count,
+            waiting=waiting, desired_count=step.desired_count, run_size=run_size,
         )  # fmt: skip
         if record is None:
-            outcomes.append(
-                ignored("superseded by a concurrent change", spec.environment, step.service)
-            )
+            reason = "superseded by a concurrent change"
+            if run_size:
+                berth.count_in_run(run_id, RunOutcome(service=step.service, status="SUPERSEDED",
+                                                      reason=reason))  # fmt: skip
+            outcomes.append(ignored(reason, spec.environment, step.service))
         elif waiting:
             outcomes.append(pending_outcome(record))
         else:
             ready.append(record)
+    if run_size and ready:
+        return outcomes + send_batches(
+            berth, spec, [r.service for r in ready], kind="start", run_id=run_id,
+            run_size=run_size, trigger=trigger, records={r.service: r.record_id for r in ready},
+        )  # fmt: skip
     for record in ready:
         outcomes += start(berth, record, spec, accepted)
     return outcomes

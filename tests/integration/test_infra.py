@@ -65,9 +65,12 @@ def iam_action(service: str, operation: str, params: dict) -> str:
         "ec2": "ec2",
         "secretsmanager": "secretsmanager",
         "ssm": "ssm",
+        "events": "events",
     }[service]
     if (service, operation) == ("s3", "GetObject") and params.get("VersionId"):
         return "s3:GetObjectVersion"
+    if (service, operation) == ("s3", "ListObjectsV2"):
+        return "s3:ListBucket"
     return f"{prefix}:{operation}"
 
 
@@ -84,6 +87,20 @@ def called_actions() -> set[str]:
             "apim.dev.wso2.internal", "apim-edited.dev.wso2.internal"
         )
         box.upload_spec(edited)
+        box.run_until_idle()
+        # A wide run (fanned out on the bus): both services change, one service per batch.
+        box.renew_clients(BERTH_WIDE_RUN="1")
+        both = yaml.safe_load(edited)
+        for service in both["services"].values():
+            service["environment"]["BERTH_WIDE"] = "yes"
+        box.upload_spec(yaml.safe_dump(both, sort_keys=False))
+        box.run_until_idle()
+        # A retired service is deleted; the spec file deleted is looked for in its folder.
+        both["services"].pop("ei")
+        both["retire"] = {"ei": "delete"}
+        box.upload_spec(yaml.safe_dump(both, sort_keys=False))
+        box.run_until_idle()
+        box.client("s3").delete_object(Bucket="berth-specs-123456789012-dev", Key="specs/dev/wso2.yaml")
         box.run_until_idle()
         return {a for c in box.recorder.calls for a in iam_actions(c.service, c.operation, c.params)}
 

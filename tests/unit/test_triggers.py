@@ -214,6 +214,7 @@ def test_the_narrowed_patterns_only_add_to_app_pys():
         "on_image_pushed": triggers.IMAGE_PUSHED,
         "on_deployment_state_change": triggers.DEPLOYMENT_STATE_CHANGED,
         "on_service_action": triggers.SERVICE_ACTION,
+        "on_deploy_batch": triggers.DEPLOY_BATCH,
     }
 
 
