@@ -156,6 +156,11 @@ class Sandbox:
             self.iam.attach(self.recorder.attach(boto3.session.Session()))
         )
         handlers.use(Berth.from_settings(self.settings(**settings), session))
+        if "BERTH_IMAGE_REPOSITORIES" in settings and self._queues:
+            # A packaged stage's ECR rule names its BERTH_IMAGE_REPOSITORIES
+            # (berth/package.py stage_repositories): so does the sandbox's.
+            listed = settings["BERTH_IMAGE_REPOSITORIES"].split(",")
+            self._image_rule(sorted({r.strip() for r in listed if r.strip()}))
 
     def stop(self) -> None:
         handlers.use(None)
@@ -272,6 +277,11 @@ class Sandbox:
             events.put_targets(
                 Rule=f"berth-{function}", Targets=[{"Id": function, "Arn": self._queue_arn(url)}]
             )
+
+    def _image_rule(self, repositories: list[str]) -> None:
+        rules = triggers.patterns(BUCKET, repositories, CLUSTERS, ACCOUNT, REGION)
+        pattern = json.dumps(rules["on_image_pushed"])
+        self.client("events").put_rule(Name="berth-on_image_pushed", EventPattern=pattern)
 
     def _network(self) -> None:
         ec2 = self.client("ec2")

@@ -16,7 +16,7 @@ from berth.sandbox.ecs_sim import EXIT_CODE_MARKER
 from berth.sandbox.sandbox import Sandbox
 from berth.sandbox.strict_ecs import registration_problem
 from tests.conftest import EXAMPLES
-from tests.integration.helpers import statuses
+from tests.integration.helpers import history, statuses
 
 SIDECAR_REPOSITORIES = ("aws-for-fluent-bit", "berth-keystore-init")
 ROUTER_DIGEST = "sha256:5f6e3c1b2a0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f"
@@ -50,9 +50,8 @@ def put_image(sandbox: Sandbox, repository: str, tag: str, annotations: dict[str
 def operator_adds_sidecar_repositories(sandbox: Sandbox) -> None:
     """What an operator does first: the repositories, their pinned images, and the stage's
     BERTH_IMAGE_REPOSITORIES widened to them (docs/spec.md "Containers")."""
-    ecr = sandbox.client("ecr")
-    for repository in SIDECAR_REPOSITORIES:
-        ecr.create_repository(repositoryName=repository)
+    # berth-keystore-init is Berth's own (infra/resources.yaml creates it); the router is mirrored.
+    sandbox.client("ecr").create_repository(repositoryName="aws-for-fluent-bit")
     assert sandbox.import_image("aws-for-fluent-bit", "2.32.4", ROUTER_DIGEST)
     assert sandbox.import_image("berth-keystore-init", "1.0.0", INIT_DIGEST)
     repositories = ",".join(("wso2am", "wso2ei", "wso2mi", *SIDECAR_REPOSITORIES))
@@ -137,6 +136,52 @@ def test_a_missing_sidecar_image_fails_the_pull_naming_it(sandbox):
     assert any(c.startswith("task stopped: CannotPullContainerError") and
                f"aws-for-fluent-bit@{missing}" in c for c in failed["causes"])  # fmt: skip
     assert "container log-router: CannotPullContainerError: image not found" in failed["causes"]
+
+
+def task_images(sandbox: Sandbox, service: str = "apim") -> dict[str, str]:
+    """The image of each container of the task definition the service runs now."""
+    ecs = sandbox.client("ecs")
+    arn = ecs.describe_services(cluster="wso2-dev", services=[service])["services"][0][
+        "taskDefinition"
+    ]
+    task = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    return {c["name"]: c["image"] for c in task["containerDefinitions"]}
+
+
+def test_a_push_to_a_tracked_sidecars_repository_redeploys_the_service(sandbox):
+    # Given the example with keystore-init tracking 1.* instead of a pinned digest, deployed
+    operator_adds_sidecar_repositories(sandbox)
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    first = sandbox.push("berth-keystore-init", "1.0.1")
+    tracked = "{repository: berth-keystore-init, track: '1.*'}"
+    sandbox.upload_spec(
+        sidecar_example(sandbox).replace(f"berth-keystore-init:1.0.0@{INIT_DIGEST}", tracked)
+    )
+    sandbox.run_until_idle()
+    before = task_images(sandbox)
+    # The upload pinned the newest 1.* tag (1.0.1, not the imported 1.0.0)
+    assert before["keystore-init"].endswith(f"/berth-keystore-init@{first}")
+    seen = len(statuses(sandbox))
+    # When a newer keystore-init is pushed
+    newer = sandbox.push("berth-keystore-init", "1.0.2")
+    sandbox.run_until_idle()
+    # Then apim runs a new task definition with the new sidecar digest, the product's unchanged
+    after = task_images(sandbox)
+    assert after["keystore-init"].endswith(f"/berth-keystore-init@{newer}")
+    assert after["apim"] == before["apim"]
+    assert after["log-router"] == before["log-router"]
+    # One deployment, announced once per outcome, each naming the container
+    notes = [n.document for n in sandbox.notifications[seen:]]
+    assert [(n["service"], n["status"], n["container"]) for n in notes] == [
+        ("apim", "STARTED", "keystore-init"), ("apim", "COMPLETED", "keystore-init"),
+    ]  # fmt: skip
+    assert notes[-1]["subject"] == "[dev] apim keystore-init 1.0.2 deployed"
+    assert (notes[-1]["image"]["digest"], notes[-1]["previous_image"]["digest"]) == (newer, first)
+    [apim, *_] = history("apim")
+    assert (apim.status, apim.image.tag, apim.sidecar_images["keystore-init"].tag) == (
+        "COMPLETED", "4.7.0-1", "1.0.2"
+    )
 
 
 # ---- the strict ECS: RegisterTaskDefinition and CreateService as AWS answers ------------------
