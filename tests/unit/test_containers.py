@@ -145,9 +145,9 @@ def test_the_example_renders_apim_with_a_log_router_an_init_container_and_efs():
         {
             "name": "solr",
             "efsVolumeConfiguration": {
-                "fileSystemId": "fs-0a1b2c3d4e5f60001",
+                "fileSystemId": "fs-0f1e2d3c4b5a60001",
                 "transitEncryption": "ENABLED",
-                "authorizationConfig": {"iam": "ENABLED", "accessPointId": "fsap-0a1b2c3d4e5f60001"},
+                "authorizationConfig": {"iam": "ENABLED", "accessPointId": "fsap-0f1e2d3c4b5a60001"},
             },
         },
     ]
