@@ -31,6 +31,9 @@ IMPLIED = {
     "logs:PutLogEvents": "the Lambda runtime writes the function's logs",
     "ssm:GetParameters": "the pre-flight of a spec whose secrets are SSM parameters "
     "(examples/wso2-prod.json; the demo's dev spec uses Secrets Manager)",
+    "elasticfilesystem:DescribeFileSystems": "the pre-flight of a spec with EFS volumes "
+    "(examples/wso2-prod-sidecars.yaml, tests/integration/test_sidecars.py; the demo's has none)",
+    "elasticfilesystem:DescribeAccessPoints": "the same pre-flight, for an EFS access point",
 }
 
 
@@ -65,6 +68,7 @@ def iam_action(service: str, operation: str, params: dict) -> str:
         "ec2": "ec2",
         "secretsmanager": "secretsmanager",
         "ssm": "ssm",
+        "efs": "elasticfilesystem",
     }[service]
     if (service, operation) == ("s3", "GetObject") and params.get("VersionId"):
         return "s3:GetObjectVersion"

@@ -184,6 +184,68 @@ def test_a_push_to_a_tracked_sidecars_repository_redeploys_the_service(sandbox):
     )
 
 
+# ---- EFS inside the environment's fence, and there in EFS ------------------------------------
+
+
+def rejected_errors(sandbox: Sandbox, text: str) -> list[str]:
+    """Upload `text` after the operator's set-up; the REJECTED notification's errors, having
+    checked that nothing reached ECS."""
+    operator_adds_sidecar_repositories(sandbox)
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(text)
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [rejected] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
+    assert statuses(sandbox) == [(None, "REJECTED")]
+    return list(rejected.document["errors"])
+
+
+def test_a_dev_spec_cannot_mount_prods_file_system(sandbox):
+    dev_fs, _ = sandbox.file_systems["dev"]
+    prod_fs, _ = sandbox.file_systems["prod"]
+    text = sidecar_example(sandbox).replace(dev_fs, prod_fs)
+    [error] = rejected_errors(sandbox, text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if f"fileSystemId: {prod_fs}" in t)
+    listed = re.escape(", ".join(sorted([dev_fs, "fs-0a1b2c3d4e5f60001"])))
+    assert re.fullmatch(
+        rf"s3://berth-specs-123456789012-dev/specs/dev/wso2\.yaml:{line}:\d+: "
+        rf"services\.apim\.volumes\.solr\.efs\.fileSystemId: {prod_fs} is not a file system of "
+        rf"environment dev \({listed}; BERTH_ENVIRONMENT_FILE_SYSTEMS\): a "
+        r"task mounts only its own environment's EFS file systems",
+        error,
+    ), error
+
+
+def test_an_access_point_of_another_file_system_is_refused_by_the_preflight(sandbox):
+    _, dev_point = sandbox.file_systems["dev"]
+    _, prod_point = sandbox.file_systems["prod"]
+    dev_fs = sandbox.file_systems["dev"][0]
+    errors = rejected_errors(sandbox, sidecar_example(sandbox).replace(dev_point, prod_point))
+    assert errors == [
+        f"services.apim.volumes.solr.efs.accessPointId: access point {prod_point} is not an "
+        f"access point of file system {dev_fs}; name an access point of that file system (EFS "
+        "DescribeAccessPoints). Nothing was deployed: every service of a change is checked "
+        "before the first one starts"
+    ]
+
+
+def test_a_file_system_the_fence_lists_but_efs_lacks_is_refused_by_the_preflight(sandbox):
+    dev_fs, _ = sandbox.file_systems["dev"]
+    # fs-0a1b2c3d4e5f60001 is dev's in .chalice/config.json, but the sandbox's EFS has no such
+    # file system (an operator's typo, or a deleted one).
+    text = sidecar_example(sandbox).replace(dev_fs, "fs-0a1b2c3d4e5f60001")
+    errors = rejected_errors(sandbox, text)
+    assert errors[0] == (
+        "services.apim.volumes.solr.efs.fileSystemId: file system fs-0a1b2c3d4e5f60001 does not "
+        "exist; name an EFS file system of this account and region. Nothing was deployed: every "
+        "service of a change is checked before the first one starts"
+    )
+    # Its access point cannot be one of a file system that does not exist.
+    assert errors[1].startswith("services.apim.volumes.solr.efs.accessPointId: access point ")
+
+
 # ---- the strict ECS: RegisterTaskDefinition and CreateService as AWS answers ------------------
 
 
