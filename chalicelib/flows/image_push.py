@@ -158,7 +158,7 @@ def deploy_image(
             return [ignored(verdict.reason, spec.environment, name)]
         # What the tracked sidecars run (no AWS call unless the head lacks one); a push to a
         # sidecar's repository changes that sidecar only, the product keeps its image.
-        sidecars, missing = tracked_sidecar_images(berth, spec, name, head)
+        sidecars, missing = tracked_sidecar_images(berth.ecr, spec, name, head)
         if missing:
             reason = "a tracked sidecar has no image; nothing was deployed"
             return [reject(berth, spec.environment, trigger, missing, reason, service=name)]

@@ -4,16 +4,23 @@ what the service head says it runs or, failing that, from ECR's newest matching 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
-from ..context import Berth
+from ..live import TaggedImage
 from ..records import Head, Image
 from ..render import ImageRef
 from ..spec import Spec
 from ..tracks import newest_matching, tag_matches
 
 
+class TaggedImages(Protocol):
+    """What the resolution asks ECR (adapters.ecr.Ecr; `berth diff` passes the stage's)."""
+
+    def tagged_images(self, repository: str) -> list[TaggedImage]: ...
+
+
 def tracked_sidecar_images(
-    berth: Berth, spec: Spec, name: str, head: Head
+    ecr: TaggedImages, spec: Spec, name: str, head: Head
 ) -> tuple[dict[str, Image], list[str]]:
     """The image of each tracked sidecar of `name` (by container), and a located error for each
     whose repository has no tag on its track. What the head records is kept while it still
@@ -33,7 +40,7 @@ def tracked_sidecar_images(
         ):
             images[container] = current
             continue
-        found = newest_matching(berth.ecr.tagged_images(source.repository), source.track)
+        found = newest_matching(ecr.tagged_images(source.repository), source.track)
         if found is None:
             errors.append(
                 f"services.{name}.containers.{container}.image: no image in ECR repository "

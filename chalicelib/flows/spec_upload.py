@@ -147,7 +147,7 @@ def plan(
         )
         head = berth.store.get_head(spec.environment, name)
         image = _image_for(berth, spec, name, head)
-        sidecars, missing = tracked_sidecar_images(berth, spec, name, head)
+        sidecars, missing = tracked_sidecar_images(berth.ecr, spec, name, head)
         if image is None:
             errors.append(
                 f"services.{name}.image: no image in ECR repository {source.repository!r} has a "
