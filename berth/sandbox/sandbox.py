@@ -160,7 +160,8 @@ class Sandbox:
             # A packaged stage's ECR rule names its BERTH_IMAGE_REPOSITORIES
             # (berth/package.py stage_repositories): so does the sandbox's.
             listed = settings["BERTH_IMAGE_REPOSITORIES"].split(",")
-            self._image_rule(sorted({r.strip() for r in listed if r.strip()}))
+            repositories = sorted({r.strip() for r in listed if r.strip()})
+            self._image_rule(repositories or list(triggers.IMAGE_REPOSITORIES))
 
     def stop(self) -> None:
         handlers.use(None)
