@@ -23,6 +23,7 @@ test: $(STAMP) lint typecheck
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/hadolint docker/*/Dockerfile
+	$(BIN)/shellcheck docker/*/*.sh
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)

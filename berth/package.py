@@ -55,8 +55,23 @@ def stage_clusters(config: dict[str, Any], stage: str) -> list[str]:
     return clusters
 
 
+# The stage environment variable in .chalice/config.json that names the image repositories.
+REPOSITORIES_VARIABLE = "BERTH_IMAGE_REPOSITORIES"
+
+
+def stage_repositories(config: dict[str, Any], stage: str) -> list[str]:
+    """The repositories whose pushes wake a stage: its BERTH_IMAGE_REPOSITORIES (comma-separated:
+    Berth's own plus the sidecar images it mirrors), else Berth's own; sorted."""
+    listed = stage_variables(stage, config).get(REPOSITORIES_VARIABLE, "")
+    repositories = sorted({r.strip() for r in listed.split(",") if r.strip()})
+    return repositories or list(triggers.IMAGE_REPOSITORIES)
+
+
 def merge_template(
-    resources: dict[str, Any], stage: str, clusters: Sequence[str]
+    resources: dict[str, Any],
+    stage: str,
+    clusters: Sequence[str],
+    repositories: Sequence[str] = triggers.IMAGE_REPOSITORIES,
 ) -> dict[str, Any]:
     """infra/resources.yaml plus what chalice's merge (a deep merge: dicts merge key by key, a
     list or a value replaces) must change in chalice's own resources for `stage`:
@@ -75,7 +90,7 @@ def merge_template(
     """
     merged = copy.deepcopy(resources)
     merged["Parameters"]["Stage"].update({"Default": stage, "AllowedValues": [stage]})
-    narrowed = cloudformation_patterns(clusters)
+    narrowed = cloudformation_patterns(clusters, repositories)
     for function in triggers.FUNCTIONS:
         name = logical_id(function)
         properties: dict[str, Any] = {"FunctionName": {"Fn::Sub": f"berth-${{Stage}}-{function}"}}
@@ -97,7 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.stage not in config.get("stages", {}):
         parser.error(f"{args.config} has no stage {args.stage!r}")
     resources = load_template(args.resources)
-    merged = merge_template(resources, args.stage, stage_clusters(config, args.stage))
+    merged = merge_template(
+        resources, args.stage, stage_clusters(config, args.stage),
+        stage_repositories(config, args.stage),
+    )  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(yaml.safe_dump(merged, sort_keys=False, width=100))
     return 0

@@ -248,6 +248,7 @@ class DeployBatchDetail(BaseModel):
     records: list[str] = []
     trigger: Trigger
     other_tags: list[str] = []
+    container: str | None = None
 
 
 class DeployBatch(EventBridgeEvent):

@@ -42,6 +42,9 @@ class StageFence:
     environment_roles: dict[str, frozenset[str]] = field(default_factory=dict)
     networks: dict[str, NetworkFence] = field(default_factory=dict)
     adoptable: dict[str, frozenset[str]] = field(default_factory=dict)
+    file_systems: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Each environment's EFS file systems (BERTH_ENVIRONMENT_FILE_SYSTEMS); empty: not
+    declared, not checked. Once declared, an environment it does not list mounts none."""
     account: str | None = None
     region: str | None = None
 
@@ -82,6 +85,7 @@ class FenceVariables:
     target_groups: str = ""
     public_ip: str = ""
     adopt: str = ""
+    file_systems: str = ""
     account: str = ""
     region: str = ""
 
@@ -116,6 +120,9 @@ class FenceVariables:
             environment_roles=roles,
             networks=networks,
             adoptable={env: frozenset(names) for env, names in adopt.items()},
+            file_systems={
+                env: frozenset(ids) for env, ids in environment_map(self.file_systems).items()
+            },
             account=self.account or None,
             region=self.region or None,
         )
@@ -133,6 +140,7 @@ FENCE_VARIABLES = {
     "BERTH_ENVIRONMENT_TARGET_GROUPS": "target_groups",
     "BERTH_ENVIRONMENT_PUBLIC_IP": "public_ip",
     "BERTH_ENVIRONMENT_ADOPT": "adopt",
+    "BERTH_ENVIRONMENT_FILE_SYSTEMS": "file_systems",
     "BERTH_ACCOUNT": "account",
 }
 
@@ -333,4 +341,29 @@ def fence_problems(spec: Spec, fence: StageFence) -> Problems:
                     f"from ({listed})",
                 )
             )
+    problems += _file_system_problems(spec, fence)
     return problems + _secrets_problems(spec, fence) + _networks_problems(spec, fence)
+
+
+def _file_system_problems(spec: Spec, fence: StageFence) -> Problems:
+    """EFS volumes mount only the environment's own file systems: a dev spec naming prod's file
+    system would otherwise mount it (the task role's ClientMount is the second fence, and only
+    holds for file systems tagged for the environment)."""
+    if not fence.file_systems:
+        return []
+    env = spec.environment
+    allowed = fence.file_systems.get(env, frozenset())
+    listed = ", ".join(sorted(allowed)) or "none"
+    problems: Problems = []
+    for name, svc in spec.services.items():
+        for volume, declared in sorted(svc.volumes.items()):
+            if declared.efs is None or declared.efs.file_system_id in allowed:
+                continue
+            at: Path = ("services", name, "volumes", volume, "efs", "fileSystemId")
+            reason = (
+                f"{declared.efs.file_system_id} is not a file system of environment {env} "
+                f"({listed}; BERTH_ENVIRONMENT_FILE_SYSTEMS): a task mounts only its own "
+                "environment's EFS file systems"
+            )
+            problems.append((at, reason))
+    return problems

@@ -87,6 +87,8 @@ class Notification(BaseModel):
     causes: list[str] = []
     errors: list[str] = []
     action: str = ""
+    container: str | None = None
+    """The sidecar whose image changed; None when it is the product container's."""
     image: Image | None = None
     previous_image: Image | None = None
     task_definition: TaskDefinitionChange | None = None
@@ -108,8 +110,9 @@ class Notification(BaseModel):
         """The message for email and SMS: what, where, which image, what changed, why, what next."""
         lines = [self.summary]
         if self.image is not None:
+            of = f" of container {self.container}" if self.container else ""
             lines.append(
-                f"Image: {self.image.repository}:{self.image.tag or '-'} ({self.image.digest})"
+                f"Image{of}: {self.image.repository}:{self.image.tag or '-'} ({self.image.digest})"
             )
         if self.previous_image is not None and self.status != "STARTED":
             lines.append(f"Previous image: {self.previous_image.label}")
@@ -178,8 +181,9 @@ def for_record(
         else ""
     )
     env, svc = record.environment, record.service
-    label = record.image.label if record.image else ""
-    previous = record.previous_image.label if record.previous_image else "the previous version"
+    container, image, previous_image = record.changed
+    label = record.label
+    previous = previous_image.label if previous_image else "the previous version"
     subject, summary, action = {
         "STARTED": (
             f"[{env}] {svc} {label} deploying",
@@ -248,8 +252,9 @@ def for_record(
         causes=capped(record.causes, NOTIFIED_ERRORS),
         errors=capped(record.errors, NOTIFIED_ERRORS, record.errors_total),
         action=action,
-        image=record.image,
-        previous_image=record.previous_image,
+        container=container,
+        image=image,
+        previous_image=previous_image,
         task_definition=TaskDefinitionChange(
             previous=record.previous_task_definition_arn, current=record.task_definition_arn
         )
@@ -288,16 +293,25 @@ def external_notification(event: EcsDeploymentStateChange, now: datetime) -> Not
 
 
 def ignored_push_notification(
-    environment: str, service: str, image: Image, reason: str, now: datetime
+    environment: str,
+    service: str,
+    image: Image,
+    reason: str,
+    now: datetime,
+    *,
+    container: str | None = None,
 ) -> Notification:
-    """A push that deploys nothing, told only where BERTH_NOTIFY_IGNORED_PUSHES asks for it."""
+    """A push that deploys nothing, told only where BERTH_NOTIFY_IGNORED_PUSHES asks for it;
+    `container` names the tracked sidecar the push was for."""
+    label = f"{container} {image.label}" if container else image.label
     return Notification(
         status="IGNORED",
         environment=environment,
         service=service,
+        container=container,
         trigger="image",
-        subject=_subject(f"[{environment}] {service} {image.label} ignored"),
-        summary=f"{service} {image.label}: the push was not deployed to {environment}.",
+        subject=_subject(f"[{environment}] {service} {label} ignored"),
+        summary=f"{service} {label}: the push was not deployed to {environment}.",
         reason=reason,
         action="nothing was changed",
         image=image,

@@ -67,6 +67,8 @@ class Trigger(BaseModel):
     spec version (S3's requester: an account ID or service principal)."""
     from_environment: str | None = None
     """The environment a promoted image was taken from."""
+    container: str | None = None
+    """The sidecar whose repository the pushed `image` is from; None for the product container."""
     note: str = ""
     """What the person asked for, in words, and any judgement it overrode ("never older"): kept
     with the trigger, which no later step of the record rewrites."""
@@ -84,6 +86,9 @@ class DeploymentRecord(BaseModel):
     cluster: str = ""
     image: Image | None = None
     previous_image: Image | None = None
+    sidecar_images: dict[str, Image] = {}
+    """The images of the service's tracked sidecars, by container (pinned ones are the spec's)."""
+    previous_sidecar_images: dict[str, Image] = {}
     task_definition_arn: str | None = None
     previous_task_definition_arn: str | None = None
     ecs_service_arn: str | None = None
@@ -112,6 +117,24 @@ class DeploymentRecord(BaseModel):
     def target(self) -> str:
         return service_key(self.environment, self.service)
 
+    @property
+    def changed(self) -> tuple[str | None, Image | None, Image | None]:
+        """(container, image, previous image) of what this record changes: a tracked sidecar's
+        image for a push to its repository (container named), else the product's (None)."""
+        container = self.trigger.container
+        if container is not None and container in self.sidecar_images:
+            before = self.previous_sidecar_images.get(container)
+            return container, self.sidecar_images[container], before
+        return None, self.image, self.previous_image
+
+    @property
+    def label(self) -> str:
+        """What people read for the image this record deploys: `4.7.0-3`, or
+        `log-router 2.32.5` when it changes a sidecar's image."""
+        container, image, _ = self.changed
+        text = image.label if image is not None else ""
+        return f"{container} {text}" if container else text
+
 
 class Head(BaseModel):
     """What a service runs (or is being moved to) as far as Berth knows; versioned for races."""
@@ -120,6 +143,8 @@ class Head(BaseModel):
     service: str
     revision: int = 0
     image: Image | None = None
+    sidecar_images: dict[str, Image] = {}
+    """What the service's tracked sidecars run, by container."""
     task_definition_arn: str | None = None
     active_record_id: str | None = None
     starting_record_id: str | None = None

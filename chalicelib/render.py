@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,11 +170,31 @@ def _ordering_and_mounts(spec: Spec, name: str, container: str) -> dict[str, Any
     return rendered
 
 
-def _sidecar(spec: Spec, name: str, container: str, account: str, region: str) -> dict[str, Any]:
-    """One more container of the service's task, its image pinned by the spec's digest."""
+def sidecar_image(
+    spec: Spec, name: str, container: str, tracked: Mapping[str, ImageRef]
+) -> ImageRef:
+    """A sidecar's image pinned by digest: the spec's digest, or for a tracked sidecar the
+    image Berth resolved (`tracked`; the never-pullable placeholder when none was given, as
+    `berth render` without --image)."""
+    image = spec.services[name].containers[container].image
+    if image.digest is not None:
+        return ImageRef(image.repository, image.digest, image.tag)
+    return tracked.get(container) or ImageRef(image.repository, PLACEHOLDER_DIGEST)
+
+
+def _sidecar(
+    spec: Spec,
+    name: str,
+    container: str,
+    account: str,
+    region: str,
+    *,
+    tracked: Mapping[str, ImageRef],
+) -> dict[str, Any]:
+    """One more container of the service's task, its image pinned by digest."""
     sidecar = spec.services[name].containers[container]
     preset = sidecar.sidecar_preset
-    image = ImageRef(sidecar.image.repository, sidecar.image.digest, sidecar.image.tag)
+    image = sidecar_image(spec, name, container, tracked)
     rendered: dict[str, Any] = {
         "name": container,
         "image": image.uri(account, region),
@@ -231,10 +252,18 @@ def _volume(name: str, volume: Volume) -> dict[str, Any]:
 
 
 def render_task_definition(
-    spec: Spec, name: str, image: ImageRef, account: str, region: str
+    spec: Spec,
+    name: str,
+    image: ImageRef,
+    account: str,
+    region: str,
+    *,
+    sidecars: Mapping[str, ImageRef] | None = None,
 ) -> dict[str, Any]:
-    """The RegisterTaskDefinition input for one service of a spec, pinned to `image`."""
+    """The RegisterTaskDefinition input for one service of a spec, pinned to `image`; tracked
+    sidecars are pinned to `sidecars` (by container name)."""
     svc = spec.services[name]
+    tracked = sidecars or {}
     launch_type = spec.launch_type_of(name)
     task: dict[str, Any] = {
         "family": family(spec, name),
@@ -245,7 +274,10 @@ def render_task_definition(
         "runtimePlatform": {"cpuArchitecture": svc.architecture, "operatingSystemFamily": "LINUX"},
         "containerDefinitions": [
             _container(spec, name, image, account, region),
-            *(_sidecar(spec, name, c, account, region) for c in sorted(svc.containers)),
+            *(
+                _sidecar(spec, name, c, account, region, tracked=tracked)
+                for c in sorted(svc.containers)
+            ),
         ],
     }
     volumes = svc.task_volumes()

@@ -165,12 +165,14 @@ def _text_values(value: Any) -> Any:
 
 
 class PinnedImage(_Model):
-    """A sidecar's image: an ECR repository of this account pinned by digest; the tag, when
-    given, is kept as a label for people (as for the product image)."""
+    """A sidecar's image: an ECR repository of this account, either pinned by digest (the tag,
+    when given, is kept as a label for people) or tracked like the product image
+    (`{repository, track}`: digest-pinned at render time, redeployed on a matching push)."""
 
     repository: str = Field(pattern=REPOSITORY, max_length=256)
-    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
     tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    track: str | None = Field(default=None, min_length=1, max_length=128)
 
     @model_validator(mode="before")
     @classmethod
@@ -187,17 +189,37 @@ class PinnedImage(_Model):
             if found is None:
                 raise ValueError(
                     f"{value!r} is not pinned by digest: write REPOSITORY[:TAG]@sha256:<64 hex> "
-                    "(e.g. aws-for-fluent-bit:2.32.4@sha256:…); a sidecar's image does not "
-                    "follow tags yet"
+                    "(e.g. aws-for-fluent-bit:2.32.4@sha256:…), or follow tags with "
+                    "{repository: NAME, track: '2.32.*'}"
                 )
             return {k: v for k, v in found.groupdict().items() if v is not None}
-        if isinstance(value, dict) and "track" in value:
-            raise ValueError(
-                "a sidecar cannot track tags yet (a push to its repository would not redeploy "
-                "the service): pin it by digest, {repository: NAME, digest: 'sha256:…'} or "
-                "NAME@sha256:…"
-            )
         return value
+
+    @field_validator("track")
+    @classmethod
+    def _track_is_usable(cls, value: str | None) -> str | None:
+        problem = track_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _pinned_or_tracked(self) -> PinnedImage:
+        if self.track is not None and (self.digest is not None or self.tag is not None):
+            raise ValueError(
+                "give either digest (and tag) to pin the image, or track to follow tags, not both"
+            )
+        if self.track is None and self.digest is None:
+            raise ValueError(
+                "give digest: 'sha256:<64 hex>' to pin the image, or track: '<glob or range>' "
+                "to follow its tags (e.g. {repository: aws-for-fluent-bit, track: '2.32.*'})"
+            )
+        return self
+
+    @property
+    def tracked(self) -> bool:
+        """Does the image follow its repository's tags (resolved and pinned by Berth)?"""
+        return self.track is not None
 
 
 class MountPoint(_Model):

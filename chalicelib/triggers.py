@@ -87,9 +87,11 @@ PATTERNS: dict[str, dict[str, Any]] = {
 # Every Lambda app.py declares (the EventBridge ones and the schedule).
 FUNCTIONS: tuple[str, ...] = (*PATTERNS, "sweep")
 
-# The repositories Berth deploys from (infra/resources.yaml creates them). BuildKit's cache
-# repository (berth-build-cache) is deliberately not one of them: its pushes must not wake Berth.
-IMAGE_REPOSITORIES: tuple[str, ...] = ("wso2am", "wso2ei", "wso2mi")
+# The repositories Berth deploys from (infra/resources.yaml creates them; docker/build.py builds
+# their images): the WSO2 products and the keystore-init sidecar, which specs may track. BuildKit's
+# cache repository (berth-build-cache) is deliberately not one of them: its pushes must not wake
+# Berth. A stage adds its own (mirrored sidecar images) with BERTH_IMAGE_REPOSITORIES.
+IMAGE_REPOSITORIES: tuple[str, ...] = ("berth-keystore-init", "wso2am", "wso2ei", "wso2mi")
 
 
 def service_arn_prefix(cluster: str, account: str, region: str, partition: str = "aws") -> str:

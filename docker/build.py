@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Build and push Berth's WSO2 images; what buildspec.yml runs in CodeBuild.
+"""Build and push Berth's WSO2 images and its keystore-init sidecar; what buildspec.yml runs in
+CodeBuild.
 
 Decides which products to build (all, or those whose docker/<product>/ changed; EI 6.6 only when
 named), tags them `<product version>-<build number>-<commit>` (never `latest`), builds with
@@ -49,6 +50,9 @@ class Product:
     """WSO2's image name, on Docker Hub as wso2/<name> and in the subscription registry."""
     opt_in: bool = False
     """Built only when named: never by `all` or `changed`."""
+    wso2: bool = True
+    """Built on a WSO2 product image (base image, update level, JDBC driver); False for Berth's
+    own sidecar images, built from their Dockerfile alone."""
 
 
 # API Manager first, as Berth deploys it: MI registers its services with APIM's service catalog at
@@ -60,6 +64,12 @@ PRODUCTS: dict[str, Product] = {
     "apim": Product("apim", "wso2am", "4.7.0", "wso2am", "wso2am"),
     "mi": Product("mi", "wso2mi", "4.4.0", "wso2mi", "wso2mi"),
     "ei": Product("ei", "wso2ei", "6.6.0", "wso2ei", "wso2ei-integrator", opt_in=True),
+    # The keystore-init sidecar (docker/keystore-init): specs pin or track berth-keystore-init,
+    # and its push redeploys the services whose sidecar tracks it. After the products: no
+    # product waits for it.
+    "keystore-init": Product(
+        "keystore-init", "berth-keystore-init", "1.0.0", "keystore-init", "", wso2=False
+    ),
 }
 DEFAULT_PRODUCTS = [name for name, p in PRODUCTS.items() if not p.opt_in]
 # WSO2's private registry: images with WSO2 Updates, tagged <product version>.<update level>
@@ -176,19 +186,21 @@ def changed_products(changed_files: Sequence[str]) -> list[str]:
     ]
 
 
+def _wso2_args(product: Product, env: BuildEnv, dry_run: bool) -> dict[str, str]:
+    base, source = base_image(product, env, dry_run)
+    return {"WSO2_VERSION": product.version, "WSO2_BASE_IMAGE": base, "WSO2_IMAGE_SOURCE": source}
+
+
 def build_command(product: Product, env: BuildEnv, dry_run: bool = False) -> list[str]:
     image = f"{env.registry}/{product.repository}:{tag_for(product, env)}"
     cache = f"{env.registry}/{CACHE_REPOSITORY}:{product.name}"
-    base, source = base_image(product, env, dry_run)
-    args = {
-        "WSO2_VERSION": product.version,
-        "WSO2_BASE_IMAGE": base,
-        "WSO2_IMAGE_SOURCE": source,
+    args = _wso2_args(product, env, dry_run) if product.wso2 else {}
+    args |= {
         "BUILD_VERSION": tag_for(product, env),
         "BUILD_REVISION": env.revision,
         "BUILD_SOURCE": env.source,
     }
-    if env.jdbc_driver_url:
+    if env.jdbc_driver_url and product.wso2:
         args |= {
             "JDBC_DRIVER_URL": env.jdbc_driver_url,
             "JDBC_DRIVER_SHA256": env.jdbc_driver_sha256,

@@ -15,6 +15,7 @@ from chalicelib.adapters.ecr import Ecr
 from chalicelib.adapters.ecs import Ecs
 from chalicelib.adapters.store import Store
 from chalicelib.decisions.changes import ServiceChange, classify_change, covers, owned_settings
+from chalicelib.flows.sidecars import sidecar_refs, tracked_sidecar_images
 from chalicelib.records import Image
 from chalicelib.render import (
     ImageRef,
@@ -126,9 +127,17 @@ def diff_service(stage: Stage, spec: Spec, name: str) -> ServiceDiff:
         or name not in before.services
         or before.services[name].desired_count != spec.services[name].desired_count
     )
-    rendered = render_task_definition(
-        spec, name, ImageRef(image.repository, image.digest, image.tag), stage.account, stage.region
+    # Tracked sidecars as the spec intake pins them: what the head records, else ECR's newest.
+    sidecars, missing = tracked_sidecar_images(
+        stage.ecr, spec, name, store.get_head(spec.environment, name)
     )
+    if missing:
+        reason = "; ".join(missing) + ": Berth would reject the spec"
+        return ServiceDiff(name, ServiceChange("refuse", reason), image, [], [])
+    rendered = render_task_definition(
+        spec, name, ImageRef(image.repository, image.digest, image.tag), stage.account,
+        stage.region, sidecars=sidecar_refs(sidecars),
+    )  # fmt: skip
     settings = owned_settings(
         render_service_settings(spec, name), desired_count_changed=count_changed
     )

@@ -102,7 +102,7 @@ def requests_of(
             for item in params["TransactItems"]
             for kind in item
         ]
-    if service in ("ec2", "secretsmanager", "ssm"):
+    if service in ("ec2", "secretsmanager", "ssm", "efs"):
         return _preflight_requests(service, operation, params, arn)
     if service == "dynamodb":
         table = arn.format("dynamodb", f"table/{params['TableName']}")
@@ -145,6 +145,13 @@ def _preflight_requests(
     no resource-level permissions ("*"); a secret and each parameter are their own resource."""
     if service == "ec2":
         return [Request(f"ec2:{operation}", "*")]
+    if service == "efs":
+        # Service Authorization Reference, Amazon Elastic File System: DescribeFileSystems and
+        # DescribeAccessPoints authorize on the file system (file-system/<id>) when one is named;
+        # without one, on "*". Berth always names it.
+        named = params.get("FileSystemId")
+        resource = arn.format("elasticfilesystem", f"file-system/{named}") if named else "*"
+        return [Request(f"elasticfilesystem:{operation}", resource)]
     if service == "secretsmanager":
         secret = str(params["SecretId"])
         if not secret.startswith("arn:"):

@@ -156,6 +156,12 @@ class Sandbox:
             self.iam.attach(self.recorder.attach(boto3.session.Session()))
         )
         handlers.use(Berth.from_settings(self.settings(**settings), session))
+        if "BERTH_IMAGE_REPOSITORIES" in settings and self._queues:
+            # A packaged stage's ECR rule names its BERTH_IMAGE_REPOSITORIES
+            # (berth/package.py stage_repositories): so does the sandbox's.
+            listed = settings["BERTH_IMAGE_REPOSITORIES"].split(",")
+            repositories = sorted({r.strip() for r in listed if r.strip()})
+            self._image_rule(repositories or list(triggers.IMAGE_REPOSITORIES))
 
     def stop(self) -> None:
         handlers.use(None)
@@ -196,6 +202,7 @@ class Sandbox:
             **{k: v for k, v in stage_variables(STAGE).items() if k in FENCE_VARIABLES},
             "BERTH_ACCOUNT": ACCOUNT,
             **self._network_fence(),
+            **self._file_system_fence(),
         }
 
     def _network_fence(self) -> dict[str, str]:
@@ -216,6 +223,22 @@ class Sandbox:
             "BERTH_ENVIRONMENT_SECURITY_GROUPS": ";".join(
                 f"{e}={','.join([self.security_group, *groups.get(e, [])])}" for e in environments
             ),
+        }
+
+    def _file_system_fence(self) -> dict[str, str]:
+        """Each environment's sandbox file system besides the ones the stage declares (the
+        examples' ids, which pass the fence and fail the pre-flight: moto has no such file
+        system), as `_network_fence` does for networks."""
+        if not getattr(self, "file_systems", None):
+            return {}
+        declared = environment_map(
+            stage_variables(STAGE).get("BERTH_ENVIRONMENT_FILE_SYSTEMS", "")
+        )
+        return {
+            "BERTH_ENVIRONMENT_FILE_SYSTEMS": ";".join(
+                f"{e}={','.join([fs, *declared.get(e, [])])}"
+                for e, (fs, _) in sorted(self.file_systems.items())
+            )
         }
 
     @property
@@ -251,6 +274,7 @@ class Sandbox:
         for cluster in CLUSTERS:
             ecs.create_cluster(clusterName=cluster)
         self._network()
+        self._file_systems()
         self._example_secrets()
         sns, sqs, events = self.client("sns"), self.client("sqs"), self.client("events")
         sns.create_topic(Name=TOPIC)
@@ -272,6 +296,27 @@ class Sandbox:
             events.put_targets(
                 Rule=f"berth-{function}", Targets=[{"Id": function, "Arn": self._queue_arn(url)}]
             )
+
+    def _image_rule(self, repositories: list[str]) -> None:
+        rules = triggers.patterns(BUCKET, repositories, CLUSTERS, ACCOUNT, REGION)
+        pattern = json.dumps(rules["on_image_pushed"])
+        self.client("events").put_rule(Name="berth-on_image_pushed", EventPattern=pattern)
+
+    def _file_systems(self) -> None:
+        """One EFS file system and access point per environment, tagged for it as an operator
+        tags them (the task roles may mount only their environment's: infra/resources.yaml)."""
+        efs = self.client("efs")
+        self.file_systems: dict[str, tuple[str, str]] = {}
+        for env in environment_map(stage_variables(STAGE)["BERTH_ENVIRONMENT_CLUSTERS"]):
+            fs = efs.create_file_system(
+                CreationToken=f"berth-sandbox-{env}", Encrypted=True,
+                Tags=[{"Key": "berth:environment", "Value": env}],
+            )["FileSystemId"]  # fmt: skip
+            point = efs.create_access_point(
+                FileSystemId=fs, PosixUser={"Uid": 10001, "Gid": 10001},
+                RootDirectory={"Path": "/solr"},
+            )["AccessPointId"]  # fmt: skip
+            self.file_systems[env] = (str(fs), str(point))
 
     def _network(self) -> None:
         ec2 = self.client("ec2")
@@ -312,7 +357,8 @@ class Sandbox:
     # ---- what users do --------------------------------------------------------------------------
 
     def adapt_spec(self, text: str) -> str:
-        """A spec with its network swapped for the sandbox VPC's subnets and security group.
+        """A spec with its network swapped for the sandbox VPC's subnets and security group, and
+        its EFS volumes for the sandbox's file system of its environment.
 
         moto checks that subnets and security groups exist; the examples name real-looking ids.
         """
@@ -324,7 +370,20 @@ class Sandbox:
             for service in (document.get("services") or {}).values():
                 if isinstance(service, dict) and "network" in service:
                     service["network"] = network
+                if isinstance(service, dict):
+                    self._adapt_volumes(service, document.get("environment"))
         return yaml.safe_dump(document, sort_keys=False)
+
+    def _adapt_volumes(self, service: dict[str, Any], environment: Any) -> None:
+        """EFS volumes on the sandbox's file system (and access point) of the spec's environment."""
+        own = getattr(self, "file_systems", {}).get(environment)
+        for volume in (service.get("volumes") or {}).values():
+            efs = volume.get("efs") if isinstance(volume, dict) else None
+            if own is None or not isinstance(efs, dict):
+                continue
+            efs["fileSystemId"] = own[0]
+            if "accessPointId" in efs:
+                efs["accessPointId"] = own[1]
 
     def upload_spec(
         self, body: bytes | str, environment_name: str = "dev", name: str = "wso2.yaml"

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_efs import EFSClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
@@ -76,6 +77,10 @@ class Clients:
     @cached_property
     def ec2(self) -> EC2Client:
         return self._client("ec2")  # type: ignore[no-any-return]
+
+    @cached_property
+    def efs(self) -> EFSClient:
+        return self._client("efs")  # type: ignore[no-any-return]
 
     @cached_property
     def secretsmanager(self) -> SecretsManagerClient:

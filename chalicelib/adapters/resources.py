@@ -1,4 +1,5 @@
-"""Look-ups of what a spec references (clusters, subnets, security groups, secrets, parameters):
+"""Look-ups of what a spec references (clusters, subnets, security groups, secrets, parameters,
+EFS file systems and access points):
 the pre-flight that runs before a change touches ECS. Each kind is one call, or one per secret,
 and answers what is missing rather than raising on the first absence."""
 
@@ -15,6 +16,7 @@ from . import aws_errors, error_code
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_efs import EFSClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ssm import SSMClient
 
@@ -26,13 +28,19 @@ class Resources:
         ecs: ECSClient,
         secrets: SecretsManagerClient,
         ssm: SSMClient,
+        efs: EFSClient,
     ) -> None:
-        self.ec2, self.ecs, self.secrets, self.ssm = ec2, ecs, secrets, ssm
+        self.ec2, self.ecs, self.secrets, self.ssm, self.efs = ec2, ecs, secrets, ssm, efs
 
     def missing(self, references: Iterable[Reference]) -> set[tuple[Kind, str]]:
-        """(kind, identifier) of each referenced resource that does not exist."""
+        """(kind, identifier) of each referenced resource that does not exist (an access point:
+        that is not one of the file system it must belong to)."""
         wanted: dict[Kind, list[str]] = {}
+        access_points: dict[str, set[str]] = {}
         for reference in references:
+            if reference.kind == "access point" and reference.within is not None:
+                access_points.setdefault(reference.within, set()).add(reference.identifier)
+                continue
             wanted.setdefault(reference.kind, []).append(reference.identifier)
         missing: set[tuple[Kind, str]] = set()
         checks = {
@@ -41,10 +49,17 @@ class Resources:
             "security group": self._missing_security_groups,
             "secret": self._missing_secrets,
             "parameter": self._missing_parameters,
+            "file system": self._missing_file_systems,
         }
         for kind, identifiers in wanted.items():
             unique = sorted(set(identifiers))
             missing |= {(kind, i) for i in checks[kind](unique)}
+        for file_system, points in sorted(access_points.items()):
+            if ("file system", file_system) in missing:
+                missing |= {("access point", p) for p in points}
+                continue
+            foreign = self._foreign_access_points(file_system, points)
+            missing |= {("access point", p) for p in foreign}
         return missing
 
     @aws_errors("DescribeClusters")
@@ -83,3 +98,34 @@ class Resources:
             answer = self.ssm.get_parameters(Names=names[start : start + 10])
             missing |= set(answer.get("InvalidParameters", []))
         return missing
+
+    @aws_errors("DescribeFileSystems")
+    def _missing_file_systems(self, ids: list[str]) -> set[str]:
+        missing = set()
+        for file_system in ids:
+            try:
+                self.efs.describe_file_systems(FileSystemId=file_system)
+            except ClientError as exc:
+                # EFS API reference, DescribeFileSystems errors: FileSystemNotFound (404).
+                if error_code(exc) != "FileSystemNotFound":
+                    raise
+                missing.add(file_system)
+        return missing
+
+    @aws_errors("DescribeAccessPoints")
+    def _foreign_access_points(self, file_system: str, wanted: set[str]) -> set[str]:
+        """Those of `wanted` that are not access points of `file_system`: one call lists the
+        file system's access points (EFS API reference, DescribeAccessPoints: FileSystemId
+        "returns all access points for that file system")."""
+        found: set[str] = set()
+        token: str | None = None
+        while True:
+            page = (
+                self.efs.describe_access_points(FileSystemId=file_system, NextToken=token)
+                if token
+                else self.efs.describe_access_points(FileSystemId=file_system)
+            )
+            found |= {p["AccessPointId"] for p in page.get("AccessPoints", [])}
+            token = page.get("NextToken")
+            if not token:
+                return wanted - found

@@ -14,16 +14,20 @@ from typing import Literal
 
 from ..spec import Spec
 
-Kind = Literal["cluster", "subnet", "security group", "secret", "parameter"]
+Kind = Literal[
+    "cluster", "subnet", "security group", "secret", "parameter", "file system", "access point"
+]
 
 
 @dataclass(frozen=True)
 class Reference:
-    """One resource a spec field names: what kind, its identifier for the lookup, the field."""
+    """One resource a spec field names: what kind, its identifier for the lookup, the field;
+    `within` is the resource it must belong to (an access point's file system)."""
 
     kind: Kind
     identifier: str
     field: str
+    within: str | None = None
 
 
 def secret_reference(value_from: str, field: str) -> Reference:
@@ -66,7 +70,29 @@ def references(spec: Spec, services: Iterable[str]) -> list[Reference]:
                 secret_reference(arn, f"{at}.containers.{container}.secrets.{key}")
                 for key, arn in sorted(sidecar.secrets.items())
             ]
+        found += _efs_references(spec, name)
     return list(dict.fromkeys(found))
+
+
+def _efs_references(spec: Spec, name: str) -> list[Reference]:
+    """Each EFS volume's file system, and its access point within that file system: ECS would
+    otherwise start tasks that fail to mount (and a foreign access point would mount another
+    file system's data)."""
+    found: list[Reference] = []
+    for volume, declared in sorted(spec.services[name].volumes.items()):
+        efs = declared.efs
+        if efs is None:
+            continue
+        at = f"services.{name}.volumes.{volume}.efs"
+        found.append(Reference("file system", efs.file_system_id, f"{at}.fileSystemId"))
+        if efs.access_point_id is not None:
+            found.append(
+                Reference(
+                    "access point", efs.access_point_id, f"{at}.accessPointId",
+                    within=efs.file_system_id,
+                )
+            )  # fmt: skip
+    return found
 
 
 _FIX: dict[Kind, str] = {
@@ -75,13 +101,21 @@ _FIX: dict[Kind, str] = {
     "security group": "name a security group of this account and region",
     "secret": "create the secret first (docs/wso2.md lists what each product needs)",
     "parameter": "create the parameter first",
+    "file system": "name an EFS file system of this account and region",
+    "access point": "name an access point of that file system (EFS DescribeAccessPoints)",
 }
+
+
+def _absent(reference: Reference) -> str:
+    if reference.within is not None:
+        return f"is not an access point of file system {reference.within}"
+    return "does not exist"
 
 
 def missing_problems(found: list[Reference], missing: set[tuple[Kind, str]]) -> list[str]:
     """One problem per field whose resource does not exist, saying what to do."""
     return [
-        f"{r.field}: {r.kind} {r.identifier} does not exist; {_FIX[r.kind]}. Nothing was "
+        f"{r.field}: {r.kind} {r.identifier} {_absent(r)}; {_FIX[r.kind]}. Nothing was "
         "deployed: every service of a change is checked before the first one starts"
         for r in found
         if (r.kind, r.identifier) in missing

@@ -29,8 +29,7 @@ def on_batch(berth: Berth, event: DeployBatch) -> list[Outcome]:
         return _not_deployed(berth, detail, detail.services, "the batch names no image")
     outcomes: list[Outcome] = []
     for name in detail.services:
-        source = spec.services.get(name)
-        if source is None or source.image.repository != image.repository:
+        if not _tracks(spec, name, detail.container, image.repository):
             outcomes += _not_deployed(
                 berth, detail, [name], "no longer tracks the repository in the accepted spec"
             )
@@ -38,6 +37,7 @@ def on_batch(berth: Berth, event: DeployBatch) -> list[Outcome]:
         told = deploy_image(
             berth, spec, accepted, name, image=image, trigger=detail.trigger,
             other_tags=tuple(detail.other_tags), run=(detail.run_id, detail.run_size),
+            container=detail.container,
         )  # fmt: skip
         outcomes += told
         if all(o.action == "ignored" for o in told) and not _in_run(berth, detail, name):
@@ -60,6 +60,17 @@ def _start(
             continue
         outcomes += start(berth, record, spec, accepted)
     return outcomes
+
+
+def _tracks(spec: Spec, name: str, container: str | None, repository: str) -> bool:
+    """Does the accepted spec still have `name`'s container follow `repository`?"""
+    service = spec.services.get(name)
+    if service is None:
+        return False
+    if container is None:
+        return service.image.repository == repository
+    sidecar = service.containers.get(container)
+    return sidecar is not None and sidecar.image.tracked and sidecar.image.repository == repository
 
 
 def _in_run(berth: Berth, detail: DeployBatchDetail, name: str) -> bool:

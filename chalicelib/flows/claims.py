@@ -63,11 +63,14 @@ def claim_head(
     desired_count: int | None = None,
     lease: bool = False,
     run_size: int | None = None,
+    sidecar_images: dict[str, Image] | None = None,
 ) -> tuple[DeploymentRecord, Head] | None:
     """Move the service's head to `image` and write a PENDING record; the record and the head as
     written, or None if the head moved. With `lease`, the same write gives the new record the
-    service's start lease (see `lease`), which saves a start two DynamoDB calls."""
+    service's start lease (see `lease`), which saves a start two DynamoDB calls.
+    `sidecar_images` are the tracked sidecars' images; None keeps what the head records."""
     head = head or berth.store.get_head(spec.environment, name)
+    sidecars = head.sidecar_images if sidecar_images is None else sidecar_images
     record = new_record(
         berth,
         spec.environment,
@@ -78,13 +81,17 @@ def claim_head(
         cluster=spec.cluster,
         image=image,
         previous_image=head.image,
+        sidecar_images=sidecars,
+        previous_sidecar_images=head.sidecar_images,
         waiting_for=waiting,
         desired_count=desired_count,
         previous_task_definition_arn=head.task_definition_arn,
         reason=f"waiting for {', '.join(waiting)}" if waiting else "",
         run_size=run_size,
     )
-    owner: dict[str, Any] = {"image": image, "active_record_id": record.record_id}
+    owner: dict[str, Any] = {
+        "image": image, "sidecar_images": sidecars, "active_record_id": record.record_id,
+    }  # fmt: skip
     if lease and not waiting and lease_free(head, berth.clock()):
         owner |= lease_until_invocation_ends(record, berth.clock())
     # One transaction: the record, the head naming it, and the record's entry as a waiter of
@@ -102,7 +109,7 @@ def _supersede(berth: Berth, head: Head, by: DeploymentRecord) -> None:
     previous = berth.store.get_record(head.environment, head.service, head.active_record_id)
     if previous is None or previous.status not in ACTIVE:
         return
-    label = by.image.label if by.image else "a newer change"
+    label = by.label or "a newer change"
     now = berth.clock()
     done = berth.store.transition(
         previous, ACTIVE, status="SUPERSEDED", reason=f"replaced by {label}",
@@ -116,7 +123,11 @@ def head_follows(head: Head, record: DeploymentRecord) -> bool:
     """Does `record` decide what `head` says: it owns it, or it last left it (a late outcome
     after a timeout corrects a head nobody has claimed since)?"""
     owns = head.active_record_id == record.record_id
-    left_it = head.active_record_id is None and head.image == record.image
+    left_it = (
+        head.active_record_id is None
+        and head.image == record.image
+        and head.sidecar_images == record.sidecar_images
+    )
     return owns or left_it
 
 

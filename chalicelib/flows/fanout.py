@@ -56,9 +56,11 @@ def send_batches(
     trigger: Trigger,
     records: dict[str, str] | None = None,
     other_tags: Sequence[str] = (),
+    container: str | None = None,
 ) -> list[Outcome]:
     """One batch event per group of `services` (kept in deployment order, dependencies with
-    their dependents); `records` names the claimed record of each service for `start` batches."""
+    their dependents); `records` names the claimed record of each service for `start` batches,
+    `container` the tracked sidecar an `image` batch's push is for (None: the product)."""
     depends_on = {name: spec.services[name].depends_on for name in services}
     details: list[dict[str, Any]] = []
     outcomes: list[Outcome] = []
@@ -74,6 +76,7 @@ def send_batches(
                 "records": [records[name] for name in batch] if records else [],
                 "trigger": trigger.model_dump(mode="json"),
                 "other_tags": list(other_tags),
+                "container": container,
             }
         )
         reason = f"fanned out: batch {len(details)} of run {run_id}"

@@ -15,6 +15,7 @@ from .claims import claim_head, new_run_id, pending_outcome
 from .fanout import open_run, run_id_for, send_batches
 from .lease import ConcurrentChange
 from .runs import reject, start
+from .sidecars import tracked_sidecar_images
 
 
 def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
@@ -48,74 +49,90 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
     outcomes: list[Outcome] = []
     if problem is None:
         tracking, outcomes = _fan_out_wide(berth, event, tracking, trigger, held)
-    for spec, accepted, name in tracking:
+    for spec, accepted, name, container in tracking:
+        # The trigger names the container whose image the push is: notifications say so.
+        pushed = trigger.model_copy(update={"container": container}) if container else trigger
         if problem is not None:
             reason = "ECR does not hold what the push event says; nothing was deployed"
             outcomes.append(
-                reject(berth, spec.environment, trigger, [problem], reason, service=name)
+                reject(berth, spec.environment, pushed, [problem], reason, service=name)
             )
             continue
         other_tags = held.tags if held is not None else ()
         outcomes += deploy_image(
-            berth, spec, accepted, name, image=image, trigger=trigger, other_tags=other_tags
-        )
+            berth, spec, accepted, name, image=image, trigger=pushed, other_tags=other_tags,
+            container=container,
+        )  # fmt: skip
     return outcomes
+
+
+Tracking = tuple[Spec, AcceptedSpec, str, str | None]
+"""(spec, accepted spec, service, container): None for the product container, else the name of
+a sidecar that tracks the repository."""
 
 
 def _fan_out_wide(
     berth: Berth,
     event: EcrImageAction,
-    tracking: list[tuple[Spec, AcceptedSpec, str]],
+    tracking: list[Tracking],
     trigger: Trigger,
     held: EcrImage | None,
-) -> tuple[list[tuple[Spec, AcceptedSpec, str]], list[Outcome]]:
-    """Environments where the push feeds more services than one invocation deploys are fanned
-    out (flows.fanout); the rest is left to deploy here."""
-    by_environment: dict[str, list[tuple[Spec, AcceptedSpec, str]]] = {}
+) -> tuple[list[Tracking], list[Outcome]]:
+    """Environments where the push feeds more services (of one container) than one invocation
+    deploys are fanned out (flows.fanout); the rest is left to deploy here."""
+    groups: dict[tuple[str, str | None], list[Tracking]] = {}
     for entry in tracking:
-        by_environment.setdefault(entry[0].environment, []).append(entry)
-    narrow: list[tuple[Spec, AcceptedSpec, str]] = []
+        groups.setdefault((entry[0].environment, entry[3]), []).append(entry)
+    narrow: list[Tracking] = []
     outcomes: list[Outcome] = []
-    for environment, entries in by_environment.items():
+    for (environment, container), entries in groups.items():
         if len(entries) <= berth.settings.wide_run:
             narrow += entries
             continue
         spec = entries[0][0]
-        services = [name for _, _, name in entries]
-        run_id = run_id_for(event.id, environment)
-        open_run(berth, environment, run_id, services, trigger)
+        services = [name for _, _, name, _ in entries]
+        run_id = run_id_for(f"{event.id}/{container or ''}", environment)
+        pushed = trigger.model_copy(update={"container": container}) if container else trigger
+        open_run(berth, environment, run_id, services, pushed)
         outcomes += send_batches(
             berth, spec, services, kind="image", run_id=run_id, run_size=len(services),
-            trigger=trigger, other_tags=held.tags if held is not None else (),
+            trigger=pushed, other_tags=held.tags if held is not None else (),
+            container=container,
         )  # fmt: skip
     return narrow, outcomes
 
 
-def _tracking(berth: Berth, event: EcrImageAction) -> list[tuple[Spec, AcceptedSpec, str]]:
-    """(spec, accepted spec, service) of every service that tracks the event's repository in
-    the event's account and region, in deployment order."""
-    found = []
+def _tracking(berth: Berth, event: EcrImageAction) -> list[Tracking]:
+    """Every container that tracks the event's repository in the event's account and region:
+    products first, then tracked sidecars, each in deployment order. A service whose product
+    and sidecar both track the repository is judged once per container."""
+    found: list[Tracking] = []
+    repository = event.detail.repository_name
     for accepted in berth.store.accepted_specs():
         if (accepted.account, accepted.region) != (event.account, event.region):
             continue
         spec = Spec.model_validate(accepted.document)
         for name in spec.deployment_order():
-            if spec.services[name].image.repository == event.detail.repository_name:
-                found.append((spec, accepted, name))
+            svc = spec.services[name]
+            if svc.image.repository == repository:
+                found.append((spec, accepted, name, None))
+            for container in sorted(svc.containers):
+                image = svc.containers[container].image
+                if image.tracked and image.repository == repository:
+                    found.append((spec, accepted, name, container))
     return found
 
 
-def _deleted(
-    berth: Berth, event: EcrImageAction, tracking: list[tuple[Spec, AcceptedSpec, str]]
-) -> list[Outcome]:
+def _deleted(berth: Berth, event: EcrImageAction, tracking: list[Tracking]) -> list[Outcome]:
     """A digest was deleted from ECR: warn for each service running it, before ECS next needs
     to pull it (a new task, a scale-out, a replaced host)."""
     detail = event.detail
     if berth.ecr.image(detail.repository_name, detail.image_digest) is not None:
         return [ignored(f"{detail.image_tag} was untagged; ECR still holds {detail.image_digest}")]
     outcomes: list[Outcome] = []
-    for spec, _, name in tracking:
-        running = berth.store.get_head(spec.environment, name).image
+    for spec, _, name, container in tracking:
+        head = berth.store.get_head(spec.environment, name)
+        running = head.sidecar_images.get(container) if container else head.image
         if running is None or running.digest != detail.image_digest:
             continue
         berth.notifier.publish(
@@ -137,19 +154,26 @@ def deploy_image(
     other_tags: tuple[str, ...] = (),
     never_older: bool = True,
     run: tuple[str, int] | None = None,
+    container: str | None = None,
 ) -> list[Outcome]:
     """Judge a pushed image for one service and start (or queue) its deployment.
 
     `never_older=False` is a person's explicit choice (a rollback, a promotion): the image
     replaces what runs whatever its age or track, unless it already runs; the trigger's note
-    says what was overridden. `run` (id, size) places the deployment in a wide run."""
-    track = spec.services[name].image.track
+    says what was overridden. `run` (id, size) places the deployment in a wide run. With
+    `container`, the image is that tracked sidecar's, judged against what the sidecar runs; the
+    product keeps its image."""
+    svc = spec.services[name]
+    track = (svc.containers[container].image.track if container else svc.image.track) or "*"
     for _ in range(5):
         head = berth.store.get_head(spec.environment, name)
-        resumable = _unstarted_claim(berth, head, image)
+        running = head.sidecar_images.get(container) if container else head.image
+        resumable = _unstarted_claim(berth, head, running, image)
         if resumable is not None:
             return start(berth, resumable, spec, accepted)
-        running = head.image
+        if container and head.image is None:
+            reason = f"{name} has not been deployed yet: its spec deploys it, {container} too"
+            return [ignored(reason, spec.environment, name)]
         verdict = judge_push(
             track,
             image.tag or "",
@@ -164,14 +188,25 @@ def deploy_image(
             if berth.settings.notify_ignored_pushes and run is None:
                 berth.notifier.publish(
                     ignored_push_notification(
-                        spec.environment, name, image, verdict.reason, berth.clock()
+                        spec.environment, name, image, verdict.reason, berth.clock(),
+                        container=container,
                     )
                 )
             return [ignored(verdict.reason, spec.environment, name)]
+        # What the tracked sidecars run (no AWS call unless the head lacks one); a push to a
+        # sidecar's repository changes that sidecar only, the product keeps its image.
+        sidecars, missing = tracked_sidecar_images(berth.ecr, spec, name, head)
+        if missing:
+            reason = "a tracked sidecar has no image; nothing was deployed"
+            return [reject(berth, spec.environment, trigger, missing, reason, service=name)]
+        product = image
+        if container:
+            assert head.image is not None
+            product, sidecars = head.image, {**sidecars, container: image}
         waiting = _busy_dependencies(berth, spec, name)
         claimed = claim_head(
-            berth, spec, name, image=image, run_id=run[0] if run else new_run_id(),
-            trigger=trigger, waiting=waiting, head=head, lease=True,
+            berth, spec, name, image=product, run_id=run[0] if run else new_run_id(),
+            trigger=trigger, waiting=waiting, head=head, lease=True, sidecar_images=sidecars,
             run_size=run[1] if run else None,
         )  # fmt: skip
         if claimed is None:
@@ -187,9 +222,12 @@ def _runs(running: Image | None, image: Image) -> bool:
     return running is not None and running.digest == image.digest
 
 
-def _unstarted_claim(berth: Berth, head: Head, image: Image) -> DeploymentRecord | None:
-    """A record an earlier delivery of this push claimed but never started (it died first)."""
-    if head.active_record_id is None or head.image is None or head.image.digest != image.digest:
+def _unstarted_claim(
+    berth: Berth, head: Head, running: Image | None, image: Image
+) -> DeploymentRecord | None:
+    """A record an earlier delivery of this push claimed but never started (it died first);
+    `running` is what the head says the pushed container runs."""
+    if head.active_record_id is None or running is None or running.digest != image.digest:
         return None
     record = berth.store.get_record(head.environment, head.service, head.active_record_id)
     if record is None or record.status != "PENDING" or record.waiting_for:

@@ -7,7 +7,7 @@ and notifies, so a redelivered or concurrent event never announces an outcome tw
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..context import Berth
@@ -42,6 +42,7 @@ from ..spec import Spec
 from .claims import claim, head_follows, new_record, new_run_id, pending_outcome, update_head
 from .fanout import open_run, send_batches
 from .lease import RELEASED, release_start_lease, take_start_lease
+from .sidecars import sidecar_refs
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Step:
     service: str
     image: Image
     desired_count: int | None = None
+    sidecar_images: dict[str, Image] = field(default_factory=dict)
+    """The tracked sidecars' images, by container."""
 
 
 def adoptable(berth: Berth, environment: str) -> frozenset[str]:
@@ -116,6 +119,7 @@ def run_steps(
         record = claim(
             berth, spec, step.service, image=step.image, run_id=run_id, trigger=trigger,
             waiting=waiting, desired_count=step.desired_count, run_size=run_size,
+            sidecar_images=step.sidecar_images,
         )  # fmt: skip
         if record is None:
             reason = "superseded by a concurrent change"
@@ -210,8 +214,9 @@ def _start_image(
     name = record.service
     assert record.image is not None
     rendered = render_task_definition(
-        spec, name, image_ref(record.image), accepted.account, accepted.region
-    )
+        spec, name, image_ref(record.image), accepted.account, accepted.region,
+        sidecars=sidecar_refs(record.sidecar_images),
+    )  # fmt: skip
     groups = log_groups(rendered)
     try:
         for group in sorted(groups - set(head.log_groups or ())):
@@ -319,8 +324,9 @@ def _start(
     name = record.service
     assert record.image is not None
     rendered = render_task_definition(
-        spec, name, image_ref(record.image), accepted.account, accepted.region
-    )
+        spec, name, image_ref(record.image), accepted.account, accepted.region,
+        sidecars=sidecar_refs(record.sidecar_images),
+    )  # fmt: skip
     try:
         live = berth.ecs.service(spec.cluster, name)
         owned = (
@@ -467,12 +473,14 @@ def _head_after(record: DeploymentRecord, status: TerminalStatus) -> dict[str, A
         # head keeps it (ECS's late outcome corrects the record, and the head if it failed).
         return {
             "image": record.image,
+            "sidecar_images": record.sidecar_images,
             "task_definition_arn": record.task_definition_arn,
             "active_record_id": None,
         }
     # The service keeps (or went back to) what it ran before this record.
     return {
         "image": record.previous_image,
+        "sidecar_images": record.previous_sidecar_images,
         "task_definition_arn": record.previous_task_definition_arn,
         "active_record_id": None,
     }
@@ -605,7 +613,7 @@ _DEPENDENCY_VERB = {
 def skip_dependents(
     berth: Berth, record: DeploymentRecord, dependents: Dependents
 ) -> list[Outcome]:
-    label = f"{record.service} {record.image.label}" if record.image else record.service
+    label = f"{record.service} {record.label}" if record.label else record.service
     verb = _DEPENDENCY_VERB.get(record.status, "failed")
     outcomes: list[Outcome] = []
     for dependent, waiter in dependents:

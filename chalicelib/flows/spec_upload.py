@@ -20,11 +20,12 @@ from ..notifications import (
     spec_file_deleted_notification,
 )
 from ..outcomes import Outcome, ignored, retired, warned
-from ..records import AcceptedSpec, Image, SpecVersion, Trigger
+from ..records import AcceptedSpec, Head, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
 from ..spec import MAX_FILE_READ, Spec, parse_spec
 from ..tracks import newest_matching, tag_matches
 from .runs import Step, adoptable, image_ref, reject, run_steps
+from .sidecars import sidecar_refs, tracked_sidecar_images
 
 SPEC_KEY = re.compile(r"^specs/(?P<env>[a-z][a-z0-9-]{0,30})/[^/]+\.(ya?ml|json)$")
 
@@ -248,17 +249,24 @@ def plan(
             or name not in before.services
             or before.services[name].desired_count != wanted
         )
-        image = _image_for(berth, spec, name)
+        head = berth.store.get_head(spec.environment, name)
+        image = _image_for(berth, spec, name, head)
+        sidecars, missing = tracked_sidecar_images(berth.ecr, spec, name, head)
         if image is None:
             errors.append(
                 f"services.{name}.image: no image in ECR repository {source.repository!r} has a "
                 f"tag that follows track {source.track!r}; push one first"
             )
+        errors += missing
+        if image is None or missing:
             continue
         live = berth.ecs.service(spec.cluster, name)
+        rendered = render_task_definition(
+            spec, name, image_ref(image), account, region, sidecars=sidecar_refs(sidecars)
+        )
         change = classify_change(
             environment=spec.environment,
-            rendered=render_task_definition(spec, name, image_ref(image), account, region),
+            rendered=rendered,
             settings=owned_settings(
                 render_service_settings(spec, name), desired_count_changed=count_changed
             ),
@@ -272,7 +280,7 @@ def plan(
         if change.kind == "refuse":
             errors.append(f"services.{name}.{change.field}: {change.reason}")
         elif change.deploys:
-            steps.append(Step(name, image, wanted if count_changed else None))
+            steps.append(Step(name, image, wanted if count_changed else None, sidecars))
     if steps:
         # Pre-flight: everything the changing services reference must exist, or nothing starts.
         wanted_resources = references(spec, [step.service for step in steps])
@@ -352,10 +360,9 @@ def _twins(berth: Berth, spec: Spec, before: Spec | None) -> list[str]:
     return errors
 
 
-def _image_for(berth: Berth, spec: Spec, name: str) -> Image | None:
+def _image_for(berth: Berth, spec: Spec, name: str, head: Head) -> Image | None:
     """The image a service should run: what it runs now if still on track, else the newest match."""
     source = spec.services[name].image
-    head = berth.store.get_head(spec.environment, name)
     if (
         head.image is not None
         and head.image.repository == source.repository

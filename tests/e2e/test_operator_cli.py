@@ -230,6 +230,40 @@ def test_diff_says_when_berth_would_refuse_and_exits_2_on_trouble(sandbox, spec_
     assert missing.stderr.startswith("berth: GetItem failed: ResourceNotFoundException")
 
 
+SIDECAR_STAGE_REPOSITORIES = "wso2am,wso2ei,wso2mi,aws-for-fluent-bit,berth-keystore-init"
+
+
+def test_diff_pins_a_tracked_sidecar_as_the_upload_does(sandbox, tmp_path):
+    from tests.integration.test_sidecars import (
+        INIT_DIGEST,
+        operator_adds_sidecar_repositories,
+        sidecar_example,
+    )
+
+    # Given the sidecar example with keystore-init tracking 1.*, deployed
+    operator_adds_sidecar_repositories(sandbox)
+    push_first_builds(sandbox)
+    sandbox.push("berth-keystore-init", "1.0.1")
+    tracked = "{repository: berth-keystore-init, track: '1.*'}"
+    text = sidecar_example(sandbox).replace(f"berth-keystore-init:1.0.0@{INIT_DIGEST}", tracked)
+    sandbox.upload_spec(text)
+    sandbox.run_until_idle()
+    path = tmp_path / "sidecars.yaml"
+    path.write_text(text)
+    env = {**sandbox.env_vars(), "BERTH_IMAGE_REPOSITORIES": SIDECAR_STAGE_REPOSITORIES}
+
+    def diff() -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["diff", str(path)], env=env)
+        return result.exit_code, result.output
+
+    # Then diff renders the sidecar's recorded digest, not a placeholder: nothing to change
+    assert diff() == (0, "no change: apim, ei\n")
+    # As the upload would, it keeps what the head records while that follows the track, even
+    # with a newer tag in ECR (a push deploys that one, not a diff).
+    sandbox.push("berth-keystore-init", "1.0.2")
+    assert diff() == (0, "no change: apim, ei\n")
+
+
 # ---- status and history ---------------------------------------------------------------------------
 
 

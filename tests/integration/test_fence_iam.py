@@ -54,9 +54,26 @@ def test_an_execution_role_reads_only_its_environments_secrets(stage):
             "secretsmanager:GetSecretValue": base.replace("{}", "secretsmanager") + f"secret:{prefix}*",
             "ssm:GetParameters": base.replace("{}", "ssm") + f"parameter/{prefix}*",
         }  # fmt: skip
-    # The task roles get no policy: nothing a spec could borrow.
+    # The task roles get no policy but EFS mounting (below): nothing else a spec could borrow.
     task = template_roles(stage)[f"berth-task-{stage}-dev"]
-    assert "Policies" not in task and "ManagedPolicyArns" not in task
+    assert [p["PolicyName"] for p in task["Policies"]] == ["wso2-dev-file-systems"]
+    assert "ManagedPolicyArns" not in task
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_a_task_role_mounts_only_its_environments_file_systems(stage):
+    fence = stage_fence(stage, overrides={})
+    assert set(fence.file_systems) == {"dev", "prod"}
+    for env in fence.file_systems:
+        [inline] = template_roles(stage)[f"berth-task-{stage}-{env}"]["Policies"]
+        [statement] = inline["PolicyDocument"]["Statement"]
+        assert statement == {
+            "Effect": "Allow",
+            "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:"
+                                    "${AWS::AccountId}:file-system/*"},
+            "Condition": {"StringEquals": {"aws:ResourceTag/berth:environment": env}},
+        }  # fmt: skip
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])

@@ -31,6 +31,9 @@ IMPLIED = {
     "logs:PutLogEvents": "the Lambda runtime writes the function's logs",
     "ssm:GetParameters": "the pre-flight of a spec whose secrets are SSM parameters "
     "(examples/wso2-prod.json; the demo's dev spec uses Secrets Manager)",
+    "elasticfilesystem:DescribeFileSystems": "the pre-flight of a spec with EFS volumes "
+    "(examples/wso2-prod-sidecars.yaml, tests/integration/test_sidecars.py; the demo's has none)",
+    "elasticfilesystem:DescribeAccessPoints": "the same pre-flight, for an EFS access point",
 }
 
 
@@ -66,6 +69,7 @@ def iam_action(service: str, operation: str, params: dict) -> str:
         "secretsmanager": "secretsmanager",
         "ssm": "ssm",
         "events": "events",
+        "efs": "elasticfilesystem",
     }[service]
     if (service, operation) == ("s3", "GetObject") and params.get("VersionId"):
         return "s3:GetObjectVersion"
@@ -366,6 +370,7 @@ def test_the_packaged_rules_only_match_berths_own_events(packaged):
     assert {name: patterns[name] for name in triggers.PATTERNS} == expected
     assert patterns["on_spec_uploaded"]["detail"]["bucket"] == {"name": [{"Ref": "SpecBucket"}]}
     assert patterns["on_image_pushed"]["detail"]["repository-name"] == [
+        "berth-keystore-init",
         "wso2am",
         "wso2ei",
         "wso2mi",
@@ -416,6 +421,35 @@ def test_the_image_repositories_are_the_ones_the_ecr_rule_names():
     # Repository names carry no stage (specs name them), so only one stage per account creates
     # them; another stage in the same account deploys with ImageOwner=false.
     assert all(v["Condition"] == "OwnsImages" for v in repositories.values())
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_a_stage_may_describe_every_repository_its_pushes_come_from(stage):
+    """A tracked image (product or sidecar) is resolved and judged with ecr:DescribeImages on its
+    repository: the stage's policy must allow it on every repository its ECR rule names."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    [statement] = [s for s in policy["Statement"] if s.get("Sid") == "FindTrackedImages"]
+    allowed = {arn.rsplit("/", 1)[1] for arn in statement["Resource"]}
+    assert set(package.stage_repositories(config, stage)) <= allowed
+    assert set(triggers.IMAGE_REPOSITORIES) <= allowed
+
+
+def test_a_stage_rule_names_its_own_repositories():
+    config = {"stages": {"qa": {"environment_variables": {
+        "BERTH_IMAGE_REPOSITORIES": "wso2am, aws-for-fluent-bit,wso2am"}}}}  # fmt: skip
+    assert package.stage_repositories(config, "qa") == ["aws-for-fluent-bit", "wso2am"]
+    merged = package.merge_template(
+        {"Parameters": {"Stage": {}}, "Resources": {}}, "qa", ["wso2-qa"],
+        package.stage_repositories(config, "qa"),
+    )  # fmt: skip
+    pattern = merged["Resources"]["OnImagePushed"]["Properties"]["Events"]["OnImagePushedEvent"]
+    assert pattern["Properties"]["Pattern"]["detail"]["repository-name"] == [
+        "aws-for-fluent-bit", "wso2am"
+    ]  # fmt: skip
+    assert package.stage_repositories({"stages": {"qa": {}}}, "qa") == list(
+        triggers.IMAGE_REPOSITORIES
+    )
 
 
 def test_what_holds_history_survives_a_stack_delete():

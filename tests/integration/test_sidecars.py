@@ -16,7 +16,7 @@ from berth.sandbox.ecs_sim import EXIT_CODE_MARKER
 from berth.sandbox.sandbox import Sandbox
 from berth.sandbox.strict_ecs import registration_problem
 from tests.conftest import EXAMPLES
-from tests.integration.helpers import statuses
+from tests.integration.helpers import history, statuses
 
 SIDECAR_REPOSITORIES = ("aws-for-fluent-bit", "berth-keystore-init")
 ROUTER_DIGEST = "sha256:5f6e3c1b2a0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f"
@@ -50,9 +50,8 @@ def put_image(sandbox: Sandbox, repository: str, tag: str, annotations: dict[str
 def operator_adds_sidecar_repositories(sandbox: Sandbox) -> None:
     """What an operator does first: the repositories, their pinned images, and the stage's
     BERTH_IMAGE_REPOSITORIES widened to them (docs/spec.md "Containers")."""
-    ecr = sandbox.client("ecr")
-    for repository in SIDECAR_REPOSITORIES:
-        ecr.create_repository(repositoryName=repository)
+    # berth-keystore-init is Berth's own (infra/resources.yaml creates it); the router is mirrored.
+    sandbox.client("ecr").create_repository(repositoryName="aws-for-fluent-bit")
     assert sandbox.import_image("aws-for-fluent-bit", "2.32.4", ROUTER_DIGEST)
     assert sandbox.import_image("berth-keystore-init", "1.0.0", INIT_DIGEST)
     repositories = ",".join(("wso2am", "wso2ei", "wso2mi", *SIDECAR_REPOSITORIES))
@@ -137,6 +136,114 @@ def test_a_missing_sidecar_image_fails_the_pull_naming_it(sandbox):
     assert any(c.startswith("task stopped: CannotPullContainerError") and
                f"aws-for-fluent-bit@{missing}" in c for c in failed["causes"])  # fmt: skip
     assert "container log-router: CannotPullContainerError: image not found" in failed["causes"]
+
+
+def task_images(sandbox: Sandbox, service: str = "apim") -> dict[str, str]:
+    """The image of each container of the task definition the service runs now."""
+    ecs = sandbox.client("ecs")
+    arn = ecs.describe_services(cluster="wso2-dev", services=[service])["services"][0][
+        "taskDefinition"
+    ]
+    task = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    return {c["name"]: c["image"] for c in task["containerDefinitions"]}
+
+
+def test_a_push_to_a_tracked_sidecars_repository_redeploys_the_service(sandbox):
+    # Given the example with keystore-init tracking 1.* instead of a pinned digest, deployed
+    operator_adds_sidecar_repositories(sandbox)
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    first = sandbox.push("berth-keystore-init", "1.0.1")
+    tracked = "{repository: berth-keystore-init, track: '1.*'}"
+    sandbox.upload_spec(
+        sidecar_example(sandbox).replace(f"berth-keystore-init:1.0.0@{INIT_DIGEST}", tracked)
+    )
+    sandbox.run_until_idle()
+    before = task_images(sandbox)
+    # The upload pinned the newest 1.* tag (1.0.1, not the imported 1.0.0)
+    assert before["keystore-init"].endswith(f"/berth-keystore-init@{first}")
+    seen = len(statuses(sandbox))
+    # When a newer keystore-init is pushed
+    newer = sandbox.push("berth-keystore-init", "1.0.2")
+    sandbox.run_until_idle()
+    # Then apim runs a new task definition with the new sidecar digest, the product's unchanged
+    after = task_images(sandbox)
+    assert after["keystore-init"].endswith(f"/berth-keystore-init@{newer}")
+    assert after["apim"] == before["apim"]
+    assert after["log-router"] == before["log-router"]
+    # One deployment, announced once per outcome, each naming the container
+    notes = [n.document for n in sandbox.notifications[seen:]]
+    assert [(n["service"], n["status"], n["container"]) for n in notes] == [
+        ("apim", "STARTED", "keystore-init"), ("apim", "COMPLETED", "keystore-init"),
+    ]  # fmt: skip
+    assert notes[-1]["subject"] == "[dev] apim keystore-init 1.0.2 deployed"
+    assert (notes[-1]["image"]["digest"], notes[-1]["previous_image"]["digest"]) == (newer, first)
+    [apim, *_] = history("apim")
+    assert (apim.status, apim.image.tag, apim.sidecar_images["keystore-init"].tag) == (
+        "COMPLETED", "4.7.0-1", "1.0.2"
+    )
+
+
+# ---- EFS inside the environment's fence, and there in EFS ------------------------------------
+
+
+def rejected_errors(sandbox: Sandbox, text: str) -> list[str]:
+    """Upload `text` after the operator's set-up; the REJECTED notification's errors, having
+    checked that nothing reached ECS."""
+    operator_adds_sidecar_repositories(sandbox)
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(text)
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [rejected] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
+    assert statuses(sandbox) == [(None, "REJECTED")]
+    return list(rejected.document["errors"])
+
+
+def test_a_dev_spec_cannot_mount_prods_file_system(sandbox):
+    dev_fs, _ = sandbox.file_systems["dev"]
+    prod_fs, _ = sandbox.file_systems["prod"]
+    text = sidecar_example(sandbox).replace(dev_fs, prod_fs)
+    [error] = rejected_errors(sandbox, text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if f"fileSystemId: {prod_fs}" in t)
+    listed = re.escape(", ".join(sorted([dev_fs, "fs-0a1b2c3d4e5f60001"])))
+    assert re.fullmatch(
+        rf"s3://berth-specs-123456789012-dev/specs/dev/wso2\.yaml:{line}:\d+: "
+        rf"services\.apim\.volumes\.solr\.efs\.fileSystemId: {prod_fs} is not a file system of "
+        rf"environment dev \({listed}; BERTH_ENVIRONMENT_FILE_SYSTEMS\): a "
+        r"task mounts only its own environment's EFS file systems",
+        error,
+    ), error
+
+
+def test_an_access_point_of_another_file_system_is_refused_by_the_preflight(sandbox):
+    _, dev_point = sandbox.file_systems["dev"]
+    _, prod_point = sandbox.file_systems["prod"]
+    dev_fs = sandbox.file_systems["dev"][0]
+    errors = rejected_errors(sandbox, sidecar_example(sandbox).replace(dev_point, prod_point))
+    assert errors == [
+        f"services.apim.volumes.solr.efs.accessPointId: access point {prod_point} is not an "
+        f"access point of file system {dev_fs}; name an access point of that file system (EFS "
+        "DescribeAccessPoints). Nothing was deployed: every service of a change is checked "
+        "before the first one starts"
+    ]
+
+
+def test_a_file_system_the_fence_lists_but_efs_lacks_is_refused_by_the_preflight(sandbox):
+    dev_fs, _ = sandbox.file_systems["dev"]
+    # fs-0a1b2c3d4e5f60001 is dev's in .chalice/config.json, but the sandbox's EFS has no such
+    # file system (an operator's typo, or a deleted one).
+    text = sidecar_example(sandbox).replace(dev_fs, "fs-0a1b2c3d4e5f60001")
+    errors = rejected_errors(sandbox, text)
+    assert errors[0] == (
+        "services.apim.volumes.solr.efs.fileSystemId: file system fs-0a1b2c3d4e5f60001 does not "
+        "exist; name an EFS file system of this account and region. Nothing was deployed: every "
+        "service of a change is checked before the first one starts"
+    )
+    # Its access point cannot be one of a file system that does not exist.
+    assert errors[1].startswith("services.apim.volumes.solr.efs.accessPointId: access point ")
 
 
 # ---- the strict ECS: RegisterTaskDefinition and CreateService as AWS answers ------------------

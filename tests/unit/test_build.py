@@ -46,8 +46,9 @@ def test_dry_run_builds_apim_then_mi_and_never_ei_by_default(capsys):
         ]
         assert not any(":latest" in c for c in commands)
     assert len(tags) == 3 and tags[2].endswith("/wso2ei:6.6.0-12-a1b2c3d")
-    _, commands, _ = dry_run(capsys)  # the default is all
-    assert ["wso2ei" in c for c in commands] == [False, False]
+    _, commands, _ = dry_run(capsys)  # the default is all: the products, then keystore-init
+    assert ["wso2ei" in c for c in commands] == [False, False, False]
+    assert "/berth-keystore-init:1.0.0-12-a1b2c3d " in commands[2]
 
 
 def test_ei_is_built_only_when_named(capsys):
@@ -93,7 +94,7 @@ def test_missing_variables_are_named_in_a_real_build(capsys):
 def test_a_dry_run_needs_no_aws_variables_and_shows_placeholders(capsys):
     # Issue 19: `python3 docker/build.py --dry-run`, as the README shows it, exited 2.
     code, commands, err = dry_run(capsys, env={})
-    assert code == 0 and len(commands) == 2
+    assert code == 0 and len(commands) == 3
     assert (
         "--tag '<AWS_ACCOUNT_ID>.dkr.ecr.<AWS_REGION>.amazonaws.com/wso2am:"
         "4.7.0-<CODEBUILD_BUILD_NUMBER>-<CODEBUILD_RESOLVED_SOURCE_VERSION>'" in commands[0]
@@ -153,7 +154,10 @@ def test_subscription_credentials_build_from_wso2s_registry_at_an_update_level(c
     assert "mi: WSO2 subscription credentials are given but WSO2_MI_UPDATE_LEVEL is not" in err
 
 
-@pytest.mark.parametrize("name", list(build.PRODUCTS))
+WSO2_PRODUCTS = [name for name, product in build.PRODUCTS.items() if product.wso2]
+
+
+@pytest.mark.parametrize("name", WSO2_PRODUCTS)
 def test_the_image_says_where_its_wso2_base_came_from(name):
     text = _dockerfile(name)
     assert "FROM ${WSO2_BASE_IMAGE}\n" in text
@@ -175,7 +179,8 @@ def test_only_changed_products_are_built():
     ]
     # EI 6.6 is built only when named, even when its own files change.
     assert build.changed_products(["docker/ei/Dockerfile"]) == []
-    assert build.changed_products(["buildspec.yml"]) == ["apim", "mi"]
+    assert build.changed_products(["buildspec.yml"]) == ["apim", "mi", "keystore-init"]
+    assert build.changed_products(["docker/keystore-init/keystore-init.sh"]) == ["keystore-init"]
     assert build.changed_products(["chalicelib/render.py"]) == []
 
 
@@ -211,7 +216,7 @@ def test_buildspec_logs_in_to_wso2s_registry_only_with_credentials():
     assert login.startswith('if [ -n "${WSO2_REGISTRY_USER:-}" ]; then')
     assert "--password-stdin docker.wso2.com" in login and "else" in login
     variables = spec["env"]["variables"]
-    assert {build.level_variable(n) for n in build.PRODUCTS} <= set(variables)
+    assert {build.level_variable(n) for n in WSO2_PRODUCTS} <= set(variables)
     assert "ei" not in variables["PRODUCTS"]
 
 
@@ -219,7 +224,7 @@ def _dockerfile(product: str) -> str:
     return (ROOT / "docker" / product / "Dockerfile").read_text()
 
 
-@pytest.mark.parametrize("name", list(build.PRODUCTS))
+@pytest.mark.parametrize("name", WSO2_PRODUCTS)
 def test_dockerfile_agrees_with_the_renderer_preset(name):
     product = build.PRODUCTS[name]
     preset = PRESETS[product.preset]
@@ -243,6 +248,27 @@ def test_dockerfile_agrees_with_the_renderer_preset(name):
     assert re.search(r"^USER (\d+)$", text, re.M).group(1) == str(preset.uid)
     assert f"ARG WSO2_VERSION={product.version}\n" in text
     assert preset.home.endswith(f"-{product.version}")
+
+
+def test_keystore_init_is_built_from_its_own_dockerfile_without_wso2_inputs(capsys):
+    env = {**ENV, "WSO2_REGISTRY_USER": "me", "JDBC_DRIVER_URL": "https://example.com/d.jar",
+           "JDBC_DRIVER_SHA256": "a" * 64}  # fmt: skip
+    # Subscription credentials need no update level for it, and no JDBC driver goes in.
+    code, [command], _ = dry_run(capsys, "--products", "keystore-init", env=env)
+    assert code == 0
+    assert "WSO2_" not in command and "JDBC_" not in command
+    assert "--build-arg BUILD_VERSION=1.0.0-12-a1b2c3d" in command
+    assert "--tag 111122223333.dkr.ecr.eu-west-1.amazonaws.com/berth-keystore-init:1.0.0-12-a1b2c3d" in command
+    assert command.endswith(str(ROOT / "docker" / "keystore-init"))
+    text = _dockerfile("keystore-init")
+    assert 'ENTRYPOINT ["/usr/local/bin/keystore-init"]' in text
+    assert "COPY --chmod=0755 keystore-init.sh /usr/local/bin/keystore-init" in text
+
+
+def test_every_image_built_is_one_whose_pushes_reach_berth():
+    from chalicelib import triggers
+
+    assert {p.repository for p in build.PRODUCTS.values()} == set(triggers.IMAGE_REPOSITORIES)
 
 
 def test_the_lambda_wheels_are_fetched_for_the_runtimes_python_not_this_one():

@@ -102,7 +102,7 @@ def test_validate_with_a_stage_checks_what_the_stage_lets_a_spec_reach(tmp_path)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"{spec}:66:13: services.ei.image.repository: 'other' is not a repository this stage "
-        "deploys from (wso2am, wso2ei, wso2mi)"
+        "deploys from (berth-keystore-init, wso2am, wso2ei, wso2mi)"
     ]
     unknown = runner.invoke(main, ["validate", "--stage", "qa", str(spec)])
     assert unknown.exit_code == 2 and "has no stage 'qa' (dev, prod)" in unknown.stderr

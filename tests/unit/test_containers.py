@@ -145,9 +145,9 @@ def test_the_example_renders_apim_with_a_log_router_an_init_container_and_efs():
         {
             "name": "solr",
             "efsVolumeConfiguration": {
-                "fileSystemId": "fs-0a1b2c3d4e5f60001",
+                "fileSystemId": "fs-0f1e2d3c4b5a60001",
                 "transitEncryption": "ENABLED",
-                "authorizationConfig": {"iam": "ENABLED", "accessPointId": "fsap-0a1b2c3d4e5f60001"},
+                "authorizationConfig": {"iam": "ENABLED", "accessPointId": "fsap-0f1e2d3c4b5a60001"},
             },
         },
     ]
@@ -253,14 +253,29 @@ def test_a_sidecar_image_is_an_ecr_repository_pinned_by_digest(image: Any, expec
     [
         ("aws-for-fluent-bit:2.32.4", "is not pinned by digest: write REPOSITORY[:TAG]@sha256:<64 hex>"),
         (f"public.ecr.aws/aws-observability/aws-for-fluent-bit@{DIGEST}", "names a registry (public.ecr.aws)"),
-        ({"repository": "otel", "track": "~0.40"}, "a sidecar cannot track tags yet"),
         ({"repository": "otel", "digest": "sha256:abc"}, "should match pattern"),
+        ({"repository": "otel"}, "give digest: 'sha256:<64 hex>' to pin the image, or track"),
+        ({"repository": "otel", "track": "~0.40", "digest": DIGEST}, "not both"),
+        ({"repository": "otel", "track": "~0.40", "tag": "v0.40"}, "not both"),
+        ({"repository": "otel", "track": ">= 0.40"}, "remove the space after >="),
     ],
 )
 def test_an_unpinned_sidecar_image_is_refused(image: Any, reason: str):
     [problem] = problems(with_sidecar("log-router", {"preset": "firelens", "image": image}))
     assert problem.startswith("services.apim.containers.log-router.image")
     assert reason in problem
+
+
+@pytest.mark.parametrize("track", ["2.32.*", "~2.32", ">=2.32.0 <3"])
+def test_a_sidecar_image_can_track_tags_like_the_product_image(track: str):
+    document = with_sidecar(
+        "log-router", {"preset": "firelens", "image": {"repository": "aws-for-fluent-bit",
+                                                        "track": track}}
+    )
+    image = parse(document).services["apim"].containers["log-router"].image
+    assert (image.repository, image.track, image.digest, image.tracked) == (
+        "aws-for-fluent-bit", track, None, True
+    )
 
 
 def test_a_problem_names_file_line_column_field_and_fix():

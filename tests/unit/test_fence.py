@@ -130,6 +130,53 @@ def test_a_sidecars_secret_is_fenced_too():
     )
 
 
+# ---- EFS file systems ---------------------------------------------------------------------------
+
+SIDECARS = (EXAMPLES / "wso2-prod-sidecars.yaml").read_text()
+REPOSITORIES = "wso2am,wso2mi,aws-for-fluent-bit,berth-keystore-init"
+
+
+def prod_fence(**overrides: str) -> StageFence:
+    return stage_fence("prod", REGION, overrides={
+        "BERTH_ACCOUNT": ACCOUNT, "BERTH_IMAGE_REPOSITORIES": REPOSITORIES, **overrides,
+    })  # fmt: skip
+
+
+def test_the_sidecar_example_mounts_its_own_environments_file_system():
+    from chalicelib.spec import parse_spec
+
+    parse_spec(SIDECARS.encode(), "s.yaml", prod_fence())
+
+
+def test_a_prod_spec_cannot_mount_devs_file_system():
+    text = SIDECARS.replace("fs-0f1e2d3c4b5a60001", "fs-0a1b2c3d4e5f60001")
+    assert errors(text, prod_fence()) == [
+        f"s.yaml:{at(text, 'fileSystemId: fs-0a1b')}: services.apim.volumes.solr.efs.fileSystemId: "
+        "fs-0a1b2c3d4e5f60001 is not a file system of environment prod (fs-0f1e2d3c4b5a60001; "
+        "BERTH_ENVIRONMENT_FILE_SYSTEMS): a task mounts only its own environment's EFS file "
+        "systems"
+    ]
+
+
+def test_an_environment_the_stage_gives_no_file_system_mounts_none():
+    fence = prod_fence(BERTH_ENVIRONMENT_FILE_SYSTEMS="dev=fs-0a1b2c3d4e5f60001")
+    [error] = errors(SIDECARS, fence)
+    assert error.endswith(
+        "fs-0f1e2d3c4b5a60001 is not a file system of environment prod (none; "
+        "BERTH_ENVIRONMENT_FILE_SYSTEMS): a task mounts only its own environment's EFS file "
+        "systems"
+    )
+
+
+def test_file_systems_are_not_fenced_where_the_stage_declares_none():
+    from chalicelib.spec import parse_spec
+
+    fence = prod_fence(BERTH_ENVIRONMENT_FILE_SYSTEMS="")
+    assert fence.file_systems == {}
+    parse_spec(SIDECARS.replace("fs-0f1e2d3c4b5a60001", "fs-0123456789abcdef0").encode(),
+               "s.yaml", fence)  # fmt: skip
+
+
 def test_the_secret_prefix_defaults_to_wso2_environment():
     assert secret_prefixes("", ["dev", "qa"]) == {"dev": "wso2/dev/", "qa": "wso2/qa/"}
     assert secret_prefixes("qa=teams/qa/wso2/", ["dev", "qa"]) == {

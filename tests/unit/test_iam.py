@@ -44,10 +44,28 @@ TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
         (Request("logs:CreateLogGroup", "arn:aws:logs:us-east-1:1:log-group:/berth/dev"), True),
         (Request("logs:CreateLogGroup", "arn:aws:logs:us-east-1:1:log-group:/ecs/other"), False),
         (Request("ecr:DescribeImages", "arn:aws:ecr:us-east-1:1:repository/berth-build-cache"), False),
+        (Request("ecr:DescribeImages", "arn:aws:ecr:us-east-1:1:repository/berth-keystore-init"), True),
+        (Request("elasticfilesystem:DescribeFileSystems", "arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-0a1b2c3d"), True),
+        (Request("elasticfilesystem:DescribeAccessPoints", "arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-0a1b2c3d"), True),
+        (Request("elasticfilesystem:DescribeFileSystems", "*"), False),
+        (Request("elasticfilesystem:DeleteFileSystem", "arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-0a1b2c3d"), False),
+        (Request("elasticfilesystem:ClientMount", "arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-0a1b2c3d"), False),
     ],
 )  # fmt: skip
 def test_the_dev_policy_allows_what_berth_needs_and_nothing_else(request_, expected):
     assert allowed(POLICY, request_) is expected
+
+
+def test_efs_lookups_authorize_on_the_file_system_they_name():
+    assert requests_of(
+        "efs", "DescribeAccessPoints", {"FileSystemId": "fs-0a1b2c3d"}, REGION, ACCOUNT
+    ) == [
+        Request("elasticfilesystem:DescribeAccessPoints",
+                f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT}:file-system/fs-0a1b2c3d")
+    ]  # fmt: skip
+    assert requests_of("efs", "DescribeFileSystems", {}, REGION, ACCOUNT) == [
+        Request("elasticfilesystem:DescribeFileSystems", "*")
+    ]
 
 
 def test_an_explicit_deny_wins_over_an_allow():

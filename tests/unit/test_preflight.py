@@ -29,3 +29,23 @@ def test_every_field_naming_a_missing_resource_is_a_problem():
         "network.subnets[1]: subnet subnet-2 does not exist",
         "cluster: cluster wso2-dev does not exist",
     ]
+
+
+def test_an_efs_volume_references_its_file_system_and_its_access_point_within_it():
+    from chalicelib.decisions.preflight import references
+    from chalicelib.spec import load_spec_file
+    from tests.conftest import EXAMPLES
+
+    spec = load_spec_file(str(EXAMPLES / "wso2-prod-sidecars.yaml"))
+    efs = [r for r in references(spec, ["apim", "ei"]) if r.kind in ("file system", "access point")]
+    at = "services.apim.volumes.solr.efs"
+    assert efs == [
+        Reference("file system", "fs-0f1e2d3c4b5a60001", f"{at}.fileSystemId"),
+        Reference("access point", "fsap-0f1e2d3c4b5a60001", f"{at}.accessPointId",
+                  within="fs-0f1e2d3c4b5a60001"),
+    ]  # fmt: skip
+    problems = missing_problems(efs, {("access point", "fsap-0f1e2d3c4b5a60001")})
+    assert [p.split(";")[0] for p in problems] == [
+        f"{at}.accessPointId: access point fsap-0f1e2d3c4b5a60001 is not an access point of file "
+        "system fs-0f1e2d3c4b5a60001"
+    ]
