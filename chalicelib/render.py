@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .presets import HealthCheckPreset, heap_mib, port_name
-from .spec import HealthCheck, Spec, Volume
+from .spec import HealthCheck, LoadBalancer, Spec, Volume
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # A clearly fake digest for `berth render` without --image: it can never be pulled.
@@ -286,17 +286,12 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
                 "assignPublicIp": "ENABLED" if network.assign_public_ip else "DISABLED",
             }
         }
-    if svc.load_balancer is not None:
-        settings["loadBalancers"] = [
-            {
-                "targetGroupArn": svc.load_balancer.target_group_arn,
-                "containerName": name,
-                "containerPort": svc.load_balancer.container_port or svc.preset.lb_port,
-            }
-        ]
+    settings["loadBalancers"] = [
+        render_load_balancer(spec, name, lb) for _, lb in svc.target_groups()
+    ]
     settings["serviceConnectConfiguration"] = service_connect_configuration(spec, name)
     grace = svc.health_check_grace_period
-    if grace is None and svc.load_balancer is not None:
+    if grace is None and svc.target_groups():
         # WSO2 servers take minutes to start: without a grace period the target group's checks
         # kill them mid-start-up (the most reported WSO2 container failure, wso2.md).
         grace = svc.preset.grace_period
@@ -305,6 +300,16 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
         # (ECS API reference, CreateService `healthCheckGracePeriodSeconds`).
         settings["healthCheckGracePeriodSeconds"] = grace
     return settings
+
+
+def render_load_balancer(spec: Spec, name: str, lb: LoadBalancer) -> dict[str, Any]:
+    """One entry of CreateService/UpdateService `loadBalancers` (ECS API reference,
+    LoadBalancer): the product container, named as the service, at the entry's port."""
+    return {
+        "targetGroupArn": lb.target_group_arn,
+        "containerName": name,
+        "containerPort": spec.services[name].target_port(lb),
+    }
 
 
 def service_connect_configuration(spec: Spec, name: str) -> dict[str, Any]:

@@ -117,6 +117,10 @@ class Network(_Model):
 
 
 class LoadBalancer(_Model):
+    """One target group the service's product container registers in (ECS LoadBalancer): one
+    entry of CreateService `loadBalancers`. Fields are added here, rendered by
+    `render.render_load_balancer`."""
+
     target_group_arn: str = Field(pattern=r"^arn:aws[a-z-]*:elasticloadbalancing:.+:targetgroup/.+")
     container_port: int | None = Field(default=None, ge=1, le=65535)
 
@@ -331,6 +335,9 @@ class Service(_Model):
     secrets: dict[str, SecretArn] = {}
     network: Network | None = None
     load_balancer: LoadBalancer | None = None
+    # Several target groups, e.g. APIM's gateway (8243) and portals (9443): CreateService
+    # `loadBalancers`, at most five per service (spec_rules.load_balancer_problems).
+    load_balancers: list[LoadBalancer] | None = None
     health_check: HealthCheck | None = None
     health_check_grace_period: int | None = Field(default=None, ge=0, le=2_147_483_647)
     depends_on: list[str] = []
@@ -381,6 +388,19 @@ class Service(_Model):
     @property
     def effective_ports(self) -> list[int]:
         return list(self.ports) if self.ports is not None else list(self.preset.ports)
+
+    def target_groups(self) -> list[tuple[Path, LoadBalancer]]:
+        """Every load balancer entry with its field in the service: `loadBalancer` (the
+        one-entry form) or each of `loadBalancers`; both at once is refused by the rules."""
+        found: list[tuple[Path, LoadBalancer]] = []
+        if self.load_balancer is not None:
+            found.append((("loadBalancer",), self.load_balancer))
+        found += [(("loadBalancers", i), lb) for i, lb in enumerate(self.load_balancers or [])]
+        return found
+
+    def target_port(self, lb: LoadBalancer) -> int | None:
+        """The container port a load balancer entry sends to: its own, else the preset's."""
+        return lb.container_port or self.preset.lb_port
 
     # ---- the task's containers: what the spec says plus what the sidecar presets imply ------
 
@@ -557,6 +577,11 @@ def _path_text(loc: Path) -> str:
     return text
 
 
+def path_text(loc: Path) -> str:
+    """A field path as messages spell it: services.apim.loadBalancers[1].targetGroupArn."""
+    return _path_text(loc)
+
+
 def _problem(file: str, doc: Located | None, loc: Path, reason: str) -> SpecProblem:
     position = doc.position(loc) if doc else None
     line, column = position if position else (None, None)
@@ -659,12 +684,13 @@ _READ_WITH: dict[str, set[str]] = {
     "cpu": {"cpu", "memory", "heap", "containers"},
     "memory": {"cpu", "memory", "heap", "containers"},
     "heap": {"heap"},
-    "ports": {"ports", "loadBalancer", "containers"},
+    "ports": {"ports", "loadBalancer", "loadBalancers", "containers"},
     "environment": {"environment", "secrets", "desiredCount"},
     "secrets": {"environment", "secrets", "executionRoleArn", "containers"},
     "image": {"image"},
     "network": {"network"},
-    "loadBalancer": {"loadBalancer", "healthCheckGracePeriod"},
+    "loadBalancer": {"loadBalancer", "loadBalancers", "healthCheckGracePeriod"},
+    "loadBalancers": {"loadBalancer", "loadBalancers", "healthCheckGracePeriod"},
     "healthCheck": {"healthCheck", "containers"},
     "healthCheckGracePeriod": {"healthCheckGracePeriod"},
     "dependsOn": {"dependsOn"},

@@ -15,7 +15,7 @@ from ..notifications import removed_service_notification
 from ..outcomes import Outcome, ignored, warned
 from ..records import AcceptedSpec, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
-from ..spec import MAX_FILE_READ, Spec, parse_spec
+from ..spec import MAX_FILE_READ, Spec, parse_spec, path_text
 from ..tracks import newest_matching, tag_matches
 from .runs import Step, adoptable, image_ref, reject, run_steps
 
@@ -184,20 +184,21 @@ def _twins(berth: Berth, spec: Spec, before: Spec | None) -> list[str]:
     if before is None:
         return []
     errors = []
+    gone = {n: s for n, s in before.services.items() if n not in spec.services}
     for name, svc in spec.services.items():
-        if svc.load_balancer is None or name in before.services:
+        if name in before.services:
             continue
-        for old_name, old in before.services.items():
-            same = old.load_balancer is not None and (
-                old.load_balancer.target_group_arn == svc.load_balancer.target_group_arn
-            )
-            left = old_name not in spec.services
-            if same and left and berth.ecs.service(before.cluster, old_name) is not None:
-                errors.append(
-                    f"services.{name}.loadBalancer.targetGroupArn: {old_name}, which left the "
-                    f"spec, still serves this target group on {before.cluster}; delete the ECS "
-                    f"service {old_name} first, or keep its name"
-                )
+        for field, lb in svc.target_groups():
+            for old_name, old in gone.items():
+                arns = {o.target_group_arn for _, o in old.target_groups()}
+                same = lb.target_group_arn in arns
+                if same and berth.ecs.service(before.cluster, old_name) is not None:
+                    where = path_text(("services", name, *field, "targetGroupArn"))
+                    errors.append(
+                        f"{where}: {old_name}, which left the spec, still serves this target "
+                        f"group on {before.cluster}; delete the ECS service {old_name} first, or "
+                        "keep its name"
+                    )
     return errors
 
 
