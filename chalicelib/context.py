@@ -84,7 +84,7 @@ class Berth:
     @cached_property
     def resources(self) -> Resources:
         c = self.clients
-        return Resources(c.ec2, c.ecs, c.secretsmanager, c.ssm)
+        return Resources(c.ec2, c.ecs, c.secretsmanager, c.ssm, c.elbv2)
 
     @cached_property
     def notifier(self) -> Notifier:

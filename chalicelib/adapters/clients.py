@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -75,6 +76,10 @@ class Clients:
     @cached_property
     def ec2(self) -> EC2Client:
         return self._client("ec2")  # type: ignore[no-any-return]
+
+    @cached_property
+    def elbv2(self) -> ElasticLoadBalancingv2Client:
+        return self._client("elbv2")  # type: ignore[no-any-return]
 
     @cached_property
     def secretsmanager(self) -> SecretsManagerClient:

@@ -1,4 +1,5 @@
-"""Look-ups of what a spec references (clusters, subnets, security groups, secrets, parameters):
+"""Look-ups of what a spec references (clusters, subnets, security groups, secrets, parameters,
+target groups):
 the pre-flight that runs before a change touches ECS. Each kind is one call, or one per secret,
 and answers what is missing rather than raising on the first absence."""
 
@@ -15,6 +16,7 @@ from . import aws_errors, error_code
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ssm import SSMClient
 
@@ -26,8 +28,9 @@ class Resources:
         ecs: ECSClient,
         secrets: SecretsManagerClient,
         ssm: SSMClient,
+        elbv2: ElasticLoadBalancingv2Client,
     ) -> None:
-        self.ec2, self.ecs, self.secrets, self.ssm = ec2, ecs, secrets, ssm
+        self.ec2, self.ecs, self.secrets, self.ssm, self.elbv2 = ec2, ecs, secrets, ssm, elbv2
 
     def missing(self, references: Iterable[Reference]) -> set[tuple[Kind, str]]:
         """(kind, identifier) of each referenced resource that does not exist."""
@@ -41,6 +44,7 @@ class Resources:
             "security group": self._missing_security_groups,
             "secret": self._missing_secrets,
             "parameter": self._missing_parameters,
+            "target group": self._missing_target_groups,
         }
         for kind, identifiers in wanted.items():
             unique = sorted(set(identifiers))
@@ -82,4 +86,18 @@ class Resources:
         for start in range(0, len(names), 10):  # GetParameters takes at most ten names
             answer = self.ssm.get_parameters(Names=names[start : start + 10])
             missing |= set(answer.get("InvalidParameters", []))
+        return missing
+
+    @aws_errors("DescribeTargetGroups")
+    def _missing_target_groups(self, arns: list[str]) -> set[str]:
+        # One call per ARN: with several, DescribeTargetGroups fails whole on the first missing
+        # one (TargetGroupNotFound, ELB API reference, DescribeTargetGroups, Errors).
+        missing = set()
+        for arn in arns:
+            try:
+                self.elbv2.describe_target_groups(TargetGroupArns=[arn])
+            except ClientError as exc:
+                if error_code(exc) != "TargetGroupNotFound":
+                    raise
+                missing.add(arn)
         return missing

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from ..spec import Spec
+from ..spec import Spec, path_text
 
-Kind = Literal["cluster", "subnet", "security group", "secret", "parameter"]
+Kind = Literal["cluster", "subnet", "security group", "secret", "parameter", "target group"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,11 @@ def references(spec: Spec, services: Iterable[str]) -> list[Reference]:
                 secret_reference(arn, f"{at}.containers.{container}.secrets.{key}")
                 for key, arn in sorted(sidecar.secrets.items())
             ]
+        found += [
+            Reference("target group", lb.target_group_arn,
+                      path_text(("services", name, *where, "targetGroupArn")))
+            for where, lb in svc.target_groups()
+        ]  # fmt: skip
     return list(dict.fromkeys(found))
 
 
@@ -75,6 +80,8 @@ _FIX: dict[Kind, str] = {
     "security group": "name a security group of this account and region",
     "secret": "create the secret first (docs/wso2.md lists what each product needs)",
     "parameter": "create the parameter first",
+    "target group": "create the target group first (docs/wso2.md: one per port, with its health "
+    "check), or name an existing one",
 }
 
 

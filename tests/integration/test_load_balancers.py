@@ -8,7 +8,6 @@ from typing import Any
 import yaml
 
 from berth.sandbox.sandbox import example_spec
-from tests.integration.helpers import deploy_example
 from tests.integration.test_strict_sandbox import container, refusal, register
 
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-dev/"
@@ -20,7 +19,10 @@ TWO = [
 
 
 def two_target_groups(sandbox, entries: list[dict[str, Any]] | None = None) -> str:
-    """The dev example with APIM behind the gateway and the portals target groups."""
+    """The dev example with APIM behind the gateway and the portals target groups (created, as
+    the operator creates them)."""
+    sandbox.create_target_group(GATEWAY)
+    sandbox.create_target_group(PORTALS)
     document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
     apim = document["services"]["apim"]
     del apim["loadBalancer"]
@@ -88,6 +90,24 @@ def test_a_renamed_service_may_not_take_any_of_its_old_target_groups(sandbox):
     assert note.document["errors"] == [
         "services.gateway.loadBalancers[0].targetGroupArn: apim, which left the spec, still "
         "serves this target group on wso2-dev; delete the ECS service apim first, or keep its name"
+    ]
+
+
+def test_a_missing_target_group_deploys_nothing(sandbox):
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    never = TG + "00000000000never"
+    text = two_target_groups(sandbox, [TWO[0], {"targetGroupArn": never, "containerPort": 9443}])
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(text)
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [rejected] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
+    assert rejected.document["errors"] == [
+        f"services.apim.loadBalancers[1].targetGroupArn: target group {never} does not exist; "
+        "create the target group first (docs/wso2.md: one per port, with its health check), or "
+        "name an existing one. Nothing was deployed: every service of a change is checked "
+        "before the first one starts"
     ]
 
 
