@@ -38,6 +38,7 @@ from .presets import (
     SidecarPreset,
     SidecarPresetName,
 )
+from .schema_init import schema_init_fence_problems
 from .spec_rules import did_you_mean, semantic_problems, sidecar_fence_problems
 from .spec_safety import safety_problems
 from .tracks import track_problem
@@ -204,6 +205,15 @@ class PinnedImage(_Model):
         return value
 
 
+class SchemaInit(_Model):
+    """Create the service's database tables with WSO2's dbscripts in a one-off ECS task before
+    its first deployment in the environment (chalicelib/schema_init.py): `image` is the SQL client
+    that runs them (this account's ECR, pinned by digest, as a sidecar's)."""
+
+    image: PinnedImage
+    initialize: bool = True
+
+
 class MountPoint(_Model):
     """A task volume mounted into one container (ECS MountPoint: sourceVolume, containerPath,
     readOnly)."""
@@ -361,6 +371,8 @@ class Service(_Model):
     # Discovery through ECS Service Connect in the environment's namespace (top-level
     # serviceConnect); with a namespace and no block here, the service is a client only.
     service_connect: ServiceConnect | None = None
+    # Database tables from WSO2's dbscripts before the first deployment (schema_init.py).
+    schema_init: SchemaInit | None = None
 
     @field_validator("image", mode="before")
     @classmethod
@@ -613,6 +625,7 @@ def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
         # not the author's problem (the field's own error already is).
         found = semantic_problems(spec) + safety_problems(spec)
         reached = fence_problems(spec, fence) + sidecar_fence_problems(spec, fence) if fence else []
+        reached += schema_init_fence_problems(spec, fence) if fence else []
         if removed:
             found = [p for p in found if not _follows_from(p[0], removed, doc.data)]
             reached = [] if ("environment",) in removed else reached  # roles, secrets, groups

@@ -15,6 +15,7 @@ from ..notifications import removed_service_notification
 from ..outcomes import Outcome, ignored, warned
 from ..records import AcceptedSpec, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
+from ..schema_init import needs_schema_init
 from ..spec import MAX_FILE_READ, Spec, parse_spec, path_text
 from ..tracks import newest_matching, tag_matches
 from .runs import Step, adoptable, image_ref, reject, run_steps
@@ -165,7 +166,15 @@ def plan(
             if live is not None and live.task_definition_arn
             else None,
         )
-        if change.kind == "refuse":
+        if change.kind == "create" and needs_schema_init(spec.services[name], False):
+            # Until the schema task runs (issue 16: rendered, not yet started), a first
+            # deployment that asks for it is refused rather than started on an empty database.
+            errors.append(
+                f"services.{name}.schemaInit: this is the service's first deployment and Berth "
+                "does not run schema initialisation yet: create the tables with WSO2's dbscripts "
+                "(docs/wso2.md, Databases), set schemaInit.initialize to false, and upload again"
+            )
+        elif change.kind == "refuse":
             errors.append(f"services.{name}.{change.field}: {change.reason}")
         elif change.deploys:
             steps.append(Step(name, image, wanted if count_changed else None))
