@@ -194,3 +194,8 @@ def test_the_schema_runs_only_before_the_first_deployment():
 )  # fmt: skip
 def test_what_a_stopped_schema_task_says(task, outcome):
     assert schema_task_outcome(task, "schema") == outcome
+
+
+def test_an_invalid_environment_is_reported_once_not_again_as_missing_database_settings():
+    text = with_apim(INIT).replace("      APIM_DB_USER: wso2am\n", "      APIM_DB_USER: [wso2am]\n")
+    assert [e for e in errors_of(text) if "schemaInit" in e] == []
