@@ -282,8 +282,9 @@ def load_balancer_problem(
     """What CreateService/UpdateService refuse in `loadBalancers` (moto accepts anything): the
     container must be in the task definition ("The container Frontend does not exist in the task
     definition.", aws/amazon-ecs-agent#1276) and map the port ("The container app did not have a
-    container port 80 defined.", quoted from AWS in public reports, e.g. a CodeDeploy ECS error
-    log); at most five target groups. The wording of the last refusal is the sandbox's own."""
+    container port 80 defined.", pulumi/pulumi-aws#3095; from CreateService in
+    aws-samples/aws-modern-application-workshop#165); at most five target groups. The wording of
+    the last refusal is the sandbox's own."""
     entries = load_balancers or []
     if len(entries) > MAX_TARGET_GROUPS:
         return f"A service can have at most {MAX_TARGET_GROUPS} target groups."
@@ -301,7 +302,8 @@ def load_balancer_problem(
 def _update_problem(backend: Any, service: Any, properties: dict[str, Any]) -> str | None:
     """Service Connect and load balancers of an UpdateService, against the task definition the
     service will run. Load balancers the request does not name are the service's own, checked
-    against a new task definition too (the CodeDeploy report above came from an update)."""
+    against a new task definition too (Terraform reports quote the same text from "updating ECS
+    Service")."""
     definition = backend.describe_task_definition(
         properties.get("task_definition") or service.task_definition
     )
