@@ -91,7 +91,7 @@ class Berth:
     @cached_property
     def resources(self) -> Resources:
         c = self.clients
-        return Resources(c.ec2, c.ecs, c.secretsmanager, c.ssm, c.efs)
+        return Resources(c.ec2, c.ecs, c.secretsmanager, c.ssm, efs=c.efs, elbv2=c.elbv2)
 
     @cached_property
     def notifier(self) -> Notifier:

@@ -309,12 +309,13 @@ def _networks_problems(spec: Spec, fence: StageFence) -> Problems:
     for name, svc in spec.services.items():
         at: Path = ("services", name)
         problems += _network_problems((*at, "network"), svc.network, allowed, env)
-        target = svc.load_balancer.target_group_arn if svc.load_balancer else None
-        if target is not None and not _target_group_allowed(target, allowed.target_groups):
+        for where, lb in svc.target_groups():
+            if _target_group_allowed(lb.target_group_arn, allowed.target_groups):
+                continue
             listed = ", ".join(sorted(allowed.target_groups)) or "none"
             problems.append(
                 (
-                    (*at, "loadBalancer", "targetGroupArn"),
+                    (*at, *where, "targetGroupArn"),
                     f"not a target group of environment {env} ({listed}; "
                     "BERTH_ENVIRONMENT_TARGET_GROUPS)",
                 )

@@ -38,6 +38,7 @@ from .presets import (
     SidecarPreset,
     SidecarPresetName,
 )
+from .schema_init import schema_init_fence_problems
 from .spec_rules import did_you_mean, semantic_problems, sidecar_fence_problems
 from .spec_safety import safety_problems
 from .tracks import track_problem
@@ -117,6 +118,10 @@ class Network(_Model):
 
 
 class LoadBalancer(_Model):
+    """One target group the service's product container registers in (ECS LoadBalancer): one
+    entry of CreateService `loadBalancers`. Fields are added here, rendered by
+    `render.render_load_balancer`."""
+
     target_group_arn: str = Field(pattern=r"^arn:aws[a-z-]*:elasticloadbalancing:.+:targetgroup/.+")
     container_port: int | None = Field(default=None, ge=1, le=65535)
 
@@ -220,6 +225,25 @@ class PinnedImage(_Model):
     def tracked(self) -> bool:
         """Does the image follow its repository's tags (resolved and pinned by Berth)?"""
         return self.track is not None
+
+
+class SchemaInit(_Model):
+    """Create the service's database tables with WSO2's dbscripts in a one-off ECS task before
+    its first deployment in the environment (chalicelib/schema_init.py): `image` is the SQL client
+    that runs them (this account's ECR, pinned by digest, as a sidecar's)."""
+
+    image: PinnedImage
+    initialize: bool = True
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, value: PinnedImage) -> PinnedImage:
+        if value.digest is None:
+            raise ValueError(
+                "the SQL client image runs once, before anything tracks it: pin it by digest "
+                "(REPOSITORY[:TAG]@sha256:<64 hex>), not with track"
+            )
+        return value
 
 
 class MountPoint(_Model):
@@ -353,6 +377,9 @@ class Service(_Model):
     secrets: dict[str, SecretArn] = {}
     network: Network | None = None
     load_balancer: LoadBalancer | None = None
+    # Several target groups, e.g. APIM's gateway (8243) and portals (9443): CreateService
+    # `loadBalancers`, at most five per service (spec_rules.load_balancer_problems).
+    load_balancers: list[LoadBalancer] | None = None
     health_check: HealthCheck | None = None
     health_check_grace_period: int | None = Field(default=None, ge=0, le=2_147_483_647)
     depends_on: list[str] = []
@@ -376,6 +403,8 @@ class Service(_Model):
     # Discovery through ECS Service Connect in the environment's namespace (top-level
     # serviceConnect); with a namespace and no block here, the service is a client only.
     service_connect: ServiceConnect | None = None
+    # Database tables from WSO2's dbscripts before the first deployment (schema_init.py).
+    schema_init: SchemaInit | None = None
 
     @field_validator("image", mode="before")
     @classmethod
@@ -403,6 +432,19 @@ class Service(_Model):
     @property
     def effective_ports(self) -> list[int]:
         return list(self.ports) if self.ports is not None else list(self.preset.ports)
+
+    def target_groups(self) -> list[tuple[Path, LoadBalancer]]:
+        """Every load balancer entry with its field in the service: `loadBalancer` (the
+        one-entry form) or each of `loadBalancers`; both at once is refused by the rules."""
+        found: list[tuple[Path, LoadBalancer]] = []
+        if self.load_balancer is not None:
+            found.append((("loadBalancer",), self.load_balancer))
+        found += [(("loadBalancers", i), lb) for i, lb in enumerate(self.load_balancers or [])]
+        return found
+
+    def target_port(self, lb: LoadBalancer) -> int | None:
+        """The container port a load balancer entry sends to: its own, else the preset's."""
+        return lb.container_port or self.preset.lb_port
 
     # ---- the task's containers: what the spec says plus what the sidecar presets imply ------
 
@@ -585,6 +627,11 @@ def _path_text(loc: Path) -> str:
     return text
 
 
+def path_text(loc: Path) -> str:
+    """A field path as messages spell it: services.apim.loadBalancers[1].targetGroupArn."""
+    return _path_text(loc)
+
+
 def _problem(file: str, doc: Located | None, loc: Path, reason: str) -> SpecProblem:
     position = doc.position(loc) if doc else None
     line, column = position if position else (None, None)
@@ -616,6 +663,7 @@ def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
         # not the author's problem (the field's own error already is).
         found = semantic_problems(spec) + safety_problems(spec)
         reached = fence_problems(spec, fence) + sidecar_fence_problems(spec, fence) if fence else []
+        reached += schema_init_fence_problems(spec, fence) if fence else []
         if removed:
             found = [p for p in found if not _follows_from(p[0], removed, doc.data)]
             reached = [] if ("environment",) in removed else reached  # roles, secrets, groups
@@ -687,12 +735,13 @@ _READ_WITH: dict[str, set[str]] = {
     "cpu": {"cpu", "memory", "heap", "containers"},
     "memory": {"cpu", "memory", "heap", "containers"},
     "heap": {"heap"},
-    "ports": {"ports", "loadBalancer", "containers"},
-    "environment": {"environment", "secrets", "desiredCount"},
-    "secrets": {"environment", "secrets", "executionRoleArn", "containers"},
+    "ports": {"ports", "loadBalancer", "loadBalancers", "containers"},
+    "environment": {"environment", "secrets", "desiredCount", "schemaInit"},
+    "secrets": {"environment", "secrets", "executionRoleArn", "containers", "schemaInit"},
     "image": {"image"},
     "network": {"network"},
-    "loadBalancer": {"loadBalancer", "healthCheckGracePeriod"},
+    "loadBalancer": {"loadBalancer", "loadBalancers", "healthCheckGracePeriod"},
+    "loadBalancers": {"loadBalancer", "loadBalancers", "healthCheckGracePeriod"},
     "healthCheck": {"healthCheck", "containers"},
     "healthCheckGracePeriod": {"healthCheckGracePeriod"},
     "dependsOn": {"dependsOn"},

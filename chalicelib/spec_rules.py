@@ -12,6 +12,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING
 
 from .presets import KEYSTORE_VOLUME
+from .schema_init import schema_init_problems
 from .wso2_contract import contract_problems
 from .yamlsource import Path
 
@@ -82,14 +83,54 @@ def _port_problems(spec: Spec, name: str, svc: Service) -> list[tuple[Path, str]
         ((*at, "ports"), f"port {port} is listed more than once")
         for port in sorted({p for p in ports if ports.count(p) > 1})
     ]
-    if svc.load_balancer is not None:
-        port = svc.load_balancer.container_port or svc.preset.lb_port
-        where: Path = (*at, "loadBalancer", "containerPort")
+    for field, lb in svc.target_groups():
+        port = svc.target_port(lb)
+        where: Path = (*at, *field, "containerPort")
         if port is None:
             problems.append((where, "required for generic containers"))
         elif port not in ports:
             listed = ", ".join(map(str, ports))
             problems.append((where, f"{port} is not one of the service's ports ({listed})"))
+    return problems + load_balancer_problems(at, svc)
+
+
+# "For services that use an Application Load Balancer or Network Load Balancer, you cannot attach
+# more than five target groups to a service." (ECS developer guide, "Registering multiple target
+# groups with an Amazon ECS service").
+MAX_TARGET_GROUPS = 5
+
+
+def load_balancer_problems(at: Path, svc: Service) -> list[tuple[Path, str]]:
+    """`loadBalancer` or `loadBalancers`, not both; at most five; each target group once."""
+    problems: list[tuple[Path, str]] = []
+    if svc.load_balancer is not None and svc.load_balancers is not None:
+        problems.append(
+            (
+                (*at, "loadBalancers"),
+                "set either loadBalancer or loadBalancers, not both: move the loadBalancer "
+                "entry into the loadBalancers list",
+            )
+        )
+    entries = svc.load_balancers or []
+    if len(entries) > MAX_TARGET_GROUPS:
+        problems.append(
+            (
+                (*at, "loadBalancers"),
+                f"{len(entries)} target groups; ECS attaches at most {MAX_TARGET_GROUPS} to a "
+                "service: send several ports through one load balancer's listeners instead",
+            )
+        )
+    seen: dict[str, int] = {}
+    for i, lb in enumerate(entries):
+        first = seen.setdefault(lb.target_group_arn, i)
+        if first != i:
+            problems.append(
+                (
+                    (*at, "loadBalancers", i, "targetGroupArn"),
+                    f"the same target group as loadBalancers[{first}]; give each port its own "
+                    "target group (a target group has one health check)",
+                )
+            )
     return problems
 
 
@@ -200,6 +241,7 @@ def semantic_problems(spec: Spec) -> list[tuple[Path, str]]:
         for name in spec.retire
         if name in spec.services
     ]  # fmt: skip
+    problems += schema_init_problems(spec)
     if not problems:
         try:
             spec.deployment_order()

@@ -82,6 +82,13 @@ def allowed(policy: dict[str, Any], request: Request) -> bool:
     return any(s["Effect"] == "Allow" and _statement_applies(s, request) for s in statements)
 
 
+def _s3_requests(operation: str, params: dict[str, Any]) -> list[Request]:
+    if operation == "ListObjectsV2":
+        return [Request("s3:ListBucket", f"arn:aws:s3:::{params['Bucket']}")]
+    action = "s3:GetObjectVersion" if params.get("VersionId") else f"s3:{operation}"
+    return [Request(action, f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
+
+
 def requests_of(
     service: str, operation: str, params: dict[str, Any], region: str, account: str
 ) -> list[Request]:
@@ -104,16 +111,18 @@ def requests_of(
         ]
     if service in ("ec2", "secretsmanager", "ssm", "efs"):
         return _preflight_requests(service, operation, params, arn)
+    if service == "elbv2" and operation == "DescribeTargetGroups":
+        # IAM's prefix for ELB v2 is elasticloadbalancing; its Describe* actions take no
+        # resource-level permissions (Service Authorization Reference, Elastic Load Balancing V2:
+        # DescribeTargetGroups lists no resource type), so the resource is "*".
+        return [Request(f"elasticloadbalancing:{operation}", "*")]
     if service == "dynamodb":
         table = arn.format("dynamodb", f"table/{params['TableName']}")
         if params.get("IndexName"):
             table += f"/index/{params['IndexName']}"
         return [Request(f"dynamodb:{operation}", table)]
-    if service == "s3" and operation == "ListObjectsV2":
-        return [Request("s3:ListBucket", f"arn:aws:s3:::{params['Bucket']}")]
     if service == "s3":
-        action = "s3:GetObjectVersion" if params.get("VersionId") else f"s3:{operation}"
-        return [Request(action, f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
+        return _s3_requests(operation, params)
     if service == "sns":
         return [Request(f"sns:{operation}", params["TopicArn"])]
     if service == "events" and operation == "PutEvents":

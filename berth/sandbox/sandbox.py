@@ -276,6 +276,7 @@ class Sandbox:
         self._network()
         self._file_systems()
         self._example_secrets()
+        self._example_target_groups()
         sns, sqs, events = self.client("sns"), self.client("sqs"), self.client("events")
         sns.create_topic(Name=TOPIC)
         self._notification_queue = sqs.create_queue(QueueName="berth-sandbox-notifications")[
@@ -320,7 +321,7 @@ class Sandbox:
 
     def _network(self) -> None:
         ec2 = self.client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.80.0.0/16")["Vpc"]["VpcId"]
+        vpc = self.vpc = ec2.create_vpc(CidrBlock="10.80.0.0/16")["Vpc"]["VpcId"]
         self.subnets = [
             ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.80.{i}.0/24")["Subnet"]["SubnetId"]
             for i in (1, 2)
@@ -332,13 +333,48 @@ class Sandbox:
     def _example_secrets(self) -> None:
         """The secrets the examples reference, created as an operator creates them before the
         first deployment: the simulated ECS stops tasks whose secret is missing, as Fargate does."""
+        references: set[str] = set()  # once each: examples share secrets
         for path in sorted((REPO_ROOT / "examples").iterdir()):
             if path.suffix not in (".yaml", ".yml", ".json"):
                 continue
             document = yaml.safe_load(path.read_text())
             levels = [document, *(document.get("services") or {}).values()]
-            for ref in {v for level in levels for v in (level.get("secrets") or {}).values()}:
-                self.create_secret(ref)
+            references |= {v for level in levels for v in (level.get("secrets") or {}).values()}
+        for ref in sorted(references):
+            self.create_secret(ref)
+
+    def _example_target_groups(self) -> None:
+        """The target groups the examples name, created as the operator creates them (Berth's
+        pre-flight refuses a change whose target group does not exist)."""
+        for path in sorted((REPO_ROOT / "examples").iterdir()):
+            if path.suffix not in (".yaml", ".yml", ".json"):
+                continue
+            document = yaml.safe_load(path.read_text())
+            for service in (document.get("services") or {}).values():
+                entries = [service.get("loadBalancer") or {}, *(service.get("loadBalancers") or [])]
+                for entry in entries:
+                    if entry.get("targetGroupArn"):
+                        self.create_target_group(entry["targetGroupArn"])
+
+    def create_target_group(self, arn: str) -> None:
+        """Create the target group `arn` names, under that very ARN. ELB chooses the last part
+        of a target group's ARN itself, so the examples' ARNs cannot be had through the API: the
+        group is created with CreateTargetGroup (a unique name; moto refuses a name twice, as
+        ELB does) and then filed under the wanted ARN and name in moto's in-process backend."""
+        from moto.elbv2.models import elbv2_backends
+
+        parts = arn.split(":")
+        backend = elbv2_backends[ACCOUNT][REGION]
+        if (parts[3], parts[4]) != (REGION, ACCOUNT) or arn in backend.target_groups:
+            return
+        name = arn.split(":targetgroup/", 1)[1].split("/", maxsplit=1)[0]
+        created = self.client("elbv2").create_target_group(
+            Name=f"berth-sandbox-{len(backend.target_groups)}", Protocol="HTTPS", Port=443,
+            VpcId=self.vpc, TargetType="ip",
+        )["TargetGroups"][0]["TargetGroupArn"]  # fmt: skip
+        group = backend.target_groups.pop(created)
+        group.arn, group.name = arn, name
+        backend.target_groups[arn] = group
 
     def create_secret(self, value_from: str, value: str = "sandbox") -> None:
         """Create the Secrets Manager secret or SSM parameter an ECS `valueFrom` names."""

@@ -14,7 +14,9 @@ a false test, so this module wraps moto's ECS backend in the sandbox:
   requiresAttributes, registeredAt/By, hostPort/protocol defaults, systemControls);
 - CreateService refuses an awsvpc task definition without networkConfiguration, a launch type
   the task definition does not support, and EFS volumes on a Fargate platform version before
-  1.4.0; UpdateService refuses the launch type too, and a service that is not ACTIVE (deleted).
+  1.4.0; UpdateService refuses the launch type too, and a service that is not ACTIVE (deleted);
+  both refuse load balancers naming a container or port the task definition lacks, or more than
+  five target groups.
 
 Each rule names its source. Error texts were collected from AWS's answers quoted in public issue
 reports (listed in tests/fixtures/aws/README.md and beside each rule).
@@ -269,6 +271,49 @@ def service_connect_problem(definition: Any, connect: dict[str, Any] | None) -> 
     return None
 
 
+# "you cannot attach more than five target groups to a service" (ECS developer guide,
+# "Registering multiple target groups with an Amazon ECS service").
+MAX_TARGET_GROUPS = 5
+
+
+def load_balancer_problem(
+    definition: Any, load_balancers: list[dict[str, Any]] | None
+) -> str | None:
+    """What CreateService/UpdateService refuse in `loadBalancers` (moto accepts anything): the
+    container must be in the task definition ("The container Frontend does not exist in the task
+    definition.", aws/amazon-ecs-agent#1276) and map the port ("The container app did not have a
+    container port 80 defined.", pulumi/pulumi-aws#3095; from CreateService in
+    aws-samples/aws-modern-application-workshop#165); at most five target groups. The wording of
+    the last refusal is the sandbox's own."""
+    entries = load_balancers or []
+    if len(entries) > MAX_TARGET_GROUPS:
+        return f"A service can have at most {MAX_TARGET_GROUPS} target groups."
+    containers = {c.get("name"): c for c in definition.container_definitions}
+    for entry in entries:
+        name, port = entry.get("containerName"), entry.get("containerPort")
+        if name not in containers:
+            return f"The container {name} does not exist in the task definition."
+        ports = {m.get("containerPort") for m in containers[name].get("portMappings") or []}
+        if port not in ports:
+            return f"The container {name} did not have a container port {port} defined."
+    return None
+
+
+def _update_problem(backend: Any, service: Any, properties: dict[str, Any]) -> str | None:
+    """Service Connect and load balancers of an UpdateService, against the task definition the
+    service will run. Load balancers the request does not name are the service's own, checked
+    against a new task definition too (Terraform reports quote the same text from "updating ECS
+    Service")."""
+    definition = backend.describe_task_definition(
+        properties.get("task_definition") or service.task_definition
+    )
+    connect = properties.get("service_connect_configuration")
+    balancers = properties.get("load_balancers")
+    return service_connect_problem(definition, connect) or load_balancer_problem(
+        definition, service.load_balancers if balancers is None else balancers
+    )
+
+
 def _bound(method: Callable[..., Any], args: Any, kwargs: Any) -> dict[str, Any]:
     bound = inspect.signature(method).bind(*args, **kwargs)
     bound.apply_defaults()
@@ -302,10 +347,11 @@ def make_strict(backend: Any, account: str) -> None:
         if problem:
             raise InvalidParameterException(problem)
         if a.get("task_definition_str"):
-            _platform_problem(
-                backend.describe_task_definition(a["task_definition_str"]),
-                a.get("launch_type"), a.get("platform_version"),
-            )  # fmt: skip
+            definition = backend.describe_task_definition(a["task_definition_str"])
+            _platform_problem(definition, a.get("launch_type"), a.get("platform_version"))
+            problem = load_balancer_problem(definition, a.get("load_balancers"))
+            if problem:
+                raise InvalidParameterException(problem)
         return create(*args, **kwargs)
 
     @functools.wraps(update)
@@ -323,9 +369,7 @@ def make_strict(backend: Any, account: str) -> None:
         )  # fmt: skip
         if problem:
             raise InvalidParameterException(problem)
-        connect = service_properties.get("service_connect_configuration")
-        definition = service_properties.get("task_definition") or service.task_definition
-        problem = service_connect_problem(backend.describe_task_definition(definition), connect)
+        problem = _update_problem(backend, service, service_properties)
         if problem:
             raise InvalidParameterException(problem)
         return update(service_properties)

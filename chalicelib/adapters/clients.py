@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_efs import EFSClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
@@ -81,6 +82,10 @@ class Clients:
     @cached_property
     def efs(self) -> EFSClient:
         return self._client("efs")  # type: ignore[no-any-return]
+
+    @cached_property
+    def elbv2(self) -> ElasticLoadBalancingv2Client:
+        return self._client("elbv2")  # type: ignore[no-any-return]
 
     @cached_property
     def secretsmanager(self) -> SecretsManagerClient:

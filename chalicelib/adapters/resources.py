@@ -1,5 +1,5 @@
 """Look-ups of what a spec references (clusters, subnets, security groups, secrets, parameters,
-EFS file systems and access points):
+EFS file systems and access points, target groups):
 the pre-flight that runs before a change touches ECS. Each kind is one call, or one per secret,
 and answers what is missing rather than raising on the first absence."""
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_efs import EFSClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ssm import SSMClient
 
@@ -28,9 +29,12 @@ class Resources:
         ecs: ECSClient,
         secrets: SecretsManagerClient,
         ssm: SSMClient,
+        *,
         efs: EFSClient,
+        elbv2: ElasticLoadBalancingv2Client,
     ) -> None:
-        self.ec2, self.ecs, self.secrets, self.ssm, self.efs = ec2, ecs, secrets, ssm, efs
+        self.ec2, self.ecs, self.secrets, self.ssm = ec2, ecs, secrets, ssm
+        self.efs, self.elbv2 = efs, elbv2
 
     def missing(self, references: Iterable[Reference]) -> set[tuple[Kind, str]]:
         """(kind, identifier) of each referenced resource that does not exist (an access point:
@@ -50,6 +54,7 @@ class Resources:
             "secret": self._missing_secrets,
             "parameter": self._missing_parameters,
             "file system": self._missing_file_systems,
+            "target group": self._missing_target_groups,
         }
         for kind, identifiers in wanted.items():
             unique = sorted(set(identifiers))
@@ -129,3 +134,17 @@ class Resources:
             token = page.get("NextToken")
             if not token:
                 return wanted - found
+
+    @aws_errors("DescribeTargetGroups")
+    def _missing_target_groups(self, arns: list[str]) -> set[str]:
+        # One call per ARN: with several, DescribeTargetGroups fails whole on the first missing
+        # one (TargetGroupNotFound, ELB API reference, DescribeTargetGroups, Errors).
+        missing = set()
+        for arn in arns:
+            try:
+                self.elbv2.describe_target_groups(TargetGroupArns=[arn])
+            except ClientError as exc:
+                if error_code(exc) != "TargetGroupNotFound":
+                    raise
+                missing.add(arn)
+        return missing

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from ..spec import Spec
+from ..spec import Spec, path_text
 
 Kind = Literal[
-    "cluster", "subnet", "security group", "secret", "parameter", "file system", "access point"
+    "cluster", "subnet", "security group", "secret", "parameter", "file system", "access point",
+    "target group",
 ]
 
 
@@ -71,6 +72,11 @@ def references(spec: Spec, services: Iterable[str]) -> list[Reference]:
                 for key, arn in sorted(sidecar.secrets.items())
             ]
         found += _efs_references(spec, name)
+        found += [
+            Reference("target group", lb.target_group_arn,
+                      path_text(("services", name, *where, "targetGroupArn")))
+            for where, lb in svc.target_groups()
+        ]  # fmt: skip
     return list(dict.fromkeys(found))
 
 
@@ -103,6 +109,8 @@ _FIX: dict[Kind, str] = {
     "parameter": "create the parameter first",
     "file system": "name an EFS file system of this account and region",
     "access point": "name an access point of that file system (EFS DescribeAccessPoints)",
+    "target group": "create the target group first (docs/wso2.md: one per port, with its health "
+    "check), or name an existing one",
 }
 
 

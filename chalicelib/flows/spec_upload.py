@@ -22,7 +22,8 @@ from ..notifications import (
 from ..outcomes import Outcome, ignored, retired, warned
 from ..records import AcceptedSpec, Head, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
-from ..spec import MAX_FILE_READ, Spec, parse_spec
+from ..schema_init import needs_schema_init
+from ..spec import MAX_FILE_READ, Spec, parse_spec, path_text
 from ..tracks import newest_matching, tag_matches
 from .runs import Step, adoptable, image_ref, reject, run_steps
 from .sidecars import sidecar_refs, tracked_sidecar_images
@@ -277,7 +278,15 @@ def plan(
             if live is not None and live.task_definition_arn
             else None,
         )
-        if change.kind == "refuse":
+        if change.kind == "create" and needs_schema_init(spec.services[name], False):
+            # Until the schema task runs (issue 16: rendered, not yet started), a first
+            # deployment that asks for it is refused rather than started on an empty database.
+            errors.append(
+                f"services.{name}.schemaInit: this is the service's first deployment and Berth "
+                "does not run schema initialisation yet: create the tables with WSO2's dbscripts "
+                "(docs/wso2.md, Databases), set schemaInit.initialize to false, and upload again"
+            )
+        elif change.kind == "refuse":
             errors.append(f"services.{name}.{change.field}: {change.reason}")
         elif change.deploys:
             steps.append(Step(name, image, wanted if count_changed else None, sidecars))
@@ -343,20 +352,26 @@ def _twins(berth: Berth, spec: Spec, before: Spec | None) -> list[str]:
     if before is None:
         return []
     errors = []
+    # A service the same spec retires with `delete` is deleted before anything deploys.
+    gone = {
+        n: s
+        for n, s in before.services.items()
+        if n not in spec.services and spec.retire.get(n) != "delete"
+    }
     for name, svc in spec.services.items():
-        if svc.load_balancer is None or name in before.services:
+        if name in before.services:
             continue
-        for old_name, old in before.services.items():
-            same = old.load_balancer is not None and (
-                old.load_balancer.target_group_arn == svc.load_balancer.target_group_arn
-            )
-            left = old_name not in spec.services and spec.retire.get(old_name) != "delete"
-            if same and left and berth.ecs.service(before.cluster, old_name) is not None:
-                errors.append(
-                    f"services.{name}.loadBalancer.targetGroupArn: {old_name}, which left the "
-                    f"spec, still serves this target group on {before.cluster}; retire it in the "
-                    f"same spec (retire: {{{old_name}: delete}}), or keep its name"
-                )
+        for field, lb in svc.target_groups():
+            for old_name, old in gone.items():
+                arns = {o.target_group_arn for _, o in old.target_groups()}
+                same = lb.target_group_arn in arns
+                if same and berth.ecs.service(before.cluster, old_name) is not None:
+                    where = path_text(("services", name, *field, "targetGroupArn"))
+                    errors.append(
+                        f"{where}: {old_name}, which left the spec, still serves this target "
+                        f"group on {before.cluster}; retire it in the same spec (retire: "
+                        f"{{{old_name}: delete}}), or keep its name"
+                    )
     return errors
 
 

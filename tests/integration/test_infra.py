@@ -66,6 +66,7 @@ def iam_action(service: str, operation: str, params: dict) -> str:
         "s3": "s3",
         "sns": "sns",
         "ec2": "ec2",
+        "elbv2": "elasticloadbalancing",
         "secretsmanager": "secretsmanager",
         "ssm": "ssm",
         "events": "events",

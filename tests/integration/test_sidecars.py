@@ -27,6 +27,8 @@ def sidecar_example(sandbox: Sandbox) -> str:
     """examples/wso2-prod-sidecars.yaml as the sandbox's dev environment runs it: dev's cluster,
     roles, log group and secrets (the example names prod's), the sandbox's network."""
     text = re.sub(r"\bprod\b", "dev", (EXAMPLES / "wso2-prod-sidecars.yaml").read_text())
+    for arn in re.findall(r"arn:aws:elasticloadbalancing:\S+", text):
+        sandbox.create_target_group(arn)  # dev's names for prod's target groups
     return sandbox.adapt_spec(text)
 
 

@@ -50,6 +50,8 @@ TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
         (Request("elasticfilesystem:DescribeFileSystems", "*"), False),
         (Request("elasticfilesystem:DeleteFileSystem", "arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-0a1b2c3d"), False),
         (Request("elasticfilesystem:ClientMount", "arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-0a1b2c3d"), False),
+        (Request("elasticloadbalancing:DescribeTargetGroups", "*"), True),
+        (Request("elasticloadbalancing:ModifyTargetGroupAttributes", "*"), False),
     ],
 )  # fmt: skip
 def test_the_dev_policy_allows_what_berth_needs_and_nothing_else(request_, expected):
@@ -130,4 +132,11 @@ def test_a_transaction_is_authorized_item_by_item():
     assert [(r.action, r.resource) for r in requests] == [
         ("dynamodb:PutItem", table + "berth-deployments-dev"),
         ("dynamodb:ConditionCheckItem", table + "berth-specs-dev"),
+    ]
+
+
+def test_a_target_group_look_up_is_authorized_as_elasticloadbalancing_on_any_resource():
+    params = {"TargetGroupArns": ["arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/a/1"]}
+    assert requests_of("elbv2", "DescribeTargetGroups", params, REGION, ACCOUNT) == [
+        Request("elasticloadbalancing:DescribeTargetGroups", "*")
     ]

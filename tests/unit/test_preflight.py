@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from chalicelib.decisions.preflight import Reference, missing_problems, secret_reference
+from chalicelib.decisions.preflight import (
+    Reference,
+    missing_problems,
+    references,
+    secret_reference,
+)
+from chalicelib.spec import parse_spec
+from tests.unit.test_load_balancers import GATEWAY, PORTALS, TWO, with_apim
 
 
 def test_a_secrets_manager_value_from_names_its_secret_without_json_key_or_version():
@@ -49,3 +56,13 @@ def test_an_efs_volume_references_its_file_system_and_its_access_point_within_it
         f"{at}.accessPointId: access point fsap-0f1e2d3c4b5a60001 is not an access point of file "
         "system fs-0f1e2d3c4b5a60001"
     ]
+
+
+def test_every_target_group_of_a_changing_service_is_looked_up_at_its_field():
+    spec = parse_spec(with_apim(TWO).encode(), "p")
+    found = [r for r in references(spec, ["apim"]) if r.kind == "target group"]
+    assert found == [
+        Reference("target group", GATEWAY, "services.apim.loadBalancers[0].targetGroupArn"),
+        Reference("target group", PORTALS, "services.apim.loadBalancers[1].targetGroupArn"),
+    ]
+    assert [r for r in references(spec, ["ei"]) if r.kind == "target group"] == []
