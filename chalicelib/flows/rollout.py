@@ -136,10 +136,37 @@ def _rolled_back_to(berth: Berth, record: DeploymentRecord, deployment_id: str) 
     )
 
 
+RECENT_RECORDS = 3
+"""How many of a service's newest records a repeated event is matched against."""
+
+
+def _concluded_for(berth: Berth, event: EcsDeploymentStateChange) -> DeploymentRecord | None:
+    """A record Berth already concluded that a repeated or late event is about, read from the
+    service's newest records (the table itself, not the by-ecs-deployment index, which may not
+    have caught up). EventBridge delivers at least once: the rollback's COMPLETED carries the
+    rollback deployment's own id, which no record holds, and once the record is ROLLED_BACK no
+    head points at it; only ECS then tells that deployment is the rollback."""
+    cluster, name = _service_of(event.service_arn)
+    environment = _environment_of(berth, cluster)
+    if environment is None:
+        return None
+    deployment_id = event.detail.deployment_id
+    for record in berth.store.history(environment, name, limit=RECENT_RECORDS):
+        if record.cluster != cluster or record.ecs_deployment_id is None:
+            continue
+        if deployment_id in (record.ecs_deployment_id, *record.rollback_deployment_ids):
+            return record
+        if record.status == "ROLLED_BACK" and _rolled_back_to(berth, record, deployment_id):
+            return record
+    return None
+
+
 def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[Outcome]:
     """An "ECS Deployment State Change": move the matching record along its rollout."""
     found = _through_head(berth, event)
     record, known = found if found is not None else (_record_for(berth, event), None)
+    if record is None:
+        record = _concluded_for(berth, event)
     if record is None:
         return _external(berth, event)
     step = transition_for(record, event)
