@@ -240,6 +240,7 @@ def plan(
     the retired services that still run."""
     before = Spec.model_validate(previous.document) if previous is not None else None
     retirements, errors = _plan_retirements(berth, spec, before)
+    errors += _cluster_move(berth, spec, before)
     errors += _twins(berth, spec, before)
     steps: list[Step] = []
     for name in spec.deployment_order():
@@ -344,6 +345,23 @@ def _retire(
         how = "scaled to 0 and deleted" if retire.kind == "delete" else "left running, unmanaged"
         outcomes.append(retired(spec.environment, retire.service, how))
     return outcomes
+
+
+def _cluster_move(berth: Berth, spec: Spec, before: Spec | None) -> list[str]:
+    """An environment moved to another cluster while its services still run on the old one
+    would get a second copy of each: a service belongs to the cluster it was created in (ECS API
+    reference, CreateService `cluster`; UpdateService cannot change it). Refused until they
+    are gone from the old cluster."""
+    if before is None or before.cluster == spec.cluster:
+        return []
+    running = [name for name in sorted(before.services) if berth.ecs.service(before.cluster, name)]
+    if not running:
+        return []
+    return [
+        f"cluster: {', '.join(running)} of {spec.environment} still run on {before.cluster}, and "
+        f"ECS cannot move a service to {spec.cluster}; keep cluster {before.cluster}, or delete "
+        f"them there first (retire them with delete in a spec that keeps {before.cluster})"
+    ]
 
 
 def _twins(berth: Berth, spec: Spec, before: Spec | None) -> list[str]:

@@ -75,6 +75,18 @@ def test_a_settings_only_edit_is_applied_in_place_and_completes(deployed):
     assert deployed.store.get_head("dev", "ei").active_record_id is None
 
 
+def test_moving_an_environment_to_another_cluster_is_refused_while_its_services_run(deployed):
+    outcomes = upload(deployed, SPEC.replace("cluster: wso2-dev", "cluster: wso2-next", 1), "v2")
+    assert [o.action for o in outcomes] == ["rejected"]
+    assert deployed.ecs.mutations == []
+    [note] = deployed.notifier.published
+    assert note.errors == [
+        "cluster: apim, ei of dev still run on wso2-dev, and ECS cannot move a service to "
+        "wso2-next; keep cluster wso2-dev, or delete them there first (retire them with delete "
+        "in a spec that keeps wso2-dev)"
+    ]
+
+
 def test_an_unchanged_reupload_changes_nothing(deployed):
     outcomes = upload(deployed, SPEC, "v2")
     assert [o.reason for o in outcomes] == [
