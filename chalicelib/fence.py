@@ -44,6 +44,12 @@ class StageFence:
     adoptable: dict[str, frozenset[str]] = field(default_factory=dict)
     account: str | None = None
     region: str | None = None
+    rollout_roles: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Each environment's roles for ECS's blue/green, canary and linear deployments: (the
+    infrastructure role ECS manages its load balancers with, the role ECS invokes lifecycle hooks
+    with), role names (BERTH_ENVIRONMENT_ROLLOUT_ROLES)."""
+    verify_hook: str | None = None
+    """The name of Berth's verification hook Lambda (BERTH_VERIFY_HOOK_FUNCTION)."""
 
 
 def environment_map(declared: str) -> dict[str, list[str]]:
@@ -84,6 +90,8 @@ class FenceVariables:
     adopt: str = ""
     account: str = ""
     region: str = ""
+    rollout_roles: str = ""
+    verify_hook: str = ""
 
     def fence(self) -> StageFence:
         clusters = environment_clusters(self.clusters)
@@ -118,6 +126,12 @@ class FenceVariables:
             adoptable={env: frozenset(names) for env, names in adopt.items()},
             account=self.account or None,
             region=self.region or None,
+            rollout_roles={
+                env: (names[0], names[1])
+                for env, names in environment_map(self.rollout_roles).items()
+                if len(names) == 2
+            },
+            verify_hook=self.verify_hook or None,
         )
 
 
@@ -134,6 +148,8 @@ FENCE_VARIABLES = {
     "BERTH_ENVIRONMENT_PUBLIC_IP": "public_ip",
     "BERTH_ENVIRONMENT_ADOPT": "adopt",
     "BERTH_ACCOUNT": "account",
+    "BERTH_ENVIRONMENT_ROLLOUT_ROLES": "rollout_roles",
+    "BERTH_VERIFY_HOOK_FUNCTION": "verify_hook",
 }
 
 

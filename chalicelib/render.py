@@ -13,6 +13,7 @@ from typing import Any
 
 from .presets import HealthCheckPreset, heap_mib, port_name
 from .spec import HealthCheck, Spec, Volume
+from .strategies import RolloutRoles, advanced_configuration, deployment_configuration
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # A clearly fake digest for `berth render` without --image: it can never be pulled.
@@ -262,10 +263,13 @@ def render_task_definition(
     return task
 
 
-def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
+def render_service_settings(
+    spec: Spec, name: str, roles: RolloutRoles | None = None
+) -> dict[str, Any]:
     """The service settings Berth owns, as CreateService takes them. `loadBalancers` is always
     there, empty when the spec has none: UpdateService removes load balancers only when given an
-    empty list (ECS API reference, UpdateService `loadBalancers`)."""
+    empty list (ECS API reference, UpdateService `loadBalancers`). `roles`: the environment's
+    roles for blue/green, canary and linear deployments (chalicelib.strategies)."""
     svc = spec.services[name]
     cb = svc.deployment.circuit_breaker
     settings: dict[str, Any] = {
@@ -274,6 +278,7 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
             "minimumHealthyPercent": svc.deployment.minimum_healthy_percent,
             "maximumPercent": svc.deployment.maximum_percent,
             "deploymentCircuitBreaker": {"enable": cb.enable, "rollback": cb.rollback},
+            **deployment_configuration(spec, name, roles),
         },
         "loadBalancers": [],
     }
@@ -287,13 +292,14 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
             }
         }
     if svc.load_balancer is not None:
-        settings["loadBalancers"] = [
-            {
-                "targetGroupArn": svc.load_balancer.target_group_arn,
-                "containerName": name,
-                "containerPort": svc.load_balancer.container_port or svc.preset.lb_port,
-            }
-        ]
+        balancer: dict[str, Any] = {
+            "targetGroupArn": svc.load_balancer.target_group_arn,
+            "containerName": name,
+            "containerPort": svc.load_balancer.container_port or svc.preset.lb_port,
+        }
+        if advanced := advanced_configuration(svc.load_balancer, roles):
+            balancer["advancedConfiguration"] = advanced
+        settings["loadBalancers"] = [balancer]
     settings["serviceConnectConfiguration"] = service_connect_configuration(spec, name)
     grace = svc.health_check_grace_period
     if grace is None and svc.load_balancer is not None:
@@ -334,7 +340,11 @@ def service_connect_configuration(spec: Spec, name: str) -> dict[str, Any]:
 
 
 def create_service_request(
-    spec: Spec, name: str, task_definition_arn: str, client_token: str
+    spec: Spec,
+    name: str,
+    task_definition_arn: str,
+    client_token: str,
+    roles: RolloutRoles | None = None,
 ) -> dict[str, Any]:
     """The CreateService input for a service Berth creates (tagged as Berth's). The client token
     makes a retried CreateService for the same deployment record idempotent."""
@@ -351,7 +361,7 @@ def create_service_request(
             {"key": "berth:service", "value": name},
         ],
         "clientToken": client_token,
-        **render_service_settings(spec, name),
+        **render_service_settings(spec, name, roles),
     }
 
 

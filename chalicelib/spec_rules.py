@@ -12,6 +12,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING
 
 from .presets import KEYSTORE_VOLUME
+from .strategies import strategy_problems
 from .wso2_contract import contract_problems
 from .yamlsource import Path
 
@@ -194,6 +195,7 @@ def semantic_problems(spec: Spec) -> list[tuple[Path, str]]:
         problems += _service_problems(spec, name, svc)
     problems += contract_problems(spec)  # WSO2 images' variables and replicas
     problems += service_connect_problems(spec)
+    problems += strategy_problems(spec)
     if not problems:
         try:
             spec.deployment_order()

@@ -287,13 +287,17 @@ class Sandbox:
     def _example_secrets(self) -> None:
         """The secrets the examples reference, created as an operator creates them before the
         first deployment: the simulated ECS stops tasks whose secret is missing, as Fargate does."""
+        # Several examples name the same secrets (the dev example and its blue/green variant).
+        refs: set[str] = set()
         for path in sorted((REPO_ROOT / "examples").iterdir()):
             if path.suffix not in (".yaml", ".yml", ".json"):
                 continue
             document = yaml.safe_load(path.read_text())
             levels = [document, *(document.get("services") or {}).values()]
-            for ref in {v for level in levels for v in (level.get("secrets") or {}).values()}:
-                self.create_secret(ref)
+            refs |= {v for level in levels for v in (level.get("secrets") or {}).values()}
+            refs |= set(verify_secrets(document))
+        for ref in sorted(refs):
+            self.create_secret(ref)
 
     def create_secret(self, value_from: str, value: str = "sandbox") -> None:
         """Create the Secrets Manager secret or SSM parameter an ECS `valueFrom` names."""
@@ -567,3 +571,14 @@ def _text_of(document: dict[str, Any]) -> str:
 
 def example_spec(name: str = "wso2-dev.yaml") -> str:
     return (REPO_ROOT / "examples" / name).read_text()
+
+
+def verify_secrets(document: dict[str, Any]) -> list[str]:
+    """The secrets Berth's verification hook reads (deployment.verify.smoke.header.secret)."""
+    found = []
+    for service in (document.get("services") or {}).values():
+        verify = (service.get("deployment") or {}).get("verify") or {}
+        header = (verify.get("smoke") or {}).get("header") or {}
+        if header.get("secret"):
+            found.append(str(header["secret"]))
+    return found

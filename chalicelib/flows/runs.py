@@ -38,6 +38,7 @@ from ..render import (
     same_task_definition,
 )
 from ..spec import Spec
+from ..strategies import RolloutRoles, rollout_roles
 from .claims import claim, head_follows, new_record, new_run_id, pending_outcome, update_head
 from .lease import RELEASED, release_start_lease, take_start_lease
 
@@ -308,6 +309,9 @@ def _start(
     rendered = render_task_definition(
         spec, name, image_ref(record.image), accepted.account, accepted.region
     )
+    roles = rollout_roles(
+        berth.settings.fence, spec.environment, accepted.account, accepted.region
+    )
     try:
         live = berth.ecs.service(spec.cluster, name)
         owned = (
@@ -335,9 +339,10 @@ def _start(
             arn = berth.ecs.register(rendered)
         if live is None:
             token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{record.target}/{record.record_id}"))
-            applied = berth.ecs.create_service(create_service_request(spec, name, arn, token))
+            request = create_service_request(spec, name, arn, token, roles)
+            applied = berth.ecs.create_service(request)
         else:
-            applied = berth.ecs.update_service(_update_request(spec, record, arn, live))
+            applied = berth.ecs.update_service(_update_request(spec, record, arn, live, roles))
     except AwsCallFailed as failure:
         return fail(
             berth, record, reason="an AWS call failed; the service was not changed",
@@ -374,10 +379,14 @@ def _start(
 
 
 def _update_request(
-    spec: Spec, record: DeploymentRecord, arn: str, live: LiveService
+    spec: Spec,
+    record: DeploymentRecord,
+    arn: str,
+    live: LiveService,
+    roles: RolloutRoles | None = None,
 ) -> dict[str, Any]:
     settings = owned_settings(
-        render_service_settings(spec, record.service),
+        render_service_settings(spec, record.service, roles),
         desired_count_changed=record.desired_count is not None,
     )
     if record.desired_count is not None:

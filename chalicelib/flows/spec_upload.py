@@ -16,6 +16,7 @@ from ..outcomes import Outcome, ignored, warned
 from ..records import AcceptedSpec, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
 from ..spec import MAX_FILE_READ, Spec, parse_spec
+from ..strategies import rollout_roles
 from ..tracks import newest_matching, tag_matches
 from .runs import Step, adoptable, image_ref, reject, run_steps
 
@@ -135,6 +136,7 @@ def plan(
     """The services of `spec` whose rendered state differs from what ECS runs, in order."""
     before = Spec.model_validate(previous.document) if previous is not None else None
     errors = _twins(berth, spec, before)
+    roles = rollout_roles(berth.settings.fence, spec.environment, account, region)
     steps: list[Step] = []
     for name in spec.deployment_order():
         source = spec.services[name].image
@@ -156,7 +158,7 @@ def plan(
             environment=spec.environment,
             rendered=render_task_definition(spec, name, image_ref(image), account, region),
             settings=owned_settings(
-                render_service_settings(spec, name), desired_count_changed=count_changed
+                render_service_settings(spec, name, roles), desired_count_changed=count_changed
             ),
             launch_type=spec.launch_type_of(name),
             live=live,

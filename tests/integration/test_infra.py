@@ -101,7 +101,8 @@ def test_the_policy_allows_nothing_the_code_does_not_call(called_actions, stage)
 def test_pass_role_is_limited_to_the_task_roles_and_ecs_tasks():
     for stage in ("dev", "prod"):
         policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
-        [statement] = [s for s in policy["Statement"] if s["Action"] == "iam:PassRole"]
+        [statement] = [s for s in policy["Statement"] if s["Action"] == "iam:PassRole"
+                       and s["Sid"] == "PassOnlyTheTaskRoles"]  # rollout roles: test_rollout_roles
         assert statement["Resource"] == [
             f"arn:*:iam::*:role/berth-task{kind}-{stage}-{environment}"
             for environment in ("dev", "prod")
