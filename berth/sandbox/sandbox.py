@@ -147,7 +147,34 @@ class Sandbox:
         self._bootstrap()
         self.renew_clients()
         self.ecs_sim = SimulatedEcs(ACCOUNT, REGION, rollout_seconds=self.rollout_seconds)
+        self.ecs_sim.invoke_hook = self.invoke_hook
         return self
+
+    def invoke_hook(self, function_arn: str, payload: dict[str, Any]) -> Any:
+        """ECS invoking a lifecycle hook: the stage's verification hook is app.py's
+        `verify_rollout`, named `berth-<stage>-verify_rollout` as Chalice deploys it; any other
+        function does not exist here (Lambda: ResourceNotFoundException)."""
+        name = function_arn.rsplit(":function:", 1)[-1]
+        if function_arn != f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}" or (
+            name != f"berth-{STAGE}-verify_rollout"
+        ):
+            raise LookupError(f"ResourceNotFoundException: Function not found: {function_arn}")
+        delivery = self.deliver("verify_rollout", payload)
+        if delivery.error:
+            raise RuntimeError(delivery.error)
+        return delivery.result
+
+    def fire_alarm(self, name: str, state: str = "ALARM") -> None:
+        """Put a CloudWatch alarm into `state` (creating it first), as a real metric would."""
+        cloudwatch = self.client("cloudwatch")
+        if not cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]:
+            cloudwatch.put_metric_alarm(
+                AlarmName=name, MetricName="HTTPCode_Target_5XX_Count",
+                Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                Threshold=1.0,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+            )  # fmt: skip
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="sandbox")
 
     def renew_clients(self, **settings: str) -> None:
         """Give the handlers new clients, as a new Lambda container would have (botocore's retry
