@@ -255,6 +255,12 @@ def _secret_problems(path: Path, arn: str, fence: StageFence, env: str) -> Probl
     ]
 
 
+def secret_problems(path: Path, arn: str, fence: StageFence, env: str) -> Problems:
+    """A secret reference outside the environment's account, region or prefix (for secrets
+    that are not the tasks', such as the verification hook's header)."""
+    return _secret_problems(path, arn, fence, env)
+
+
 def _secrets_problems(spec: Spec, fence: StageFence) -> Problems:
     problems: Problems = []
     env = spec.environment

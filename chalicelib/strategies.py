@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .fence import secret_problems
 from .yamlsource import Path
 
 if TYPE_CHECKING:
@@ -292,6 +293,12 @@ def strategy_fence_problems(spec: Spec, fence: StageFence) -> Problems:
             problems.append(((*at, "deployment", "verify"), (
                 "this stage has no verification hook (BERTH_VERIFY_HOOK_FUNCTION)"
             )))  # fmt: skip
+        smoke = deployment.verify.smoke if deployment.verify else None
+        if smoke is not None and smoke.header is not None:
+            # The hook reads it with the stage's policy, which reads the environments' secrets
+            # only: the same fence as the tasks' secrets.
+            where: Path = (*at, "deployment", "verify", "smoke", "header", "secret")
+            problems += secret_problems(where, smoke.header.secret, fence, env)
         balancer = svc.load_balancer
         alternate = balancer.alternate_target_group_arn if balancer else None
         allowed = fence.networks.get(env)

@@ -72,7 +72,9 @@ PATTERNS: dict[str, dict[str, Any]] = {
     "on_service_action": SERVICE_ACTION,
 }
 # Every Lambda app.py declares (the EventBridge ones and the schedule).
-FUNCTIONS: tuple[str, ...] = (*PATTERNS, "sweep")
+# verify_rollout has no trigger of its own: ECS invokes it as a lifecycle hook (with the stage's
+# hook role, infra/resources.yaml).
+FUNCTIONS: tuple[str, ...] = (*PATTERNS, "sweep", "verify_rollout")
 
 # The repositories Berth deploys from (infra/resources.yaml creates them). BuildKit's cache
 # repository (berth-build-cache) is deliberately not one of them: its pushes must not wake Berth.
