@@ -259,13 +259,17 @@ def _started_changes(
     previous_task_definition_arn: str | None,
 ) -> dict[str, Any]:
     now = berth.clock()
-    breaker = spec.services[record.service].deployment.circuit_breaker
+    deployment = spec.services[record.service].deployment
+    breaker = deployment.circuit_breaker
+    # ECS rolls a blue/green, canary or linear deployment back when a lifecycle hook fails, and
+    # any deployment when one of its alarms fires (rendered with rollback: chalicelib.strategies).
+    rolls_back = deployment.strategy != "rolling" or bool(deployment.alarms)
     return {
         "task_definition_arn": arn,
         "previous_task_definition_arn": previous_task_definition_arn,
         "ecs_service_arn": applied.service_arn,
         "ecs_deployment_id": applied.deployment_id,
-        "rollback_enabled": breaker.enable and breaker.rollback,
+        "rollback_enabled": (breaker.enable and breaker.rollback) or rolls_back,
         "started_at": now,
         "updated_at": now,
         "waiting_for": [],

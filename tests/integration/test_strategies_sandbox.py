@@ -115,6 +115,8 @@ def test_an_alarm_in_alarm_rolls_the_deployment_back_naming_it(sandbox):
     hook.on_call = lambda: sandbox.fire_alarm("apim-dev-gateway-5xx")
 
     # When a new image is deployed
+    sandbox.collect_notifications()
+    sandbox.notifications.clear()
     sandbox.push("wso2am", "4.7.0-2")
     sandbox.run_until_idle()
 
@@ -125,7 +127,15 @@ def test_an_alarm_in_alarm_rolls_the_deployment_back_naming_it(sandbox):
         "ECS deployment alarm apim-dev-gateway-5xx is in ALARM state during "
         "PRODUCTION_TRAFFIC_SHIFT."
     )
-    assert history("apim")[0].status == "ROLLED_BACK"
+    record = history("apim")[0]
+    assert record.status == "ROLLED_BACK"
+    # and Berth's record and its one outcome notification name the alarm and the stage
+    reason = "deployment alarm apim-dev-gateway-5xx went into ALARM during PRODUCTION_TRAFFIC_SHIFT"
+    assert record.reason == reason
+    sandbox.collect_notifications()
+    outcomes = [n.document for n in sandbox.notifications
+                if n.document["service"] == "apim" and n.document["status"] != "STARTED"]  # fmt: skip
+    assert [(o["status"], o["reason"]) for o in outcomes] == [("ROLLED_BACK", reason)]
 
 
 def test_an_unchanged_blue_green_spec_deploys_nothing(sandbox):

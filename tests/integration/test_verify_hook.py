@@ -59,10 +59,11 @@ def test_a_verified_revision_completes_and_the_record_says_what_was_checked(sand
     # and ECS moved production traffic and completed; the record keeps the verification
     record = history("apim")[0]
     assert record.status == "COMPLETED"
-    assert _ms(record.stages[-1]) == (
+    assert [_ms(s) for s in record.stages] == [
         f"POST_TEST_TRAFFIC_SHIFT: verification passed: health GET {HEALTH}: 200 in N ms; "
-        f"smoke GET {SMOKE}: 200 in N ms"
-    )
+        f"smoke GET {SMOKE}: 200 in N ms",
+        "completed",
+    ]
     [answer] = [i["answer"] for i in sandbox.ecs_sim.hook_invocations[-1:]]
     assert answer == {"hookStatus": "SUCCEEDED"}
     assert live_image(sandbox, "apim").endswith(sandbox_digest(sandbox, "4.7.0-2"))
@@ -78,6 +79,8 @@ def sandbox_digest(sandbox: Any, tag: str) -> str:
 def test_a_failing_smoke_api_rolls_back_before_production_traffic(sandbox, listener):
     _blue_green(sandbox, listener)
     before = live_image(sandbox, "apim")
+    sandbox.collect_notifications()
+    sandbox.notifications.clear()
 
     # When the new revision's gateway is up but the smoke API answers 500
     listener.routes[SMOKE] = Route(500, '{"fault": {"code": 900900, "message": "Unclassified"}}')
@@ -90,10 +93,23 @@ def test_a_failing_smoke_api_rolls_back_before_production_traffic(sandbox, liste
     assert record.status == "ROLLED_BACK"
     assert record.ecs_deployment_id not in sandbox.ecs_sim.traffic
     assert live_image(sandbox, "apim") == before
-    assert _ms(record.verification) == (
+    verification = (
         f'smoke GET {SMOKE}: 500 (expected 200) in N ms: {{"fault": {{"code": 900900, '
         '"message": "Unclassified"}}'
     )
+    assert _ms(record.verification) == verification
+    # and its one outcome notification says which stage failed and why
+    sandbox.collect_notifications()
+    notes = [n for n in sandbox.notifications if n.document["service"] == "apim"]
+    [outcome] = [n for n in notes if n.document["status"] != "STARTED"]
+    assert outcome.document["status"] == "ROLLED_BACK"
+    assert _ms(outcome.document["reason"]) == (
+        "Berth's verification failed at POST_TEST_TRAFFIC_SHIFT, before production traffic moved: "
+        + verification
+    )
+    assert _ms(record.stages[0]) == f"POST_TEST_TRAFFIC_SHIFT: verification failed: {verification}"
+    assert record.stages[1].startswith("failed: Berth's verification failed at ")
+    assert record.stages[-1].startswith("rolled back (ecs-svc/")
 
 
 def test_a_gateway_still_starting_is_waited_for_with_a_call_back_delay(sandbox, listener):
@@ -112,7 +128,9 @@ def test_a_gateway_still_starting_is_waited_for_with_a_call_back_delay(sandbox, 
     assert "firstSeenAt" in answers[0]["hookDetails"]["berth"]
     record = history("apim")[0]
     assert record.status == "COMPLETED"
-    assert [s.split(":")[1].strip() for s in record.stages] == ["verification passed"]
+    assert [s.split(":")[:2] for s in record.stages] == [
+        ["POST_TEST_TRAFFIC_SHIFT", " verification passed"], ["completed"]
+    ]
 
 
 def test_a_gateway_that_never_starts_fails_after_its_startup_time(sandbox, listener):
