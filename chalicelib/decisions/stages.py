@@ -50,9 +50,11 @@ def explained(step: Step, record: DeploymentRecord, event: EcsDeploymentStateCha
     if not failing:
         return step
     reason = failure_reason(record, event.detail.reason)
-    if reason is None or reason == record.reason:
+    if reason is None:
         return step
-    return dataclasses.replace(step, reason=reason)
+    # The tasks were healthy (the hook reached them; an alarm is about what they serve): the
+    # stopped tasks and service events of earlier deployments would only mislead as causes.
+    return dataclasses.replace(step, reason=reason, read_causes=False)
 
 
 def stage_line(event: EcsDeploymentStateChange, record: DeploymentRecord, reason: str) -> str:

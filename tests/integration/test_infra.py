@@ -31,8 +31,6 @@ IMPLIED = {
     "logs:PutLogEvents": "the Lambda runtime writes the function's logs",
     "ssm:GetParameters": "the pre-flight of a spec whose secrets are SSM parameters "
     "(examples/wso2-prod.json; the demo's dev spec uses Secrets Manager)",
-    "secretsmanager:GetSecretValue": "the verification hook reads a smoke call's header secret "
-    "(tests/integration/test_verify_hook.py)",
 }
 
 

@@ -22,6 +22,7 @@ def test_a_failed_verification_is_the_reason_naming_its_stage():
         f"moved: {VERIFIED}"
     )
     assert stage_line(ecs_event, failed, step.reason) == f"failed: {step.reason}"
+    assert not step.read_causes  # the tasks were healthy: no stopped-task causes
 
 
 def test_an_alarm_is_named_with_the_stage():
