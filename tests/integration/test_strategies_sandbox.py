@@ -6,6 +6,7 @@ own hook is tested in test_verify_hook.py."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -198,3 +199,57 @@ ADVANCED = {
 )  # fmt: skip
 def test_the_sandbox_refuses_what_ecs_refuses(sandbox, configuration, advanced, refusal):
     assert _create(sandbox, configuration, advanced) == f"InvalidParameterException: {refusal}"
+
+
+def test_berth_diff_renders_the_rollout_roles_so_an_unchanged_spec_shows_no_difference(sandbox):
+    from berth.commands.diff import Stage, changes_anything, diff_spec
+    from chalicelib import handlers
+    from chalicelib.spec import parse_spec
+
+    hook = ScriptedHook({"hookStatus": "SUCCEEDED"})
+    _switch_to_blue_green(sandbox, hook)
+    berth = handlers.berth()
+    text = sandbox.adapt_spec(example_spec(BLUE_GREEN))
+    spec = parse_spec(text.encode(), "s.yaml")
+    stage = Stage(berth.store, berth.ecs, berth.ecr, "123456789012", "us-east-1",
+                  berth.settings.fence)  # fmt: skip
+    [apim] = [d for d in diff_spec(stage, spec) if d.service == "apim"]
+    assert not changes_anything(diff_spec(stage, spec))
+    changed = [line for line in apim.settings if line[:1] in "+-" and line[:3] not in "---+++"]
+    assert not [line for line in changed if "roleArn" in line or "hookTargetArn" in line]
+    # and a role the stage no longer declares would show
+    other = berth.settings.fence
+    assert other is not None
+    moved = dataclasses.replace(other, rollout_roles={"dev": ("other-lb", "other-hook")})
+    changed_stage = Stage(berth.store, berth.ecs, berth.ecr, "123456789012", "us-east-1", moved)
+    [shown] = [d for d in diff_spec(changed_stage, spec) if d.service == "apim"]
+    assert shown.change.kind == "settings"
+    assert any("role/other-lb" in line and line.startswith("+") for line in shown.settings)
+
+
+@pytest.mark.parametrize(
+    ("deployment", "steps"),
+    [
+        ({"strategy": "canary", "canary": {"percent": 10, "bake": 1}}, [10.0, 100.0]),
+        ({"strategy": "linear", "linear": {"stepPercent": 25, "bake": 1}},
+         [25.0, 50.0, 75.0, 100.0]),
+    ],
+)  # fmt: skip
+def test_canary_and_linear_shift_production_traffic_in_their_steps(sandbox, deployment, steps):
+    import yaml
+
+    deploy_example(sandbox)
+    sandbox.ecs_sim.time_scale = 0.0001
+    hook = ScriptedHook({"hookStatus": "SUCCEEDED"})
+    sandbox.ecs_sim.invoke_hook = hook
+    document = yaml.safe_load(sandbox.adapt_spec(example_spec(BLUE_GREEN)))
+    configured = document["services"]["apim"]["deployment"]
+    configured.pop("bakeTime")
+    configured.update(deployment)
+    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.run_until_idle()
+
+    record = history("apim")[0]
+    assert record.status == "COMPLETED"
+    assert sandbox.ecs_sim.traffic[record.ecs_deployment_id] == steps
+    assert [p["lifecycleStage"] for p in hook.payloads] == ["POST_TEST_TRAFFIC_SHIFT"]
