@@ -157,3 +157,18 @@ def test_the_hook_reaches_nothing_but_loopback(sandbox, listener):
     assert "refused: apim-dev-test.internal.example.com is not a host this process may call" in (
         record.verification
     )
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"lifecycleStage": "POST_TEST_TRAFFIC_SHIFT"},  # no executionDetails: not ECS's shape
+        {"executionDetails": {"serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/c/s"},
+         "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "hookDetails": {"other": 1}},
+    ],
+)  # fmt: skip
+def test_an_invocation_berth_did_not_configure_fails_and_calls_nothing(sandbox, payload):
+    mark = sandbox.recorder.mark()
+    delivery = sandbox.deliver("verify_rollout", payload)
+    assert (delivery.error, delivery.result) == (None, {"hookStatus": "FAILED"})
+    assert sandbox.recorder.since(mark) == []

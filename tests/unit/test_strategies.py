@@ -276,3 +276,20 @@ def test_rendered_requests_pass_botocores_input_validation(strategy):
     assert not report.has_errors(), report.generate_report()
     assert request["deploymentConfiguration"]["lifecycleHooks"][0]["hookDetails"]["berth"][
         "smoke"] == {"method": "GET", "path": "/x", "status": 204}  # fmt: skip
+
+
+def test_the_smoke_headers_secret_is_fenced_like_the_tasks_secrets():
+    fence = FenceVariables(clusters="dev=c", roles="dev=exec", image_repositories="web",
+                           rollout_roles="dev=lb,hook", verify_hook="h", account="123456789012",
+                           secrets="dev=wso2/dev/")  # fmt: skip
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/prod/token"
+    deployment = (
+        "      strategy: blue-green\n      bakeTime: 0\n      verify:\n"
+        "        testUrl: 'http://x'\n        health: /h\n"
+        f"        smoke: {{path: /api, header: {{name: Authorization, secret: '{secret}'}}}}\n"
+    )
+    [found] = problems(spec_text(deployment, FULL_LB), fence)
+    assert found.endswith(
+        "services.web.deployment.verify.smoke.header.secret: secret wso2/prod/token is outside "
+        "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
+    )
