@@ -312,3 +312,50 @@ def strategy_fence_problems(spec: Spec, fence: StageFence) -> Problems:
                 "BERTH_ENVIRONMENT_TARGET_GROUPS)"
             )))  # fmt: skip
     return problems
+
+
+# ---- leaving a strategy -------------------------------------------------------------------------
+# A rolling service renders no strategy, alarms or hooks (so that it renders as before), and the
+# live comparison only reads the keys rendered: without these, a spec that goes back to rolling
+# (or drops its alarms, its verification, its load balancer's advanced configuration) would look
+# unchanged and never reach ECS. Whether UpdateService keeps a DeploymentConfiguration member it
+# is not sent is not documented: Berth resets them explicitly.
+ROLLING_RESET: dict[str, Any] = {
+    "strategy": "ROLLING",
+    "alarms": {"alarmNames": [], "enable": False, "rollback": False},
+    "lifecycleHooks": [],
+}
+
+
+def _active(key: str, value: Any) -> bool:
+    if key == "strategy":
+        return value not in (None, "ROLLING")
+    if key == "alarms":
+        return bool(isinstance(value, dict) and value.get("enable"))
+    return bool(value)
+
+
+def left_behind(live: dict[str, Any] | None, wanted: dict[str, Any]) -> dict[str, Any]:
+    """What the live DeploymentConfiguration still has that the rendered one dropped, as the
+    values that reset it (empty when nothing is left behind)."""
+    live = live or {}
+    return {
+        key: reset
+        for key, reset in ROLLING_RESET.items()
+        if key not in wanted and _active(key, live.get(key))
+    }
+
+
+def advanced_left_behind(live: list[Any] | None, wanted: list[Any]) -> bool:
+    """Does a live load balancer keep an advancedConfiguration the rendered ones dropped?"""
+    kept = {
+        str(b.get("targetGroupArn"))
+        for b in live or []
+        if isinstance(b, dict) and b.get("advancedConfiguration")
+    }
+    rendered = {
+        str(b.get("targetGroupArn"))
+        for b in wanted
+        if isinstance(b, dict) and b.get("advancedConfiguration")
+    }
+    return bool(kept - rendered)

@@ -253,3 +253,29 @@ def test_canary_and_linear_shift_production_traffic_in_their_steps(sandbox, depl
     assert record.status == "COMPLETED"
     assert sandbox.ecs_sim.traffic[record.ecs_deployment_id] == steps
     assert [p["lifecycleStage"] for p in hook.payloads] == ["POST_TEST_TRAFFIC_SHIFT"]
+
+
+def test_a_spec_back_on_rolling_takes_the_service_off_blue_green(sandbox):
+    # Given APIM on blue/green
+    hook = ScriptedHook({"hookStatus": "SUCCEEDED"})
+    _switch_to_blue_green(sandbox, hook)
+    assert _apim(sandbox)["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
+
+    # When the dev example (rolling) is uploaded again
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
+    sandbox.run_until_idle()
+
+    # Then ECS is told to deploy rolling again, without the alternate target group
+    [update] = [c.params for c in sandbox.recorder.ecs_mutations(mark)
+                if c.operation == "UpdateService"]  # fmt: skip
+    assert update["deploymentConfiguration"]["strategy"] == "ROLLING"
+    assert "advancedConfiguration" not in update["loadBalancers"][0]
+    apim = _apim(sandbox)
+    assert apim["deploymentConfiguration"]["strategy"] == "ROLLING"
+    assert history("apim")[0].status == "COMPLETED"
+    # and a second upload of it changes nothing
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []

@@ -8,8 +8,10 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
+from chalicelib.decisions.changes import covers, live_settings, service_update
 from chalicelib.errors import SpecError
 from chalicelib.fence import FenceVariables
+from chalicelib.live import LiveService
 from chalicelib.render import create_service_request, render_service_settings
 from chalicelib.settings import Settings
 from chalicelib.spec import load_spec_file, parse_spec
@@ -293,3 +295,39 @@ def test_the_smoke_headers_secret_is_fenced_like_the_tasks_secrets():
         "services.web.deployment.verify.smoke.header.secret: secret wso2/prod/token is outside "
         "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
     )
+
+
+# ---- leaving a strategy -------------------------------------------------------------------------
+
+
+def _live(configuration: dict, balancers: list) -> LiveService:
+    described = {"deploymentConfiguration": configuration, "loadBalancers": balancers,
+                 "deployments": [{"status": "PRIMARY", "id": "ecs-svc/1"}]}  # fmt: skip
+    return LiveService("arn:aws:ecs:us-east-1:1:service/c/web", "arn:td:1", "ecs-svc/1",
+                       "COMPLETED", "FARGATE", described, {"berth:environment": "dev"})  # fmt: skip
+
+
+def test_a_spec_back_on_rolling_resets_what_ecs_still_runs():
+    blue_green = parse_spec(spec_text("      strategy: blue-green\n      bakeTime: 1\n"
+                                      "      alarms: [a]\n", FULL_LB).encode(), "s.yaml")  # fmt: skip
+    live = render_service_settings(blue_green, "web", ROLES)
+    rolling = parse_spec(spec_text("      {}\n", "      containerPort: 8243\n").encode(), "s.yaml")
+    wanted = render_service_settings(rolling, "web", ROLES)
+    service = _live(live["deploymentConfiguration"], live["loadBalancers"])
+    # Given what runs is blue/green with alarms, the rolling spec is a change
+    assert not covers(live_settings(service, wanted), wanted)
+    update = service_update(wanted, service)
+    # and the update turns the strategy and alarms off, and sends the load balancer without
+    # its advanced configuration
+    assert update["deploymentConfiguration"] == {
+        **wanted["deploymentConfiguration"], "strategy": "ROLLING",
+        "alarms": {"alarmNames": [], "enable": False, "rollback": False},
+    }  # fmt: skip
+    assert update["loadBalancers"] == wanted["loadBalancers"]
+    assert "advancedConfiguration" not in update["loadBalancers"][0]
+    # while the same blue/green spec again is no change at all
+    again = {k: live[k] for k in ("deploymentConfiguration", "loadBalancers")}
+    assert covers(live_settings(service, again), again)
+    assert service_update(again, service) == {
+        "deploymentConfiguration": live["deploymentConfiguration"]
+    }
