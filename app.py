@@ -42,6 +42,13 @@ def on_deploy_batch(event: CloudWatchEvent) -> dict[str, Any]:
     return handlers.deploy_batch(event.to_dict(), event.context)
 
 
+@app.lambda_function(name="verify_rollout")
+def verify_rollout(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """ECS's lifecycle hook (POST_TEST_TRAFFIC_SHIFT): verify the new revision through the test
+    listener before production traffic moves."""
+    return handlers.verify_rollout(event, context)
+
+
 @app.schedule(triggers.SWEEP_EVERY, name="sweep")
 def sweep(event: Any) -> dict[str, Any]:
     """Settle deployments whose ECS events never came."""

@@ -302,10 +302,11 @@ def diff(file: str, color: bool | None, **kw: Any) -> None:
     from .commands.diff import Stage, changes_anything, diff_lines, diff_spec
 
     where = _where(kw)
-    spec = _load_or_fail(file, _fence(where["stage"]), status=2)
+    fence = _fence(where["stage"])
+    spec = _load_or_fail(file, fence, status=2)
     try:
         conn = _connect(where)
-        stage = Stage(conn.store, conn.ecs, conn.ecr, conn.account, conn.region)
+        stage = Stage(conn.store, conn.ecs, conn.ecr, conn.account, conn.region, fence)
         diffs = diff_spec(stage, spec)
     except BerthError as exc:
         click.echo(f"berth: {exc}", err=True)

@@ -16,10 +16,12 @@ from .adapters.bus import Bus
 from .adapters.clients import Clients, Session
 from .adapters.ecr import Ecr
 from .adapters.ecs import Ecs
+from .adapters.http import Http
 from .adapters.idempotency import Once
 from .adapters.logs import Logs
 from .adapters.resources import Resources
 from .adapters.s3 import SpecObjects
+from .adapters.secrets import Secrets
 from .adapters.sns import Notifier
 from .adapters.store import Store
 from .notifications import (
@@ -96,6 +98,14 @@ class Berth:
     @cached_property
     def notifier(self) -> Notifier:
         return Notifier(self.clients.sns, self.settings.topic_arn)
+
+    @cached_property
+    def http(self) -> Http:
+        return Http()
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        return Secrets(self.clients.secretsmanager)
 
     @cached_property
     def once(self) -> Once:

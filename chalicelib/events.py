@@ -287,3 +287,32 @@ def _first_error(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in first["loc"]) or "event"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}: {first['msg']}{more}"
+
+
+# ---- ECS lifecycle hook invocations --------------------------------------------------------------
+# What ECS passes a lifecycle hook's Lambda function (ECS developer guide, "Lifecycle hooks for
+# Amazon ECS service deployments", Lifecycle payloads: serviceArn, targetServiceRevisionArn,
+# testTrafficWeights, productionTrafficWeights; "Lambda hooks for Amazon ECS service deployments":
+# hookDetails configured on the hook, or returned with IN_PROGRESS).
+
+
+class HookExecutionDetails(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    service_arn: str = Field(alias="serviceArn", min_length=1)
+    target_service_revision_arn: str = Field(alias="targetServiceRevisionArn", default="")
+    test_traffic_weights: dict[str, float] = Field(alias="testTrafficWeights", default={})
+    production_traffic_weights: dict[str, float] = Field(
+        alias="productionTrafficWeights", default={}
+    )
+
+
+class LifecycleHookInvocation(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    execution_details: HookExecutionDetails = Field(alias="executionDetails")
+    execution_id: str = Field(alias="executionId", default="")
+    lifecycle_stage: str = Field(alias="lifecycleStage", min_length=1)
+    resource_arn: str = Field(alias="resourceArn", default="")
+    hook_details: dict[str, Any] = Field(alias="hookDetails", default={})
+

@@ -47,6 +47,12 @@ class StageFence:
     declared, not checked. Once declared, an environment it does not list mounts none."""
     account: str | None = None
     region: str | None = None
+    rollout_roles: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Each environment's roles for ECS's blue/green, canary and linear deployments: (the
+    infrastructure role ECS manages its load balancers with, the role ECS invokes lifecycle hooks
+    with), role names (BERTH_ENVIRONMENT_ROLLOUT_ROLES)."""
+    verify_hook: str | None = None
+    """The name of Berth's verification hook Lambda (BERTH_VERIFY_HOOK_FUNCTION)."""
 
 
 def environment_map(declared: str) -> dict[str, list[str]]:
@@ -88,6 +94,8 @@ class FenceVariables:
     file_systems: str = ""
     account: str = ""
     region: str = ""
+    rollout_roles: str = ""
+    verify_hook: str = ""
 
     def fence(self) -> StageFence:
         clusters = environment_clusters(self.clusters)
@@ -125,6 +133,12 @@ class FenceVariables:
             },
             account=self.account or None,
             region=self.region or None,
+            rollout_roles={
+                env: (names[0], names[1])
+                for env, names in environment_map(self.rollout_roles).items()
+                if len(names) == 2
+            },
+            verify_hook=self.verify_hook or None,
         )
 
 
@@ -142,6 +156,8 @@ FENCE_VARIABLES = {
     "BERTH_ENVIRONMENT_ADOPT": "adopt",
     "BERTH_ENVIRONMENT_FILE_SYSTEMS": "file_systems",
     "BERTH_ACCOUNT": "account",
+    "BERTH_ENVIRONMENT_ROLLOUT_ROLES": "rollout_roles",
+    "BERTH_VERIFY_HOOK_FUNCTION": "verify_hook",
 }
 
 
@@ -245,6 +261,12 @@ def _secret_problems(path: Path, arn: str, fence: StageFence, env: str) -> Probl
             f"{prefix} (BERTH_ENVIRONMENT_SECRETS)",
         )
     ]
+
+
+def secret_problems(path: Path, arn: str, fence: StageFence, env: str) -> Problems:
+    """A secret reference outside the environment's account, region or prefix (for secrets
+    that are not the tasks', such as the verification hook's header)."""
+    return _secret_problems(path, arn, fence, env)
 
 
 def _secrets_problems(spec: Spec, fence: StageFence) -> Problems:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
 
 from .context import Berth, invocation_started
 from .errors import EventNotUnderstood
@@ -24,10 +25,11 @@ from .events import (
     EcsDeploymentStateChange,
     EcsServiceAction,
     EventBridgeEvent,
+    LifecycleHookInvocation,
     parse_event,
     parse_spec_objects,
 )
-from .flows import batches, image_push, rollout, spec_upload
+from .flows import batches, image_push, rollout, spec_upload, verify
 from .flows import sweep as sweep_flow
 from .outcomes import Outcome
 from .settings import Settings
@@ -187,6 +189,21 @@ def deploy_batch(raw: Any, context: Any = None) -> dict[str, Any]:
     return _handle(
         raw, context, handler="on_deploy_batch", model=DeployBatch, work=batches.on_batch,
     )  # fmt: skip
+
+
+def verify_rollout(raw: Any, context: Any = None) -> dict[str, Any]:
+    """ECS's lifecycle hook invocation: answer with a hookStatus, never raise (a failed function
+    makes ECS roll back without a reason Berth could record)."""
+    instance = _start(raw, "verify_rollout", context)
+    try:
+        invocation = LifecycleHookInvocation.model_validate(raw)
+    except ValidationError as exc:
+        logger.warning("hook invocation not understood", extra={"errors": exc.error_count()})
+        return {"hookStatus": "FAILED"}
+    answer = verify.on_hook(instance, invocation)
+    metrics.add_metric(name=f"verification_{answer['hookStatus']}", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+    return answer
 
 
 def sweep() -> dict[str, Any]:

@@ -105,6 +105,11 @@ class DeploymentRecord(BaseModel):
     outcomes are told together in one run summary instead of one notification each."""
     reason: str = ""
     causes: list[str] = []
+    stages: list[str] = []
+    """A blue/green, canary or linear deployment's lifecycle as Berth saw it, one line a step
+    ("POST_TEST_TRAFFIC_SHIFT: verification passed: ...", "rolled back: ...")."""
+    verification: str = ""
+    """What Berth's verification hook found last (the reason of its answer)."""
     errors: list[str] = []
     errors_total: int | None = None
     """How many errors there were, when more than `errors` keeps (one item holds 400 KB)."""

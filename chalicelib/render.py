@@ -15,6 +15,7 @@ from typing import Any
 from .presets import HealthCheckPreset, heap_mib, port_name
 from .schema_init import PLAN_VARIABLE, SCRIPTS_MOUNT, schema_plan
 from .spec import HealthCheck, LoadBalancer, Spec, Volume
+from .strategies import RolloutRoles, advanced_configuration, deployment_configuration
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # A clearly fake digest for `berth render` without --image: it can never be pulled.
@@ -295,10 +296,13 @@ def render_task_definition(
     return task
 
 
-def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
+def render_service_settings(
+    spec: Spec, name: str, roles: RolloutRoles | None = None
+) -> dict[str, Any]:
     """The service settings Berth owns, as CreateService takes them. `loadBalancers` is always
     there, empty when the spec has none: UpdateService removes load balancers only when given an
-    empty list (ECS API reference, UpdateService `loadBalancers`)."""
+    empty list (ECS API reference, UpdateService `loadBalancers`). `roles`: the environment's
+    roles for blue/green, canary and linear deployments (chalicelib.strategies)."""
     svc = spec.services[name]
     cb = svc.deployment.circuit_breaker
     settings: dict[str, Any] = {
@@ -307,6 +311,7 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
             "minimumHealthyPercent": svc.deployment.minimum_healthy_percent,
             "maximumPercent": svc.deployment.maximum_percent,
             "deploymentCircuitBreaker": {"enable": cb.enable, "rollback": cb.rollback},
+            **deployment_configuration(spec, name, roles),
         },
         "loadBalancers": [],
     }
@@ -320,7 +325,7 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
             }
         }
     settings["loadBalancers"] = [
-        render_load_balancer(spec, name, lb) for _, lb in svc.target_groups()
+        render_load_balancer(spec, name, lb, roles) for _, lb in svc.target_groups()
     ]
     settings["serviceConnectConfiguration"] = service_connect_configuration(spec, name)
     grace = svc.health_check_grace_period
@@ -335,14 +340,20 @@ def render_service_settings(spec: Spec, name: str) -> dict[str, Any]:
     return settings
 
 
-def render_load_balancer(spec: Spec, name: str, lb: LoadBalancer) -> dict[str, Any]:
+def render_load_balancer(
+    spec: Spec, name: str, lb: LoadBalancer, roles: RolloutRoles | None = None
+) -> dict[str, Any]:
     """One entry of CreateService/UpdateService `loadBalancers` (ECS API reference,
-    LoadBalancer): the product container, named as the service, at the entry's port."""
-    return {
+    LoadBalancer): the product container, named as the service, at the entry's port, with its
+    advancedConfiguration for blue/green, canary and linear deployments."""
+    balancer: dict[str, Any] = {
         "targetGroupArn": lb.target_group_arn,
         "containerName": name,
         "containerPort": spec.services[name].target_port(lb),
     }
+    if advanced := advanced_configuration(lb, roles):
+        balancer["advancedConfiguration"] = advanced
+    return balancer
 
 
 def service_connect_configuration(spec: Spec, name: str) -> dict[str, Any]:
@@ -372,7 +383,11 @@ def service_connect_configuration(spec: Spec, name: str) -> dict[str, Any]:
 
 
 def create_service_request(
-    spec: Spec, name: str, task_definition_arn: str, client_token: str
+    spec: Spec,
+    name: str,
+    task_definition_arn: str,
+    client_token: str,
+    roles: RolloutRoles | None = None,
 ) -> dict[str, Any]:
     """The CreateService input for a service Berth creates (tagged as Berth's). The client token
     makes a retried CreateService for the same deployment record idempotent."""
@@ -389,7 +404,7 @@ def create_service_request(
             {"key": "berth:service", "value": name},
         ],
         "clientToken": client_token,
-        **render_service_settings(spec, name),
+        **render_service_settings(spec, name, roles),
     }
 
 

@@ -41,6 +41,7 @@ from .presets import (
 from .schema_init import schema_init_fence_problems
 from .spec_rules import did_you_mean, semantic_problems, sidecar_fence_problems
 from .spec_safety import safety_problems
+from .strategies import strategy_fence_problems
 from .tracks import track_problem
 from .yamlsource import Located, Path, SourceError, load_document
 
@@ -117,13 +118,28 @@ class Network(_Model):
     assign_public_ip: bool = False
 
 
+# ELB listener rule (ALB) or listener (NLB) ARNs, as LoadBalancer.advancedConfiguration takes them
+# ("the production listener rule (in the case of an Application Load Balancer) or listener (in the
+# case for an Network Load Balancer)", ECS API reference, AdvancedConfiguration).
+LISTENER_RULE = (
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"
+    r"(listener-rule/app/[^/]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+|listener/net/[^/]+/[0-9a-f]+/[0-9a-f]+)$"
+)
+TARGET_GROUP = r"^arn:aws[a-z-]*:elasticloadbalancing:.+:targetgroup/.+"
+
+
 class LoadBalancer(_Model):
     """One target group the service's product container registers in (ECS LoadBalancer): one
     entry of CreateService `loadBalancers`. Fields are added here, rendered by
     `render.render_load_balancer`."""
 
-    target_group_arn: str = Field(pattern=r"^arn:aws[a-z-]*:elasticloadbalancing:.+:targetgroup/.+")
+    target_group_arn: str = Field(pattern=TARGET_GROUP)
     container_port: int | None = Field(default=None, ge=1, le=65535)
+    # Blue/green, canary and linear deployments (rendered as this load balancer's
+    # advancedConfiguration; chalicelib/strategies.py).
+    alternate_target_group_arn: str | None = Field(default=None, pattern=TARGET_GROUP)
+    production_listener_rule: str | None = Field(default=None, pattern=LISTENER_RULE)
+    test_listener_rule: str | None = Field(default=None, pattern=LISTENER_RULE)
 
 
 class CircuitBreaker(_Model):
@@ -131,10 +147,81 @@ class CircuitBreaker(_Model):
     rollback: bool = True
 
 
+# ---- deployment strategies (ECS API reference: DeploymentConfiguration, CanaryConfiguration,
+# LinearConfiguration; limits quoted from botocore's ecs service model) ---------------------------
+Strategy = Literal["rolling", "blue-green", "canary", "linear"]
+# bakeTimeInMinutes, canaryBakeTimeInMinutes, stepBakeTimeInMinutes: "Valid values are 0 to 1440
+# minutes (24 hours)".
+BAKE_MINUTES = 1440
+
+
+def _tenths(value: float) -> float:
+    # canaryPercent and stepPercent: "Valid values are multiples of 0.1".
+    if abs(value * 10 - round(value * 10)) > 1e-9:
+        raise ValueError(f"{value} is not a multiple of 0.1 (ECS takes percentages in tenths)")
+    return round(value, 1)
+
+
+class Canary(_Model):
+    """CanaryConfiguration: canaryPercent "from 0.1 to 100.0. The default value is 5.0";
+    canaryBakeTimeInMinutes "The default value is 10"."""
+
+    percent: Annotated[float, AfterValidator(_tenths)] = Field(default=5.0, ge=0.1, le=100.0)
+    bake: int = Field(default=10, ge=0, le=BAKE_MINUTES, description="minutes")
+
+
+class Linear(_Model):
+    """LinearConfiguration: stepPercent "from 3.0 to 100.0. The default value is 10.0";
+    stepBakeTimeInMinutes "The default value is 6"."""
+
+    step_percent: Annotated[float, AfterValidator(_tenths)] = Field(default=10.0, ge=3.0, le=100.0)
+    bake: int = Field(default=6, ge=0, le=BAKE_MINUTES, description="minutes")
+
+
+HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$"  # an HTTP token (RFC 9110, 5.6.2)
+
+
+class VerifyHeader(_Model):
+    """A request header whose value is a secret (Secrets Manager), read by the hook at run time."""
+
+    name: str = Field(pattern=HEADER_NAME)
+    secret: SecretArn
+
+
+class VerifyRequest(_Model):
+    """One HTTP call Berth's hook makes through the test listener, and the status it expects."""
+
+    method: Literal["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] = "GET"
+    path: str = Field(pattern=r"^/[\x21-\x7e]*$", max_length=2048)
+    status: int = Field(default=200, ge=100, le=599)
+    header: VerifyHeader | None = None
+
+
+class Verify(_Model):
+    """Berth's verification of the new revision before production traffic moves: run by Berth's
+    lifecycle hook Lambda at POST_TEST_TRAFFIC_SHIFT, through the load balancer's test listener."""
+
+    test_url: str = Field(pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$", max_length=300)
+    health: str | None = Field(default=None, pattern=r"^/[\x21-\x7e]*$", max_length=2048)
+    smoke: VerifyRequest | None = None
+    timeout: int = Field(default=5, ge=1, le=30, description="seconds per request")
+    startup: int = Field(
+        default=10, ge=0, le=60, description="minutes the product may still be starting"
+    )
+
+
 class Deployment(_Model):
     minimum_healthy_percent: int = Field(default=100, ge=0, le=100)
     maximum_percent: int = Field(default=200, ge=100, le=200)
     circuit_breaker: CircuitBreaker = CircuitBreaker()
+    strategy: Strategy = "rolling"
+    bake_time: int | None = Field(default=None, ge=0, le=BAKE_MINUTES, description="minutes")
+    canary: Canary | None = None
+    linear: Linear | None = None
+    # CloudWatch alarm names (1-255 characters, CloudWatch PutMetricAlarm AlarmName); rendered as
+    # deploymentConfiguration.alarms with rollback.
+    alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = []
+    verify: Verify | None = None
 
 
 class HealthCheck(_Model):
@@ -664,6 +751,7 @@ def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
         found = semantic_problems(spec) + safety_problems(spec)
         reached = fence_problems(spec, fence) + sidecar_fence_problems(spec, fence) if fence else []
         reached += schema_init_fence_problems(spec, fence) if fence else []
+        reached += strategy_fence_problems(spec, fence) if fence else []
         if removed:
             found = [p for p in found if not _follows_from(p[0], removed, doc.data)]
             reached = [] if ("environment",) in removed else reached  # roles, secrets, groups
@@ -740,12 +828,12 @@ _READ_WITH: dict[str, set[str]] = {
     "secrets": {"environment", "secrets", "executionRoleArn", "containers", "schemaInit"},
     "image": {"image"},
     "network": {"network"},
-    "loadBalancer": {"loadBalancer", "loadBalancers", "healthCheckGracePeriod"},
-    "loadBalancers": {"loadBalancer", "loadBalancers", "healthCheckGracePeriod"},
+    "loadBalancer": {"loadBalancer", "loadBalancers", "healthCheckGracePeriod", "deployment"},
+    "loadBalancers": {"loadBalancer", "loadBalancers", "healthCheckGracePeriod", "deployment"},
     "healthCheck": {"healthCheck", "containers"},
     "healthCheckGracePeriod": {"healthCheckGracePeriod"},
     "dependsOn": {"dependsOn"},
-    "deployment": {"deployment"},
+    "deployment": {"deployment", "loadBalancer", "loadBalancers"},
     "desiredCount": {"desiredCount", "environment", "secrets"},
     "logGroup": {"logGroup"},
     "executionRoleArn": {"executionRoleArn"},

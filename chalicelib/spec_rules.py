@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .presets import KEYSTORE_VOLUME
 from .schema_init import schema_init_problems
+from .strategies import strategy_problems
 from .wso2_contract import contract_problems
 from .yamlsource import Path
 
@@ -242,6 +243,7 @@ def semantic_problems(spec: Spec) -> list[tuple[Path, str]]:
         if name in spec.services
     ]  # fmt: skip
     problems += schema_init_problems(spec)
+    problems += strategy_problems(spec)
     if not problems:
         try:
             spec.deployment_order()

@@ -85,7 +85,9 @@ PATTERNS: dict[str, dict[str, Any]] = {
     "on_deploy_batch": DEPLOY_BATCH,
 }
 # Every Lambda app.py declares (the EventBridge ones and the schedule).
-FUNCTIONS: tuple[str, ...] = (*PATTERNS, "sweep")
+# verify_rollout has no trigger of its own: ECS invokes it as a lifecycle hook (with the stage's
+# hook role, infra/resources.yaml).
+FUNCTIONS: tuple[str, ...] = (*PATTERNS, "sweep", "verify_rollout")
 
 # The repositories Berth deploys from (infra/resources.yaml creates them; docker/build.py builds
 # their images): the WSO2 products and the keystore-init sidecar, which specs may track. BuildKit's

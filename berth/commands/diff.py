@@ -15,6 +15,7 @@ from chalicelib.adapters.ecr import Ecr
 from chalicelib.adapters.ecs import Ecs
 from chalicelib.adapters.store import Store
 from chalicelib.decisions.changes import ServiceChange, classify_change, covers, owned_settings
+from chalicelib.fence import StageFence
 from chalicelib.flows.sidecars import sidecar_refs, tracked_sidecar_images
 from chalicelib.records import Image
 from chalicelib.render import (
@@ -24,6 +25,7 @@ from chalicelib.render import (
     render_task_definition,
 )
 from chalicelib.spec import Spec
+from chalicelib.strategies import rollout_roles
 from chalicelib.tracks import newest_matching, tag_matches
 
 
@@ -36,6 +38,8 @@ class Stage:
     ecr: Ecr
     account: str
     region: str
+    fence: StageFence | None = None
+    """The stage's fence: the environments' rollout roles a blue/green service renders with."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,10 @@ def diff_service(stage: Stage, spec: Spec, name: str) -> ServiceDiff:
         stage.region, sidecars=sidecar_refs(sidecars),
     )  # fmt: skip
     settings = owned_settings(
-        render_service_settings(spec, name), desired_count_changed=count_changed
+        render_service_settings(
+            spec, name, rollout_roles(stage.fence, spec.environment, stage.account, stage.region)
+        ),
+        desired_count_changed=count_changed,
     )
     live = ecs.service(spec.cluster, name)
     live_task = (

@@ -14,10 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
+import yaml
 
+from chalicelib import handlers
+
+from .listener import Route, TestListener
 from .sandbox import Delivery, ReceivedNotification, Sandbox, example_spec
 
 EXAMPLE = "wso2-dev.yaml"
+BLUE_GREEN = "wso2-dev-bluegreen.yaml"
+HEALTH = "/api/am/gateway/v2/server-startup-healthcheck"
+SMOKE = "/pizzashack/1.0.0/menu"
 
 
 @dataclass
@@ -34,6 +41,12 @@ class Timeline:
     def delivery(self, delivery: Delivery) -> None:
         if delivery.error:
             self.line("lambda", f"{delivery.function}: ERROR {delivery.error}")
+            return
+        if delivery.function == "verify_rollout":  # ECS's lifecycle hook: its answer
+            answer = delivery.result or {}
+            delay = answer.get("callBackDelay")
+            delay = f", call back in {delay} s" if delay is not None else ""
+            self.line("lambda", f"verify_rollout -> {answer.get('hookStatus')}{delay}")
             return
         for outcome in (delivery.result or {}).get("outcomes", []):
             who = "/".join(p for p in (outcome.get("environment"), outcome.get("service")) if p)
@@ -167,7 +180,51 @@ class Scenario:
             and not sb.recorder.ecs_mutations(mark),
             f"{[n.subject for n in notes]}, ECS mutations: {sb.recorder.ecs_mutations(mark)}",
         )
+        with TestListener({HEALTH: Route(200, "{}"), SMOKE: Route(200, "[]")}) as listener:
+            self.blue_green(listener)
         return all(c.passed for c in self.checks)
+
+    def blue_green(self, listener: TestListener) -> None:
+        """APIM moves to ECS blue/green with Berth's verification hook; the test listener is a
+        local server (nothing leaves 127.0.0.1)."""
+        sb = self.sandbox
+        self.heading(f"7. Upload examples/{BLUE_GREEN}: APIM on ECS blue/green, verified by Berth "
+                     f"through the test listener ({listener.url})")  # fmt: skip
+        notes = self.settle_after(lambda: sb.upload_spec(blue_green_spec(sb, listener.url)))
+        self.check(
+            "APIM switches to blue/green; its verification passes and the deployment completes",
+            [(n.document["service"], n.document["status"]) for n in notes]
+            == [("apim", "STARTED"), ("apim", "COMPLETED")]
+            and (SMOKE in [path for _, path, _ in listener.received]),
+            str([n.subject for n in notes]),
+        )
+
+        self.heading("8. Push wso2am:4.7.0-5: blue/green, the gateway and the smoke API answer")
+        notes = self.settle_after(lambda: sb.push("wso2am", "4.7.0-5"))
+        record = handlers.berth().store.history("dev", "apim")[0]
+        self.check(
+            "verified before production traffic moved, then deployed",
+            [n.subject for n in notes]
+            == ["[dev] apim 4.7.0-5 deploying", "[dev] apim 4.7.0-5 deployed"]
+            and any("verification passed" in line for line in record.stages),
+            f"{[n.subject for n in notes]}, {record.stages}",
+        )
+
+        self.heading("9. Push wso2am:4.7.0-6, whose smoke API answers 500 through the test "
+                     "listener")
+        listener.routes[SMOKE] = Route(500, '{"fault": {"code": 900900, "message": "broken"}}')
+        notes = self.settle_after(lambda: sb.push("wso2am", "4.7.0-6"))
+        final = notes[-1] if notes else None
+        reason = str(final.document.get("reason", "")) if final else ""
+        self.check(
+            "rolled back before production traffic; the notification says why",
+            final is not None
+            and final.subject == "[dev] apim 4.7.0-6 FAILED, rolled back to 4.7.0-5"
+            and reason.startswith("Berth's verification failed at POST_TEST_TRAFFIC_SHIFT, "
+                                  "before production traffic moved: smoke GET " + SMOKE)
+            and "500 (expected 200)" in reason,
+            final.subject if final else "no notification",
+        )  # fmt: skip
 
     def settle_after(self, action: Callable[[], Any]) -> list[ReceivedNotification]:
         seen = len(self.sandbox.notifications)
@@ -208,6 +265,13 @@ def broken_spec(sandbox: Sandbox) -> str:
     text = text.replace("desiredCount: 2", "desiredCont: 2", 1)
     text = text.replace("APIM_HOST: apim.dev.wso2.internal", "DB_PASSWORD: hunter2", 1)
     return text.replace("memory: 4096", "memory: 3000", 1)
+
+
+def blue_green_spec(sandbox: Sandbox, test_url: str) -> str:
+    """The blue/green example with the sandbox's network and its test listener's address."""
+    document = yaml.safe_load(sandbox.adapt_spec(example_spec(BLUE_GREEN)))
+    document["services"]["apim"]["deployment"]["verify"]["testUrl"] = test_url
+    return yaml.safe_dump(document, sort_keys=False)
 
 
 def run_demo(

@@ -24,6 +24,14 @@ EventBridge events ECS sends. This module plays ECS's part against moto's in-pro
   guide, "Amazon ECS task state change events": lastStatus STOPPED, stopCode
   EssentialContainerExited, each container's exitCode).
 
+- a deployment of a service whose deploymentConfiguration.strategy is BLUE_GREEN, CANARY or
+  LINEAR goes through ECS's lifecycle stages (scale up green, test traffic, production traffic in
+  one step, a canary step or linear steps, bake time, clean up), invokes the lifecycle hooks
+  configured for each stage with ECS's payload and honours their answers (SUCCEEDED, FAILED,
+  IN_PROGRESS with callBackDelay), and rolls back when a hook fails or a deployment alarm is in
+  ALARM (alarms are CloudWatch alarms of the sandbox, fired on demand); rolling deployments roll
+  back on alarms too.
+
 Nothing here is Berth's logic: Berth sees only the API responses and the events, as on AWS.
 """
 
@@ -33,6 +41,7 @@ import copy
 import inspect
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from graphlib import TopologicalSorter
@@ -41,12 +50,26 @@ from typing import Any
 from moto.ecs.exceptions import InvalidParameterException
 from moto.moto_api._internal import mock_random
 
-from .strict_ecs import make_strict, service_connect_problem
+from .strict_ecs import NON_ROLLING, make_strict, service_connect_problem, strategy_problem
 
 BROKEN_HEALTH_MARKER = "berth.sandbox/health-check"
 EXIT_CODE_MARKER = "berth.sandbox/exit-code"
 """Image annotation: a container of this image exits with this code (a decimal) once started."""
 ESSENTIAL_EXITED = "Essential container in task exited"
+# The stages of a blue/green, canary or linear deployment, in order (botocore's ecs model,
+# ServiceDeploymentLifecycleStage; ECS developer guide, "Lifecycle hooks for Amazon ECS service
+# deployments"). RECONCILE_SERVICE "only happens when you start a new service deployment with more
+# than 1 service revision in an ACTIVE state": not played.
+STAGES = (
+    "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
+)  # fmt: skip
+# "IN_PROGRESS - Amazon ECS invokes the function again after a delay. By default, the delay is 30
+# seconds" (ECS developer guide, "Lambda hooks for Amazon ECS service deployments").
+HOOK_DEFAULT_DELAY = 30
+HOOK_STATUSES = frozenset({"SUCCEEDED", "FAILED", "IN_PROGRESS"})
+HookInvoker = Callable[[str, dict[str, Any]], Any]
+"""Invoke a Lambda function by ARN with a payload; its answer (raises when the invocation fails)."""
 FAILED_TASKS = 2
 NO_RESOURCES: dict[str, Any] = {"CPU": 0, "MEMORY": 0, "PORTS": [], "PORTS_UDP": []}
 _KEPT_CREATE_SETTINGS = {
@@ -71,6 +94,12 @@ def _keep_create_settings() -> None:
             problem = service_connect_problem(definition, connect)
             if problem:
                 raise InvalidParameterException(problem)
+        # moto's backend takes no deploymentConfiguration: the strategy rules run here.
+        problem = strategy_problem(
+            self._get_param("deploymentConfiguration"), self._get_param("loadBalancers")
+        )
+        if problem:
+            raise InvalidParameterException(problem)
         result = original(self)
         service = result.result["service"]
         for param, attr in _KEPT_CREATE_SETTINGS.items():
@@ -142,6 +171,15 @@ class _Rollout:
     rollback_of: str | None = None
     rollback_to: str | None = None
     done: bool = False
+    # A blue/green, canary or linear deployment's progress: the stage it is in, when it may move
+    # on (a hook's callBackDelay, a bake time), what its hooks passed, how much production
+    # traffic green has.
+    stage: int = 0
+    due_at: float | None = None
+    hook_details: Any = None
+    hooks_passed: set[tuple[str, int]] = field(default_factory=set)
+    production: float = 0.0
+    baked: bool = False
 
 
 @dataclass
@@ -192,6 +230,16 @@ class SimulatedEcs:
     """Task ARN -> its containers in the order they started."""
     _rollouts: dict[str, _Rollout] = field(default_factory=dict)
     _one_offs: list[_OneOff] = field(default_factory=list)
+    invoke_hook: HookInvoker | None = None
+    """How ECS reaches a lifecycle hook's Lambda function (the sandbox runs app.py's)."""
+    time_scale: float = 0.001
+    """Real seconds per simulated second, for callBackDelay and bake times (30 s -> 0.03 s)."""
+    lifecycle: dict[str, list[str]] = field(default_factory=dict)
+    """Deployment id -> the lifecycle stages it went through."""
+    hook_invocations: list[dict[str, Any]] = field(default_factory=list)
+    """Each lifecycle hook invocation: the function, its payload and its answer."""
+    traffic: dict[str, list[float]] = field(default_factory=dict)
+    """Deployment id -> the production traffic percentages green received, in order."""
 
     def __post_init__(self) -> None:
         from moto.ecr.models import ecr_backends
@@ -329,6 +377,8 @@ class SimulatedEcs:
         for rollout in list(self._rollouts.values()):
             if rollout.done or now - rollout.announced_at < self.rollout_seconds:
                 continue
+            if rollout.due_at is not None and now < rollout.due_at:
+                continue
             if rollout.deployment_id in {e.detail["deploymentId"] for e in events}:
                 continue
             events += self._decide(rollout, now)
@@ -379,6 +429,12 @@ class SimulatedEcs:
         if deployment is None or deployment["status"] != "PRIMARY":
             return []  # replaced by a newer deployment before it finished: ECS sends nothing more
         play = self.play(rollout.task_definition)
+        if not rollout.rollback_of and play.stopped_reason is None:
+            if self._strategy(service) in NON_ROLLING:
+                return self._advance_stages(service, deployment, rollout, now)
+            alarm = self._alarm_in_alarm(service)
+            if alarm is not None:
+                return self._alarm_failure(service, deployment, rollout, now, alarm=alarm, stage="")
         if rollout.rollback_of or play.stopped_reason is None:
             return self._complete(service, deployment, rollout)
         return self._fail(service, deployment, rollout, play, now)
@@ -454,9 +510,17 @@ class SimulatedEcs:
         ]
         if not breaker.get("rollback"):
             return events
+        return events + self._start_rollback(
+            service, deployment, rollout, now, "ECS deployment circuit breaker"
+        )
+
+    def _start_rollback(
+        self, service: Any, deployment: dict[str, Any], rollout: _Rollout, now: float, by: str
+    ) -> list[EmittedEvent]:
+        """Roll back to the previous deployment, announced as ECS announces it."""
         previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
         if previous is None:
-            return events
+            return []
         rollback = self._new_deployment(service, previous["taskDefinition"], rollback=True)
         service.deployments[:] = [rollback, previous]
         self._rollouts[rollback["id"]] = _Rollout(
@@ -467,15 +531,208 @@ class SimulatedEcs:
             rollback_of=deployment["id"],
             rollback_to=previous["id"],
         )
-        events.append(
+        return [
             self._deployment_event(
                 service,
                 deployment["id"],
                 "SERVICE_DEPLOYMENT_IN_PROGRESS",
-                f"ECS deployment circuit breaker: rolling back to deploymentId {previous['id']}.",
+                f"{by}: rolling back to deploymentId {previous['id']}.",
             )
+        ]
+
+    # ---- blue/green, canary and linear deployments; alarms ---------------------------------------
+
+    @staticmethod
+    def _configuration(service: Any) -> dict[str, Any]:
+        return dict(getattr(service, "deployment_configuration", None) or {})
+
+    def _strategy(self, service: Any) -> str:
+        return str(self._configuration(service).get("strategy") or "ROLLING")
+
+    def _alarm_in_alarm(self, service: Any) -> str | None:
+        """The first deployment alarm of the service in ALARM state (DeploymentAlarms: "When
+        the alarms are generated, Amazon ECS sets the service deployment to failed")."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        alarms = self._configuration(service).get("alarms") or {}
+        if not alarms.get("enable"):
+            return None
+        known = cloudwatch_backends[self.account][self.region].alarms
+        for name in alarms.get("alarmNames") or []:
+            alarm = known.get(name)
+            if alarm is not None and alarm.state_value == "ALARM":
+                return str(name)
+        return None
+
+    def _failure(
+        self, service: Any, deployment: dict[str, Any], rollout: _Rollout, now: float, *,
+        reason: str, by: str, roll_back: bool,
+    ) -> list[EmittedEvent]:  # fmt: skip
+        """The deployment failed (a hook, an alarm): FAILED, then the rollback if asked for."""
+        deployment.update(rolloutState="FAILED", rolloutStateReason=reason,
+                          updatedAt=datetime.now(UTC))  # fmt: skip
+        rollout.done = True
+        events = [
+            self._deployment_event(
+                service, deployment["id"], "SERVICE_DEPLOYMENT_FAILED", reason, "ERROR"
+            )
+        ]
+        if not roll_back:
+            return events
+        return events + self._start_rollback(service, deployment, rollout, now, by)
+
+    def _alarm_failure(
+        self, service: Any, deployment: dict[str, Any], rollout: _Rollout, now: float, *,
+        alarm: str, stage: str,
+    ) -> list[EmittedEvent]:  # fmt: skip
+        # AWS's wording for an alarm-failed deployment was not found in public reports: the
+        # sandbox's own, naming the alarm as DescribeServiceDeployments' triggeredAlarmNames does.
+        during = f" during {stage}" if stage else ""
+        reason = f"ECS deployment alarm {alarm} is in ALARM state{during}."
+        roll_back = bool((self._configuration(service).get("alarms") or {}).get("rollback"))
+        return self._failure(service, deployment, rollout, now, reason=reason,
+                             by="ECS deployment alarms", roll_back=roll_back)  # fmt: skip
+
+    def _revision_arn(self, service: Any, deployment: dict[str, Any]) -> str:
+        number = str(deployment["id"]).rsplit("/", 1)[-1]
+        return (
+            f"arn:aws:ecs:{self.region}:{self.account}:service-revision/"
+            f"{service.cluster_name}/{service.name}/{number}"
         )
-        return events
+
+    def _hook_payload(
+        self, service: Any, deployment: dict[str, Any], stage: str, rollout: _Rollout,
+        hook: dict[str, Any],
+    ) -> dict[str, Any]:  # fmt: skip
+        """What ECS passes a lifecycle hook (ECS developer guide, "Lifecycle hooks for Amazon ECS
+        service deployments", Lifecycle payloads: serviceArn, targetServiceRevisionArn,
+        testTrafficWeights and productionTrafficWeights, maps of service revision ARN to
+        percentage; under executionDetails, beside the stage, the service deployment and the
+        hookDetails configured or returned with IN_PROGRESS, "Lambda hooks for Amazon ECS service
+        deployments")."""
+        green = self._revision_arn(service, deployment)
+        previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
+        blue = self._revision_arn(service, previous) if previous else None
+        tested = STAGES.index(stage) >= STAGES.index("TEST_TRAFFIC_SHIFT")
+        test = {green: 100} if tested else ({blue: 100} if blue else {})
+        production = {green: rollout.production}
+        if blue is not None:
+            production[blue] = 100 - rollout.production
+        number = str(deployment["id"]).rsplit("/", 1)[-1]
+        return {
+            "executionDetails": {
+                "testTrafficWeights": test,
+                "productionTrafficWeights": production,
+                "serviceArn": service.arn,
+                "targetServiceRevisionArn": green,
+            },
+            "executionId": str(mock_random.uuid4()),
+            "lifecycleStage": stage,
+            "resourceArn": (
+                f"arn:aws:ecs:{self.region}:{self.account}:service-deployment/"
+                f"{service.cluster_name}/{service.name}/{number}"
+            ),
+            "hookDetails": rollout.hook_details
+            if rollout.hook_details is not None
+            else hook.get("hookDetails"),
+        }
+
+    def _invoke(self, hook: dict[str, Any], payload: dict[str, Any]) -> Any:
+        answer: Any = None
+        if self.invoke_hook is not None:
+            try:
+                answer = self.invoke_hook(str(hook.get("hookTargetArn")), payload)
+            except Exception as exc:  # the function failed: ECS rolls back
+                answer = {"error": f"{type(exc).__name__}: {exc}"}
+        self.hook_invocations.append(
+            {"function": hook.get("hookTargetArn"), "payload": payload, "answer": answer}
+        )
+        return answer
+
+    def _production_steps(self, service: Any) -> tuple[list[float], int]:
+        """The production traffic percentages green gets, and the minutes between steps
+        (CanaryConfiguration, LinearConfiguration: defaults 5.0/10 and 10.0/6)."""
+        config = self._configuration(service)
+        strategy = self._strategy(service)
+        if strategy == "CANARY":
+            canary = config.get("canaryConfiguration") or {}
+            return [float(canary.get("canaryPercent", 5.0)), 100.0], int(
+                canary.get("canaryBakeTimeInMinutes", 10)
+            )
+        if strategy == "LINEAR":
+            linear = config.get("linearConfiguration") or {}
+            step = float(linear.get("stepPercent", 10.0))
+            steps = [min(100.0, round(step * i, 1)) for i in range(1, int(100 // step) + 2)]
+            return sorted(set(steps)), int(linear.get("stepBakeTimeInMinutes", 6))
+        return [100.0], 0
+
+    def _wait(self, rollout: _Rollout, now: float, seconds: float) -> None:
+        rollout.due_at = now + seconds * self.time_scale
+        rollout.done = False
+
+    def _advance_stages(
+        self, service: Any, deployment: dict[str, Any], rollout: _Rollout, now: float
+    ) -> list[EmittedEvent]:
+        """Move a blue/green, canary or linear deployment on from where it waits."""
+        hooks = list(self._configuration(service).get("lifecycleHooks") or [])
+        visited = self.lifecycle.setdefault(deployment["id"], [])
+        while rollout.stage < len(STAGES):
+            stage = STAGES[rollout.stage]
+            if not visited or visited[-1] != stage:
+                visited.append(stage)
+            alarm = self._alarm_in_alarm(service)
+            if alarm is not None:
+                return self._alarm_failure(service, deployment, rollout, now, alarm=alarm,
+                                           stage=stage)  # fmt: skip
+            for index, hook in enumerate(hooks):
+                if stage not in (hook.get("lifecycleStages") or []):
+                    continue
+                if (stage, index) in rollout.hooks_passed:
+                    continue
+                answer = self._invoke(hook, self._hook_payload(service, deployment, stage,
+                                                               rollout, hook))  # fmt: skip
+                status = answer.get("hookStatus") if isinstance(answer, dict) else None
+                if status == "IN_PROGRESS":
+                    rollout.hook_details = answer.get("hookDetails", rollout.hook_details)
+                    self._wait(rollout, now, float(answer.get("callBackDelay")
+                                                   or HOOK_DEFAULT_DELAY))  # fmt: skip
+                    return []
+                if status != "SUCCEEDED":
+                    return self._hook_failure(service, deployment, rollout, now, stage=stage,
+                                              hook=hook, status=status)  # fmt: skip
+                rollout.hooks_passed.add((stage, index))
+                rollout.hook_details = None
+            if stage == "PRODUCTION_TRAFFIC_SHIFT" and rollout.production < 100:
+                steps, bake = self._production_steps(service)
+                rollout.production = next(p for p in steps if p > rollout.production)
+                self.traffic.setdefault(deployment["id"], []).append(rollout.production)
+                if rollout.production < 100:
+                    self._wait(rollout, now, bake * 60)
+                    return []
+                continue
+            if stage == "BAKE_TIME" and not rollout.baked:
+                rollout.baked = True
+                minutes = int(self._configuration(service).get("bakeTimeInMinutes") or 0)
+                self._wait(rollout, now, minutes * 60)
+                return []
+            rollout.stage += 1
+        rollout.due_at = None
+        return self._complete(service, deployment, rollout)
+
+    def _hook_failure(
+        self, service: Any, deployment: dict[str, Any], rollout: _Rollout, now: float, *,
+        stage: str, hook: dict[str, Any], status: str | None,
+    ) -> list[EmittedEvent]:  # fmt: skip
+        # "FAILED - Amazon ECS rolls back the deployment to the last successful service
+        # revision"; "If your function doesn't return a valid hookStatus, or if it fails, Amazon
+        # ECS rolls back the deployment" (ECS developer guide, Lambda hooks). The event's wording
+        # is the sandbox's own (AWS's was not found in public reports).
+        answered = f"returned {status}" if status else "did not return a valid hookStatus"
+        reason = (
+            f"ECS deployment lifecycle hook {hook.get('hookTargetArn')} {answered} at {stage}."
+        )
+        return self._failure(service, deployment, rollout, now, reason=reason,
+                             by="ECS deployment lifecycle hook", roll_back=True)  # fmt: skip
 
     def _tasks(self, service: Any, deployment: dict[str, Any], count: int) -> list[Any]:
         """`count` tasks of a deployment, registered in moto as the service's own, one moto

@@ -199,6 +199,22 @@ def _ecs_requests(operation: str, params: dict[str, Any], arn: str) -> list[Requ
             for key in ("executionRoleArn", "taskRoleArn")
             if params.get(key)
         ]
+    if operation in ("CreateService", "UpdateService"):
+        # Blue/green, canary and linear deployments: the infrastructure role for load balancers
+        # and the lifecycle hooks' role are passed to ECS itself (ECS developer guide, "Amazon ECS
+        # infrastructure IAM role for load balancers": the role trusts ecs.amazonaws.com, and the
+        # caller needs iam:PassRole on it).
+        passed = [
+            (b.get("advancedConfiguration") or {}).get("roleArn")
+            for b in params.get("loadBalancers") or []
+        ] + [
+            h.get("roleArn")
+            for h in (params.get("deploymentConfiguration") or {}).get("lifecycleHooks") or []
+        ]
+        requests += [
+            Request("iam:PassRole", role, {"iam:PassedToService": "ecs.amazonaws.com"})
+            for role in dict.fromkeys(r for r in passed if r)
+        ]
     if params.get("tags") and operation in ("CreateService", "RegisterTaskDefinition"):
         requests.append(Request("ecs:TagResource", "*", {"ecs:CreateAction": operation}))
     return requests

@@ -147,7 +147,34 @@ class Sandbox:
         self._bootstrap()
         self.renew_clients()
         self.ecs_sim = SimulatedEcs(ACCOUNT, REGION, rollout_seconds=self.rollout_seconds)
+        self.ecs_sim.invoke_hook = self.invoke_hook
         return self
+
+    def invoke_hook(self, function_arn: str, payload: dict[str, Any]) -> Any:
+        """ECS invoking a lifecycle hook: the stage's verification hook is app.py's
+        `verify_rollout`, named `berth-<stage>-verify_rollout` as Chalice deploys it; any other
+        function does not exist here (Lambda: ResourceNotFoundException)."""
+        name = function_arn.rsplit(":function:", 1)[-1]
+        if function_arn != f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}" or (
+            name != f"berth-{STAGE}-verify_rollout"
+        ):
+            raise LookupError(f"ResourceNotFoundException: Function not found: {function_arn}")
+        delivery = self.deliver("verify_rollout", payload)
+        if delivery.error:
+            raise RuntimeError(delivery.error)
+        return delivery.result
+
+    def fire_alarm(self, name: str, state: str = "ALARM") -> None:
+        """Put a CloudWatch alarm into `state` (creating it first), as a real metric would."""
+        cloudwatch = self.client("cloudwatch")
+        if not cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]:
+            cloudwatch.put_metric_alarm(
+                AlarmName=name, MetricName="HTTPCode_Target_5XX_Count",
+                Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                Threshold=1.0,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+            )  # fmt: skip
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="sandbox")
 
     def renew_clients(self, **settings: str) -> None:
         """Give the handlers new clients, as a new Lambda container would have (botocore's retry
@@ -333,13 +360,15 @@ class Sandbox:
     def _example_secrets(self) -> None:
         """The secrets the examples reference, created as an operator creates them before the
         first deployment: the simulated ECS stops tasks whose secret is missing, as Fargate does."""
-        references: set[str] = set()  # once each: examples share secrets
+        # Several examples name the same secrets; each is created once.
+        references: set[str] = set()
         for path in sorted((REPO_ROOT / "examples").iterdir()):
             if path.suffix not in (".yaml", ".yml", ".json"):
                 continue
             document = yaml.safe_load(path.read_text())
             levels = [document, *(document.get("services") or {}).values()]
             references |= {v for level in levels for v in (level.get("secrets") or {}).values()}
+            references |= set(verify_secrets(document))
         for ref in sorted(references):
             self.create_secret(ref)
 
@@ -353,8 +382,9 @@ class Sandbox:
             for service in (document.get("services") or {}).values():
                 entries = [service.get("loadBalancer") or {}, *(service.get("loadBalancers") or [])]
                 for entry in entries:
-                    if entry.get("targetGroupArn"):
-                        self.create_target_group(entry["targetGroupArn"])
+                    for key in ("targetGroupArn", "alternateTargetGroupArn"):
+                        if entry.get(key):
+                            self.create_target_group(entry[key])
 
     def create_target_group(self, arn: str) -> None:
         """Create the target group `arn` names, under that very ARN. ELB chooses the last part
@@ -662,3 +692,14 @@ def _text_of(document: dict[str, Any]) -> str:
 
 def example_spec(name: str = "wso2-dev.yaml") -> str:
     return (REPO_ROOT / "examples" / name).read_text()
+
+
+def verify_secrets(document: dict[str, Any]) -> list[str]:
+    """The secrets Berth's verification hook reads (deployment.verify.smoke.header.secret)."""
+    found = []
+    for service in (document.get("services") or {}).values():
+        verify = (service.get("deployment") or {}).get("verify") or {}
+        header = (verify.get("smoke") or {}).get("header") or {}
+        if header.get("secret"):
+            found.append(str(header["secret"]))
+    return found

@@ -59,8 +59,12 @@ def _guarded_send(self: Any, request: Any) -> Any:
 
 
 def guard_loopback() -> None:
-    """Make every botocore HTTP request in this process fail unless it targets loopback."""
+    """Make every botocore HTTP request in this process fail unless it targets loopback, and
+    every call of Berth's verification hook too (its test listener is a local server)."""
+    from chalicelib.adapters.http import Http
+
     botocore.httpsession.URLLib3Session.send = _guarded_send  # type: ignore[method-assign]
+    Http.allowed = lambda host: is_loopback(f"http://{host}/")
 
 
 class MotoServer:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from ..live import LiveService
 from ..render import same_task_definition
+from ..strategies import advanced_left_behind, left_behind
 
 ChangeKind = Literal["none", "settings", "revision", "create", "refuse"]
 
@@ -95,6 +96,16 @@ def live_settings(live: LiveService, wanted: dict[str, Any]) -> dict[str, Any]:
         view["serviceConnectConfiguration"] = _live_service_connect(
             live.description, wanted["serviceConnectConfiguration"]
         )
+    # A strategy, alarms or hooks the spec dropped: the live configuration does not hold the
+    # rendered one (chalicelib.strategies.left_behind).
+    if "deploymentConfiguration" in wanted and left_behind(
+        view.get("deploymentConfiguration"), wanted["deploymentConfiguration"]
+    ):
+        view["deploymentConfiguration"] = None
+    if "loadBalancers" in wanted and advanced_left_behind(
+        view.get("loadBalancers"), wanted["loadBalancers"]
+    ):
+        view["loadBalancers"] = None
     return view
 
 
@@ -111,11 +122,17 @@ def service_update(settings: dict[str, Any], live: LiveService) -> dict[str, Any
     """What UpdateService needs to send: every owned setting, except those that would start a
     deployment of their own while they already hold on the live service."""
     view = live_settings(live, settings)
-    return {
+    update = {
         key: value
         for key, value in settings.items()
         if key not in REDEPLOYING_SETTINGS or not covers(view.get(key), value)
     }
+    if "deploymentConfiguration" in update:
+        reset = left_behind(
+            live.description.get("deploymentConfiguration"), update["deploymentConfiguration"]
+        )
+        update["deploymentConfiguration"] = {**update["deploymentConfiguration"], **reset}
+    return update
 
 
 def ownership_problem(

@@ -73,9 +73,11 @@ def references(spec: Spec, services: Iterable[str]) -> list[Reference]:
             ]
         found += _efs_references(spec, name)
         found += [
-            Reference("target group", lb.target_group_arn,
-                      path_text(("services", name, *where, "targetGroupArn")))
+            Reference("target group", arn, path_text(("services", name, *where, field)))
             for where, lb in svc.target_groups()
+            for field, arn in (("targetGroupArn", lb.target_group_arn),
+                               ("alternateTargetGroupArn", lb.alternate_target_group_arn))
+            if arn is not None
         ]  # fmt: skip
     return list(dict.fromkeys(found))
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..context import Berth, logger
+from ..decisions.stages import explained, stage_line, with_line
 from ..decisions.transitions import Conclude, Ignore, RollBack, transition_for
 from ..events import EcsDeploymentStateChange, EcsServiceAction
 from ..notifications import external_notification
@@ -172,13 +173,16 @@ def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[O
     step = transition_for(record, event)
     if isinstance(step, Ignore):
         return [ignored(step.reason, record.environment, record.service)]
+    # Blue/green, canary, linear: the stage and cause (Berth's verification, an alarm) as reason.
+    step = explained(step, record, event)
+    line = stage_line(event, record, step.reason or record.reason)
     if isinstance(step, RollBack):
-        return _rolling_back(berth, record, step, event.detail.reason)
-    return _conclude(berth, record, step, known)
+        return _rolling_back(berth, record, step, event.detail.reason, line)
+    return _conclude(berth, record, step, known, line)
 
 
 def _rolling_back(
-    berth: Berth, record: DeploymentRecord, step: RollBack, event_reason: str
+    berth: Berth, record: DeploymentRecord, step: RollBack, event_reason: str, line: str
 ) -> list[Outcome]:
     moved = berth.store.transition(
         record,
@@ -188,6 +192,7 @@ def _rolling_back(
         rollback_deployment_ids=step.rollback_deployment_ids,
         reason=step.reason,
         causes=causes_of(berth, record) if step.read_causes else record.causes,
+        stages=with_line(record, line),
     )
     if moved is None:
         return []
@@ -203,9 +208,9 @@ def _rolling_back(
 
 
 def _conclude(
-    berth: Berth, record: DeploymentRecord, step: Conclude, known: Known | None
+    berth: Berth, record: DeploymentRecord, step: Conclude, known: Known | None, line: str
 ) -> list[Outcome]:
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = {"stages": with_line(record, line)}
     if step.reason is not None:
         changes["reason"] = step.reason
     if step.read_causes:

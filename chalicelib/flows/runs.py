@@ -39,6 +39,7 @@ from ..render import (
     same_task_definition,
 )
 from ..spec import Spec
+from ..strategies import RolloutRoles, rollout_roles
 from .claims import claim, head_follows, new_record, new_run_id, pending_outcome, update_head
 from .fanout import open_run, send_batches
 from .lease import RELEASED, release_start_lease, take_start_lease
@@ -276,13 +277,17 @@ def _started_changes(
     previous_task_definition_arn: str | None,
 ) -> dict[str, Any]:
     now = berth.clock()
-    breaker = spec.services[record.service].deployment.circuit_breaker
+    deployment = spec.services[record.service].deployment
+    breaker = deployment.circuit_breaker
+    # ECS rolls a blue/green, canary or linear deployment back when a lifecycle hook fails, and
+    # any deployment when one of its alarms fires (rendered with rollback: chalicelib.strategies).
+    rolls_back = deployment.strategy != "rolling" or bool(deployment.alarms)
     return {
         "task_definition_arn": arn,
         "previous_task_definition_arn": previous_task_definition_arn,
         "ecs_service_arn": applied.service_arn,
         "ecs_deployment_id": applied.deployment_id,
-        "rollback_enabled": breaker.enable and breaker.rollback,
+        "rollback_enabled": (breaker.enable and breaker.rollback) or rolls_back,
         "started_at": now,
         "updated_at": now,
         "waiting_for": [],
@@ -327,6 +332,9 @@ def _start(
         spec, name, image_ref(record.image), accepted.account, accepted.region,
         sidecars=sidecar_refs(record.sidecar_images),
     )  # fmt: skip
+    roles = rollout_roles(
+        berth.settings.fence, spec.environment, accepted.account, accepted.region
+    )
     try:
         live = berth.ecs.service(spec.cluster, name)
         owned = (
@@ -354,9 +362,10 @@ def _start(
             arn = berth.ecs.register(rendered)
         if live is None:
             token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{record.target}/{record.record_id}"))
-            applied = berth.ecs.create_service(create_service_request(spec, name, arn, token))
+            request = create_service_request(spec, name, arn, token, roles)
+            applied = berth.ecs.create_service(request)
         else:
-            applied = berth.ecs.update_service(_update_request(spec, record, arn, live))
+            applied = berth.ecs.update_service(_update_request(spec, record, arn, live, roles))
     except AwsCallFailed as failure:
         return fail(
             berth, record, reason="an AWS call failed; the service was not changed",
@@ -393,10 +402,14 @@ def _start(
 
 
 def _update_request(
-    spec: Spec, record: DeploymentRecord, arn: str, live: LiveService
+    spec: Spec,
+    record: DeploymentRecord,
+    arn: str,
+    live: LiveService,
+    roles: RolloutRoles | None = None,
 ) -> dict[str, Any]:
     settings = owned_settings(
-        render_service_settings(spec, record.service),
+        render_service_settings(spec, record.service, roles),
         desired_count_changed=record.desired_count is not None,
     )
     if record.desired_count is not None:

@@ -24,6 +24,7 @@ from ..records import AcceptedSpec, Head, Image, SpecVersion, Trigger
 from ..render import render_service_settings, render_task_definition
 from ..schema_init import needs_schema_init
 from ..spec import MAX_FILE_READ, Spec, parse_spec, path_text
+from ..strategies import rollout_roles
 from ..tracks import newest_matching, tag_matches
 from .runs import Step, adoptable, image_ref, reject, run_steps
 from .sidecars import sidecar_refs, tracked_sidecar_images
@@ -242,6 +243,7 @@ def plan(
     retirements, errors = _plan_retirements(berth, spec, before)
     errors += _cluster_move(berth, spec, before)
     errors += _twins(berth, spec, before)
+    roles = rollout_roles(berth.settings.fence, spec.environment, account, region)
     steps: list[Step] = []
     for name in spec.deployment_order():
         source = spec.services[name].image
@@ -270,7 +272,7 @@ def plan(
             environment=spec.environment,
             rendered=rendered,
             settings=owned_settings(
-                render_service_settings(spec, name), desired_count_changed=count_changed
+                render_service_settings(spec, name, roles), desired_count_changed=count_changed
             ),
             launch_type=spec.launch_type_of(name),
             live=live,

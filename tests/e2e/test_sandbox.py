@@ -19,8 +19,15 @@ def test_the_demo_observes_every_expected_outcome():
     lines: list[str] = []
     assert run_demo(rollout_seconds=0.0, show_json=False, echo=lines.append)
     text = "\n".join(lines)
-    assert "7/7 expected outcomes observed" in text
+    assert "10/10 expected outcomes observed" in text
     assert "[dev] apim 4.7.0-3 FAILED, rolled back to 4.7.0-2" in text
+    # Blue/green (issue 18): verified and deployed, then a broken smoke API rolled back, with why.
+    assert "[dev] apim 4.7.0-5 deployed" in text
+    assert "verify_rollout -> SUCCEEDED" in text and "verify_rollout -> FAILED" in text
+    assert "[dev] apim 4.7.0-6 FAILED, rolled back to 4.7.0-5" in text
+    assert "Reason: Berth's verification failed at POST_TEST_TRAFFIC_SHIFT, before production " in (
+        text
+    )
     # The second delivery of the push finds the head already on its image (no idempotency table).
     assert "on_image_pushed -> ignored dev/apim: 4.7.0-4 (sha256:" in text
     assert ") is already the running image" in text
