@@ -123,3 +123,14 @@ def assert_truth(sandbox: Sandbox, environment: str = "dev", cluster: str = "wso
         assert (record.service, record.image and record.image.tag, outcomes) == (
             record.service, record.image and record.image.tag, truth,
         ), record.reason  # fmt: skip
+
+
+def refused_untouched(sandbox: Sandbox, text: str) -> list[str]:
+    """Upload `text`, let it settle, check nothing reached ECS, and return the errors of the one
+    REJECTED notification."""
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(text)
+    sandbox.run_until_idle()
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    [rejected] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
+    return list(rejected.document["errors"])

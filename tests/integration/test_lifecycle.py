@@ -92,15 +92,21 @@ def _drain(sandbox, function: str) -> list[dict]:
     return events
 
 
-def test_a_rollbacks_events_in_any_order_end_in_one_rolled_back(sandbox):
-    # Issue 14, finding 3: the rollback's COMPLETED arriving before its FAILED was called
-    # external, and the record sat in ROLLING_BACK until the sweep.
+def broken_rollout_events(sandbox) -> list[dict]:
+    """The dev example deployed, then a broken APIM build pushed: the ECS events of its rollout
+    and circuit-breaker rollback, taken off the bus undelivered."""
     deploy_example(sandbox)
     sandbox.push("wso2am", "4.7.0-2", broken_health_check=True)
     sandbox.pump()
     for _ in range(3):
         sandbox.advance_ecs()
-    events = _drain(sandbox, "on_deployment_state_change")
+    return _drain(sandbox, "on_deployment_state_change")
+
+
+def test_a_rollbacks_events_in_any_order_end_in_one_rolled_back(sandbox):
+    # Issue 14, finding 3: the rollback's COMPLETED arriving before its FAILED was called
+    # external, and the record sat in ROLLING_BACK until the sweep.
+    events = broken_rollout_events(sandbox)
     assert [e["detail"]["eventName"] for e in events][-1] == "SERVICE_DEPLOYMENT_COMPLETED"
     sandbox.collect_notifications()
     seen = len(sandbox.notifications)

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from berth.sandbox.sandbox import example_spec
+from tests.integration.helpers import refused_untouched
 from tests.integration.test_strict_sandbox import container, refusal, register
 
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-dev/"
@@ -99,12 +100,7 @@ def test_a_missing_target_group_deploys_nothing(sandbox):
     sandbox.push("wso2am", "4.7.0-1")
     never = TG + "00000000000never"
     text = two_target_groups(sandbox, [TWO[0], {"targetGroupArn": never, "containerPort": 9443}])
-    mark = sandbox.recorder.mark()
-    sandbox.upload_spec(text)
-    sandbox.run_until_idle()
-    assert sandbox.recorder.ecs_mutations(mark) == []
-    [rejected] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
-    assert rejected.document["errors"] == [
+    assert refused_untouched(sandbox, text) == [
         f"services.apim.loadBalancers[1].targetGroupArn: target group {never} does not exist; "
         "create the target group first (docs/wso2.md: one per port, with its health check), or "
         "name an existing one. Nothing was deployed: every service of a change is checked "

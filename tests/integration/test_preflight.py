@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 
 from berth.sandbox.sandbox import example_spec
-from tests.integration.helpers import statuses
+from tests.integration.helpers import refused_untouched, statuses
 
 
 def test_a_subnet_deleted_under_the_second_service_deploys_neither(sandbox):
@@ -21,13 +21,7 @@ def test_a_subnet_deleted_under_the_second_service_deploys_neither(sandbox):
         "subnets": [deleted], "securityGroups": [sandbox.security_group],
     }  # fmt: skip
     sandbox.client("ec2").delete_subnet(SubnetId=deleted)
-    mark = sandbox.recorder.mark()
-    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
-    sandbox.run_until_idle()
-
-    assert sandbox.recorder.ecs_mutations(mark) == []
-    [rejected] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
-    assert rejected.document["errors"] == [
+    assert refused_untouched(sandbox, yaml.safe_dump(document, sort_keys=False)) == [
         f"services.ei.network.subnets[0]: subnet {deleted} does not exist; name a subnet of this "
         "account and region. Nothing was deployed: every service of a change is checked before "
         "the first one starts"
@@ -42,13 +36,7 @@ def test_a_missing_secret_is_refused_before_any_task_definition(sandbox):
     text = sandbox.adapt_spec(example_spec()).replace(
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/db", missing, 1
     )
-    mark = sandbox.recorder.mark()
-    sandbox.upload_spec(text)
-    sandbox.run_until_idle()
-
-    assert sandbox.recorder.ecs_mutations(mark) == []
-    [rejected] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
-    assert rejected.document["errors"] == [
+    assert refused_untouched(sandbox, text) == [
         f"services.apim.secrets.DB_PASSWORD: secret {missing} does not exist; create the secret "
         "first (docs/wso2.md lists what each product needs). Nothing was deployed: every "
         "service of a change is checked before the first one starts"

@@ -33,11 +33,11 @@ from chalicelib import handlers
 from tests.conftest import ROOT
 from tests.integration.helpers import (
     assert_truth,
-    deploy_example,
     heads,
     live_image,
     shift_clock,
 )
+from tests.integration.test_lifecycle import broken_rollout_events
 from tests.integration.test_rollout import SCHEDULED
 from tests.reliability.test_concurrency import _invoke_together
 
@@ -331,12 +331,7 @@ def test_a_rollbacks_completed_delivered_again_after_the_outcome_is_not_external
     # the rollback deployment's own id, which no record holds; once its first delivery concluded
     # the record ROLLED_BACK, no head pointed at the record and no record was ROLLING_BACK, so
     # the second delivery was announced "[wso2-dev] apim deployment not started by Berth".
-    deploy_example(sandbox)
-    sandbox.push("wso2am", "4.7.0-2", broken_health_check=True)
-    sandbox.pump()
-    for _ in range(3):
-        sandbox.advance_ecs()
-    events = _drain(sandbox, "on_deployment_state_change")
+    events = broken_rollout_events(sandbox)
     completed = events[-1]
     assert completed["detail"]["eventName"] == "SERVICE_DEPLOYMENT_COMPLETED"
     sandbox.collect_notifications()

@@ -52,7 +52,12 @@ def deployed():
     berth = in_memory_berth()
     berth.ecr.push("wso2mi", "4.4.0-1", DIGEST["4.4.0-1"], PUSHED)
     berth.ecr.push("wso2am", "4.7.0-1", DIGEST["4.7.0-1"], PUSHED)
-    outcomes = upload(berth, SPEC, "v1")
+    return settled(berth, upload(berth, SPEC, "v1"))
+
+
+def settled(berth, outcomes: list):
+    """`berth` once every service `outcomes` started has completed, in dependency order, with
+    the calls and notifications that took forgotten."""
     started = [o.service for o in outcomes if o.action == "started"]
     while started:
         started = [o.service for o in completed(berth, started[0]) if o.action == "started"]

@@ -15,7 +15,7 @@ from chalicelib.render import PLACEHOLDER_DIGEST, ImageRef, render_task_definiti
 from chalicelib.spec import Spec, parse_spec
 from tests.conftest import EXAMPLES
 from tests.fakes import in_memory_berth
-from tests.unit.test_flows import completed, upload
+from tests.unit.test_flows import completed, settled, upload
 
 PUSHED = datetime(2026, 11, 28, tzinfo=UTC)
 PINNED_INIT = re.compile(r"berth-keystore-init:1\.0\.0@sha256:[0-9a-f]{64}")
@@ -67,14 +67,7 @@ def running():
     berth.ecr.push("wso2am", "4.7.0-1", digest("wso2am:4.7.0-1"), PUSHED)
     berth.ecr.push("berth-keystore-init", "0.9.0", digest("berth-keystore-init:0.9.0"), PUSHED)
     berth.ecr.push("berth-keystore-init", "1.0.0", digest("berth-keystore-init:1.0.0"), PUSHED)
-    outcomes = upload(berth, tracked_spec(), "v1")
-    started = [o.service for o in outcomes if o.action == "started"]
-    while started:
-        started = [o.service for o in completed(berth, started[0]) if o.action == "started"]
-    assert {r.status for r in berth.store.records.values()} == {"COMPLETED"}
-    berth.ecs.mutations.clear()
-    berth.notifier.published.clear()
-    return berth
+    return settled(berth, upload(berth, tracked_spec(), "v1"))
 
 
 def test_a_spec_upload_pins_a_tracked_sidecar_to_its_newest_matching_tag(running):
