@@ -29,8 +29,6 @@ from .events import (
     parse_event,
     parse_spec_objects,
 )
-from .flows import batches, image_push, rollout, spec_upload, verify
-from .flows import sweep as sweep_flow
 from .outcomes import Outcome
 from .settings import Settings
 
@@ -118,7 +116,14 @@ def _start(raw: Any, handler: str, context: Any) -> Berth:
     return instance
 
 
+# Each handler imports its flow when it runs, not with app.py: a Lambda's init then loads only
+# what every handler shares (issue 17, cold start), and its first event the flow it serves (the
+# spec model, rendering, the decisions).
+
+
 def spec_uploaded(raw: Any, context: Any = None) -> dict[str, Any]:
+    from .flows import spec_upload
+
     instance = _start(raw, "on_spec_uploaded", context)
     try:
         objects = parse_spec_objects(raw)
@@ -165,6 +170,8 @@ def _handle(
 
 
 def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
+    from .flows import image_push
+
     return _handle(
         raw, context, handler="on_image_pushed", model=EcrImageAction,
         work=image_push.on_image_pushed,
@@ -172,6 +179,8 @@ def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
 
 
 def deployment_state_changed(raw: Any, context: Any = None) -> dict[str, Any]:
+    from .flows import rollout
+
     return _handle(
         raw, context, handler="on_deployment_state_change", model=EcsDeploymentStateChange,
         work=rollout.on_deployment_event,
@@ -179,6 +188,8 @@ def deployment_state_changed(raw: Any, context: Any = None) -> dict[str, Any]:
 
 
 def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
+    from .flows import rollout
+
     return _handle(
         raw, context, handler="on_service_action", model=EcsServiceAction,
         work=rollout.on_service_action,
@@ -186,6 +197,8 @@ def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
 
 
 def deploy_batch(raw: Any, context: Any = None) -> dict[str, Any]:
+    from .flows import batches
+
     return _handle(
         raw, context, handler="on_deploy_batch", model=DeployBatch, work=batches.on_batch,
     )  # fmt: skip
@@ -194,6 +207,8 @@ def deploy_batch(raw: Any, context: Any = None) -> dict[str, Any]:
 def verify_rollout(raw: Any, context: Any = None) -> dict[str, Any]:
     """ECS's lifecycle hook invocation: answer with a hookStatus, never raise (a failed function
     makes ECS roll back without a reason Berth could record)."""
+    from .flows import verify
+
     instance = _start(raw, "verify_rollout", context)
     try:
         invocation = LifecycleHookInvocation.model_validate(raw)
@@ -207,6 +222,8 @@ def verify_rollout(raw: Any, context: Any = None) -> dict[str, Any]:
 
 
 def sweep() -> dict[str, Any]:
+    from .flows import sweep as sweep_flow
+
     instance = berth()
     logger.append_keys(handler="sweep")
     return _report([o.model_dump(mode="json") for o in sweep_flow.sweep(instance)])
