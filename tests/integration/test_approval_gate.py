@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from berth.cli import main
 from berth.sandbox.listener import Route, TestListener
+from chalicelib import handlers
 from tests.integration.helpers import assert_truth, deploy_example, history, live_image, shift_clock
 from tests.integration.test_verify_hook import HEALTH, SMOKE, blue_green_spec, sandbox_digest
 
@@ -189,3 +190,25 @@ def test_berth_approve_refuses_when_nothing_waits(sandbox):
     assert result.stderr == (
         "berth: nothing to approve: no deployment in progress\n"
     )
+
+
+def test_the_hook_and_berth_approve_never_overwrite_each_other(sandbox, listener):
+    _gated(sandbox, listener, timeout=5)
+    calls = len(sandbox.ecs_sim.hook_invocations)
+    sandbox.push("wso2am", "4.7.0-2")
+    _run_until_waiting(sandbox, calls)
+    store = handlers.berth().store
+    stale = history("apim")[0]
+
+    # When `berth approve` writes while the hook holds an older read of the record
+    assert approve().exit_code == 0
+    # Then the hook's write of that older read (its deadline passing) is refused by DynamoDB
+    assert store.transition_approval(stale, "WAITING", reason="stale") is None
+    assert store.transition_approval(stale, None, reason="stale") is None
+    kept = history("apim")[0]
+    assert kept.approval is not None and kept.approval.approved_by == CALLER
+    # and even past the deadline, the approval stands: the deployment completes
+    shift_clock(6)
+    sandbox.run_until_idle()
+    assert _answers(sandbox, calls)[-1] == "SUCCEEDED"
+    assert history("apim")[0].status == "COMPLETED"

@@ -16,7 +16,7 @@ from chalicelib.decisions.sweep import due
 from chalicelib.records import Approval, DeploymentRecord, Trigger
 from chalicelib.render import create_service_request, render_service_settings
 from chalicelib.spec import parse_spec
-from tests.unit.test_strategies import FULL_LB, ROLES, problems, spec_text
+from tests.unit.test_strategies import FULL_LB, ROLES, TG, problems, spec_text
 
 T0 = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
 ASKED = Approval(asked_at=T0, deadline=T0 + timedelta(minutes=30))
@@ -172,3 +172,17 @@ def test_an_approval_after_verify_travels_with_the_checks():
     [hook] = config["lifecycleHooks"]
     details = hook["hookDetails"]["berth"]
     assert (details["health"], details["approval"]) == ("/h", {"timeout": 60})
+
+
+def test_the_stage_must_have_the_hook_that_holds_the_deployment():
+    from chalicelib.fence import FenceVariables
+
+    fence = FenceVariables(clusters="dev=c", roles="dev=exec", image_repositories="web",
+                           rollout_roles="dev=lb,hook", target_groups=f"dev={TG}/*",
+                           subnets="dev=subnet-1", security_groups="dev=sg-1")  # fmt: skip
+    found = problems(spec_text(BLUE_GREEN + "      approval: {timeout: 5}\n", FULL_LB), fence)
+    assert [p.split(": ", 2)[1:] for p in found] == [[
+        "services.web.deployment.approval",
+        "this stage has no verification hook (BERTH_VERIFY_HOOK_FUNCTION), which holds "
+        "deployments for approval",
+    ]]  # fmt: skip
