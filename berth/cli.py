@@ -528,8 +528,8 @@ def approve(environment: str, service: str, record_id: str | None, note: str, **
     while it waits; a second approval changes nothing. Exit status: 0 approved (or approved
     already), 1 nothing waits for approval.
     Examples:
-      berth approve prod apim
-      berth approve prod apim --note "change CHG-1042" --record D#2026-12-06T05:00:00
+      berth approve prod apim --note "change CHG-1042"
+      berth approve prod apim --record 'D#<time>#<run>'   (record_id: berth history --json)
     """
     from chalicelib.decisions.approval import NotWaiting
     from chalicelib.flows.approval import approve as record_approval
