@@ -507,6 +507,48 @@ def promote(
     _report_asked(conn, asked, wait, timeout, interval)
 
 
+@main.command()
+@click.argument("environment")
+@click.argument("service")
+@click.option(
+    "--record",
+    "record_id",
+    metavar="ID",
+    help="The deployment record to approve (default: the service's active one).",
+)
+@click.option("--note", default="", help="What the record keeps beside who approved, and when.")
+@_stage_options
+def approve(environment: str, service: str, record_id: str | None, note: str, **kw: Any) -> None:
+    """Let a deployment held at its approval gate move production traffic.
+
+    \b
+    A service with deployment.approval waits at POST_TEST_TRAFFIC_SHIFT (after its verification
+    passed) until someone approves it; without an approval by its deadline, it is rolled back.
+    The approval (your AWS identity, the time, --note) is kept on the deployment record, only
+    while it waits; a second approval changes nothing. Exit status: 0 approved (or approved
+    already), 1 nothing waits for approval.
+    Examples:
+      berth approve prod apim --note "change CHG-1042"
+      berth approve prod apim --record 'D#<time>#<run>'   (record_id: berth history --json)
+    """
+    from chalicelib.decisions.approval import NotWaiting
+    from chalicelib.flows.approval import approve as record_approval
+
+    from .commands.approve import approval_lines
+
+    conn = _connect(_where(kw))
+    try:
+        record, approved = record_approval(
+            conn.berth(), environment, service, by=conn.caller.arn, note=note,
+            record_id=record_id,
+        )  # fmt: skip
+    except NotWaiting as exc:
+        _fail(f"berth: nothing to approve: {exc}")
+        return
+    for line in approval_lines(record, approved):
+        click.echo(line)
+
+
 def run() -> None:
     """Entry point: any failure is one line and exit status 1 (BERTH_DEBUG=1: traceback)."""
     try:

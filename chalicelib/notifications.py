@@ -330,6 +330,26 @@ def _warning(
     )  # fmt: skip
 
 
+def approval_wanted_notification(
+    record: DeploymentRecord, stage: str, deadline: datetime, now: datetime
+) -> Notification:
+    """A deployment waits at an approval gate: who may let it on, how, and until when (then it
+    rolls back). Sent once, when Berth's hook first asks; its outcome is told as any other."""
+    label = record.image.label if record.image else "the new revision"
+    env, svc = record.environment, record.service
+    until = deadline.strftime("%Y-%m-%d %H:%M UTC")
+    return _warning(
+        env, svc, f"{label} waits for approval",
+        f"{svc} {label} waits for approval at {stage}, before production traffic moves.", now,
+        trigger="ecs", image=record.image, previous_image=record.previous_image,
+        ecs_deployment_id=record.ecs_deployment_id, cluster=record.cluster or None,
+        record_id=record.record_id,
+        reason=f"{env} asks for an approval before production traffic moves",
+        action=f"approve with `berth approve {env} {svc}` before {until}; without an approval "
+        "by then, ECS rolls the deployment back",
+    )  # fmt: skip
+
+
 def running_image_deleted_notification(
     environment: str, service: str, image: Image, now: datetime
 ) -> Notification:

@@ -74,6 +74,21 @@ class Trigger(BaseModel):
     with the trigger, which no later step of the record rewrites."""
 
 
+class Approval(BaseModel):
+    """An approval gate's state on a deployment record: when Berth's hook first asked for the
+    approval and its deadline; who approved, when, and what they said (`berth approve`)."""
+
+    asked_at: datetime
+    deadline: datetime
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    note: str = ""
+
+    @property
+    def state(self) -> Literal["WAITING", "APPROVED"]:
+        return "APPROVED" if self.approved_by is not None else "WAITING"
+
+
 class DeploymentRecord(BaseModel):
     """One service deployment, from trigger to outcome."""
 
@@ -110,6 +125,8 @@ class DeploymentRecord(BaseModel):
     ("POST_TEST_TRAFFIC_SHIFT: verification passed: ...", "rolled back: ...")."""
     verification: str = ""
     """What Berth's verification hook found last (the reason of its answer)."""
+    approval: Approval | None = None
+    """The approval gate's state, once Berth's hook asked for an approval."""
     errors: list[str] = []
     errors_total: int | None = None
     """How many errors there were, when more than `errors` keeps (one item holds 400 KB)."""

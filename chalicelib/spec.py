@@ -210,6 +210,21 @@ class Verify(_Model):
     )
 
 
+# Berth's approval deadline must come before ECS gives up on the hook itself: a lifecycle hook's
+# timeoutInMinutes defaults to 1440 with action ROLLBACK (ECS API reference,
+# DeploymentLifecycleHookTimeoutConfiguration), and the same hook may first spend up to
+# verify.startup (60 min at most) verifying; 1320 min (22 h) leaves room for both.
+APPROVAL_MINUTES = 1320
+
+
+class Approval(_Model):
+    """An approval gate: after verification passes (or at once, without verify), the deployment
+    waits at POST_TEST_TRAFFIC_SHIFT until someone runs `berth approve`, and rolls back before
+    production traffic moves when nobody has within `timeout` minutes."""
+
+    timeout: int = Field(default=60, ge=1, le=APPROVAL_MINUTES, description="minutes")
+
+
 class Deployment(_Model):
     minimum_healthy_percent: int = Field(default=100, ge=0, le=100)
     maximum_percent: int = Field(default=200, ge=100, le=200)
@@ -222,6 +237,7 @@ class Deployment(_Model):
     # deploymentConfiguration.alarms with rollback.
     alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = []
     verify: Verify | None = None
+    approval: Approval | None = None
 
 
 class HealthCheck(_Model):

@@ -70,11 +70,18 @@ def rollout_roles(
 # ---- rendering ----------------------------------------------------------------------------------
 
 
-def hook_details(spec: Spec, name: str, verify: Verify) -> dict[str, Any]:
-    """What Berth's hook needs to verify one service, passed by ECS on each invocation."""
+def hook_details(spec: Spec, name: str, verify: Verify | None) -> dict[str, Any]:
+    """What Berth's hook needs to verify one service (and to hold it at its approval gate),
+    passed by ECS on each invocation."""
     svc = spec.services[name]
+    approval = svc.deployment.approval
+    if verify is None:
+        return {HOOK_DETAILS_KEY: {
+            "environment": spec.environment, "service": name, "product": svc.product,
+            "approval": {"timeout": approval.timeout} if approval else None,
+        }}  # fmt: skip
     smoke = verify.smoke
-    return {
+    details = {
         HOOK_DETAILS_KEY: {
             "environment": spec.environment,
             "service": name,
@@ -86,6 +93,9 @@ def hook_details(spec: Spec, name: str, verify: Verify) -> dict[str, Any]:
             "startup": verify.startup,
         }
     }
+    if approval is not None:
+        details[HOOK_DETAILS_KEY]["approval"] = {"timeout": approval.timeout}
+    return details
 
 
 def deployment_configuration(
@@ -118,7 +128,8 @@ def deployment_configuration(
             "rollback": True,
         }
     verify = deployment.verify
-    if verify is not None and roles is not None and roles.hook_function_arn is not None:
+    hooked = verify is not None or deployment.approval is not None
+    if hooked and roles is not None and roles.hook_function_arn is not None:
         config["lifecycleHooks"] = [
             {
                 "hookTargetArn": roles.hook_function_arn,
@@ -221,6 +232,11 @@ def _rolling_problems(at: Path, svc: Service) -> Problems:
             "rolling deployments do not have; set deployment.strategy to blue-green, canary or "
             "linear"
         )))  # fmt: skip
+    if deployment.approval is not None:
+        problems.append(((*at, "deployment", "approval"), (
+            "Berth holds a deployment for approval in ECS's lifecycle hooks, which rolling "
+            "deployments do not have; set deployment.strategy to blue-green, canary or linear"
+        )))  # fmt: skip
     for where, balancer in svc.target_groups():
         for field, value in (
             ("alternateTargetGroupArn", balancer.alternate_target_group_arn),
@@ -299,6 +315,11 @@ def strategy_fence_problems(spec: Spec, fence: StageFence) -> Problems:
         if deployment.verify is not None and fence.verify_hook is None:
             problems.append(((*at, "deployment", "verify"), (
                 "this stage has no verification hook (BERTH_VERIFY_HOOK_FUNCTION)"
+            )))  # fmt: skip
+        if deployment.approval is not None and fence.verify_hook is None:
+            problems.append(((*at, "deployment", "approval"), (
+                "this stage has no verification hook (BERTH_VERIFY_HOOK_FUNCTION), which holds "
+                "deployments for approval"
             )))  # fmt: skip
         smoke = deployment.verify.smoke if deployment.verify else None
         if smoke is not None and smoke.header is not None:

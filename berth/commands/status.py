@@ -13,6 +13,7 @@ from chalicelib.records import SPEC_SERVICE, AcceptedSpec, DeploymentRecord
 from chalicelib.spec import Spec
 
 from . import OperatorError
+from .approve import approval_text
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,6 @@ def history_lines(records: list[DeploymentRecord]) -> list[str]:
     for r in records:
         image = r.image.label if r.image is not None else "-"
         lines.append(f"{when(r.created_at)}  {r.status:<11} {image:<18} {trigger_text(r)}")
-        details = [r.trigger.note, r.reason, *r.causes, *r.errors]
+        details = [r.trigger.note, r.reason, approval_text(r), *r.causes, *r.errors]
         lines += [f"    {d}" for d in dict.fromkeys(d for d in details if d)]
     return lines

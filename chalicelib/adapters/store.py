@@ -85,6 +85,8 @@ class Store:
                 "ecs_deployment_id": record.ecs_deployment_id,
                 "ecs_service_arn": record.ecs_service_arn,
                 "unsettled": UNSETTLED if record.status in ACTIVE else None,
+                # Top-level, so that writes can be conditioned on it (`transition_approval`).
+                "approval": record.approval.state if record.approval else None,
                 "body": record.model_dump_json(),
             }
         )
@@ -111,6 +113,30 @@ class Store:
             f"#status IN ({', '.join(names)})",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={k: {"S": v} for k, v in names.items()},
+        )
+        return updated if written else None
+
+    @aws_errors("PutItem")
+    def transition_approval(
+        self, record: DeploymentRecord, gate_state: str | None, **changes: Any
+    ) -> DeploymentRecord | None:
+        """Write `changes` if the stored record is still IN_PROGRESS and its approval gate is in
+        `gate_state` (None: not asked yet); None if not. Berth's hook and `berth approve`
+        both write the record while it waits: neither may overwrite what the other wrote."""
+        updated = record.model_copy(update=changes)
+        values: dict[str, Any] = {":s": {"S": "IN_PROGRESS"}}
+        if gate_state is None:
+            gate = "attribute_not_exists(#approval)"
+        else:
+            gate = "#approval = :a"
+            values[":a"] = {"S": gate_state}
+        written = _put_if(
+            self.db,
+            self.deployments,
+            self._record_item(updated),
+            f"#status = :s AND {gate}",
+            ExpressionAttributeNames={"#status": "status", "#approval": "approval"},
+            ExpressionAttributeValues=values,
         )
         return updated if written else None
 

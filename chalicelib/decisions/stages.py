@@ -14,6 +14,8 @@ from .transitions import Conclude, RollBack
 
 # The line Berth's hook writes (flows/verify.py): "<STAGE>: verification failed: <reason>".
 VERIFICATION_FAILED = re.compile(r"^(?P<stage>[A-Z_]+): verification failed: ")
+# The line the approval gate writes when its deadline passes (flows/approval.py).
+APPROVAL_FAILED = re.compile(r"^(?P<stage>[A-Z_]+): approval failed: (?P<reason>.*)$")
 # An alarm named in ECS's reason. AWS's wording of an alarm-failed deployment was not found in a
 # public source; the sandbox says "ECS deployment alarm <name> is in ALARM state during <stage>."
 # (berth/sandbox/ecs_sim.py). DescribeServiceDeployments' alarms.triggeredAlarmNames would be the
@@ -24,14 +26,19 @@ BEFORE_PRODUCTION = ("PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_
 
 
 def failure_reason(record: DeploymentRecord, event_reason: str) -> str | None:
-    """Why the deployment failed, naming the stage, when Berth's verification or an alarm failed
-    it; None when neither did (the circuit breaker's own reason stands)."""
+    """Why the deployment failed, naming the stage, when Berth's verification, its approval gate
+    or an alarm failed it; None when none did (the circuit breaker's own reason stands)."""
     last = record.stages[-1] if record.stages else ""
     found = VERIFICATION_FAILED.match(last)
     if found is not None:
         stage = found["stage"]
         before = ", before production traffic moved" if stage in BEFORE_PRODUCTION else ""
         return f"Berth's verification failed at {stage}{before}: {record.verification}"
+    unapproved = APPROVAL_FAILED.match(last)
+    if unapproved is not None:
+        stage = unapproved["stage"]
+        before = ", before production traffic moved" if stage in BEFORE_PRODUCTION else ""
+        return f"Berth's approval gate failed at {stage}{before}: {unapproved['reason']}"
     alarm = ALARM.search(event_reason)
     if alarm is not None:
         during = f" during {alarm['stage']}" if alarm["stage"] else ""

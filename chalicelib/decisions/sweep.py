@@ -22,7 +22,13 @@ class SweepVerdict:
 def due(record: DeploymentRecord, now: datetime, timeout: timedelta) -> bool:
     """Has the record waited longer than the timeout, counted from when its rollout started (a
     service that waited for its dependency has not been rolling all that time)?"""
-    return now - (record.started_at or record.created_at) >= timeout
+    since = record.started_at or record.created_at
+    approval = record.approval
+    if approval is not None and record.status == "IN_PROGRESS":
+        # Held at an approval gate: the hook rolls it back at the deadline; ECS's rollout goes on
+        # only from the approval.
+        since = max(since, approval.approved_at or approval.deadline)
+    return now - since >= timeout
 
 
 def sweep_verdict(

@@ -3,7 +3,9 @@ or linear deployment, when the new revision has all the test traffic and none of
 traffic. It calls the product through the test listener (`decisions.verification` says what the
 answers mean), records what it found on the service's deployment record, and answers ECS:
 SUCCEEDED lets production traffic move, FAILED rolls back before any of it did, IN_PROGRESS asks
-ECS to invoke it again after callBackDelay while the product is still starting.
+ECS to invoke it again after callBackDelay while the product is still starting. A service with
+`deployment.approval` is then held at its approval gate (flows/approval.py), with or without a
+verification before it.
 """
 
 from __future__ import annotations
@@ -16,19 +18,41 @@ from ..decisions.verification import Answer, Check, Verdict, checks_of, verdict
 from ..errors import AwsCallFailed
 from ..events import LifecycleHookInvocation
 from ..strategies import HOOK_DETAILS_KEY
+from .approval import on_gate
 
 FIRST_SEEN = "firstSeenAt"
+VERIFIED = "verified"
 
 
 def on_hook(berth: Berth, invocation: LifecycleHookInvocation) -> dict[str, Any]:
-    """Verify the new revision; the answer ECS expects ({hookStatus, callBackDelay,
-    hookDetails})."""
+    """Verify the new revision, then hold it at the approval gate when the spec asks for one;
+    the answer ECS expects ({hookStatus, callBackDelay, hookDetails})."""
     details = invocation.hook_details.get(HOOK_DETAILS_KEY)
-    if not isinstance(details, dict) or not details.get("testUrl"):
+    gated = isinstance(details, dict) and isinstance(details.get("approval"), dict)
+    if not isinstance(details, dict) or not (details.get("testUrl") or gated):
         # Not a hook Berth configured: nothing to verify against, so nothing may pass.
         logger.warning("hook invoked without Berth's hookDetails", extra={
             "service": invocation.execution_details.service_arn})  # fmt: skip
         return {"hookStatus": "FAILED"}
+    if details.get("testUrl") and not details.get(VERIFIED):
+        answer = _verified(berth, details, invocation)
+        if answer["hookStatus"] != "SUCCEEDED" or not gated:
+            return answer
+        # Verified: the gate's call-backs need not verify again (ECS passes back what the hook
+        # returned with IN_PROGRESS).
+        details = {**details, VERIFIED: True}
+    found = on_gate(berth, details, invocation)
+    answer = {"hookStatus": found.status}
+    if found.status == "IN_PROGRESS":
+        answer["callBackDelay"] = found.call_back_delay
+        answer["hookDetails"] = {HOOK_DETAILS_KEY: details}
+    return answer
+
+
+def _verified(
+    berth: Berth, details: dict[str, Any], invocation: LifecycleHookInvocation
+) -> dict[str, Any]:
+    """Berth's verification through the test listener, as an answer to ECS."""
     now = berth.clock()
     first_seen = _first_seen(details, now)
     found = _verify(berth, details)

@@ -422,7 +422,7 @@ def test_version_and_validate_from_stdin():
 
 
 def test_every_operator_command_has_help_with_examples():
-    for command in ("deploy", "diff", "status", "history", "rollback", "promote"):
+    for command in ("deploy", "diff", "status", "history", "rollback", "promote", "approve"):
         result = CliRunner().invoke(main, [command, "--help"])
         assert result.exit_code == 0 and "Example" in result.output
         for option in ("--stage", "--profile", "--region"):
