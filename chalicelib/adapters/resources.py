@@ -5,7 +5,7 @@ and answers what is missing rather than raising on the first absence."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -86,15 +86,10 @@ class Resources:
 
     @aws_errors("DescribeSecret")
     def _missing_secrets(self, ids: list[str]) -> set[str]:
-        missing = set()
-        for secret in ids:
-            try:
-                self.secrets.describe_secret(SecretId=secret)
-            except ClientError as exc:
-                if error_code(exc) != "ResourceNotFoundException":
-                    raise
-                missing.add(secret)
-        return missing
+        return _not_found(
+            ids, lambda secret: self.secrets.describe_secret(SecretId=secret),
+            "ResourceNotFoundException",
+        )  # fmt: skip
 
     @aws_errors("GetParameters")
     def _missing_parameters(self, names: list[str]) -> set[str]:
@@ -106,16 +101,10 @@ class Resources:
 
     @aws_errors("DescribeFileSystems")
     def _missing_file_systems(self, ids: list[str]) -> set[str]:
-        missing = set()
-        for file_system in ids:
-            try:
-                self.efs.describe_file_systems(FileSystemId=file_system)
-            except ClientError as exc:
-                # EFS API reference, DescribeFileSystems errors: FileSystemNotFound (404).
-                if error_code(exc) != "FileSystemNotFound":
-                    raise
-                missing.add(file_system)
-        return missing
+        # EFS API reference, DescribeFileSystems errors: FileSystemNotFound (404).
+        return _not_found(
+            ids, lambda fs: self.efs.describe_file_systems(FileSystemId=fs), "FileSystemNotFound"
+        )
 
     @aws_errors("DescribeAccessPoints")
     def _foreign_access_points(self, file_system: str, wanted: set[str]) -> set[str]:
@@ -139,12 +128,20 @@ class Resources:
     def _missing_target_groups(self, arns: list[str]) -> set[str]:
         # One call per ARN: with several, DescribeTargetGroups fails whole on the first missing
         # one (TargetGroupNotFound, ELB API reference, DescribeTargetGroups, Errors).
-        missing = set()
-        for arn in arns:
-            try:
-                self.elbv2.describe_target_groups(TargetGroupArns=[arn])
-            except ClientError as exc:
-                if error_code(exc) != "TargetGroupNotFound":
-                    raise
-                missing.add(arn)
-        return missing
+        return _not_found(
+            arns, lambda arn: self.elbv2.describe_target_groups(TargetGroupArns=[arn]),
+            "TargetGroupNotFound",
+        )  # fmt: skip
+
+
+def _not_found(ids: list[str], describe: Callable[[str], object], code: str) -> set[str]:
+    """Those of `ids` that `describe`, called once for each, answers with error `code`."""
+    missing = set()
+    for one in ids:
+        try:
+            describe(one)
+        except ClientError as exc:
+            if error_code(exc) != code:
+                raise
+            missing.add(one)
+    return missing
