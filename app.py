@@ -42,6 +42,12 @@ def on_deploy_batch(event: CloudWatchEvent) -> dict[str, Any]:
     return handlers.deploy_batch(event.to_dict(), event.context)
 
 
+@on_eventbridge_event(app, triggers.TASK_STOPPED, name="on_task_stopped")
+def on_task_stopped(event: CloudWatchEvent) -> dict[str, Any]:
+    """A schema task Berth ran stopped: record its outcome, start or skip its service."""
+    return handlers.task_stopped(event.to_dict(), event.context)
+
+
 @app.lambda_function(name="verify_rollout")
 def verify_rollout(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """ECS's lifecycle hook (POST_TEST_TRAFFIC_SHIFT): verify the new revision through the test

@@ -98,6 +98,34 @@ class EcsServiceAction(_EcsServiceEvent):
     detail: EcsServiceActionDetail
 
 
+# ECS developer guide, "Amazon ECS task state change events" (its sample: detail-type "ECS Task
+# State Change", resources [the task ARN], detail with clusterArn, taskArn, group, startedBy,
+# lastStatus, stopCode, stoppedReason and containers[] with name, exitCode, reason).
+class EcsTaskContainer(_Detail):
+    name: str
+    exit_code: int | None = Field(default=None, alias="exitCode")
+    reason: str = ""
+
+
+class EcsTaskStateDetail(_Detail):
+    task_arn: str = Field(alias="taskArn", min_length=1)
+    cluster_arn: str = Field(default="", alias="clusterArn")
+    group: str = ""
+    started_by: str = Field(default="", alias="startedBy")
+    last_status: str = Field(alias="lastStatus")
+    stop_code: str = Field(default="", alias="stopCode")
+    stopped_reason: str = Field(default="", alias="stoppedReason")
+    containers: list[EcsTaskContainer] = []
+
+    def as_task(self) -> dict[str, Any]:
+        """The detail as DescribeTasks would list the task (what `schema_task_outcome` reads)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class EcsTaskStateChange(EventBridgeEvent):
+    detail: EcsTaskStateDetail
+
+
 Deletion = Literal["Permanently Deleted", "Delete Marker Created"]
 # The Records[] format names the same two: s3:ObjectRemoved:Delete, :DeleteMarkerCreated (S3 user
 # guide, "Event notification types and destinations").
@@ -259,6 +287,7 @@ _MODELS: dict[tuple[str, str], type[EventBridgeEvent]] = {
     ("aws.ecr", "ECR Image Action"): EcrImageAction,
     ("aws.ecs", "ECS Deployment State Change"): EcsDeploymentStateChange,
     ("aws.ecs", "ECS Service Action"): EcsServiceAction,
+    ("aws.ecs", "ECS Task State Change"): EcsTaskStateChange,
     ("berth", "Berth Deployment Batch"): DeployBatch,
 }
 

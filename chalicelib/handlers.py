@@ -24,6 +24,7 @@ from .events import (
     EcrImageAction,
     EcsDeploymentStateChange,
     EcsServiceAction,
+    EcsTaskStateChange,
     EventBridgeEvent,
     LifecycleHookInvocation,
     parse_event,
@@ -201,6 +202,15 @@ def deploy_batch(raw: Any, context: Any = None) -> dict[str, Any]:
 
     return _handle(
         raw, context, handler="on_deploy_batch", model=DeployBatch, work=batches.on_batch,
+    )  # fmt: skip
+
+
+def task_stopped(raw: Any, context: Any = None) -> dict[str, Any]:
+    from .flows import schema
+
+    return _handle(
+        raw, context, handler="on_task_stopped", model=EcsTaskStateChange,
+        work=schema.on_task_stopped,
     )  # fmt: skip
 
 

@@ -108,6 +108,8 @@ class DeploymentRecord(BaseModel):
     previous_task_definition_arn: str | None = None
     ecs_service_arn: str | None = None
     ecs_deployment_id: str | None = None
+    ecs_task_arn: str | None = None
+    """The one-off task a schema record runs (RunTask), whose stop concludes the record."""
     rollback_deployment_ids: list[str] = []
     rollback_enabled: bool = True
     waiting_for: list[str] = []

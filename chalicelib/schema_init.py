@@ -171,3 +171,35 @@ def schema_task_outcome(task: dict[str, object], container: str) -> tuple[bool, 
     if code is None:
         return False, f"the schema task stopped before its client ran: {why}"
     return False, f"the schema task's client exited {code}: {why}"
+
+
+# ---- the schema task as a record of the run ------------------------------------------------
+# The schema task is deployed as a pseudo-service `<service>.schema` of the run (a dot cannot
+# appear in a service name), which the service's own record waits for like a dependency.
+
+SCHEMA_SUFFIX = ".schema"
+GROUP_PREFIX = "berth-schema:"
+
+
+def schema_service(service: str) -> str:
+    """The pseudo-service whose records are `service`'s schema task runs."""
+    return f"{service}{SCHEMA_SUFFIX}"
+
+
+def schema_owner(service: str) -> str | None:
+    """The service a pseudo-service initialises; None for a real service."""
+    return service.removesuffix(SCHEMA_SUFFIX) if service.endswith(SCHEMA_SUFFIX) else None
+
+
+def schema_group(environment: str, service: str) -> str:
+    """The RunTask `group` of a schema task: its Task State Change events carry it back
+    (ECS developer guide, "Amazon ECS task state change events": detail.group)."""
+    return f"{GROUP_PREFIX}{environment}:{service}"
+
+
+def parse_schema_group(group: str) -> tuple[str, str] | None:
+    """(environment, service) of a schema task's group; None for any other task."""
+    if not group.startswith(GROUP_PREFIX):
+        return None
+    environment, _, service = group.removeprefix(GROUP_PREFIX).partition(":")
+    return (environment, service) if environment and service else None

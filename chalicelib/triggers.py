@@ -64,6 +64,15 @@ SERVICE_ACTION: dict[str, Any] = {
         ]
     },
 }
+# A schema task (issue 16) stopped: Berth starts it with RunTask and `startedBy` berth-schema
+# (chalicelib.render.STARTED_BY_SCHEMA); ECS tells its end with an "ECS Task State Change" whose
+# detail carries lastStatus and startedBy, and whose resources are the task's ARN, in the long
+# format `task/<cluster>/<id>` (ECS developer guide, "Amazon ECS task state change events").
+TASK_STOPPED: dict[str, Any] = {
+    "source": ["aws.ecs"],
+    "detail-type": ["ECS Task State Change"],
+    "detail": {"lastStatus": ["STOPPED"], "startedBy": ["berth-schema"]},
+}
 # Berth's own events: a wide run (more services than BERTH_WIDE_RUN) is fanned out as one batch
 # event per group of services, each deployed by its own invocation. A custom source may not start
 # with "aws." (EventBridge user guide, "Events"); the stage's spec bucket in the detail keeps two
@@ -83,6 +92,7 @@ PATTERNS: dict[str, dict[str, Any]] = {
     "on_deployment_state_change": DEPLOYMENT_STATE_CHANGED,
     "on_service_action": SERVICE_ACTION,
     "on_deploy_batch": DEPLOY_BATCH,
+    "on_task_stopped": TASK_STOPPED,
 }
 # Every Lambda app.py declares (the EventBridge ones and the schedule).
 # verify_rollout has no trigger of its own: ECS invokes it as a lifecycle hook (with the stage's
@@ -101,6 +111,15 @@ def service_arn_prefix(cluster: str, account: str, region: str, partition: str =
     return f"arn:{partition}:ecs:{region}:{account}:service/{cluster}/"
 
 
+def _task_prefix(prefix: dict[str, Any]) -> dict[str, Any]:
+    """A service ARN prefix `{"prefix": ...service/<cluster>/}` (a string or an Fn::Sub) as the
+    prefix of the cluster's task ARNs (`...task/<cluster>/`)."""
+    value = prefix["prefix"]
+    if isinstance(value, dict):
+        return {"prefix": {k: v.replace(":service/", ":task/") for k, v in value.items()}}
+    return {"prefix": str(value).replace(":service/", ":task/")}
+
+
 def narrowed(bucket: Any, repositories: Iterable[str], prefixes: Iterable[Any]) -> dict[str, Any]:
     """PATTERNS narrowed to one bucket (a name or an intrinsic), repositories and ARN prefixes."""
     prefixes = [{"prefix": prefix} for prefix in prefixes]
@@ -113,6 +132,7 @@ def narrowed(bucket: Any, repositories: Iterable[str], prefixes: Iterable[Any]) 
     narrowed["on_deployment_state_change"]["resources"] = prefixes
     narrowed["on_service_action"]["resources"] = copy.deepcopy(prefixes)
     narrowed["on_deploy_batch"]["detail"] = {"bucket": [bucket]}
+    narrowed["on_task_stopped"]["resources"] = [_task_prefix(p) for p in prefixes]
     return narrowed
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 
 MUTATING_ECS = frozenset(
-    {"RegisterTaskDefinition", "CreateService", "UpdateService", "DeleteService"}
+    {"RegisterTaskDefinition", "CreateService", "UpdateService", "DeleteService", "RunTask"}
 )
 
 

@@ -190,6 +190,14 @@ def _ecs_requests(operation: str, params: dict[str, Any], arn: str) -> list[Requ
             Request(action, arn.format("ecs", f"cluster/{c.rsplit('/', 1)[-1]}"))
             for c in params["clusters"]
         ]
+    elif operation == "RunTask":
+        # Service Authorization Reference, Amazon ECS: RunTask authorizes on the task
+        # definition (task-definition/<family>:<revision>), with the cluster as ecs:cluster.
+        definition = str(params["taskDefinition"])
+        if not definition.startswith("arn:"):
+            definition = arn.format("ecs", f"task-definition/{definition}")
+        cluster_arn = arn.format("ecs", f"cluster/{cluster}")
+        requests.append(Request(action, definition, {"ecs:cluster": cluster_arn}))
     else:  # RegisterTaskDefinition, DescribeTaskDefinition, ListTasks, DescribeTasks: "*"
         requests.append(Request(action, "*"))
     if operation == "RegisterTaskDefinition":
@@ -215,7 +223,7 @@ def _ecs_requests(operation: str, params: dict[str, Any], arn: str) -> list[Requ
             Request("iam:PassRole", role, {"iam:PassedToService": "ecs.amazonaws.com"})
             for role in dict.fromkeys(r for r in passed if r)
         ]
-    if params.get("tags") and operation in ("CreateService", "RegisterTaskDefinition"):
+    if params.get("tags") and operation in ("CreateService", "RegisterTaskDefinition", "RunTask"):
         requests.append(Request("ecs:TagResource", "*", {"ecs:CreateAction": operation}))
     return requests
 

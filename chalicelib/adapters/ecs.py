@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import AwsCallFailed
 from ..live import Applied, LiveService
 from . import aws_errors
 
@@ -95,4 +96,22 @@ class Ecs:
     def description(self, cluster: str, name: str) -> dict[str, Any] | None:
         """DescribeServices' whole entry for one service (events, deployments), any status."""
         found = self.ecs.describe_services(cluster=cluster, services=[name]).get("services", [])
+        return dict(found[0]) if found else None
+
+    @aws_errors("RunTask")
+    def run_task(self, request: dict[str, Any]) -> str:
+        """Start one one-off task; its ARN. ECS answers a task it could not place with a
+        `failures` entry, not an error (ECS API reference, RunTask: Response Elements)."""
+        answer = self.ecs.run_task(**request)
+        tasks = answer.get("tasks", [])
+        if not tasks:
+            failures = answer.get("failures", [])
+            why = "; ".join(f"{f.get('reason', '')}: {f.get('detail', '')}" for f in failures)
+            raise AwsCallFailed("RunTask", "TaskNotStarted", why or "no task was started")
+        return tasks[0]["taskArn"]
+
+    @aws_errors("DescribeTasks")
+    def task(self, cluster: str, arn: str) -> dict[str, Any] | None:
+        """DescribeTasks' entry for one task, or None when ECS no longer knows it."""
+        found = self.ecs.describe_tasks(cluster=cluster, tasks=[arn]).get("tasks", [])
         return dict(found[0]) if found else None

@@ -61,7 +61,10 @@ def send_batches(
     """One batch event per group of `services` (kept in deployment order, dependencies with
     their dependents); `records` names the claimed record of each service for `start` batches,
     `container` the tracked sidecar an `image` batch's push is for (None: the product)."""
-    depends_on = {name: spec.services[name].depends_on for name in services}
+    # A schema task (`<service>.schema`, issue 16) depends on nothing.
+    depends_on = {
+        name: spec.services[name].depends_on if name in spec.services else [] for name in services
+    }
     details: list[dict[str, Any]] = []
     outcomes: list[Outcome] = []
     for batch in batches(list(services), depends_on, berth.settings.wide_run):

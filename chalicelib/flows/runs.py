@@ -34,10 +34,13 @@ from ..render import (
     ImageRef,
     create_service_request,
     log_groups,
+    render_schema_task_definition,
     render_service_settings,
     render_task_definition,
     same_task_definition,
+    schema_run_task_request,
 )
+from ..schema_init import schema_group, schema_owner, schema_service
 from ..spec import Spec
 from ..strategies import RolloutRoles, rollout_roles
 from .claims import claim, head_follows, new_record, new_run_id, pending_outcome, update_head
@@ -56,6 +59,19 @@ class Step:
     desired_count: int | None = None
     sidecar_images: dict[str, Image] = field(default_factory=dict)
     """The tracked sidecars' images, by container."""
+    schema: bool = False
+    """Run the service's schema task first (its first deployment, issue 16): a record of the
+    pseudo-service `<service>.schema` that this step's record waits for."""
+
+
+def with_schema_steps(steps: list[Step]) -> list[Step]:
+    """The steps of a run with each schema task as a step of its own, just before its service."""
+    expanded: list[Step] = []
+    for step in steps:
+        if step.schema:
+            expanded.append(Step(schema_service(step.service), step.image))
+        expanded.append(step)
+    return expanded
 
 
 def adoptable(berth: Berth, environment: str) -> frozenset[str]:
@@ -109,6 +125,7 @@ def run_steps(
     """Record every step of a run, then start those whose dependencies are not part of it. A
     wide run (more steps than BERTH_WIDE_RUN) is told as one, and its starts are fanned out."""
     run_id = new_run_id()
+    steps = with_schema_steps(steps)
     changing = {step.service for step in steps}
     run_size = len(steps) if len(steps) > berth.settings.wide_run else None
     if run_size:
@@ -116,7 +133,13 @@ def run_steps(
     outcomes: list[Outcome] = []
     ready: list[DeploymentRecord] = []
     for step in steps:
-        waiting = [d for d in spec.services[step.service].depends_on if d in changing]
+        waiting = (
+            []
+            if schema_owner(step.service) is not None
+            else [d for d in spec.services[step.service].depends_on if d in changing]
+        )
+        if step.schema:
+            waiting.append(schema_service(step.service))
         record = claim(
             berth, spec, step.service, image=step.image, run_id=run_id, trigger=trigger,
             waiting=waiting, desired_count=step.desired_count, run_size=run_size,
@@ -175,7 +198,9 @@ def start(
         leased = None
     released = False
     try:
-        if leased is not None and _image_only(record, leased):
+        if schema_owner(record.service) is not None:
+            outcomes, released = _start_schema(berth, record, spec, accepted)
+        elif leased is not None and _image_only(record, leased):
             outcomes, released = _start_image(berth, record, spec, accepted, leased)
         else:
             outcomes, released = _start(berth, record, spec, accepted)
@@ -399,6 +424,41 @@ def _start(
     return _record_start(
         berth, record, head.model_copy(update={**head_changes, **RELEASED}), changes, arn
     )
+
+
+def _start_schema(
+    berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec
+) -> Started:
+    """Run a service's schema task (issue 16): register its task definition, RunTask it with
+    the group its Task State Change events carry back; the record IN_PROGRESS with the task."""
+    owner = schema_owner(record.service)
+    assert owner is not None and record.image is not None
+    rendered = render_schema_task_definition(
+        spec, owner, image_ref(record.image), accepted.account, accepted.region
+    )
+    # The client token makes a retried start of the same record one task (RunTask clientToken).
+    token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{record.target}/{record.record_id}"))
+    try:
+        for group in sorted(log_groups(rendered)):
+            berth.logs.ensure_group(group, berth.settings.log_retention_days)
+        arn = berth.ecs.register(rendered)
+        request = schema_run_task_request(spec, owner, arn, token)
+        request["group"] = schema_group(spec.environment, owner)
+        task_arn = berth.ecs.run_task(request)
+    except AwsCallFailed as failure:
+        return fail(
+            berth, record, reason="an AWS call failed; the schema task did not run",
+            errors=[str(failure)], source=record.trigger.kind,
+        ), False  # fmt: skip
+    now = berth.clock()
+    started = berth.store.transition(
+        record, {"PENDING"}, status="IN_PROGRESS", reason="the schema task runs",
+        task_definition_arn=arn, ecs_task_arn=task_arn, started_at=now, updated_at=now,
+        waiting_for=[],
+    )  # fmt: skip
+    if started is None:
+        return [], False
+    return _announce_started(berth, started, arn, None), False
 
 
 def _update_request(

@@ -281,18 +281,12 @@ def plan(
             if live is not None and live.task_definition_arn
             else None,
         )
-        if change.kind == "create" and needs_schema_init(spec.services[name], False):
-            # Until the schema task runs (issue 16: rendered, not yet started), a first
-            # deployment that asks for it is refused rather than started on an empty database.
-            errors.append(
-                f"services.{name}.schemaInit: this is the service's first deployment and Berth "
-                "does not run schema initialisation yet: create the tables with WSO2's dbscripts "
-                "(docs/wso2.md, Databases), set schemaInit.initialize to false, and upload again"
-            )
-        elif change.kind == "refuse":
+        if change.kind == "refuse":
             errors.append(f"services.{name}.{change.field}: {change.reason}")
         elif change.deploys:
-            steps.append(Step(name, image, wanted if count_changed else None, sidecars))
+            # A first deployment with schemaInit runs WSO2's dbscripts first (issue 16).
+            schema = needs_schema_init(spec.services[name], live is not None)
+            steps.append(Step(name, image, wanted if count_changed else None, sidecars, schema))
     if steps:
         # Pre-flight: everything the changing services reference must exist, or nothing starts.
         wanted_resources = references(spec, [step.service for step in steps])

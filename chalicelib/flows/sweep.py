@@ -10,7 +10,9 @@ from ..decisions.sweep import due, sweep_verdict
 from ..errors import AwsCallFailed
 from ..outcomes import Outcome
 from ..records import ACTIVE, DeploymentRecord
+from ..schema_init import schema_owner
 from .runs import causes_of, conclude
+from .schema import sweep_schema
 
 
 def sweep(berth: Berth) -> list[Outcome]:
@@ -42,6 +44,8 @@ def _waits_for_a_live_dependency(berth: Berth, record: DeploymentRecord) -> bool
 
 
 def _settle(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
+    if record.status == "IN_PROGRESS" and schema_owner(record.service) is not None:
+        return sweep_schema(berth, record, berth.settings.rollout_timeout_minutes)
     deployment: dict[str, Any] | None = None
     if record.ecs_deployment_id:
         try:

@@ -25,6 +25,8 @@ IMPLIED = {
     "dynamodb:DeleteItem": "powertools idempotency removes its in-progress record when a handler raises",
     "ecs:TagResource": "CreateService and RegisterTaskDefinition with tags need it (tag on create)",
     "iam:PassRole": "RegisterTaskDefinition passes the execution and task roles",
+    "ecs:RunTask": "the schema task before a first deployment with schemaInit (issue 16; "
+    "tests/integration/test_schema_init.py runs it under this policy; the demo's spec has none)",
     "sqs:SendMessage": "Lambda sends events that keep failing to the dead-letter queue as the function",
     "logs:CreateLogGroup": "the Lambda runtime writes the function's logs",
     "logs:CreateLogStream": "the Lambda runtime writes the function's logs",

@@ -1,18 +1,21 @@
 """The schema task in the sandbox (issue 16): as rendered it passes the strict
 RegisterTaskDefinition, and the simulated ECS runs it to its end with the events ECS sends.
-Berth itself does not start it yet (docs/wso2.md): a first deployment asking for it is refused."""
+Berth runs it before a service's first deployment, as a record the service's record waits for."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import yaml
 
 from berth.sandbox.ecs_sim import EXIT_CODE_MARKER
 from berth.sandbox.sandbox import example_spec
+from chalicelib import handlers
 from chalicelib.render import ImageRef, render_schema_task_definition, schema_run_task_request
 from chalicelib.schema_init import schema_task_outcome
 from chalicelib.spec import parse_spec
+from tests.integration.test_rollout import SCHEDULED
 from tests.integration.test_sidecars import put_image
 from tests.integration.test_strict_sandbox import refusal, register
 from tests.unit.test_schema_init import DIGEST, INIT, postgres, with_apim
@@ -30,30 +33,79 @@ def test_the_strict_sandbox_registers_the_schema_task_definition(sandbox):
     assert registered["family"] == "dev-apim-schema"
 
 
-def test_a_first_deployment_asking_for_schema_initialisation_is_refused_until_berth_runs_it(
-    sandbox,
-):
+def _first_deployment(sandbox, client_annotations: dict[str, str]) -> tuple[dict, object]:
+    """Upload the dev example with schemaInit on apim (its SQL client in the sandbox ECR with
+    `client_annotations`) as the environment's first spec; run the sandbox until idle."""
     sandbox.push("wso2mi", "4.4.0-1")
     sandbox.push("wso2am", "4.7.0-1")
+    client = put_image(sandbox, "wso2mi", "sql-client-1", client_annotations)
     document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
-    document["services"]["apim"]["schemaInit"] = {"image": f"wso2am@{DIGEST}"}
+    document["services"]["apim"]["schemaInit"] = {"image": f"wso2mi@{client}"}
     mark = sandbox.recorder.mark()
     sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
     sandbox.run_until_idle()
-    assert sandbox.recorder.ecs_mutations(mark) == []
-    [rejected] = [n for n in sandbox.notifications if n.document["status"] == "REJECTED"]
-    assert rejected.document["errors"] == [
-        "services.apim.schemaInit: this is the service's first deployment and Berth does not run "
-        "schema initialisation yet: create the tables with WSO2's dbscripts (docs/wso2.md, "
-        "Databases), set schemaInit.initialize to false, and upload again"
+    return document, mark
+
+
+def _ecs_calls(sandbox, mark) -> list[tuple[str, str]]:
+    return [
+        (c.operation, str(c.params.get("serviceName") or c.params.get("family")
+                          or c.params.get("group") or c.params.get("service")))
+        for c in sandbox.recorder.ecs_mutations(mark)
+    ]  # fmt: skip
+
+
+def _told(sandbox) -> list[tuple[str, str]]:
+    return [(n.document["service"], n.document["status"]) for n in sandbox.notifications
+            if n.document.get("service") in ("apim", "apim.schema")]  # fmt: skip
+
+
+def test_a_first_deployment_runs_the_schema_task_then_deploys_the_service(sandbox):
+    document, mark = _first_deployment(sandbox, {})
+    calls = _ecs_calls(sandbox, mark)
+    assert calls[:4] == [
+        ("RegisterTaskDefinition", "dev-apim-schema"),
+        ("RunTask", "berth-schema:dev:apim"),
+        ("RegisterTaskDefinition", "dev-apim"),
+        ("CreateService", "apim"),
     ]
-    # With initialize: false the same spec deploys.
-    document["services"]["apim"]["schemaInit"]["initialize"] = False
+    [run] = [c for c in sandbox.recorder.ecs_mutations(mark) if c.operation == "RunTask"]
+    assert run.params["startedBy"] == "berth-schema"
+    assert _told(sandbox) == [
+        ("apim.schema", "STARTED"), ("apim.schema", "COMPLETED"),
+        ("apim", "STARTED"), ("apim", "COMPLETED"),
+    ]  # fmt: skip
+    [schema] = handlers.berth().store.history("dev", "apim.schema")
+    assert (schema.status, schema.reason) == ("COMPLETED", "the schema task's client exited 0")
+    assert schema.ecs_task_arn and schema.ecs_task_arn.startswith(
+        "arn:aws:ecs:us-east-1:123456789012:task/wso2-dev/"
+    )
+    # A second deployment of the live service runs no schema task.
+    document["services"]["apim"]["environment"]["JAVA_OPTS"] = "-Dberth.test=2"
+    again = sandbox.recorder.mark()
     sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
     sandbox.run_until_idle()
-    created = [c.params["serviceName"] for c in sandbox.recorder.ecs_mutations(mark)
-               if c.operation == "CreateService"]  # fmt: skip
-    assert created == ["apim", "ei"]
+    assert _ecs_calls(sandbox, again) == [
+        ("RegisterTaskDefinition", "dev-apim"), ("UpdateService", "apim"),
+    ]  # fmt: skip
+    assert len(handlers.berth().store.history("dev", "apim.schema")) == 1
+
+
+def test_a_failing_schema_task_skips_the_service_and_creates_nothing(sandbox):
+    _, mark = _first_deployment(sandbox, {EXIT_CODE_MARKER: "3"})
+    calls = _ecs_calls(sandbox, mark)
+    assert ("RunTask", "berth-schema:dev:apim") in calls
+    assert [c for c in calls if c[0] == "CreateService"] == []
+    assert _told(sandbox) == [
+        ("apim.schema", "STARTED"), ("apim.schema", "FAILED"), ("apim", "SKIPPED"),
+    ]  # fmt: skip
+    [schema] = handlers.berth().store.history("dev", "apim.schema")
+    assert schema.status == "FAILED"
+    assert schema.causes == [
+        "the schema task's client exited 3: Essential container in task exited"
+    ]
+    [apim] = handlers.berth().store.history("dev", "apim")
+    assert (apim.status, apim.reason) == ("SKIPPED", "its dependency apim.schema 4.7.0-1 failed")
 
 
 # ---- the simulated ECS runs the schema task to its end --------------------------------------
@@ -108,3 +160,85 @@ def test_run_task_refuses_an_awsvpc_task_without_network_configuration(sandbox):
         "InvalidParameterException",
         "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
     )
+
+
+def test_a_redelivered_task_stopped_event_announces_nothing_again(sandbox):
+    _first_deployment(sandbox, {})
+    [delivery] = [d for d in sandbox.deliveries if d.function == "on_task_stopped"]
+    told = len(sandbox.notifications)
+    again = sandbox.deliver("on_task_stopped", delivery.event)
+    sandbox.run_until_idle()
+    [outcome] = again.result["outcomes"]
+    assert outcome["action"] == "ignored"
+    assert outcome["reason"].startswith("no schema run of apim waits for task ")
+    assert len(sandbox.notifications) == told
+
+
+def test_the_sweep_concludes_a_schema_task_whose_event_was_lost(sandbox):
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    client = put_image(sandbox, "wso2mi", "sql-client-1", {})
+    document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
+    document["services"]["apim"]["schemaInit"] = {"image": f"wso2mi@{client}"}
+    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.pump()  # the schema task starts; its Task State Change is lost
+    sandbox.advance_ecs(publish=False)
+    berth = handlers.berth()
+    later = berth.clock() + timedelta(minutes=31)
+    berth.clock = lambda: later
+    result = sandbox.deliver("sweep", SCHEDULED)
+    assert [(o["service"], o["action"]) for o in result.result["outcomes"]] == [
+        ("apim.schema", "completed"), ("apim", "started"),
+    ]  # fmt: skip
+    [schema] = berth.store.history("dev", "apim.schema")
+    assert (schema.status, schema.reason) == ("COMPLETED", "the schema task's client exited 0")
+
+
+def test_a_wide_run_runs_the_schema_task_in_its_batches(sandbox):
+    """More steps than BERTH_WIDE_RUN (10): the schema task is started by a batch like any
+    record, and its outcome is in the run's summary."""
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    client = put_image(sandbox, "wso2mi", "sql-client-1", {})
+    document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
+    mi = {k: v for k, v in document["services"]["ei"].items()
+          if k not in ("serviceConnect", "dependsOn")}  # fmt: skip
+    apim = {k: v for k, v in document["services"]["apim"].items() if k != "dependsOn"}
+    apim["schemaInit"] = {"image": f"wso2mi@{client}"}
+    document["services"] = {"apim": apim, **{f"mi-{i:02d}": dict(mi) for i in range(10)}}
+    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.run_until_idle()
+    [summary] = [n for n in sandbox.notifications if "run of 12 services" in n.subject]
+    outcomes = dict((o["service"], o["status"]) for o in summary.document["services"])
+    assert outcomes["apim.schema"] == outcomes["apim"] == "COMPLETED"
+    assert len(outcomes) == 12
+
+
+def test_the_sweep_times_out_a_schema_task_that_has_not_stopped(sandbox):
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    client = put_image(sandbox, "wso2mi", "sql-client-1", {})
+    document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
+    document["services"]["apim"]["schemaInit"] = {"image": f"wso2mi@{client}"}
+    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.pump()  # the schema task starts; ECS has not moved it on
+    berth = handlers.berth()
+    later = berth.clock() + timedelta(minutes=31)
+    berth.clock = lambda: later
+    result = sandbox.deliver("sweep", SCHEDULED)
+    assert [(o["service"], o["action"]) for o in result.result["outcomes"]][:2] == [
+        ("apim.schema", "timed-out"), ("apim", "skipped"),
+    ]  # fmt: skip
+    [schema] = berth.store.history("dev", "apim.schema")
+    assert (schema.status, schema.reason) == (
+        "TIMED_OUT",
+        "no outcome of the schema task after 30 min; ECS says the task is PROVISIONING",
+    )
+    # The task's late stop finds no record waiting for it: nothing is created, nothing told twice.
+    sandbox.collect_notifications()
+    assert ("apim.schema", "TIMED_OUT") in _told(sandbox)
+    told = len(sandbox.notifications)
+    mark = sandbox.recorder.mark()
+    sandbox.run_until_idle()
+    assert [c.operation for c in sandbox.recorder.ecs_mutations(mark)] == []
+    assert len(sandbox.notifications) == told

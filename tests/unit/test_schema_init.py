@@ -9,12 +9,23 @@ from botocore.validate import ParamValidator
 
 from berth.stages import stage_fence
 from chalicelib.errors import SpecError
+from chalicelib.events import EcsTaskStateChange, parse_event
+from chalicelib.flows.runs import Step, with_schema_steps
+from chalicelib.records import Image
 from chalicelib.render import (
     ImageRef,
     render_schema_task_definition,
     schema_run_task_request,
 )
-from chalicelib.schema_init import needs_schema_init, schema_plan, schema_task_outcome
+from chalicelib.schema_init import (
+    needs_schema_init,
+    parse_schema_group,
+    schema_group,
+    schema_owner,
+    schema_plan,
+    schema_service,
+    schema_task_outcome,
+)
 from chalicelib.spec import parse_spec
 from tests.unit.test_spec import VALID
 
@@ -199,3 +210,52 @@ def test_what_a_stopped_schema_task_says(task, outcome):
 def test_an_invalid_environment_is_reported_once_not_again_as_missing_database_settings():
     text = with_apim(INIT).replace("      APIM_DB_USER: wso2am\n", "      APIM_DB_USER: [wso2am]\n")
     assert [e for e in errors_of(text) if "schemaInit" in e] == []
+
+
+# ---- the schema task as a record of the run ------------------------------------------------
+
+
+def test_the_schema_task_is_a_pseudo_service_that_names_its_service():
+    assert schema_service("apim") == "apim.schema"
+    assert schema_owner("apim.schema") == "apim"
+    assert schema_owner("apim") is None
+
+
+def test_a_schema_tasks_group_carries_its_environment_and_service_back():
+    assert schema_group("dev", "apim") == "berth-schema:dev:apim"
+    assert parse_schema_group("berth-schema:dev:apim") == ("dev", "apim")
+    assert parse_schema_group("service:apim") is None
+    assert parse_schema_group("family:dev-apim-schema") is None
+    assert parse_schema_group("berth-schema:dev") is None
+
+
+def test_a_schema_step_runs_just_before_its_service():
+    image = Image(repository="wso2am", tag="4.7.0-1", digest=DIGEST)
+    steps = [Step("mi", image), Step("apim", image, schema=True)]
+    assert [s.service for s in with_schema_steps(steps)] == ["mi", "apim.schema", "apim"]
+
+
+def test_a_stopped_task_event_reads_as_describe_tasks_lists_the_task():
+    """The detail of ECS's documented sample (ECS developer guide, "Amazon ECS task state change
+    events"), trimmed to what Berth reads; schema_task_outcome reads it as a task."""
+    raw = {
+        "version": "0", "id": "e1", "source": "aws.ecs", "account": "123456789012",
+        "time": "2026-12-06T07:00:00Z", "region": "us-east-1",
+        "detail-type": "ECS Task State Change",
+        "resources": ["arn:aws:ecs:us-east-1:123456789012:task/wso2-dev/0abc"],
+        "detail": {
+            "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/wso2-dev",
+            "taskArn": "arn:aws:ecs:us-east-1:123456789012:task/wso2-dev/0abc",
+            "group": "berth-schema:dev:apim", "startedBy": "berth-schema",
+            "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
+            "stopCode": "EssentialContainerExited",
+            "stoppedReason": "Essential container in task exited",
+            "containers": [{"name": "dbscripts", "exitCode": 0},
+                           {"name": "schema", "exitCode": 1, "lastStatus": "STOPPED"}],
+        },
+    }  # fmt: skip
+    event = parse_event(raw, EcsTaskStateChange)
+    assert event.detail.group == "berth-schema:dev:apim"
+    assert schema_task_outcome(event.detail.as_task(), "schema") == (
+        False, "the schema task's client exited 1: Essential container in task exited",
+    )  # fmt: skip

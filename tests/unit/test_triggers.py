@@ -23,6 +23,7 @@ from moto.events.models import EventPattern
 
 from berth import package
 from chalicelib import triggers
+from chalicelib.render import STARTED_BY_SCHEMA
 from tests.conftest import sample_event
 
 # The AWS samples' own account, region and cluster (service/default/servicetest).
@@ -215,7 +216,26 @@ def test_the_narrowed_patterns_only_add_to_app_pys():
         "on_deployment_state_change": triggers.DEPLOYMENT_STATE_CHANGED,
         "on_service_action": triggers.SERVICE_ACTION,
         "on_deploy_batch": triggers.DEPLOY_BATCH,
+        "on_task_stopped": triggers.TASK_STOPPED,
     }
+
+
+def test_only_berths_schema_tasks_of_its_clusters_wake_on_task_stopped():
+    """The rule matches a stopped task Berth started (startedBy as render sets it) in one of the
+    stage's clusters, and nothing else (moto's matcher)."""
+    assert triggers.TASK_STOPPED["detail"]["startedBy"] == [STARTED_BY_SCHEMA]
+    pattern = triggers.patterns(BUCKET, ["wso2am"], ["wso2-dev"], ACCOUNT, REGION)
+    rule = EventPattern.load(json.dumps(pattern["on_task_stopped"]))
+    task = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/wso2-dev/0123abcd"
+
+    def event(resource: str, last: str = "STOPPED", by: str = STARTED_BY_SCHEMA) -> dict:
+        return {"source": "aws.ecs", "detail-type": "ECS Task State Change",
+                "resources": [resource], "detail": {"lastStatus": last, "startedBy": by}}  # fmt: skip
+
+    assert rule.matches_event(event(task))
+    assert not rule.matches_event(event(task, last="RUNNING"))
+    assert not rule.matches_event(event(task, by="ecs-svc/123"))
+    assert not rule.matches_event(event(task.replace("wso2-dev", "other")))
 
 
 def resolve(value: Any, parameters: dict[str, str]) -> Any:
