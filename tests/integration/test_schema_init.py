@@ -33,14 +33,31 @@ def test_the_strict_sandbox_registers_the_schema_task_definition(sandbox):
     assert registered["family"] == "dev-apim-schema"
 
 
+def _schema_document(sandbox, client_annotations: dict[str, str] | None = None) -> dict:
+    """The dev example, images pushed, with schemaInit on apim: its SQL client put into the
+    sandbox ECR with `client_annotations`."""
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    client = put_image(sandbox, "wso2mi", "sql-client-1", client_annotations or {})
+    document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
+    document["services"]["apim"]["schemaInit"] = {"image": f"wso2mi@{client}"}
+    return document
+
+
+def _sweep_after_the_timeout(sandbox) -> list[tuple[str, str]]:
+    """Run the sweep 31 minutes on (the rollout timeout is 30): (service, action) of each
+    outcome."""
+    berth = handlers.berth()
+    later = berth.clock() + timedelta(minutes=31)
+    berth.clock = lambda: later
+    result = sandbox.deliver("sweep", SCHEDULED)
+    return [(o["service"], o["action"]) for o in result.result["outcomes"]]
+
+
 def _first_deployment(sandbox, client_annotations: dict[str, str]) -> tuple[dict, object]:
     """Upload the dev example with schemaInit on apim (its SQL client in the sandbox ECR with
     `client_annotations`) as the environment's first spec; run the sandbox until idle."""
-    sandbox.push("wso2mi", "4.4.0-1")
-    sandbox.push("wso2am", "4.7.0-1")
-    client = put_image(sandbox, "wso2mi", "sql-client-1", client_annotations)
-    document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
-    document["services"]["apim"]["schemaInit"] = {"image": f"wso2mi@{client}"}
+    document = _schema_document(sandbox, client_annotations)
     mark = sandbox.recorder.mark()
     sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
     sandbox.run_until_idle()
@@ -175,36 +192,23 @@ def test_a_redelivered_task_stopped_event_announces_nothing_again(sandbox):
 
 
 def test_the_sweep_concludes_a_schema_task_whose_event_was_lost(sandbox):
-    sandbox.push("wso2mi", "4.4.0-1")
-    sandbox.push("wso2am", "4.7.0-1")
-    client = put_image(sandbox, "wso2mi", "sql-client-1", {})
-    document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
-    document["services"]["apim"]["schemaInit"] = {"image": f"wso2mi@{client}"}
-    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.upload_spec(yaml.safe_dump(_schema_document(sandbox), sort_keys=False))
     sandbox.pump()  # the schema task starts; its Task State Change is lost
     sandbox.advance_ecs(publish=False)
-    berth = handlers.berth()
-    later = berth.clock() + timedelta(minutes=31)
-    berth.clock = lambda: later
-    result = sandbox.deliver("sweep", SCHEDULED)
-    assert [(o["service"], o["action"]) for o in result.result["outcomes"]] == [
+    assert _sweep_after_the_timeout(sandbox) == [
         ("apim.schema", "completed"), ("apim", "started"),
     ]  # fmt: skip
-    [schema] = berth.store.history("dev", "apim.schema")
+    [schema] = handlers.berth().store.history("dev", "apim.schema")
     assert (schema.status, schema.reason) == ("COMPLETED", "the schema task's client exited 0")
 
 
 def test_a_wide_run_runs_the_schema_task_in_its_batches(sandbox):
     """More steps than BERTH_WIDE_RUN (10): the schema task is started by a batch like any
     record, and its outcome is in the run's summary."""
-    sandbox.push("wso2mi", "4.4.0-1")
-    sandbox.push("wso2am", "4.7.0-1")
-    client = put_image(sandbox, "wso2mi", "sql-client-1", {})
-    document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
+    document = _schema_document(sandbox)
     mi = {k: v for k, v in document["services"]["ei"].items()
           if k not in ("serviceConnect", "dependsOn")}  # fmt: skip
     apim = {k: v for k, v in document["services"]["apim"].items() if k != "dependsOn"}
-    apim["schemaInit"] = {"image": f"wso2mi@{client}"}
     document["services"] = {"apim": apim, **{f"mi-{i:02d}": dict(mi) for i in range(10)}}
     sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
     sandbox.run_until_idle()
@@ -215,21 +219,12 @@ def test_a_wide_run_runs_the_schema_task_in_its_batches(sandbox):
 
 
 def test_the_sweep_times_out_a_schema_task_that_has_not_stopped(sandbox):
-    sandbox.push("wso2mi", "4.4.0-1")
-    sandbox.push("wso2am", "4.7.0-1")
-    client = put_image(sandbox, "wso2mi", "sql-client-1", {})
-    document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
-    document["services"]["apim"]["schemaInit"] = {"image": f"wso2mi@{client}"}
-    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.upload_spec(yaml.safe_dump(_schema_document(sandbox), sort_keys=False))
     sandbox.pump()  # the schema task starts; ECS has not moved it on
-    berth = handlers.berth()
-    later = berth.clock() + timedelta(minutes=31)
-    berth.clock = lambda: later
-    result = sandbox.deliver("sweep", SCHEDULED)
-    assert [(o["service"], o["action"]) for o in result.result["outcomes"]][:2] == [
+    assert _sweep_after_the_timeout(sandbox)[:2] == [
         ("apim.schema", "timed-out"), ("apim", "skipped"),
     ]  # fmt: skip
-    [schema] = berth.store.history("dev", "apim.schema")
+    [schema] = handlers.berth().store.history("dev", "apim.schema")
     assert (schema.status, schema.reason) == (
         "TIMED_OUT",
         "no outcome of the schema task after 30 min; ECS says the task is PROVISIONING",
