@@ -10,6 +10,7 @@ from ..events import DeployBatch, DeployBatchDetail
 from ..outcomes import Outcome, ignored
 from ..records import AcceptedSpec, RunOutcome
 from ..spec import Spec
+from .claims import run_of
 from .image_push import deploy_image
 from .runs import start
 
@@ -77,7 +78,7 @@ def _in_run(berth: Berth, detail: DeployBatchDetail, name: str) -> bool:
     """Does the service's head name a record of this run (this push already deployed it, in an
     earlier delivery of the batch)?"""
     head = berth.store.get_head(detail.environment, name)
-    return bool(head.active_record_id and head.active_record_id.endswith(f"#{detail.run_id}"))
+    return bool(head.active_record_id and run_of(head.active_record_id) == detail.run_id)
 
 
 def _not_deployed(

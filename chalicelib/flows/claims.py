@@ -33,6 +33,11 @@ def new_record(
     )
 
 
+def run_of(record_id: str) -> str:
+    """The run a record belongs to, from its id (`new_record` ends it with the run id)."""
+    return record_id.rsplit("#", 1)[-1]
+
+
 def pending_outcome(record: DeploymentRecord) -> Outcome:
     return Outcome(
         action="pending",
