@@ -8,11 +8,14 @@ deprecation (2026-06-30). This runs chalice's own CLI with the runtime from conf
 wheels fetched for it, as chalice does when it builds on a machine unlike Lambda.
 
 Then it slims the zip to what the Lambdas need (`slim`): no powertools module Berth's code cannot
-reach, no pydantic.v1 or mypy plugin, no stubs, tests, caches or stale RECORDs, shared objects
-stripped; and bytecode compiled for the runtime when the packaging interpreter is that runtime
-(Lambda's /var/task is read-only, so a zip without bytecode compiles every module it imports on
-every cold start). `--runtime pythonX.Y` packages for another runtime than config.json's (the
-bench and tests use the interpreter's own, to import the zip they build).
+reach, no pydantic.v1 or mypy plugin, no stubs, tests, caches or stale RECORDs, nothing the
+runtime already provides (boto3 and its dependencies, jmespath among them), shared objects
+stripped; and bytecode compiled by an interpreter of the runtime's version (Lambda's /var/task
+is read-only, so a zip without bytecode compiles every module it imports on every cold start).
+A module that is compiled ships as bytecode only (a sourceless `.pyc` where its `.py` was, named
+by its path in the zip so tracebacks still give file, line and function): bytecode beside the
+source would cost as much again (2.5 MiB). `--runtime pythonX.Y` packages for another runtime
+than config.json's; `--source-only` skips the bytecode (the tests read every module's source).
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ from pathlib import Path
 from typing import Any
 
 CONFIG = Path(".chalice") / "config.json"
+
+# What the Lambda Python runtime provides beside the zip: boto3 and what it needs
+# (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html, "the runtime includes the AWS
+# SDK for Python (Boto3)"); chalice's packager may still pull some in as other packages'
+# dependencies (powertools needs jmespath).
+RUNTIME_PROVIDES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 
 
 def configured_runtime(config_path: Path = CONFIG) -> str:
@@ -55,8 +64,12 @@ def wheel_download_arguments(
 TRIMMED = "aws_lambda_powertools"
 NEVER_REACHED = ("aws_lambda_powertools.event_handler",)
 # Not needed at run time: pydantic's v1 package (pydantic 2 imports it only to warn about a v1
-# model, and Berth's models are all v2: `import app` builds every one of them) and mypy plugin.
-DROPPED = ("pydantic/v1", "pydantic/mypy.py")
+# model, and Berth's models are all v2: `import app` builds every one of them) and mypy plugin;
+# pydantic.experimental, which no module outside it imports (nor pydantic's lazy `__getattr__`
+# table) and Berth does not; annotated_types' test cases for libraries that implement it.
+DROPPED = (
+    "pydantic/v1", "pydantic/mypy.py", "pydantic/experimental", "annotated_types/test_cases.py",
+)  # fmt: skip
 
 
 def _module_of(name: str) -> str:
@@ -103,10 +116,18 @@ def _drop(root: Path, relative: str) -> None:
         path.unlink()
 
 
+def _drop_provided(root: Path) -> None:
+    for provided in RUNTIME_PROVIDES:
+        _drop(root, provided)
+        for info in root.glob(f"{provided.removesuffix('.py')}-*.dist-info"):
+            shutil.rmtree(info)
+
+
 def _trim(root: Path) -> None:
     for relative in DROPPED:
         _drop(root, relative)
     _drop(root, "berth")  # the operator package, should chalice ever pick it up
+    _drop_provided(root)
     for path in sorted(root.rglob("*"), reverse=True):
         if not path.exists():
             continue
@@ -153,33 +174,84 @@ print("\\n".join(sorted(m.__file__ for m in list(sys.modules.values())
                           if (getattr(m, "__file__", None) or "").startswith(root))))
 """
 
+COMPILE = """
+import py_compile, sys
+root, sources = sys.argv[1], sys.argv[2:]
+for source in sources:
+    py_compile.compile(
+        source, cfile=source[:-3] + ".pyc", dfile=source[len(root) + 1:], doraise=True,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+"""
 
-def _compile(root: Path) -> int:
-    """Bytecode for the modules a handler imports (app, all of chalicelib, what they load), found
-    by importing them from the package with the runtime's boto3; rarely used modules compile on
-    first use as before, which keeps the zip small. Returns how many were compiled."""
-    import py_compile
 
+def _version_of(executable: str) -> str | None:
+    try:
+        said = subprocess.run(
+            [executable, "-c", "import sys; print('python%d.%d' % sys.version_info[:2])"],
+            check=True, capture_output=True, text=True, timeout=30,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return said
+
+
+def runtime_interpreter(runtime: str) -> str | None:
+    """An interpreter of the runtime's version (`python3.13`) to compile the zip's bytecode with:
+    $BERTH_RUNTIME_PYTHON, else one on PATH, else pyenv's or the system's; None if there is none.
+    Bytecode is valid across a version's patch releases (its magic number is fixed at release)."""
+    version = runtime.removeprefix("python")
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    installed = sorted(
+        pyenv.glob(f"{version}.*/bin/{runtime}"),
+        key=lambda p: [int(n) for n in p.parts[-3].split(".") if n.isdigit()],
+        reverse=True,
+    )
+    candidates = [
+        os.environ.get("BERTH_RUNTIME_PYTHON"), shutil.which(runtime), *map(str, installed),
+        f"/usr/bin/{runtime}", f"/usr/local/bin/{runtime}",
+    ]  # fmt: skip
+    for candidate in candidates:
+        if candidate and Path(candidate).exists() and _version_of(candidate) == runtime:
+            return candidate
+    return None
+
+
+def runtime_libraries(into: Path) -> Path:
+    """A directory holding only what the runtime provides (RUNTIME_PROVIDES), copied from the
+    packaging environment (pure Python, so any interpreter version can import them)."""
     import boto3
 
-    boto3_home = Path(str(boto3.__file__)).parent.parent
-    env = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}
-    loaded = subprocess.run(
-        [sys.executable, "-I", "-c", f"import sys; sys.path[:0] = {[str(root), str(boto3_home)]!r}"
-         f"\nexec({PROBE!r})", str(root)],
-        check=True, capture_output=True, text=True, cwd=root,
-        env=env,
-    ).stdout.split()  # fmt: skip
-    sources = [Path(f) for f in loaded if f.endswith(".py")]
+    home = Path(str(boto3.__file__)).parent.parent
+    into.mkdir(parents=True, exist_ok=True)
+    for name in RUNTIME_PROVIDES:
+        (shutil.copytree if (home / name).is_dir() else shutil.copy)(home / name, into / name)
+    return into
+
+
+def _compile(root: Path, interpreter: str) -> int:
+    """Bytecode for the modules a handler imports (app, all of chalicelib, what they load), found
+    by importing them from the package with the runtime's interpreter and only the runtime's
+    libraries; each compiled module then ships as bytecode only. Rarely used modules keep their
+    source and compile on first use, which keeps the zip small. Returns how many were compiled."""
+    env = {
+        "POWERTOOLS_METRICS_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1",
+        "PATH": os.environ.get("PATH", ""),
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="berth-runtime-") as libraries:
+        path = [str(root), str(runtime_libraries(Path(libraries)))]
+        loaded = subprocess.run(
+            [interpreter, "-I", "-B", "-c", f"import sys; sys.path[:0] = {path!r}\nexec({PROBE!r})",
+             str(root)],
+            check=True, capture_output=True, text=True, cwd=root, env=env,
+        ).stdout.split()  # fmt: skip
+    sources = sorted(f for f in loaded if f.endswith(".py"))
+    subprocess.run([interpreter, "-I", "-c", COMPILE, str(root), *sources], check=True, env=env)
     for source in sources:
-        py_compile.compile(
-            str(source), doraise=True,
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )  # fmt: skip
+        Path(source).unlink()
     return len(sources)
 
 
-def slim(zip_path: Path, runtime: str) -> str:
+def slim(zip_path: Path, runtime: str, bytecode: bool = True) -> str:
     """Rewrite `zip_path` with only what the Lambdas need; one line saying what was done."""
     before = _unzipped_size(zip_path)
     with tempfile.TemporaryDirectory(prefix="berth-slim-") as work:
@@ -189,15 +261,17 @@ def slim(zip_path: Path, runtime: str) -> str:
             modes = {i.filename: i.external_attr for i in archive.infolist()}
         _trim(root)
         _strip(root)
-        interpreter = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        if interpreter == runtime:
-            bytecode = f"bytecode for {_compile(root)} modules"
+        interpreter = runtime_interpreter(runtime) if bytecode else None
+        if interpreter is not None:
+            said = f"bytecode for {_compile(root, interpreter)} modules, by {interpreter}"
+        elif bytecode:
+            said = f"no bytecode: no {runtime} interpreter here (set BERTH_RUNTIME_PYTHON)"
         else:
-            bytecode = f"no bytecode: packaged by {interpreter}, not the runtime {runtime}"
+            said = "no bytecode (--source-only)"
         _write(zip_path, root, modes)
     after = _unzipped_size(zip_path)
     mib = 1024 * 1024
-    return f"slimmed {zip_path}: {before / mib:.1f} -> {after / mib:.1f} MiB unzipped; {bytecode}"
+    return f"slimmed {zip_path}: {before / mib:.1f} -> {after / mib:.2f} MiB unzipped; {said}"
 
 
 def _write(zip_path: Path, root: Path, modes: dict[str, int]) -> None:
@@ -218,21 +292,26 @@ def _unzipped_size(zip_path: Path) -> int:
         return sum(i.file_size for i in archive.infolist())
 
 
-def _runtime_option(argv: list[str]) -> tuple[str | None, list[str]]:
+def _runtime_option(argv: list[str]) -> tuple[str | None, bool, list[str]]:
+    source_only = "--source-only" in argv
+    argv = [a for a in argv if a != "--source-only"]
     if "--runtime" not in argv:
-        return None, argv
+        return None, source_only, argv
     at = argv.index("--runtime")
-    return argv[at + 1], argv[:at] + argv[at + 2 :]
+    return argv[at + 1], source_only, argv[:at] + argv[at + 2 :]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m berth.chalice_package [--runtime pythonX.Y] [chalice package arguments]`, run in
+    """`python -m berth.chalice_package [--runtime pythonX.Y] [--source-only] [chalice package
+    arguments]`, run in
     the project; the last argument is chalice's output directory."""
     from chalice import cli
     from chalice.config import Config
     from chalice.deploy.packager import PipRunner
 
-    override, arguments = _runtime_option(list(argv if argv is not None else sys.argv[1:]))
+    override, source_only, arguments = _runtime_option(
+        list(argv if argv is not None else sys.argv[1:])
+    )
     runtime = override or configured_runtime()
     Config.lambda_python_version = property(lambda _: runtime)  # type: ignore[assignment,method-assign]
 
@@ -252,7 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         if exc.code:
             return int(exc.code)
-    print(slim(Path(arguments[-1]) / "deployment.zip", runtime), file=sys.stderr)
+    said = slim(Path(arguments[-1]) / "deployment.zip", runtime, bytecode=not source_only)
+    print(said, file=sys.stderr)
     return 0
 
 

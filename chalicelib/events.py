@@ -16,10 +16,11 @@ from urllib.parse import unquote_plus
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import EventNotUnderstood
+from .model import Model
 from .records import Trigger
 
 
-class EventBridgeEvent(BaseModel):
+class EventBridgeEvent(Model):
     """An EventBridge event's envelope; each event Berth reacts to narrows `detail`."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
@@ -35,7 +36,7 @@ class EventBridgeEvent(BaseModel):
     replay_name: str | None = Field(default=None, alias="replay-name")
 
 
-class _Detail(BaseModel):
+class _Detail(Model):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
 
@@ -135,7 +136,7 @@ _RECORD_DELETIONS: dict[str, Deletion] = {
 }
 
 
-class SpecObject(BaseModel):
+class SpecObject(Model):
     """A spec file version that was written to the spec bucket, whichever notification said so."""
 
     event_id: str
@@ -261,7 +262,7 @@ def parse_spec_objects(raw: Any) -> list[SpecObject]:
     ]
 
 
-class DeployBatchDetail(BaseModel):
+class DeployBatchDetail(Model):
     """One batch of a wide run (chalicelib.flows.fanout): `image` deploys a pushed image to
     `services`; `start` starts the claimed `records` of a spec's run."""
 
@@ -325,7 +326,7 @@ def _first_error(exc: ValidationError) -> str:
 # hookDetails configured on the hook, or returned with IN_PROGRESS).
 
 
-class HookExecutionDetails(BaseModel):
+class HookExecutionDetails(Model):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     service_arn: str = Field(alias="serviceArn", min_length=1)
@@ -336,7 +337,7 @@ class HookExecutionDetails(BaseModel):
     )
 
 
-class LifecycleHookInvocation(BaseModel):
+class LifecycleHookInvocation(Model):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     execution_details: HookExecutionDetails = Field(alias="executionDetails")
@@ -344,4 +345,3 @@ class LifecycleHookInvocation(BaseModel):
     lifecycle_stage: str = Field(alias="lifecycleStage", min_length=1)
     resource_arn: str = Field(alias="resourceArn", default="")
     hook_details: dict[str, Any] = Field(alias="hookDetails", default={})
-

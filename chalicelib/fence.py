@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .yamlsource import Path
-
 if TYPE_CHECKING:
     from .spec import Network, Spec
+    from .yamlsource import Path
 
-Problems = list[tuple[Path, str]]
+# A string: the settings every Lambda reads import this module, and only the spec's Lambda needs
+# the YAML loader that defines Path (issue 17, cold start).
+Problems = list[tuple["Path", str]]
 
 
 @dataclass(frozen=True)

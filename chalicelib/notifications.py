@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from .events import EcsDeploymentStateChange
+from .model import Model
 from .records import (
     SPEC_SERVICE,
     AcceptedSpec,
@@ -64,12 +65,12 @@ def capped(errors: list[str], keep: int, total: int | None = None) -> list[str]:
     return kept
 
 
-class TaskDefinitionChange(BaseModel):
+class TaskDefinitionChange(Model):
     previous: str | None = None
     current: str | None = None
 
 
-class Notification(BaseModel):
+class Notification(Model):
     """The machine-readable document sent to sqs, lambda and https subscribers."""
 
     model_config = ConfigDict(populate_by_name=True)

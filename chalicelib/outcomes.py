@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel
 
+from .model import Model
 from .records import TerminalStatus
 
 logger = Logger(service="berth")
@@ -40,7 +40,7 @@ ACTION_OF: dict[TerminalStatus, Action] = {
 }
 
 
-class Outcome(BaseModel):
+class Outcome(Model):
     """One event's effect on one service, as the handler returns it and the replay prints it."""
 
     action: Action

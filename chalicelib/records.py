@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from .model import Model
 
 Status = Literal[
     "PENDING",  # waiting for dependencies of the same run to complete
@@ -40,7 +42,7 @@ def service_key(environment: str, service: str) -> str:
     return f"{environment}#{service}"
 
 
-class Image(BaseModel):
+class Image(Model):
     repository: str
     digest: str
     tag: str | None = None
@@ -51,13 +53,13 @@ class Image(BaseModel):
         return self.tag or self.digest[:19]
 
 
-class SpecVersion(BaseModel):
+class SpecVersion(Model):
     bucket: str
     key: str
     version_id: str | None = None
 
 
-class Trigger(BaseModel):
+class Trigger(Model):
     kind: TriggerKind
     event_id: str
     spec: SpecVersion | None = None
@@ -74,7 +76,7 @@ class Trigger(BaseModel):
     with the trigger, which no later step of the record rewrites."""
 
 
-class Approval(BaseModel):
+class Approval(Model):
     """An approval gate's state on a deployment record: when Berth's hook first asked for the
     approval and its deadline; who approved, when, and what they said (`berth approve`)."""
 
@@ -89,7 +91,7 @@ class Approval(BaseModel):
         return "APPROVED" if self.approved_by is not None else "WAITING"
 
 
-class DeploymentRecord(BaseModel):
+class DeploymentRecord(Model):
     """One service deployment, from trigger to outcome."""
 
     environment: str
@@ -160,7 +162,7 @@ class DeploymentRecord(BaseModel):
         return f"{container} {text}" if container else text
 
 
-class Head(BaseModel):
+class Head(Model):
     """What a service runs (or is being moved to) as far as Berth knows; versioned for races."""
 
     environment: str
@@ -186,7 +188,7 @@ class Head(BaseModel):
         return service_key(self.environment, self.service)
 
 
-class RunOutcome(BaseModel):
+class RunOutcome(Model):
     """One service's outcome in a wide run's summary."""
 
     service: str
@@ -196,7 +198,7 @@ class RunOutcome(BaseModel):
     record_id: str | None = None
 
 
-class RunTally(BaseModel):
+class RunTally(Model):
     """A wide run's outcomes so far: the summary is told when `remaining` reaches 0."""
 
     run_id: str
@@ -207,7 +209,7 @@ class RunTally(BaseModel):
     outcomes: dict[str, RunOutcome] = {}
 
 
-class Waiter(BaseModel):
+class Waiter(Model):
     """A PENDING record waiting for a dependency, kept in the dependency's partition so that the
     dependency's outcome finds it with its head in one read."""
 
@@ -220,7 +222,7 @@ class Waiter(BaseModel):
         return f"WAITER#{self.service}#{self.record_id}"
 
 
-class AcceptedSpec(BaseModel):
+class AcceptedSpec(Model):
     """The desired state of an environment: the last spec version that validated."""
 
     environment: str

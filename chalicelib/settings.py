@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from .fence import FENCE_VARIABLES, StageFence, fence_from_variables
+from .model import Model
 
 # The values PutRetentionPolicy accepts (CloudWatch Logs API reference, retentionInDays).
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653)  # fmt: skip
 
 
-class Settings(BaseModel):
+class Settings(Model):
     """Configuration of one Berth stage; the sandbox builds the same from its own values."""
 
     region: str

@@ -27,6 +27,7 @@ from pydantic.alias_generators import to_camel
 
 from .errors import SpecError, SpecProblem
 from .fence import StageFence, fence_problems
+from .model import Model
 from .presets import (
     KEYSTORE_PRODUCT_PATH,
     KEYSTORE_VOLUME,
@@ -50,7 +51,9 @@ SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:.+"
     r"|ssm:[a-z0-9-]+:\d{12}:parameter/.+)$"
 )
-class _Model(BaseModel):
+
+
+class _Model(Model):
     # defer_build: the schema is built on first use, so the Lambdas that never validate a spec
     # (most ECS events) do not pay for it at cold start.
     model_config = ConfigDict(

@@ -344,7 +344,9 @@ def test_the_packaged_template_wires_functions_to_berths_resources(packaged):
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     # Issue 13, finding 6: python3.11 passed its Lambda deprecation (2026-06-30); chalice alone
     # would package for the interpreter it runs under, berth.chalice_package for config.json's.
-    assert config["lambda_python_version"] == "python3.14"
+    # Issue 17: python3.13 (deprecated 2029-06-30), the newest runtime an interpreter here can
+    # compile bytecode for and import the zip with.
+    assert config["lambda_python_version"] == "python3.13"
     assert {f["Properties"]["Runtime"] for f in functions.values()} == {
         config["lambda_python_version"]
     }

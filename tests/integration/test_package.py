@@ -1,5 +1,6 @@
 """The Lambda zip holds only Lambda code: no CLI, no sandbox, nothing that imports moto; it stays
-under 8 MiB unzipped with nothing unused in it, and it imports as Lambda imports it."""
+under 8 MiB unzipped with nothing unused in it, it carries bytecode for its runtime, and it
+imports as Lambda imports it, under an interpreter of the runtime's version."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from pathlib import Path
 import boto3
 import pytest
 
-from berth.chalice_package import configured_runtime
+from berth.chalice_package import (
+    RUNTIME_PROVIDES,
+    configured_runtime,
+    runtime_interpreter,
+    runtime_libraries,
+)
 from tests.conftest import ROOT
 
 BIN = Path(sys.executable).parent
@@ -30,8 +36,8 @@ def deployment_zip(tmp_path_factory) -> zipfile.ZipFile:
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
     (work / "requirements.txt").write_text("")
-    subprocess.run(
-        [BIN / "python", "-m", "berth.chalice_package", "--stage", "prod", "out"],
+    subprocess.run(  # sources only: without its requirements the zip cannot import app
+        [BIN / "python", "-m", "berth.chalice_package", "--source-only", "--stage", "prod", "out"],
         cwd=work,
         check=True,
         capture_output=True,
@@ -73,7 +79,6 @@ def test_the_lambda_requirements_name_no_operator_tool():
 # ---- the zip as `make package` ships it, with its third-party requirements (fetched from PyPI) --
 
 MIB = 1024 * 1024
-RUNTIME_PROVIDES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 UNUSED = (
     "aws_lambda_powertools/event_handler/",
     "aws_lambda_powertools/utilities/parser/",
@@ -84,13 +89,12 @@ UNUSED = (
 )
 
 
-def _package(work: Path, runtime: str | None) -> zipfile.ZipFile:
+def _package(work: Path, *options: str) -> zipfile.ZipFile:
     for name in ("app.py", "chalicelib", ".chalice", "requirements.txt"):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
-    runtime_option = ["--runtime", runtime] if runtime else []
     subprocess.run(
-        [BIN / "python", "-m", "berth.chalice_package", *runtime_option, "--stage", "prod", "out"],
+        [BIN / "python", "-m", "berth.chalice_package", *options, "--stage", "prod", "out"],
         cwd=work,
         check=True,
         capture_output=True,
@@ -99,19 +103,38 @@ def _package(work: Path, runtime: str | None) -> zipfile.ZipFile:
     return zipfile.ZipFile(work / "out" / "deployment.zip")
 
 
+RUNTIME = configured_runtime(ROOT / ".chalice" / "config.json")
+
+
+@pytest.fixture(scope="module")
+def interpreter() -> str:
+    """An interpreter of the runtime's version, which `make package` compiles the bytecode with
+    (berth.chalice_package.runtime_interpreter: pyenv's on this machine)."""
+    found = runtime_interpreter(RUNTIME)
+    if found is None:
+        pytest.skip(f"no {RUNTIME} interpreter here: the zip is packaged without bytecode")
+    return found
+
+
 @pytest.fixture(scope="module")
 def shipped_zip(tmp_path_factory) -> zipfile.ZipFile:
     """The zip for the runtime .chalice/config.json names, as `make package` builds it."""
-    return _package(tmp_path_factory.mktemp("shipped"), None)
+    return _package(tmp_path_factory.mktemp("shipped"))
 
 
 @pytest.fixture(scope="module")
-def importable_zip(tmp_path_factory) -> Path:
-    """The same zip built for this interpreter (its wheels' ABI), unzipped: the one Python here
-    can import. Bytecode is compiled in it when this interpreter is also the runtime's."""
-    work = tmp_path_factory.mktemp("importable")
-    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    with _package(work, runtime) as archive:
+def unzipped(shipped_zip, tmp_path_factory) -> Path:
+    into = tmp_path_factory.mktemp("unzipped")
+    shipped_zip.extractall(into)
+    return into
+
+
+@pytest.fixture(scope="module")
+def with_sources(tmp_path_factory) -> Path:
+    """The same packaging with every module's source (`--source-only`), unzipped: the import
+    statements of the modules that ship as bytecode are read here."""
+    work = tmp_path_factory.mktemp("sources")
+    with _package(work, "--source-only") as archive:
         archive.extractall(work / "unzipped")
     return work / "unzipped"
 
@@ -129,7 +152,7 @@ def test_the_shipped_zip_carries_nothing_the_lambdas_never_use(shipped_zip):
 
 
 def test_the_shipped_zip_is_for_the_configured_runtime(shipped_zip):
-    abi = configured_runtime(ROOT / ".chalice" / "config.json").removeprefix("python")
+    abi = RUNTIME.removeprefix("python")
     shared = [n for n in shipped_zip.namelist() if n.endswith(".so")]
     assert shared and all(f"cpython-{abi.replace('.', '')}-" in n for n in shared)
 
@@ -143,7 +166,7 @@ def test_shared_objects_in_the_zip_are_stripped(shipped_zip, tmp_path):
         assert ".symtab" not in sections and ".debug_info" not in sections, name
 
 
-def test_no_module_in_the_zip_imports_a_module_the_slimming_dropped(importable_zip):
+def test_no_module_in_the_zip_imports_a_module_the_slimming_dropped(with_sources):
     """No import statement (lazy ones too) names a module the slimming dropped (those installed
     in this venv but not in the zip), except two that berth/chalice_package.py documents and
     Berth never takes: powertools' way into event_handler (a pydantic model handed to its JSON
@@ -156,11 +179,11 @@ def test_no_module_in_the_zip_imports_a_module_the_slimming_dropped(importable_z
     home = Path(str(boto3.__file__)).parent.parent
     dropped = set()
     for top in ("aws_lambda_powertools", "pydantic"):
-        dropped |= modules(home, top) - modules(importable_zip, top)
+        dropped |= modules(home, top) - modules(with_sources, top)
     assert "aws_lambda_powertools.utilities.parser" in dropped  # the comparison sees the drops
     offenders = set()
-    for path in importable_zip.rglob("*.py"):
-        module = _module_of(str(path.relative_to(importable_zip)))
+    for path in with_sources.rglob("*.py"):
+        module = _module_of(str(path.relative_to(with_sources)))
         for name in set(_imports(module, path.read_text(), path.name == "__init__.py")) & dropped:
             offenders.add((module, name))
     documented = {("pydantic._internal._generate_schema", "pydantic.v1")}
@@ -170,32 +193,75 @@ def test_no_module_in_the_zip_imports_a_module_the_slimming_dropped(importable_z
     }
 
 
-def test_the_zip_imports_app_and_its_handlers_with_only_the_runtimes_boto3(importable_zip):
-    """As Lambda imports it: the zip first, then the runtime's boto3 and what boto3 needs (from
-    this venv), and nothing else of the dev environment (`-S`: no site-packages)."""
-    runtime = importable_zip.parent / "runtime"
-    runtime.mkdir()
-    home = Path(str(boto3.__file__)).parent.parent
-    for name in RUNTIME_PROVIDES:
-        (shutil.copytree if (home / name).is_dir() else shutil.copy)(home / name, runtime / name)
-    code = (
-        "import app, chalicelib.handlers as h, sys\n"
-        "assert callable(app.on_image_pushed) and callable(h.image_pushed)\n"
-        "assert 'aws_xray_sdk' not in sys.modules and 'moto' not in sys.modules\n"
-        "print(app.__file__, h.berth)"
-    )
+def _run_in_runtime(interpreter: str, unzipped: Path, code: str) -> str:
+    """`code` as Lambda runs it: the runtime's interpreter, the zip first, then what the runtime
+    provides (boto3 and what it needs, from this venv), nothing else (`-S`: no site-packages);
+    /var/task is read-only, so no bytecode is written."""
+    runtime = unzipped.parent / f"{unzipped.name}-runtime"
+    if not runtime.exists():
+        runtime_libraries(runtime)
     result = subprocess.run(
-        [sys.executable, "-S", "-c", code],
+        [interpreter, "-S", "-c", code],
         check=False,
-        cwd=importable_zip,
+        cwd=unzipped,
         capture_output=True,
         text=True,
         env={
-            "PYTHONPATH": f"{importable_zip}{os.pathsep}{runtime}",
+            "PYTHONPATH": f"{unzipped}{os.pathsep}{runtime}",
             "PYTHONDONTWRITEBYTECODE": "1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_METRICS_DISABLED": "true",
         },
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.startswith(str(importable_zip / "app.py"))
+    return result.stdout
+
+
+def test_the_zip_imports_app_and_its_handlers_with_only_the_runtimes_boto3(interpreter, unzipped):
+    code = (
+        "import app, chalicelib.handlers as h, sys\n"
+        "assert callable(app.on_image_pushed) and callable(h.image_pushed)\n"
+        "assert 'aws_xray_sdk' not in sys.modules and 'moto' not in sys.modules\n"
+        "print(app.__file__, h.berth)"
+    )
+    said = _run_in_runtime(interpreter, unzipped, code)
+    assert said.startswith(str(unzipped / "app.pyc"))
+
+
+def test_the_zip_ships_the_modules_a_cold_start_imports_as_bytecode_for_its_runtime(
+    interpreter, unzipped
+):
+    """Issue 17, cold start: Lambda cannot write bytecode to /var/task, so every module imported
+    from source is compiled on every cold start. Each module that app and the handlers' flows
+    load ships as a sourceless .pyc for the runtime's version (its magic number), named in
+    tracebacks by its path in the zip."""
+    code = (
+        "import importlib.util, sys, pkgutil, importlib, app, chalicelib\n"
+        "for m in pkgutil.walk_packages(chalicelib.__path__, 'chalicelib.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "mine = [m for m in list(sys.modules.values()) if (getattr(m, '__file__', None) or '')"
+        ".startswith(" + repr(f"{unzipped}/") + ")]\n"
+        "print('\\n'.join(sorted(m.__file__ for m in mine)))\n"
+        "import chalicelib.handlers as h\n"
+        "print('code', h.image_pushed.__code__.co_filename)\n"
+        "print('magic', importlib.util.MAGIC_NUMBER.hex())"
+    )
+    lines = _run_in_runtime(interpreter, unzipped, code).split()
+    magic = lines[lines.index("magic") + 1]
+    files = [line for line in lines if line.startswith(f"{unzipped}/")]
+    assert len(files) > 150  # app, chalicelib, pydantic, powertools, chalice, yaml ...
+    assert [f for f in files if not f.endswith(".pyc") and not f.endswith(".so")] == []
+    assert lines[lines.index("code") + 1] == "chalicelib/handlers.py"
+    for name in ("app.pyc", "chalicelib/handlers.pyc", "pydantic/main.pyc", "yaml/__init__.pyc"):
+        assert (unzipped / name).read_bytes()[:4].hex() == magic, name
+        assert not (unzipped / name.replace(".pyc", ".py")).exists()
+    assert list(unzipped.rglob("__pycache__")) == []
+
+
+def test_a_lambda_that_reads_no_spec_does_not_load_the_yaml_parser(interpreter, unzipped):
+    """Issue 17, cold start: the settings every Lambda reads name YAML positions only as types,
+    so importing app (an ECS event's or a push's Lambda) loads no YAML parser."""
+    said = _run_in_runtime(
+        interpreter, unzipped, "import app, sys; print(sorted(m for m in sys.modules if 'yaml' in m))"
+    )
+    assert said.strip() == "[]"
