@@ -231,8 +231,10 @@ def make_package(work: Path, stage: str) -> Path:
         env=env,
     )
     subprocess.run(
-        [BIN / "python", "-m", "berth.chalice_package", "--stage", stage, "--merge-template",
-         merge, f"out/{stage}"],
+        # Sources only: without its requirements the zip cannot import app to find what to
+        # compile (tests/integration/test_package.py checks the bytecode).
+        [BIN / "python", "-m", "berth.chalice_package", "--source-only", "--stage", stage,
+         "--merge-template", merge, f"out/{stage}"],
         cwd=work,
         check=True,
         capture_output=True,
