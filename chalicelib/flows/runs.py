@@ -334,7 +334,9 @@ def _applied_in_place(
 def _announce_started(
     berth: Berth, started: DeploymentRecord, arn: str, deployment_id: str | None
 ) -> list[Outcome]:
-    berth.announce(started, "STARTED", started.trigger.kind)
+    # The stage may leave starts untold (BERTH_NOTIFY_STARTED=false): the outcome follows anyway.
+    if berth.settings.notify_started:
+        berth.announce(started, "STARTED", started.trigger.kind)
     return [
         Outcome(
             action="started",
