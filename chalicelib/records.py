@@ -138,6 +138,10 @@ class DeploymentRecord(Model):
     updated_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    stamp: str = ""
+    """A fresh token the store gives each write of the record (also a top-level attribute of
+    its item, for conditions): a copy of the record is current while the stored item carries
+    its stamp. A token, not a counter: two writers from the same read would both write n+1."""
 
     @property
     def target(self) -> str:
@@ -182,6 +186,20 @@ class Head(Model):
     log_groups: list[str] | None = None
     """The log groups Berth ensured for the task definition it last started, so that a push to a
     running service needs no Logs call; None when unknown (ensured again: idempotent)."""
+    active_record: DeploymentRecord | None = None
+    """A copy of the active record as the transaction that wrote both last wrote it (claim,
+    start), so that ECS's outcome needs no read of the record. Only a hint: other writes change
+    the record alone, so a write based on the copy is conditioned on the record still carrying
+    the copy's `stamp`, and falls back to reading the record when it does not. None in heads
+    written before the copy was kept, and whenever it is not of `active_record_id`."""
+
+    @property
+    def copy_of_active(self) -> DeploymentRecord | None:
+        """The copy of the active record, when the head holds one of that record."""
+        copy = self.active_record
+        if copy is None or not copy.stamp or copy.record_id != self.active_record_id:
+            return None
+        return copy
 
     @property
     def target(self) -> str:

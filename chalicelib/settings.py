@@ -26,6 +26,10 @@ class Settings(Model):
     idempotency_table: str = "berth-idempotency"
     rollout_timeout_minutes: int = Field(default=30, ge=1)
     notify_ignored_pushes: bool = False
+    notify_started: bool = True
+    """Announce each deployment's start ('deploying', [STARTED]); false leaves only its outcome
+    (one sns:Publish less per deployment). A wide run's start summary is always sent
+    (BERTH_NOTIFY_STARTED)."""
     endpoint_url: str | None = None
     max_attempts: int = Field(default=5, ge=1)
     log_retention_days: int = 90
@@ -66,6 +70,7 @@ class Settings(Model):
             "idempotency_table": "BERTH_IDEMPOTENCY_TABLE",
             "rollout_timeout_minutes": "BERTH_ROLLOUT_TIMEOUT_MINUTES",
             "notify_ignored_pushes": "BERTH_NOTIFY_IGNORED_PUSHES",
+            "notify_started": "BERTH_NOTIFY_STARTED",
             "max_attempts": "BERTH_AWS_MAX_ATTEMPTS",
             "log_retention_days": "BERTH_LOG_RETENTION_DAYS",
             "wide_run": "BERTH_WIDE_RUN",

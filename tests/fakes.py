@@ -5,6 +5,7 @@ conditional writes refuse exactly when DynamoDB's conditions would."""
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,16 @@ from chalicelib.records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Wai
 from chalicelib.settings import Settings
 
 
+def _stamped(record: DeploymentRecord) -> DeploymentRecord:
+    """As the store writes a record: with a stamp no other write carries."""
+    return record.model_copy(update={"stamp": uuid.uuid4().hex})
+
+
 class InMemoryStore:
+    """Records, heads and waiters as DynamoDB would hold them. Every condition the real store
+    writes is evaluated against what is stored: status, head revision, and the record's stamp
+    (`unchanged`), so a write based on a stale copy is refused here as DynamoDB refuses it."""
+
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], DeploymentRecord] = {}
         self.heads: dict[str, Head] = {}
@@ -25,13 +35,26 @@ class InMemoryStore:
 
     def put_record(self, record: DeploymentRecord) -> None:
         assert (record.target, record.record_id) not in self.records, "attribute_not_exists(sk)"
-        self.records[(record.target, record.record_id)] = record
+        self.records[(record.target, record.record_id)] = _stamped(record)
 
-    def transition(self, record, allowed_from, **changes):
+    def _holds(self, record, allowed_from, unchanged):
+        """The record write's condition, evaluated on the stored item."""
         stored = self.records[(record.target, record.record_id)]
-        if stored.status not in allowed_from:
+        return stored.status in allowed_from and (not unchanged or stored.stamp == record.stamp)
+
+    def transition(self, record, allowed_from, *, unchanged=False, **changes):
+        if not self._holds(record, allowed_from, unchanged):
             return None
-        updated = record.model_copy(update=changes)
+        updated = _stamped(record.model_copy(update=changes))
+        self.records[(record.target, record.record_id)] = updated
+        return updated
+
+    def transition_approval(self, record, gate_state, **changes):
+        stored = self.records[(record.target, record.record_id)]
+        state = stored.approval.state if stored.approval else None
+        if stored.status != "IN_PROGRESS" or state != gate_state:
+            return None
+        updated = _stamped(record.model_copy(update=changes))
         self.records[(record.target, record.record_id)] = updated
         return updated
 
@@ -72,6 +95,8 @@ class InMemoryStore:
         if (current.revision if current else 0) != head.revision:
             return None
         moved = head.model_copy(update={"revision": head.revision + 1})
+        if moved.active_record is not None and moved.copy_of_active is None:
+            moved = moved.model_copy(update={"active_record": None})
         self.heads[head.target] = moved
         return moved
 
@@ -89,6 +114,9 @@ class InMemoryStore:
         if (current.revision if current else 0) != head.revision:
             return None
         self.put_record(record)
+        written = self.records[(record.target, record.record_id)]
+        if head.active_record_id == record.record_id:
+            head = head.model_copy(update={"active_record": written})
         for dependency in record.waiting_for:
             waiter = Waiter(
                 environment=record.environment, service=record.service, record_id=record.record_id
@@ -96,14 +124,18 @@ class InMemoryStore:
             self.waiters[(service_key(record.environment, dependency), waiter.key)] = waiter
         return self.put_head(head)
 
-    def transition_with_head(self, record, allowed_from, head, **changes):
-        stored = self.records[(record.target, record.record_id)]
-        if stored.status not in allowed_from:
+    def transition_with_head(self, record, allowed_from, head, *, unchanged=False, **changes):
+        """All or nothing, as DynamoDB's TransactWriteItems; the head keeps a copy of the record
+        it names, as written."""
+        if not self._holds(record, allowed_from, unchanged):
             return None, None
         current = self.heads.get(head.target)
         if (current.revision if current else 0) != head.revision:
-            return self.transition(record, allowed_from, **changes), None
-        return self.transition(record, allowed_from, **changes), self.put_head(head)
+            return self.transition(record, allowed_from, unchanged=unchanged, **changes), None
+        updated = self.transition(record, allowed_from, unchanged=unchanged, **changes)
+        if head.active_record_id == record.record_id:
+            head = head.model_copy(update={"active_record": updated})
+        return updated, self.put_head(head)
 
     def claim_external(self, deployment_id, service_arn, event_name, expires):
         if deployment_id in self.external:

@@ -8,6 +8,7 @@ Whoever wins the write is the one who acts and notifies; the loser learns it los
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,35 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
+def _stamped(record: DeploymentRecord) -> DeploymentRecord:
+    """`record` as the store writes it: with a stamp no other write of it carries."""
+    return record.model_copy(update={"stamp": uuid.uuid4().hex})
+
+
+def _record_condition(
+    allowed_from: set[str] | frozenset[str], unchanged: DeploymentRecord | None
+) -> dict[str, Any]:
+    """The condition of a record's write: the stored record is in one of `allowed_from`, and,
+    with `unchanged`, still the very write that record was read from (its stamp; no stamp for a
+    record written before stamps were kept)."""
+    names = {":s" + str(i): s for i, s in enumerate(sorted(allowed_from))}
+    condition = f"#status IN ({', '.join(names)})"
+    attribute_names = {"#status": "status"}
+    values: dict[str, Any] = {k: {"S": v} for k, v in names.items()}
+    if unchanged is not None:
+        attribute_names["#stamp"] = "stamp"
+        if unchanged.stamp:
+            condition += " AND #stamp = :stamp"
+            values[":stamp"] = {"S": unchanged.stamp}
+        else:
+            condition += " AND attribute_not_exists(#stamp)"
+    return {
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": attribute_names,
+        "ExpressionAttributeValues": values,
+    }
+
+
 class Store:
     """Berth's tables: deployments (records, heads, external deployments) and specs."""
 
@@ -87,6 +117,7 @@ class Store:
                 "unsettled": UNSETTLED if record.status in ACTIVE else None,
                 # Top-level, so that writes can be conditioned on it (`transition_approval`).
                 "approval": record.approval.state if record.approval else None,
+                "stamp": record.stamp,
                 "body": record.model_dump_json(),
             }
         )
@@ -95,26 +126,32 @@ class Store:
     def put_record(self, record: DeploymentRecord) -> None:
         self.db.put_item(
             TableName=self.deployments,
-            Item=self._record_item(record),
+            Item=self._record_item(_stamped(record)),
             ConditionExpression="attribute_not_exists(sk)",
         )
 
     @aws_errors("PutItem")
     def transition(
-        self, record: DeploymentRecord, allowed_from: set[str] | frozenset[str], **changes: Any
+        self,
+        record: DeploymentRecord,
+        allowed_from: set[str] | frozenset[str],
+        *,
+        unchanged: bool = False,
+        **changes: Any,
     ) -> DeploymentRecord | None:
-        """Write `changes` if the stored record is still in one of `allowed_from`; None if not."""
-        updated = record.model_copy(update=changes)
-        names = {":s" + str(i): s for i, s in enumerate(sorted(allowed_from))}
-        written = _put_if(
-            self.db,
-            self.deployments,
-            self._record_item(updated),
-            f"#status IN ({', '.join(names)})",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={k: {"S": v} for k, v in names.items()},
-        )
-        return updated if written else None
+        """Write `changes` if the stored record is still in one of `allowed_from` (and, with
+        `unchanged`, still the write `record` is a copy of); None if not."""
+        updated = _stamped(record.model_copy(update=changes))
+        condition = _record_condition(allowed_from, record if unchanged else None)
+        try:
+            self.db.put_item(
+                TableName=self.deployments, Item=self._record_item(updated), **condition
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return updated
 
     @aws_errors("PutItem")
     def transition_approval(
@@ -123,7 +160,7 @@ class Store:
         """Write `changes` if the stored record is still IN_PROGRESS and its approval gate is in
         `gate_state` (None: not asked yet); None if not. Berth's hook and `berth approve`
         both write the record while it waits: neither may overwrite what the other wrote."""
-        updated = record.model_copy(update=changes)
+        updated = _stamped(record.model_copy(update=changes))
         values: dict[str, Any] = {":s": {"S": "IN_PROGRESS"}}
         if gate_state is None:
             gate = "attribute_not_exists(#approval)"
@@ -237,6 +274,9 @@ class Store:
         moved the head since it was read."""
         expected = head.revision
         moved = head.model_copy(update={"revision": expected + 1})
+        if moved.active_record is not None and moved.copy_of_active is None:
+            # a copy of a record the head no longer names
+            moved = moved.model_copy(update={"active_record": None})
         put: dict[str, Any] = {
             "TableName": self.deployments,
             "Item": _item(
@@ -304,7 +344,11 @@ class Store:
     def claim(self, record: DeploymentRecord, head: Head) -> Head | None:
         """Write the new PENDING `record`, move the head to it and register the record as a
         waiter of each service it waits for, all or nothing; None if the head moved meanwhile.
-        One call instead of one per item (DynamoDB TransactWriteItems)."""
+        One call instead of one per item (DynamoDB TransactWriteItems). The head keeps a copy
+        of the record (`Head.active_record`)."""
+        record = _stamped(record)
+        if head.active_record_id == record.record_id:
+            head = head.model_copy(update={"active_record": record})
         moved, head_put = self._head_put(head)
         record_put = {
             "TableName": self.deployments,
@@ -328,27 +372,29 @@ class Store:
         record: DeploymentRecord,
         allowed_from: set[str] | frozenset[str],
         head: Head,
+        *,
+        unchanged: bool = False,
         **changes: Any,
     ) -> tuple[DeploymentRecord | None, Head | None]:
         """`transition` and `put_head` in one call. (record, head) as written; (None, None) if
-        the record had left `allowed_from`; (record written alone, None) if only the head had
-        moved, so that the caller re-reads it."""
-        updated = record.model_copy(update=changes)
+        the record had left `allowed_from` (or, with `unchanged`, was written since `record`);
+        (record written alone, None) if only the head had moved, so that the caller re-reads it.
+        A head that names the record keeps a copy of it as written (`Head.active_record`)."""
+        updated = _stamped(record.model_copy(update=changes))
+        if head.active_record_id == updated.record_id:
+            head = head.model_copy(update={"active_record": updated})
         moved, head_put = self._head_put(head)
-        names = {":s" + str(i): s for i, s in enumerate(sorted(allowed_from))}
         record_put = {
             "TableName": self.deployments,
             "Item": self._record_item(updated),
-            "ConditionExpression": f"#status IN ({', '.join(names)})",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {k: {"S": v} for k, v in names.items()},
+            **_record_condition(allowed_from, record if unchanged else None),
         }
         failed = self._transact([{"Put": record_put}, {"Put": head_put}])
         if not failed:
             return updated, moved
         if 0 in failed:
             return None, None
-        return self.transition(record, allowed_from, **changes), None
+        return self.transition(record, allowed_from, unchanged=unchanged, **changes), None
 
     def _transact(self, items: list[dict[str, Any]]) -> set[int]:
         """Run a transaction; the indexes of the items whose condition failed (empty: written)."""

@@ -17,7 +17,7 @@ from ..events import EcsDeploymentStateChange, EcsServiceAction
 from ..notifications import external_notification
 from ..outcomes import Outcome, ignored
 from ..records import ACTIVE, DeploymentRecord
-from .runs import Known, causes_of, conclude
+from .runs import Known, StaleCopy, causes_of, conclude
 
 IMPAIRED = frozenset(
     {
@@ -79,22 +79,36 @@ def _environment_of(berth: Berth, cluster: str) -> str | None:
 
 def _through_head(
     berth: Berth, event: EcsDeploymentStateChange
-) -> tuple[DeploymentRecord, Known] | None:
-    """The record of the deployment an event is about, read through its service's head: the
+) -> tuple[DeploymentRecord, Known, bool] | None:
+    """The record of the deployment an event is about, found through its service's head: the
     event names the cluster and service, the stage binds the cluster to one environment. One
-    consistent Query (which also returns who waits for the service) and one GetItem, instead of
-    an eventually consistent index lookup."""
+    consistent Query (which also returns who waits for the service), instead of an eventually
+    consistent index lookup; the record is the head's copy when it holds one of this deployment
+    (True: every write based on it is conditioned on the record being unchanged since), else
+    read (a GetItem, as before the copy was kept)."""
     cluster, name = _service_of(event.service_arn)
     environment = _environment_of(berth, cluster)
     if environment is None:
         return None
     head, waiters = berth.store.head_and_waiters(environment, name)
+    copy = head.copy_of_active
+    if copy is not None and copy.ecs_deployment_id == event.detail.deployment_id:
+        return copy, (head, waiters), True
+    found = _read_active(berth, event, (head, waiters))
+    return (*found, False) if found is not None else None
+
+
+def _read_active(
+    berth: Berth, event: EcsDeploymentStateChange, known: Known
+) -> tuple[DeploymentRecord, Known] | None:
+    """The record the head names, read (consistently), if the event is about its deployment."""
+    head = known[0]
     if head.active_record_id is None:
         return None
-    record = berth.store.get_record(environment, name, head.active_record_id)
+    record = berth.store.get_record(head.environment, head.service, head.active_record_id)
     if record is None or record.ecs_deployment_id != event.detail.deployment_id:
         return None
-    return record, (head, waiters)
+    return record, known
 
 
 def _record_for(berth: Berth, event: EcsDeploymentStateChange) -> DeploymentRecord | None:
@@ -164,12 +178,37 @@ def _concluded_for(berth: Berth, event: EcsDeploymentStateChange) -> DeploymentR
 
 def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[Outcome]:
     """An "ECS Deployment State Change": move the matching record along its rollout."""
-    found = _through_head(berth, event)
-    record, known = found if found is not None else (_record_for(berth, event), None)
-    if record is None:
-        record = _concluded_for(berth, event)
+    through_head = _through_head(berth, event)
+    found: tuple[DeploymentRecord, Known] | None = None
+    if through_head is not None:
+        copy_or_read, head_known, copied = through_head
+        found = (copy_or_read, head_known)
+        if copied:
+            try:
+                return _step(berth, copy_or_read, event, head_known, unchanged=True)
+            except StaleCopy:
+                # Written since the head's copy (a stage line, an approval, a cause, a rollback
+                # start: writes of the record alone): read it and decide again, as without copy.
+                found = _read_active(berth, event, head_known)
+    if found is not None:
+        return _step(berth, found[0], event, found[1])
+    record = _record_for(berth, event) or _concluded_for(berth, event)
     if record is None:
         return _external(berth, event)
+    return _step(berth, record, event, None)
+
+
+def _step(
+    berth: Berth,
+    record: DeploymentRecord,
+    event: EcsDeploymentStateChange,
+    known: Known | None,
+    *,
+    unchanged: bool = False,
+) -> list[Outcome]:
+    """Move `record` by the step `event` means for it. With `unchanged`, `record` is the head's
+    copy: its writes require the record unchanged since, else raise `StaleCopy`. (An `Ignore` is
+    decided from the event's name alone, so a copy that missed a write cannot make it wrong.)"""
     step = transition_for(record, event)
     if isinstance(step, Ignore):
         return [ignored(step.reason, record.environment, record.service)]
@@ -177,16 +216,23 @@ def on_deployment_event(berth: Berth, event: EcsDeploymentStateChange) -> list[O
     step = explained(step, record, event)
     line = stage_line(event, record, step.reason or record.reason)
     if isinstance(step, RollBack):
-        return _rolling_back(berth, record, step, event.detail.reason, line)
-    return _conclude(berth, record, step, known, line)
+        return _rolling_back(berth, record, step, event.detail.reason, line, unchanged=unchanged)
+    return _conclude(berth, record, step, known, line, unchanged=unchanged)
 
 
 def _rolling_back(
-    berth: Berth, record: DeploymentRecord, step: RollBack, event_reason: str, line: str
+    berth: Berth,
+    record: DeploymentRecord,
+    step: RollBack,
+    event_reason: str,
+    line: str,
+    *,
+    unchanged: bool = False,
 ) -> list[Outcome]:
     moved = berth.store.transition(
         record,
         step.allowed,
+        unchanged=unchanged,
         status="ROLLING_BACK",
         updated_at=berth.clock(),
         rollback_deployment_ids=step.rollback_deployment_ids,
@@ -194,6 +240,8 @@ def _rolling_back(
         causes=causes_of(berth, record) if step.read_causes else record.causes,
         stages=with_line(record, line),
     )
+    if moved is None and unchanged:
+        raise StaleCopy(f"{record.target} {record.record_id} was written since its copy")
     if moved is None:
         return []
     return [
@@ -208,14 +256,23 @@ def _rolling_back(
 
 
 def _conclude(
-    berth: Berth, record: DeploymentRecord, step: Conclude, known: Known | None, line: str
+    berth: Berth,
+    record: DeploymentRecord,
+    step: Conclude,
+    known: Known | None,
+    line: str,
+    *,
+    unchanged: bool = False,
 ) -> list[Outcome]:
     changes: dict[str, Any] = {"stages": with_line(record, line)}
     if step.reason is not None:
         changes["reason"] = step.reason
     if step.read_causes:
         changes["causes"] = causes_of(berth, record)
-    return conclude(berth, record, step.allowed, step.status, "ecs", known=known, **changes)
+    return conclude(
+        berth, record, step.allowed, step.status, "ecs", known=known, unchanged=unchanged,
+        **changes,
+    )  # fmt: skip
 
 
 def _external(berth: Berth, event: EcsDeploymentStateChange) -> list[Outcome]:

@@ -334,7 +334,9 @@ def _applied_in_place(
 def _announce_started(
     berth: Berth, started: DeploymentRecord, arn: str, deployment_id: str | None
 ) -> list[Outcome]:
-    berth.announce(started, "STARTED", started.trigger.kind)
+    # The stage may leave starts untold (BERTH_NOTIFY_STARTED=false): the outcome follows anyway.
+    if berth.settings.notify_started:
+        berth.announce(started, "STARTED", started.trigger.kind)
     return [
         Outcome(
             action="started",
@@ -559,6 +561,12 @@ def _head_after(record: DeploymentRecord, status: TerminalStatus) -> dict[str, A
     }
 
 
+class StaleCopy(Exception):
+    """A write based on a copy of a record (the one its head keeps) found the record written
+    since the copy: nothing was written; read the record and decide again. A retry signal, not a
+    user error."""
+
+
 def conclude(
     berth: Berth,
     record: DeploymentRecord,
@@ -567,12 +575,15 @@ def conclude(
     source: EventSource,
     *,
     known: Known | None = None,
+    unchanged: bool = False,
     **changes: Any,
 ) -> list[Outcome]:
     """Move a record from `allowed` to a terminal `status`, with the head, in one write, and
     announce it. If a redelivered event finds it there already, only redo the follow-ups (head,
     dependents), which an earlier delivery may have left undone; it is announced once. `known`
-    is the service's head and waiters when the caller just read them."""
+    is the service's head and waiters when the caller just read them. With `unchanged`,
+    `record` is the head's copy: the write also requires the stored record to be that very
+    write, and raises `StaleCopy` (having written nothing) when it is not."""
     now = berth.clock()
     moved = {"status": status, "updated_at": now, "finished_at": now, **changes}
     head, dependents = _head_and_dependents(berth, record, known)
@@ -580,10 +591,12 @@ def conclude(
     if head_follows(head, record):
         after = _head_after(record.model_copy(update=moved), status)
         done, written = berth.store.transition_with_head(
-            record, allowed, head.model_copy(update=after), **moved
+            record, allowed, head.model_copy(update=after), unchanged=unchanged, **moved
         )
     else:
-        done = berth.store.transition(record, allowed, **moved)
+        done = berth.store.transition(record, allowed, unchanged=unchanged, **moved)
+    if done is None and unchanged:
+        raise StaleCopy(f"{record.target} {record.record_id} was written since its copy")
     if done is not None:
         skipped = [] if status == "COMPLETED" else [d.service for d, _ in dependents]
         berth.announce(done, status, source, skipped)

@@ -212,3 +212,29 @@ def test_the_hook_and_berth_approve_never_overwrite_each_other(sandbox, listener
     sandbox.run_until_idle()
     assert _answers(sandbox, calls)[-1] == "SUCCEEDED"
     assert history("apim")[0].status == "COMPLETED"
+
+
+def test_without_start_notifications_the_approval_is_still_asked_for(sandbox, listener):
+    # BERTH_NOTIFY_STARTED=false leaves starts untold, never what an operator must act on; the
+    # approval is written on the record alone, after the head's copy: the outcome keeps it.
+    _gated(sandbox, listener, timeout=30)
+    sandbox.renew_clients(BERTH_NOTIFY_STARTED="false")
+    calls = len(sandbox.ecs_sim.hook_invocations)
+    sandbox.push("wso2am", "4.7.0-2")
+    _run_until_waiting(sandbox, calls)
+    record = history("apim")[0]
+    assert approve("--note", "CHG-7").exit_code == 0
+    sandbox.run_until_idle()
+
+    sandbox.collect_notifications()
+    assert [(n.document["status"], n.subject) for n in sandbox.notifications
+            if n.document["record_id"] == record.record_id] == [
+        ("WARNING", "[dev] apim 4.7.0-2 waits for approval"),
+        ("COMPLETED", "[dev] apim 4.7.0-2 deployed"),
+    ]  # fmt: skip
+    done = history("apim")[0]
+    assert (done.status, done.stages[-1]) == ("COMPLETED", "completed")
+    assert done.approval is not None and (done.approval.approved_by, done.approval.note) == (
+        CALLER, "CHG-7",
+    )  # fmt: skip
+    assert any(line.startswith("POST_TEST_TRAFFIC_SHIFT: approved by ") for line in done.stages)

@@ -17,15 +17,15 @@ IMAGE_UPDATE = Counter(
         "dynamodb:Scan": 1,
         "ecr:DescribeImages": 1,
         # push: the service head, to judge the image against what runs
-        "dynamodb:GetItem": 2,  # and COMPLETED: the record the head names
+        "dynamodb:GetItem": 1,  # (COMPLETED reads none: the head keeps a copy of the record)
         # push: the claim (record + head with the start lease), then the start (record
         # IN_PROGRESS + head with the task definition, the lease released); COMPLETED: the
         # record and the head handed back; each one call
         "dynamodb:TransactWriteItems": 3,
         "ecs:RegisterTaskDefinition": 1,
         "ecs:UpdateService": 1,
-        # COMPLETED: the service's head and who waits for APIM (the stage binds the event's
-        # cluster to its environment), then the record the head names
+        # COMPLETED: the service's head, with its copy of the record, and who waits for APIM
+        # (the stage binds the event's cluster to its environment)
         "dynamodb:Query": 1,
         # deploying, deployed
         "sns:Publish": 2,

@@ -1,0 +1,58 @@
+"""BERTH_NOTIFY_STARTED: a stage may leave each deployment's start ('deploying') untold; the
+outcome is told either way (issue 17: one sns:Publish less per image update)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from chalicelib.events import EcrImageAction
+from chalicelib.flows.image_push import on_image_pushed
+from chalicelib.settings import Settings
+from tests.unit.test_flows import DIGEST, PUSHED, completed, deployed  # noqa: F401 - fixture
+
+REQUIRED = {"AWS_REGION": "us-east-1", "BERTH_SPEC_BUCKET": "specs", "BERTH_TOPIC_ARN": "arn:t"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "told"), [(None, True), ("true", True), ("false", False), ("False", False)]
+)
+def test_the_setting_is_read_from_the_stage_and_defaults_to_telling(variable, told):
+    env = REQUIRED | ({"BERTH_NOTIFY_STARTED": variable} if variable else {})
+    assert Settings.from_environment(env).notify_started is told
+
+
+def test_a_setting_that_is_not_a_boolean_is_refused_loudly():
+    with pytest.raises(ValidationError, match="notify_started"):
+        Settings.from_environment(REQUIRED | {"BERTH_NOTIFY_STARTED": "sometimes"})
+
+
+def _push(berth) -> list:
+    berth.ecr.push("wso2am", "4.7.0-2", DIGEST["4.7.0-2"], PUSHED)
+    push = EcrImageAction.model_validate(
+        {
+            "version": "0", "id": "push-2", "source": "aws.ecr", "detail-type": "ECR Image Action",
+            "account": "123456789012", "time": "2026-11-29T00:00:00Z", "region": "us-east-1",
+            "resources": [],
+            "detail": {"result": "SUCCESS", "action-type": "PUSH", "repository-name": "wso2am",
+                       "image-digest": DIGEST["4.7.0-2"], "image-tag": "4.7.0-2"},
+        }
+    )  # fmt: skip
+    return on_image_pushed(berth, push)
+
+
+@pytest.mark.parametrize(
+    ("notify_started", "subjects"),
+    [
+        (True, ["[dev] apim 4.7.0-2 deploying", "[dev] apim 4.7.0-2 deployed"]),
+        (False, ["[dev] apim 4.7.0-2 deployed"]),
+    ],
+)
+def test_what_reaches_sns_for_a_push(deployed, notify_started, subjects):  # noqa: F811
+    deployed.settings.notify_started = notify_started
+
+    assert [o.action for o in _push(deployed)] == ["started"]  # started either way
+    assert [o.action for o in completed(deployed, "apim")] == ["completed"]
+
+    assert [n.subject for n in deployed.notifier.published] == subjects
+    assert [n.status for n in deployed.notifier.published][-1] == "COMPLETED"
