@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -100,9 +101,10 @@ def test_an_unchanged_reupload_changes_nothing(deployed):
     assert deployed.ecs.mutations == []
 
 
-def test_a_newer_push_registers_and_rolls_only_its_service(deployed):
-    deployed.ecr.push("wso2am", "4.7.0-2", DIGEST["4.7.0-2"], PUSHED)
-    push = EcrImageAction.model_validate(
+def newer_push(berth: Any) -> EcrImageAction:
+    """4.7.0-2 put into (fake) ECR, and the event ECR sends for it."""
+    berth.ecr.push("wso2am", "4.7.0-2", DIGEST["4.7.0-2"], PUSHED)
+    return EcrImageAction.model_validate(
         {
             "version": "0", "id": "push-2", "source": "aws.ecr", "detail-type": "ECR Image Action",
             "account": "123456789012", "time": "2026-11-29T00:00:00Z", "region": "us-east-1",
@@ -111,6 +113,10 @@ def test_a_newer_push_registers_and_rolls_only_its_service(deployed):
                        "image-digest": DIGEST["4.7.0-2"], "image-tag": "4.7.0-2"},
         }
     )  # fmt: skip
+
+
+def test_a_newer_push_registers_and_rolls_only_its_service(deployed):
+    push = newer_push(deployed)
     assert [o.action for o in on_image_pushed(deployed, push)] == ["started"]
     assert deployed.ecs.mutations == [
         ("RegisterTaskDefinition", "dev-apim"),

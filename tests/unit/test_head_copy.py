@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.events import EcrImageAction, EcsDeploymentStateChange, EcsServiceAction
+from chalicelib.events import EcsDeploymentStateChange, EcsServiceAction
 from chalicelib.flows.image_push import on_image_pushed
 from chalicelib.flows.rollout import on_deployment_event, on_service_action
 from chalicelib.records import Approval, DeploymentRecord
-from tests.unit.test_flows import DIGEST, PUSHED, completed, deployed  # noqa: F401 - fixture
+from tests.unit.test_flows import completed, deployed, newer_push  # noqa: F401 - fixture
 
 SERVICE_ARN = "arn:aws:ecs:us-east-1:123456789012:service/wso2-dev/apim"
 
@@ -24,16 +24,7 @@ def pushed(deployed):  # noqa: F811 - the fixture imported above
     found through APIM's head; get_record calls counted from here on."""
     berth = deployed
     berth.settings.fence_variables = {"BERTH_ENVIRONMENT_CLUSTERS": "dev=wso2-dev"}
-    berth.ecr.push("wso2am", "4.7.0-2", DIGEST["4.7.0-2"], PUSHED)
-    push = EcrImageAction.model_validate(
-        {
-            "version": "0", "id": "push-2", "source": "aws.ecr", "detail-type": "ECR Image Action",
-            "account": "123456789012", "time": "2026-11-29T00:00:00Z", "region": "us-east-1",
-            "resources": [],
-            "detail": {"result": "SUCCESS", "action-type": "PUSH", "repository-name": "wso2am",
-                       "image-digest": DIGEST["4.7.0-2"], "image-tag": "4.7.0-2"},
-        }
-    )  # fmt: skip
+    push = newer_push(berth)
     assert [o.action for o in on_image_pushed(berth, push)] == ["started"]
     berth.reads = []
     read = berth.store.get_record

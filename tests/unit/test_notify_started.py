@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.events import EcrImageAction
 from chalicelib.flows.image_push import on_image_pushed
 from chalicelib.settings import Settings
-from tests.unit.test_flows import DIGEST, PUSHED, completed, deployed  # noqa: F401 - fixture
+from tests.unit.test_flows import completed, deployed, newer_push  # noqa: F401 - fixture
 
 REQUIRED = {"AWS_REGION": "us-east-1", "BERTH_SPEC_BUCKET": "specs", "BERTH_TOPIC_ARN": "arn:t"}
 
@@ -28,17 +27,7 @@ def test_a_setting_that_is_not_a_boolean_is_refused_loudly():
 
 
 def _push(berth) -> list:
-    berth.ecr.push("wso2am", "4.7.0-2", DIGEST["4.7.0-2"], PUSHED)
-    push = EcrImageAction.model_validate(
-        {
-            "version": "0", "id": "push-2", "source": "aws.ecr", "detail-type": "ECR Image Action",
-            "account": "123456789012", "time": "2026-11-29T00:00:00Z", "region": "us-east-1",
-            "resources": [],
-            "detail": {"result": "SUCCESS", "action-type": "PUSH", "repository-name": "wso2am",
-                       "image-digest": DIGEST["4.7.0-2"], "image-tag": "4.7.0-2"},
-        }
-    )  # fmt: skip
-    return on_image_pushed(berth, push)
+    return on_image_pushed(berth, newer_push(berth))
 
 
 @pytest.mark.parametrize(
