@@ -230,6 +230,22 @@ def test_diff_says_when_berth_would_refuse_and_exits_2_on_trouble(sandbox, spec_
     assert missing.stderr.startswith("berth: GetItem failed: ResourceNotFoundException")
 
 
+def test_diff_judges_a_service_the_stage_lets_the_environment_adopt_as_the_upload_does(sandbox, spec_file):
+    # An untagged apim made by hand: the upload refuses it unless BERTH_ENVIRONMENT_ADOPT lists
+    # it (tests/integration/test_deploy.py), and diff must say the same in both cases.
+    from tests.integration.test_deploy import hand_made_apim
+
+    hand_made_apim(sandbox)
+    push_first_builds(sandbox)
+    refused = berth(sandbox, "diff", str(spec_file))
+    assert "apim: Berth would refuse this" in refused.stdout
+    adopt = {**sandbox.env_vars(), "BERTH_ENVIRONMENT_ADOPT": "dev=wso2-dev/apim"}
+    adopted = CliRunner().invoke(main, ["diff", str(spec_file)], env=adopt)
+    assert adopted.exit_code == 1, adopted.output
+    assert "apim: Berth would refuse this" not in adopted.stdout
+    assert "apim: new task definition revision (4.7.0-1, sha256:" in adopted.stdout
+
+
 SIDECAR_STAGE_REPOSITORIES = "wso2am,wso2ei,wso2mi,aws-for-fluent-bit,berth-keystore-init"
 
 

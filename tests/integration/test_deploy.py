@@ -519,9 +519,8 @@ def test_a_service_berth_did_not_create_for_the_environment_is_left_alone(sandbo
     ] == 4
 
 
-def test_an_untagged_service_the_environment_lists_for_adoption_is_taken_over(sandbox):
-    # Issue 15: BERTH_ENVIRONMENT_ADOPT lets the operator hand an existing service to Berth;
-    # without it the same service is refused (test above).
+def hand_made_apim(sandbox) -> None:
+    """An untagged Fargate service named apim in wso2-dev, made by hand, not by Berth."""
     ecs = sandbox.client("ecs")
     arn = ecs.register_task_definition(
         family="hand-made-apim", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
@@ -534,6 +533,12 @@ def test_an_untagged_service_the_environment_lists_for_adoption_is_taken_over(sa
         networkConfiguration={"awsvpcConfiguration": {
             "subnets": sandbox.subnets, "securityGroups": [sandbox.security_group]}},
     )  # fmt: skip
+
+
+def test_an_untagged_service_the_environment_lists_for_adoption_is_taken_over(sandbox):
+    # Issue 15: BERTH_ENVIRONMENT_ADOPT lets the operator hand an existing service to Berth;
+    # without it the same service is refused (test above).
+    hand_made_apim(sandbox)
     sandbox.renew_clients(BERTH_ENVIRONMENT_ADOPT="dev=wso2-dev/apim")
     sandbox.push("wso2mi", "4.4.0-1")
     apim = sandbox.push("wso2am", "4.7.0-1")
