@@ -3,8 +3,10 @@
 "Reads from a global secondary index are eventually consistent": an item written a moment ago
 may be missing from a Query on an index (DynamoDB developer guide, "Global secondary indexes",
 read consistency). With `seconds` > 0 the sandbox hides from Berth's index queries the items
-Berth wrote within the last `seconds`, so code that trusts an index to hold what it just wrote
-fails in the sandbox as it would on AWS, now and then.
+Berth wrote within the last `seconds` (by PutItem, UpdateItem or TransactWriteItems, as every
+write reaches an index asynchronously), so code that trusts an index to hold what it just wrote
+fails in the sandbox as it would on AWS, now and then. An item an update moves within an index
+is hidden rather than shown as it was, which is stricter for code looking for the new values.
 """
 
 from __future__ import annotations
@@ -23,15 +25,25 @@ class IndexLag:
 
     def attach(self, session: Any) -> Any:
         session.events.register("before-parameter-build.dynamodb.PutItem", self._remember)
+        session.events.register("before-parameter-build.dynamodb.UpdateItem", self._remember)
+        session.events.register(
+            "before-parameter-build.dynamodb.TransactWriteItems", self._remember_transaction
+        )
         session.events.register("before-parameter-build.dynamodb.Query", self._mark_index_query)
         session.events.register("after-call.dynamodb.Query", self._hide_recent)
         return session
 
     def _remember(self, params: Any, **_: Any) -> None:
-        item = params.get("Item", {})
+        item = params.get("Item") or params.get("Key") or {}
         if "pk" in item and "sk" in item:
             key = (params["TableName"], item["pk"].get("S", ""), item["sk"].get("S", ""))
             self._written[key] = self.clock()
+
+    def _remember_transaction(self, params: Any, **_: Any) -> None:
+        for action in params.get("TransactItems", []):
+            for kind in ("Put", "Update"):
+                if kind in action:
+                    self._remember(action[kind])
 
     def _mark_index_query(self, params: Any, context: Any, **_: Any) -> None:
         if params.get("IndexName"):
