@@ -143,15 +143,10 @@ class Store:
         `unchanged`, still the write `record` is a copy of); None if not."""
         updated = _stamped(record.model_copy(update=changes))
         condition = _record_condition(allowed_from, record if unchanged else None)
-        try:
-            self.db.put_item(
-                TableName=self.deployments, Item=self._record_item(updated), **condition
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return updated
+        expression = condition.pop("ConditionExpression")
+        written = _put_if(self.db, self.deployments, self._record_item(updated), expression,
+                          **condition)  # fmt: skip
+        return updated if written else None
 
     @aws_errors("PutItem")
     def transition_approval(
