@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
+from berth.chalice_package import IMPORT_EVERY_HANDLER_MODULE  # noqa: E402
 from berth.sandbox.sandbox import (  # noqa: E402
     ACCOUNT,
     REGION,
@@ -527,12 +528,9 @@ print(json.dumps({"import": imported - started, "pushes": results}))
 
 
 FLOOR = "boto3 + pydantic + powertools + chalice.app"
-EVERY_MODEL = """
-import importlib, pkgutil, sys
+EVERY_MODEL = IMPORT_EVERY_HANDLER_MODULE + """
+import sys
 import pydantic
-import app, chalicelib
-for found in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
-    importlib.import_module(found.name)
 for name, module in list(sys.modules.items()):
     if name.startswith("chalicelib"):
         for value in list(vars(module).values()):

@@ -164,11 +164,17 @@ def _strip(root: Path) -> None:
     subprocess.run([strip, "--strip-unneeded", *map(str, shared)], check=True)
 
 
-PROBE = """
-import importlib, pkgutil, sys
+# What every Lambda of the zip may import: app and each module of chalicelib (the handlers import
+# their flows lazily). The probe below, the bench and the tests run it in the runtime's interpreter.
+IMPORT_EVERY_HANDLER_MODULE = """
+import importlib, pkgutil
 import app, chalicelib
 for module in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
     importlib.import_module(module.name)
+"""
+
+PROBE = IMPORT_EVERY_HANDLER_MODULE + """
+import sys
 root = sys.argv[1]
 print("\\n".join(sorted(m.__file__ for m in list(sys.modules.values())
                           if (getattr(m, "__file__", None) or "").startswith(root))))

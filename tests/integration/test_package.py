@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from berth.chalice_package import (
+    IMPORT_EVERY_HANDLER_MODULE,
     RUNTIME_PROVIDES,
     configured_runtime,
     runtime_interpreter,
@@ -235,10 +236,8 @@ def test_the_zip_ships_the_modules_a_cold_start_imports_as_bytecode_for_its_runt
     from source is compiled on every cold start. Each module that app and the handlers' flows
     load ships as a sourceless .pyc for the runtime's version (its magic number), named in
     tracebacks by its path in the zip."""
-    code = (
-        "import importlib.util, sys, pkgutil, importlib, app, chalicelib\n"
-        "for m in pkgutil.walk_packages(chalicelib.__path__, 'chalicelib.'):\n"
-        "    importlib.import_module(m.name)\n"
+    code = IMPORT_EVERY_HANDLER_MODULE + (
+        "import importlib.util, sys\n"
         "mine = [m for m in list(sys.modules.values()) if (getattr(m, '__file__', None) or '')"
         ".startswith(" + repr(f"{unzipped}/") + ")]\n"
         "print('\\n'.join(sorted(m.__file__ for m in mine)))\n"
