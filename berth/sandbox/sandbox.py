@@ -26,6 +26,7 @@ import boto3
 import yaml
 
 from chalicelib import handlers, triggers
+from chalicelib.adapters.clients import berth_session
 from chalicelib.context import Berth
 from chalicelib.fence import environment_map
 from chalicelib.settings import Settings
@@ -179,9 +180,8 @@ class Sandbox:
     def renew_clients(self, **settings: str) -> None:
         """Give the handlers new clients, as a new Lambda container would have (botocore's retry
         quota starts full again); `settings` override the stage's environment variables."""
-        session = self.index_lag.attach(
-            self.iam.attach(self.recorder.attach(boto3.session.Session()))
-        )
+        # The session the Lambdas build (its botocore loader too), wrapped by the sandbox.
+        session = self.index_lag.attach(self.iam.attach(self.recorder.attach(berth_session())))
         handlers.use(Berth.from_settings(self.settings(**settings), session))
         if "BERTH_IMAGE_REPOSITORIES" in settings and self._queues:
             # A packaged stage's ECR rule names its BERTH_IMAGE_REPOSITORIES

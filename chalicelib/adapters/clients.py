@@ -6,12 +6,16 @@ honour an endpoint URL, which is how the sandbox points the very same code at it
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.exceptions import DataNotFoundError
+from botocore.loaders import Loader, instance_cache
 
 from ..settings import Settings
 
@@ -32,13 +36,52 @@ if TYPE_CHECKING:
 
 Session = boto3.session.Session
 
+SERVICES = ("dynamodb", "ec2", "ecr", "ecs", "efs", "elbv2", "events", "logs", "s3",
+            "secretsmanager", "sns", "ssm")  # fmt: skip
+"""Every AWS service Berth makes a client of (the properties of `Clients`)."""
+
+
+class BerthServicesLoader(Loader):
+    """botocore's data loader, told which services exist instead of finding out.
+
+    Before loading a model, botocore's `Loader.load_service_model` checks the service against
+    `list_available_services`, which lists every directory of botocore/data (400-odd services)
+    and looks into each, once per kind of model (service-2, endpoint-rule-set-1, paginators-1):
+    about 20 ms of a cold Lambda's first client (boto/botocore#3687, "Remove
+    list_available_services from client creation happy path", open). Here the list holds only
+    Berth's services that have such a model, each found in its own directory on the same search
+    path; everything else is botocore's own code."""
+
+    @instance_cache
+    def list_available_services(self, type_name: str) -> list[str]:
+        available = []
+        for service in SERVICES:
+            try:
+                self.list_api_versions(service, type_name)
+            except DataNotFoundError:
+                continue
+            available.append(service)
+        return available
+
+
+def berth_session() -> boto3.session.Session:
+    """A boto3 session whose botocore session loads models with `BerthServicesLoader`, on the
+    search path botocore's own loader would use (its `data_path`, AWS_DATA_PATH, as
+    botocore.loaders.create_loader reads it)."""
+    core = botocore.session.get_session()
+    data_path = core.get_config_variable("data_path")
+    extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)] if (
+        data_path) else []  # fmt: skip
+    core.register_component("data_loader", BerthServicesLoader(extra_search_paths=extra))
+    return boto3.session.Session(botocore_session=core)
+
 
 @dataclass
 class Clients:
     """Lazily built boto3 clients sharing one retry policy and endpoint."""
 
     settings: Settings
-    session: boto3.session.Session = field(default_factory=boto3.session.Session)
+    session: boto3.session.Session = field(default_factory=berth_session)
 
     def _client(self, service: str) -> Any:
         config = Config(
