@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .located import Path
     from .spec import Network, Spec
-    from .yamlsource import Path
 
 # A string: the settings every Lambda reads import this module, and only the spec's Lambda needs
 # the YAML loader that defines Path (issue 17, cold start).

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from .yamlsource import Path
+from .located import Path
 
 if TYPE_CHECKING:
     from .fence import StageFence

@@ -27,6 +27,7 @@ from pydantic.alias_generators import to_camel
 
 from .errors import SpecError, SpecProblem
 from .fence import StageFence, fence_problems
+from .located import Located, Path, SourceError
 from .model import Model
 from .presets import (
     KEYSTORE_PRODUCT_PATH,
@@ -44,7 +45,6 @@ from .spec_rules import did_you_mean, semantic_problems, sidecar_fence_problems
 from .spec_safety import safety_problems
 from .strategies import strategy_fence_problems
 from .tracks import track_problem
-from .yamlsource import Located, Path, SourceError, load_document
 
 NAME = r"^[a-z][a-z0-9-]{0,30}$"
 SECRET_ARN = re.compile(
@@ -747,6 +747,8 @@ def _problem(file: str, doc: Located | None, loc: Path, reason: str) -> SpecProb
 def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
     """Validate a spec file's bytes (and, given a stage's fence, what it may reach); raise
     SpecError listing every problem found."""
+    from .yamlsource import load_document  # only the spec upload's Lambda parses files
+
     try:
         doc = load_document(raw, as_json=file.lower().endswith(".json"))
     except SourceError as exc:

@@ -11,11 +11,11 @@ import typing
 from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING
 
+from .located import Path
 from .presets import KEYSTORE_VOLUME
 from .schema_init import schema_init_problems
 from .strategies import strategy_problems
 from .wso2_contract import contract_problems
-from .yamlsource import Path
 
 if TYPE_CHECKING:
     from .fence import StageFence

@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .yamlsource import Path
+from .located import Path
 
 if TYPE_CHECKING:
     from .spec import HealthCheck, Spec

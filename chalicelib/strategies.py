@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .fence import secret_problems
-from .yamlsource import Path
+from .located import Path
 
 if TYPE_CHECKING:
     from .fence import StageFence

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from .located import Path
     from .spec import Service, Spec
-    from .yamlsource import Path
 
 Kind = Literal["environment", "secret"]
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from .located import Located, Path, SourceError
+
+__all__ = ["C_LOADER", "PURE_LOADER", "Located", "Path", "SourceError", "load_document"]
 
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20_000
@@ -35,34 +38,6 @@ Loader = type[yaml.SafeLoader] | type[yaml.CSafeLoader]
 # by people or tools hold none of these, and text that merely looks like them only takes the
 # slower way.
 PURE_ONLY = re.compile(r"[!%\t\r\x85\u2028\u2029]|[|>][-+0-9]*#")
-
-Path = tuple[str | int, ...]
-
-
-@dataclass
-class Located:
-    """A loaded document plus the line/column (1-based) of each path in it."""
-
-    data: Any
-    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-
-    def position(self, path: Path) -> tuple[int, int] | None:
-        """The nearest known position: the path itself, else its closest parent."""
-        for end in range(len(path), -1, -1):
-            if path[:end] in self.marks:
-                return self.marks[path[:end]]
-        return None
-
-
-class SourceError(ValueError):
-    """The file cannot be read as a document at all; `line`/`column` where the parser knows them."""
-
-    def __init__(self, reason: str, line: int | None = None, column: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.line = line
-        self.column = column
-
 
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
