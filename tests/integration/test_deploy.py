@@ -34,6 +34,9 @@ def test_first_deploy_of_a_two_service_spec(sandbox):
     assert live_image(sandbox, "apim").endswith(f"/wso2am@{apim_digest}")
     assert statuses(sandbox) == [("apim", "COMPLETED"), ("ei", "COMPLETED")]  # outcomes alone
     [apim] = history("apim")
+    [ei] = history("ei")
+    assert ei.started_at is not None and apim.finished_at is not None
+    assert ei.started_at >= apim.finished_at  # MI started once APIM had completed
     assert apim.status == "COMPLETED"
     assert apim.trigger.spec is not None and apim.trigger.spec.version_id
     assert apim.image is not None and apim.image.digest == apim_digest
