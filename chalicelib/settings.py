@@ -26,10 +26,14 @@ class Settings(Model):
     idempotency_table: str = "berth-idempotency"
     rollout_timeout_minutes: int = Field(default=30, ge=1)
     notify_ignored_pushes: bool = False
-    notify_started: bool = True
-    """Announce each deployment's start ('deploying', [STARTED]); false leaves only its outcome
-    (one sns:Publish less per deployment). A wide run's start summary is always sent
-    (BERTH_NOTIFY_STARTED)."""
+    notify_started: bool = False
+    """Announce each deployment's start ('deploying', [STARTED]) besides its outcome
+    (BERTH_NOTIFY_STARTED=true: one sns:Publish more per deployment). Off by default, as in the
+    field: Keel sends its "preparing to update" (NotificationPreDeploymentUpdate) at debug level,
+    below its default notification level info (keel-hq/keel provider/kubernetes/kubernetes.go,
+    chart values notificationLevel), and Argo CD subscribes to no trigger by default,
+    on-sync-running being one of its catalog's opt-ins (argo-cd docs, notifications catalog).
+    A wide run's start summary and an approval's [WARNING] are sent either way."""
     endpoint_url: str | None = None
     max_attempts: int = Field(default=5, ge=1)
     log_retention_days: int = 90

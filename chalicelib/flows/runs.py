@@ -334,7 +334,8 @@ def _applied_in_place(
 def _announce_started(
     berth: Berth, started: DeploymentRecord, arn: str, deployment_id: str | None
 ) -> list[Outcome]:
-    # The stage may leave starts untold (BERTH_NOTIFY_STARTED=false): the outcome follows anyway.
+    # A start is told only on a stage that opts in (BERTH_NOTIFY_STARTED=true, Settings.
+    # notify_started); the outcome is told either way.
     if berth.settings.notify_started:
         berth.announce(started, "STARTED", started.trigger.kind)
     return [

@@ -80,6 +80,7 @@ def test_a_deployment_waits_for_berth_approve_then_completes_with_the_approver_r
     sandbox, listener
 ):
     _gated(sandbox, listener, timeout=30)
+    sandbox.renew_clients(BERTH_NOTIFY_STARTED="true")  # the start, then the gate, then the outcome
     calls = len(sandbox.ecs_sim.hook_invocations)
 
     # When a new image is pushed, it is verified and then waits (two call-backs, nothing moved)
@@ -166,7 +167,7 @@ def test_no_approval_by_the_deadline_rolls_back_before_production_traffic(sandbo
     # and the one outcome notification says why
     sandbox.collect_notifications()
     notes = [n for n in sandbox.notifications if n.document["record_id"] == record.record_id]
-    assert [n.document["status"] for n in notes] == ["STARTED", "WARNING", "ROLLED_BACK"]
+    assert [n.document["status"] for n in notes] == ["WARNING", "ROLLED_BACK"]  # no start by default
     assert notes[-1].document["reason"] == (
         "Berth's approval gate failed at POST_TEST_TRAFFIC_SHIFT, before production traffic "
         "moved: not approved within 5 minutes"
@@ -214,11 +215,16 @@ def test_the_hook_and_berth_approve_never_overwrite_each_other(sandbox, listener
     assert history("apim")[0].status == "COMPLETED"
 
 
-def test_without_start_notifications_the_approval_is_still_asked_for(sandbox, listener):
-    # BERTH_NOTIFY_STARTED=false leaves starts untold, never what an operator must act on; the
-    # approval is written on the record alone, after the head's copy: the outcome keeps it.
+@pytest.mark.parametrize("notify_started", [None, "false"])
+def test_without_start_notifications_the_approval_is_still_asked_for(
+    sandbox, listener, notify_started
+):
+    # A stage leaves starts untold by default (BERTH_NOTIFY_STARTED), never what an operator must
+    # act on; the approval is written on the record alone, after the head's copy: the outcome
+    # keeps it.
     _gated(sandbox, listener, timeout=30)
-    sandbox.renew_clients(BERTH_NOTIFY_STARTED="false")
+    if notify_started is not None:
+        sandbox.renew_clients(BERTH_NOTIFY_STARTED=notify_started)
     calls = len(sandbox.ecs_sim.hook_invocations)
     sandbox.push("wso2am", "4.7.0-2")
     _run_until_waiting(sandbox, calls)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from berth.sandbox.sandbox import example_spec
 from chalicelib import handlers
 from chalicelib.fence import FENCE_VARIABLES
@@ -30,13 +32,11 @@ def test_first_deploy_of_a_two_service_spec(sandbox):
         == f"123456789012.dkr.ecr.us-east-1.amazonaws.com/wso2mi@{ei_digest}"
     )
     assert live_image(sandbox, "apim").endswith(f"/wso2am@{apim_digest}")
-    assert statuses(sandbox) == [
-        ("apim", "STARTED"),
-        ("apim", "COMPLETED"),
-        ("ei", "STARTED"),
-        ("ei", "COMPLETED"),
-    ]
+    assert statuses(sandbox) == [("apim", "COMPLETED"), ("ei", "COMPLETED")]  # outcomes alone
     [apim] = history("apim")
+    [ei] = history("ei")
+    assert ei.started_at is not None and apim.finished_at is not None
+    assert ei.started_at >= apim.finished_at  # MI started once APIM had completed
     assert apim.status == "COMPLETED"
     assert apim.trigger.spec is not None and apim.trigger.spec.version_id
     assert apim.image is not None and apim.image.digest == apim_digest
@@ -99,8 +99,17 @@ def test_changed_spec_redeploys_only_what_changed(sandbox):
     ] == [("RegisterTaskDefinition", None), ("UpdateService", "ei")]
 
 
-def test_the_same_push_delivered_three_times_deploys_once(sandbox):
+@pytest.mark.parametrize(
+    ("notify_started", "told"),
+    [
+        (None, ["[dev] apim 4.7.0-2 deployed"]),
+        ("true", ["[dev] apim 4.7.0-2 deploying", "[dev] apim 4.7.0-2 deployed"]),
+    ],
+)
+def test_the_same_push_delivered_three_times_deploys_once(sandbox, notify_started, told):
     deploy_example(sandbox)
+    if notify_started:
+        sandbox.renew_clients(BERTH_NOTIFY_STARTED=notify_started)
     sandbox.push("wso2am", "4.7.0-2")
     queue = sandbox.queue_of("on_image_pushed")
     event = json.loads(sandbox.client("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])
@@ -117,10 +126,7 @@ def test_the_same_push_delivered_three_times_deploys_once(sandbox):
     # No idempotency table: the second and third deliveries lose to the first's claim of the head.
     assert [r.result["outcomes"][0]["action"] for r in results] == ["started", "ignored", "ignored"]
     assert results[1].result["outcomes"][0]["reason"].endswith("is already the running image")
-    assert [n.subject for n in sandbox.notifications[seen:]] == [
-        "[dev] apim 4.7.0-2 deploying",
-        "[dev] apim 4.7.0-2 deployed",
-    ]
+    assert [n.subject for n in sandbox.notifications[seen:]] == told  # each once
 
 
 def test_an_older_tag_after_a_newer_one_is_ignored(sandbox):
@@ -381,7 +387,7 @@ def test_removing_the_load_balancer_from_the_spec_removes_it_from_the_service(sa
         "loadBalancers"
     ] == []
     # ECS runs a new deployment for it, which Berth follows to its end.
-    assert [n.document["status"] for n in sandbox.notifications[seen:]] == ["STARTED", "COMPLETED"]
+    assert [n.document["status"] for n in sandbox.notifications[seen:]] == ["COMPLETED"]
 
 
 def test_a_scale_edit_sends_only_what_changed_and_starts_no_deployment(sandbox):
@@ -429,7 +435,7 @@ def test_berth_creates_the_task_log_group_with_a_retention_before_the_first_task
     deploy_example(sandbox)
     [group] = sandbox.client("logs").describe_log_groups(logGroupNamePrefix="/berth/")["logGroups"]
     assert (group["logGroupName"], group["retentionInDays"]) == ("/berth/dev", 90)
-    assert {s for _, s in statuses(sandbox)} == {"STARTED", "COMPLETED"}
+    assert statuses(sandbox) == [("apim", "COMPLETED"), ("ei", "COMPLETED")]
     # A push to a running service writes to the same group: no Logs call at all.
     mark = sandbox.recorder.mark()
     sandbox.push("wso2am", "4.7.0-2")
@@ -550,4 +556,4 @@ def test_an_untagged_service_the_environment_lists_for_adoption_is_taken_over(sa
              for c in sandbox.recorder.ecs_mutations(mark) if c.operation != "RegisterTaskDefinition"]
     assert calls == [("UpdateService", "apim"), ("CreateService", "ei")]  # fmt: skip
     assert live_image(sandbox, "apim").endswith(f"/wso2am@{apim}")
-    assert statuses(sandbox)[-2:] == [("ei", "STARTED"), ("ei", "COMPLETED")]
+    assert statuses(sandbox) == [("apim", "COMPLETED"), ("ei", "COMPLETED")]

@@ -1,10 +1,12 @@
-"""BERTH_NOTIFY_STARTED=false against the sandbox: what reaches SNS for an image update (its
-outcome only, one sns:Publish less), and what is still told (a wide run's start summary)."""
+"""BERTH_NOTIFY_STARTED against the sandbox: by default (or `false`) an image update tells SNS
+its outcome only; `true` tells its start too, one sns:Publish more; a wide run's start summary
+is told either way."""
 
 from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 import yaml
 
 from berth.sandbox.sandbox import example_spec
@@ -12,32 +14,40 @@ from tests.integration.helpers import deploy_example, history, statuses
 from tests.integration.test_cost import IMAGE_UPDATE
 
 
-def test_by_default_an_image_update_tells_its_start_and_its_outcome(sandbox):
+@pytest.mark.parametrize("variable", [None, "false"])
+def test_by_default_an_image_update_tells_only_its_outcome(sandbox, variable):
     deploy_example(sandbox)
-    seen, mark = len(statuses(sandbox)), sandbox.recorder.mark()
-    sandbox.push("wso2am", "4.7.0-2")
-    sandbox.run_until_idle()
-
-    assert statuses(sandbox)[seen:] == [("apim", "STARTED"), ("apim", "COMPLETED")]
-    assert sandbox.recorder.counts(mark)["sns:Publish"] == 2
-
-
-def test_without_started_an_image_update_tells_only_its_outcome_one_call_less(sandbox):
-    deploy_example(sandbox)
-    sandbox.renew_clients(BERTH_NOTIFY_STARTED="false")
+    if variable is not None:
+        sandbox.renew_clients(BERTH_NOTIFY_STARTED=variable)
     seen, mark = len(statuses(sandbox)), sandbox.recorder.mark()
     sandbox.push("wso2am", "4.7.0-2")
     sandbox.run_until_idle()
 
     assert statuses(sandbox)[seen:] == [("apim", "COMPLETED")]
-    assert sandbox.notifications[-1].subject == "[dev] apim 4.7.0-2 deployed"
-    assert sandbox.recorder.counts(mark) == IMAGE_UPDATE - Counter({"sns:Publish": 1})
+    assert [n.subject for n in sandbox.notifications[seen:]] == ["[dev] apim 4.7.0-2 deployed"]
+    assert sandbox.recorder.counts(mark) == IMAGE_UPDATE
+    assert sandbox.recorder.counts(mark)["sns:Publish"] == 1
     assert history("apim")[0].status == "COMPLETED"
 
 
-def test_without_started_a_wide_run_still_tells_its_start_and_its_summary(sandbox):
+def test_with_started_an_image_update_tells_its_start_and_its_outcome_one_call_more(sandbox):
     deploy_example(sandbox)
-    sandbox.renew_clients(BERTH_NOTIFY_STARTED="false", BERTH_WIDE_RUN="1")
+    sandbox.renew_clients(BERTH_NOTIFY_STARTED="true")
+    seen, mark = len(statuses(sandbox)), sandbox.recorder.mark()
+    sandbox.push("wso2am", "4.7.0-2")
+    sandbox.run_until_idle()
+
+    assert statuses(sandbox)[seen:] == [("apim", "STARTED"), ("apim", "COMPLETED")]
+    assert [n.subject for n in sandbox.notifications[seen:]] == [
+        "[dev] apim 4.7.0-2 deploying", "[dev] apim 4.7.0-2 deployed",
+    ]  # fmt: skip
+    assert sandbox.recorder.counts(mark) == IMAGE_UPDATE + Counter({"sns:Publish": 1})
+    assert history("apim")[0].status == "COMPLETED"
+
+
+def test_by_default_a_wide_run_still_tells_its_start_and_its_summary(sandbox):
+    deploy_example(sandbox)
+    sandbox.renew_clients(BERTH_WIDE_RUN="1")
     both = yaml.safe_load(sandbox.adapt_spec(example_spec()))
     for service in both["services"].values():
         service["environment"]["EDITED_ON"] = "monday"

@@ -8,7 +8,7 @@ import json
 import re
 
 from tests.conftest import EXAMPLES
-from tests.integration.helpers import statuses
+from tests.integration.helpers import history, statuses
 
 
 def prod_example_in_dev(sandbox) -> str:
@@ -31,9 +31,10 @@ def test_the_prod_example_deploys_apim_then_mi_through_service_connect(sandbox):
     sandbox.run_until_idle()
 
     # MI only once APIM's deployment completed: MI registers with APIM's service catalog at start.
-    assert statuses(sandbox) == [
-        ("apim", "STARTED"), ("apim", "COMPLETED"), ("ei", "STARTED"), ("ei", "COMPLETED"),
-    ]  # fmt: skip
+    assert statuses(sandbox) == [("apim", "COMPLETED"), ("ei", "COMPLETED")]
+    [apim], [ei] = history("apim"), history("ei")
+    assert ei.started_at is not None and apim.finished_at is not None
+    assert ei.started_at >= apim.finished_at
     creates = {
         c.params["serviceName"]: c.params
         for c in sandbox.recorder.ecs_mutations(mark) if c.operation == "CreateService"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 import yaml
 
 from berth.sandbox.ecs_sim import EXIT_CODE_MARKER
@@ -77,7 +78,19 @@ def _told(sandbox) -> list[tuple[str, str]]:
             if n.document.get("service") in ("apim", "apim.schema")]  # fmt: skip
 
 
-def test_a_first_deployment_runs_the_schema_task_then_deploys_the_service(sandbox):
+@pytest.mark.parametrize(
+    ("notify_started", "told"),
+    [
+        (None, [("apim.schema", "COMPLETED"), ("apim", "COMPLETED")]),
+        ("true", [("apim.schema", "STARTED"), ("apim.schema", "COMPLETED"),
+                  ("apim", "STARTED"), ("apim", "COMPLETED")]),
+    ],
+)  # fmt: skip
+def test_a_first_deployment_runs_the_schema_task_then_deploys_the_service(
+    sandbox, notify_started, told
+):
+    if notify_started:
+        sandbox.renew_clients(BERTH_NOTIFY_STARTED=notify_started)
     document, mark = _first_deployment(sandbox, {})
     calls = _ecs_calls(sandbox, mark)
     assert calls[:4] == [
@@ -88,10 +101,7 @@ def test_a_first_deployment_runs_the_schema_task_then_deploys_the_service(sandbo
     ]
     [run] = [c for c in sandbox.recorder.ecs_mutations(mark) if c.operation == "RunTask"]
     assert run.params["startedBy"] == "berth-schema"
-    assert _told(sandbox) == [
-        ("apim.schema", "STARTED"), ("apim.schema", "COMPLETED"),
-        ("apim", "STARTED"), ("apim", "COMPLETED"),
-    ]  # fmt: skip
+    assert _told(sandbox) == told
     [schema] = handlers.berth().store.history("dev", "apim.schema")
     assert (schema.status, schema.reason) == ("COMPLETED", "the schema task's client exited 0")
     assert schema.ecs_task_arn and schema.ecs_task_arn.startswith(
@@ -108,14 +118,23 @@ def test_a_first_deployment_runs_the_schema_task_then_deploys_the_service(sandbo
     assert len(handlers.berth().store.history("dev", "apim.schema")) == 1
 
 
-def test_a_failing_schema_task_skips_the_service_and_creates_nothing(sandbox):
+@pytest.mark.parametrize(
+    ("notify_started", "told"),
+    [
+        (None, [("apim.schema", "FAILED"), ("apim", "SKIPPED")]),
+        ("true", [("apim.schema", "STARTED"), ("apim.schema", "FAILED"), ("apim", "SKIPPED")]),
+    ],
+)
+def test_a_failing_schema_task_skips_the_service_and_creates_nothing(
+    sandbox, notify_started, told
+):
+    if notify_started:
+        sandbox.renew_clients(BERTH_NOTIFY_STARTED=notify_started)
     _, mark = _first_deployment(sandbox, {EXIT_CODE_MARKER: "3"})
     calls = _ecs_calls(sandbox, mark)
     assert ("RunTask", "berth-schema:dev:apim") in calls
     assert [c for c in calls if c[0] == "CreateService"] == []
-    assert _told(sandbox) == [
-        ("apim.schema", "STARTED"), ("apim.schema", "FAILED"), ("apim", "SKIPPED"),
-    ]  # fmt: skip
+    assert _told(sandbox) == told
     [schema] = handlers.berth().store.history("dev", "apim.schema")
     assert schema.status == "FAILED"
     assert schema.causes == [

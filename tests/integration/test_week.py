@@ -2,7 +2,8 @@
 
 One scenario, one day per phase, every event delivered one to three times in a seeded shuffle
 (`Sandbox(chaos=...)`), in one variant with DynamoDB's index reads lagging behind every write
-Berth makes, and one push handled by two invocations at once. After each day `assert_truth` checks that what Berth records as running is what ECS
+Berth makes, in one on a stage that tells each deployment's start (BERTH_NOTIFY_STARTED=true;
+the others run the default, outcomes only), and one push handled by two invocations at once. After each day `assert_truth` checks that what Berth records as running is what ECS
 runs, that nothing is left in flight, and that each record's outcome was told once, truly.
 
 - Monday: the first deploy, APIM before the two MI services that depend on it.
@@ -47,13 +48,17 @@ Edit = Callable[[dict[str, Any]], None]
 
 
 @pytest.fixture(
-    params=[(1, False), (3, False), (11, True)], ids=["seed1", "seed3", "seed11-index-lag"]
+    params=[(1, False, False), (3, False, True), (11, True, False)],
+    ids=["seed1", "seed3-started", "seed11-index-lag"],
 )  # fmt: skip
 def week(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    seed, lagging = request.param
+    seed, lagging, starts = request.param
     with Sandbox(rollout_seconds=0.0, chaos=random.Random(seed)) as box:
         if lagging:
             box.index_lag.seconds = 3600  # no index query sees what Berth wrote this week
+        if starts:
+            box.renew_clients(BERTH_NOTIFY_STARTED="true")
+        assert handlers.berth().settings.notify_started is starts
         yield box
         box.collect_notifications()
     schema = json.loads((ROOT / "docs" / "notification.schema.json").read_text())
@@ -72,6 +77,16 @@ class Operator:
         reports["serviceConnect"]["offers"] = [{"port": 8253, "name": "reports"}]
         document["services"]["reports"] = reports
         self.document: dict[str, Any] = document
+
+    @property
+    def starts(self) -> bool:
+        """Whether the stage tells each deployment's start (BERTH_NOTIFY_STARTED)."""
+        return handlers.berth().settings.notify_started
+
+    def told(self, service: str, *outcomes: str) -> list[tuple[str | None, str]]:
+        """What a deployment of `service` tells: its start on a stage that tells starts, then
+        its outcomes."""
+        return [(service, "STARTED")] * self.starts + [(service, o) for o in outcomes]
 
     def upload(self, *edits: Edit) -> str:
         for edit in edits:
@@ -137,11 +152,20 @@ def monday(box: Sandbox, operator: Operator) -> None:
     assert_truth(box)
     told = _told(box, 0)
     assert sorted(told) == sorted(
-        [(s, status) for s in ("apim", "ei", "reports") for status in ("STARTED", "COMPLETED")]
+        [t for s in ("apim", "ei", "reports") for t in operator.told(s, "COMPLETED")]
     )
     # MI registers with APIM at start: neither MI service starts before APIM is deployed.
-    assert told.index(("apim", "COMPLETED")) < told.index(("ei", "STARTED"))
-    assert told.index(("apim", "COMPLETED")) < told.index(("reports", "STARTED"))
+    assert told.index(("apim", "COMPLETED")) < told.index(("ei", "COMPLETED"))
+    assert told.index(("apim", "COMPLETED")) < told.index(("reports", "COMPLETED"))
+    if operator.starts:
+        assert told.index(("apim", "COMPLETED")) < told.index(("ei", "STARTED"))
+        assert told.index(("apim", "COMPLETED")) < told.index(("reports", "STARTED"))
+    store = handlers.berth().store
+    [apim] = store.history("dev", "apim")
+    assert apim.finished_at is not None
+    for mi in ("ei", "reports"):
+        [record] = store.history("dev", mi)
+        assert record.started_at is not None and record.started_at >= apim.finished_at, mi
     assert set(heads(box)) == {"apim", "ei", "reports"}
     assert {s: _tag(box, s) for s in ("apim", "ei", "reports")} == {
         "apim": "4.7.0-1", "ei": "4.4.0-1", "reports": "4.4.0-1",
@@ -175,7 +199,7 @@ def tuesday(box: Sandbox, operator: Operator) -> None:
     assert [r for r in results if isinstance(r, Exception)] == []
     box.run_until_idle()
     assert_truth(box)
-    assert _told(box, seen) == [("apim", "STARTED"), ("apim", "COMPLETED")]
+    assert _told(box, seen) == operator.told("apim", "COMPLETED")
     # An older build's CI job finishes late: its push must not downgrade APIM.
     seen, mark = len(box.notifications), box.recorder.mark()
     box.push("wso2am", "4.7.0-2")
@@ -193,7 +217,7 @@ def wednesday(box: Sandbox, operator: Operator) -> None:
     box.push("wso2am", "4.7.0-4", broken_health_check=True)
     box.run_until_idle()
     assert_truth(box)
-    assert _told(box, seen) == [("apim", "STARTED"), ("apim", "ROLLED_BACK")]
+    assert _told(box, seen) == operator.told("apim", "ROLLED_BACK")
     assert live_image(box, "apim") == good
     assert handlers.berth().store.get_head("dev", "apim").image.tag == "4.7.0-3"  # type: ignore[union-attr]
 
@@ -201,7 +225,7 @@ def wednesday(box: Sandbox, operator: Operator) -> None:
     box.push("wso2am", "4.7.0-5")
     box.run_until_idle()
     assert_truth(box)
-    assert _told(box, seen) == [("apim", "STARTED"), ("apim", "COMPLETED")]
+    assert _told(box, seen) == operator.told("apim", "COMPLETED")
     assert _tag(box, "apim") == "4.7.0-5"
 
 
@@ -226,9 +250,7 @@ def thursday(box: Sandbox, operator: Operator) -> None:
     assert _service(box, "apim")["status"] == "INACTIVE"
     assert (_service(box, "gateway")["status"], _tag(box, "gateway")) == ("ACTIVE", "4.7.0-5")
     told = _told(box, seen)
-    assert sorted(told) == [
-        ("apim", "RETIRED"), ("gateway", "COMPLETED"), ("gateway", "STARTED"),
-    ]  # fmt: skip
+    assert sorted(told) == sorted([("apim", "RETIRED"), *operator.told("gateway", "COMPLETED")])
 
     # `reports` leaves the spec: it keeps running, and Berth says so once.
     seen = len(box.notifications)
@@ -280,7 +302,7 @@ def friday(box: Sandbox, operator: Operator) -> None:
     assert_truth(box)
     assert "EXPERIMENT" not in _environment_of(box, "gateway")
     assert store.accepted_spec("dev").source.version_id == accepted.source.version_id  # type: ignore[union-attr]
-    assert _told(box, seen) == [("gateway", "STARTED"), ("gateway", "COMPLETED")]
+    assert _told(box, seen) == operator.told("gateway", "COMPLETED")
 
     # A WSO2 rollout outlives the sweep's 30 minutes: timed out while ECS still rolls it, the head
     # kept on what ECS moves to, then corrected by ECS's late COMPLETED.
@@ -303,6 +325,7 @@ def friday(box: Sandbox, operator: Operator) -> None:
     notes = box.notifications[seen:]
     assert [(n.document["status"], n.document["reason"].split(":")[0]) for n in notes] == [
         ("STARTED", ""),
+    ] * operator.starts + [
         ("TIMED_OUT", "no outcome after 30 min; ECS says IN_PROGRESS"),
         ("COMPLETED", "ECS finished it after Berth had timed it out"),
     ]
@@ -311,7 +334,7 @@ def friday(box: Sandbox, operator: Operator) -> None:
     operator.upload(lambda d: d["services"]["gateway"]["environment"].update(WEEKEND="yes"))
     box.run_until_idle()
     assert_truth(box)
-    assert _told(box, seen) == [("gateway", "STARTED"), ("gateway", "COMPLETED")]
+    assert _told(box, seen) == operator.told("gateway", "COMPLETED")
     assert live_image(box, "gateway").endswith(f"/wso2am@{digest}")
     assert _environment_of(box, "gateway")["WEEKEND"] == "yes"
     assert set(heads(box)) == {"apim", "ei", "reports", "gateway"}

@@ -1,5 +1,6 @@
-"""BERTH_NOTIFY_STARTED: a stage may leave each deployment's start ('deploying') untold; the
-outcome is told either way (issue 17: one sns:Publish less per image update)."""
+"""BERTH_NOTIFY_STARTED: each deployment's start ('deploying') is told only on a stage that
+opts in; the outcome is told either way (issue 17: by default one sns:Publish less per image
+update)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ REQUIRED = {"AWS_REGION": "us-east-1", "BERTH_SPEC_BUCKET": "specs", "BERTH_TOPI
 
 
 @pytest.mark.parametrize(
-    ("variable", "told"), [(None, True), ("true", True), ("false", False), ("False", False)]
+    ("variable", "told"),
+    [(None, False), ("", False), ("true", True), ("True", True), ("false", False), ("False", False)],
 )
-def test_the_setting_is_read_from_the_stage_and_defaults_to_telling(variable, told):
+def test_the_setting_is_read_from_the_stage_and_defaults_to_not_telling(variable, told):
     env = REQUIRED | ({"BERTH_NOTIFY_STARTED": variable} if variable else {})
     assert Settings.from_environment(env).notify_started is told
 
@@ -33,12 +35,14 @@ def _push(berth) -> list:
 @pytest.mark.parametrize(
     ("notify_started", "subjects"),
     [
+        (None, ["[dev] apim 4.7.0-2 deployed"]),  # the default: the outcome alone
         (True, ["[dev] apim 4.7.0-2 deploying", "[dev] apim 4.7.0-2 deployed"]),
         (False, ["[dev] apim 4.7.0-2 deployed"]),
     ],
 )
 def test_what_reaches_sns_for_a_push(deployed, notify_started, subjects):  # noqa: F811
-    deployed.settings.notify_started = notify_started
+    if notify_started is not None:
+        deployed.settings.notify_started = notify_started
 
     assert [o.action for o in _push(deployed)] == ["started"]  # started either way
     assert [o.action for o in completed(deployed, "apim")] == ["completed"]

@@ -97,6 +97,7 @@ def test_a_tracked_sidecar_with_no_matching_tag_rejects_the_spec_and_deploys_not
 
 
 def test_a_push_to_a_sidecars_repository_redeploys_the_service_with_only_that_image(running):
+    running.settings.notify_started = True  # its start names the container (BERTH_NOTIFY_STARTED)
     before = containers(running)
     # When keystore-init 1.0.1 is pushed
     outcomes = pushed(running, "berth-keystore-init", "1.0.1", timedelta(hours=1))
@@ -153,7 +154,8 @@ def test_a_product_push_keeps_the_sidecars_tracked_image(running):
     assert [(o.action, o.service) for o in outcomes] == [("started", "apim")]
     assert containers(running)["apim"] == digest("wso2am:4.7.0-2")
     assert containers(running)["keystore-init"] == digest("berth-keystore-init:1.0.1")
-    assert running.notifier.published[-1].subject == "[dev] apim 4.7.0-2 deploying"
+    completed(running, "apim")
+    assert running.notifier.published[-1].subject == "[dev] apim 4.7.0-2 deployed"
     assert running.notifier.published[-1].container is None
 
 
