@@ -30,6 +30,7 @@ from .records import (
     SpecVersion,
     TerminalStatus,
     Trigger,
+    TriggerKind,
 )
 
 # A record's terminal statuses, plus the news that is not a record's end.
@@ -82,6 +83,12 @@ class Notification(Model):
     environment: str
     service: str | None = None
     trigger: EventSource
+    """What told this: the trigger itself, or the ECS event (`ecs`) or sweep (`sweep`) that
+    concluded a rollout."""
+    started_by: TriggerKind | None = None
+    """What started the deployment a record's notification is about (`image`, `spec`,
+    `rollback`, `promote`), on its start and on its outcome alike: with starts untold by default
+    (BERTH_NOTIFY_STARTED), an SNS filter on what started a deployment still gets its outcome."""
     subject: str = Field(max_length=99)
     summary: str
     reason: str = ""
@@ -247,6 +254,7 @@ def for_record(
         environment=env,
         service=None if svc == SPEC_SERVICE else svc,
         trigger=trigger,
+        started_by=record.trigger.kind,
         subject=_subject(" ".join(subject.replace("] ", "] " + prefix, 1).split())),
         summary=" ".join((summary + asked).split()),
         reason=record.reason,
@@ -508,6 +516,7 @@ def sns_message(note: Notification) -> SnsMessage:
         "service": note.service or "-",
         "status": note.status,
         "trigger": note.trigger,
+        **({"started_by": note.started_by} if note.started_by else {}),
     }
     message = json.dumps(per_protocol)
     if len(message.encode()) > SNS_LIMIT and (note.errors or note.causes):

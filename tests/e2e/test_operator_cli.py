@@ -571,6 +571,8 @@ def test_rollback_redeploys_the_image_before_what_runs_recorded_and_announced(sa
     assert subjects == ["[dev] rollback: apim 4.7.0-1 deployed"]  # the outcome (no start by default)
     done = sandbox.notifications[-1]
     assert done.document["requested_by"] == CALLER
+    # Told by ECS's event, started by the operator's rollback: a filter on either gets it.
+    assert (done.attributes["trigger"], done.attributes["started_by"]) == ("ecs", "rollback")
     assert done.document["request"] == note.strip()
     assert done.document["summary"] == f"apim 4.7.0-1 is deployed to dev. Rollback asked by {CALLER}."
     assert f"Requested: {note.strip()}" in done.text

@@ -189,6 +189,7 @@ def test_an_invalid_spec_is_rejected_and_the_accepted_one_stays(sandbox):
         "service": "-",
         "status": "REJECTED",
         "trigger": "spec",
+        "started_by": "spec",
     }
     [rejected] = history("(spec)")
     assert rejected.status == "REJECTED" and rejected.errors == note.document["errors"]

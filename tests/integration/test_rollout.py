@@ -37,6 +37,7 @@ def test_completed_rollout_notification_text_json_and_attributes(sandbox):
         "service": "apim",
         "status": "COMPLETED",
         "trigger": "ecs",
+        "started_by": "image",
     }
     doc = completed.document
     assert doc["schema"] == "berth.notification/v1"

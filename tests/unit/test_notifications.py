@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from chalicelib.notifications import Notification, for_record
+from chalicelib.notifications import Notification, for_record, sns_message
 from chalicelib.records import DeploymentRecord, Image, SpecVersion, Trigger
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "notification.schema.json"
@@ -88,3 +88,18 @@ def test_the_action_names_the_dependents_held_back_only_when_there_are_some():
     held = for_record(record(), "FAILED", "ecs", T0, ["ei", "gateway"]).action
     assert held == "the service was left as it was; ei, gateway, which depend on it, will not be deployed"
     assert for_record(record(), "FAILED", "ecs", T0).action == "the service was left as it was"
+
+
+def test_an_outcome_says_what_started_the_deployment_beside_what_told_it():
+    """Starts are untold by default (BERTH_NOTIFY_STARTED), so the outcome carries what started
+    the deployment: an SNS filter on `started_by` (rollback, promote, image, spec) still gets it,
+    while `trigger` keeps naming the ECS event or sweep that concluded it."""
+    rollback = record(trigger=Trigger(kind="rollback", event_id="e2", requested_by="arn:aws:sts::1:assumed-role/ops/ana"))
+    note = for_record(rollback, "COMPLETED", "ecs", T0)
+    assert (note.trigger, note.started_by) == ("ecs", "rollback")
+    assert sns_message(note).attributes == {
+        "environment": "prod", "service": "apim", "status": "COMPLETED", "trigger": "ecs",
+        "started_by": "rollback",
+    }
+    told_by_sweep = for_record(record(), "TIMED_OUT", "sweep", T0)
+    assert sns_message(told_by_sweep).attributes["started_by"] == "image"
