@@ -275,3 +275,15 @@ def test_a_lambda_that_reads_no_spec_file_does_not_load_the_yaml_parser(interpre
     )
     said = _run_in_runtime(interpreter, unzipped, code).split()
     assert said == ["[]", "True"]
+
+
+def test_app_imports_with_the_collector_paused_then_frozen_and_running(interpreter, unzipped):
+    """Issue 17, cold start: app.py pauses the cyclic collector while the handlers import and
+    freezes what they built; the collector must run again afterwards (a Lambda that kept it off
+    would never free a reference cycle)."""
+    said = _run_in_runtime(
+        interpreter, unzipped,
+        "import gc\nassert gc.isenabled() and gc.get_freeze_count() == 0\nimport app\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 10_000)",
+    )  # fmt: skip
+    assert said.split() == ["True", "True"]
