@@ -6,9 +6,9 @@ import gc
 from typing import Any
 
 # A Lambda's init is this import: it builds only objects that live as long as the process, so a
-# cyclic collection during it has nothing to free, yet costs about 11 ms of a cold start (make
-# bench, "Cold start"). Collections resume after it and skip what it built (gc.freeze: the
-# permanent generation), also in every later invocation's collections.
+# cyclic collection during it has nothing to free, yet costs a cold start time (make bench,
+# "Cold start": the row with the collector left running). Collections resume after it and skip
+# what it built (gc.freeze: the permanent generation), also in every later invocation's.
 gc.disable()
 try:
     from chalice.app import Chalice, CloudWatchEvent
