@@ -6,7 +6,6 @@ honour an endpoint URL, which is how the sandbox points the very same code at it
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import DataNotFoundError
-from botocore.loaders import Loader, instance_cache
+from botocore.loaders import Loader, create_loader, instance_cache
 
 from ..settings import Settings
 
@@ -66,13 +65,14 @@ class BerthServicesLoader(Loader):
 
 def berth_session() -> boto3.session.Session:
     """A boto3 session whose botocore session loads models with `BerthServicesLoader`, on the
-    search path botocore's own loader would use (its `data_path`, AWS_DATA_PATH, as
-    botocore.loaders.create_loader reads it)."""
+    search path botocore's own loader gets (botocore.loaders.create_loader of the session's
+    `data_path`, i.e. AWS_DATA_PATH, then botocore's defaults)."""
     core = botocore.session.get_session()
-    data_path = core.get_config_variable("data_path")
-    extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)] if (
-        data_path) else []  # fmt: skip
-    core.register_component("data_loader", BerthServicesLoader(extra_search_paths=extra))
+    stock = create_loader(core.get_config_variable("data_path"))
+    loader = BerthServicesLoader(
+        extra_search_paths=list(stock.search_paths), include_default_search_paths=False
+    )
+    core.register_component("data_loader", loader)
     return boto3.session.Session(botocore_session=core)
 
 

@@ -53,4 +53,6 @@ def test_the_loader_lists_only_berths_services_and_refuses_others_by_name():
 def test_aws_data_path_still_adds_to_the_search_path(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
     loader = berth_session()._session.get_component("data_loader")
+    stock = boto3.session.Session()._session.get_component("data_loader")
     assert str(tmp_path) in loader.search_paths
+    assert loader.search_paths == stock.search_paths  # the same places, in the same order
