@@ -13,8 +13,9 @@ gc.disable()
 try:
     from chalice.app import Chalice, CloudWatchEvent
 
-    from chalicelib import handlers, triggers
+    from chalicelib import handlers
     from chalicelib.eventbridge import on_eventbridge_event
+    from chalicelib.values import triggers
 finally:
     gc.freeze()
     gc.enable()

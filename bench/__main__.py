@@ -39,8 +39,8 @@ from berth.sandbox.sandbox import (  # noqa: E402
     put_image,
 )
 from berth.sandbox.server import quiet_logs  # noqa: E402
-from chalicelib.spec import parse_spec  # noqa: E402
-from chalicelib.tracks import version_key  # noqa: E402
+from chalicelib.spec.parse import parse_spec  # noqa: E402
+from chalicelib.values.tracks import version_key  # noqa: E402
 
 Section = tuple[str, list[str]]
 
@@ -795,8 +795,8 @@ def fifty_service_spec() -> str:
 
 
 def section_render(results: dict[str, Any]) -> Section:
-    from chalicelib import yamlsource
-    from chalicelib.render import ImageRef, render_task_definition
+    from chalicelib.rendering.task_definition import ImageRef, render_task_definition
+    from chalicelib.spec import source as yamlsource
 
     image = ImageRef("wso2am", "sha256:" + "a" * 64, "4.7.0-1")
     libyaml = yamlsource.C_LOADER

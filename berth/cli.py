@@ -11,15 +11,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from berth.stages import stage_fence
 from chalicelib.errors import BerthError, SpecError
-from chalicelib.fence import StageFence
-from chalicelib.render import DIGEST, PLACEHOLDER_DIGEST, ImageRef, render_task_definition
-from chalicelib.spec import MAX_FILE_READ, Spec, load_spec_file, parse_spec
-
-from .stages import stage_fence
+from chalicelib.rendering.task_definition import (
+    DIGEST,
+    PLACEHOLDER_DIGEST,
+    ImageRef,
+    render_task_definition,
+)
+from chalicelib.spec.fence import StageFence
+from chalicelib.spec.model import Spec
+from chalicelib.spec.parse import MAX_FILE_READ, load_spec_file, parse_spec
 
 if TYPE_CHECKING:
-    from .commands.connect import Connection
+    from berth.commands.connect import Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -203,7 +208,7 @@ def _stage_options(command: F) -> F:
 
 
 def _connect(where: dict[str, Any]) -> Connection:
-    from .commands.connect import Overrides, connect
+    from berth.commands.connect import Overrides, connect
 
     return connect(
         where["stage"],
@@ -253,7 +258,7 @@ def deploy(
       berth deploy examples/wso2-dev.yaml --wait
       berth deploy --stage prod --profile prod examples/wso2-prod.json
     """
-    from .commands.deploy import Follower, spec_key, succeeded, summary, upload
+    from berth.commands.deploy import Follower, spec_key, succeeded, summary, upload
 
     where = _where(kw)
     spec = _load_or_fail(file, _fence(where["stage"]))
@@ -299,7 +304,7 @@ def diff(file: str, color: bool | None, **kw: Any) -> None:
     Example:
       berth diff examples/wso2-dev.yaml
     """
-    from .commands.diff import Stage, changes_anything, diff_lines, diff_spec
+    from berth.commands.diff import Stage, changes_anything, diff_lines, diff_spec
 
     where = _where(kw)
     fence = _fence(where["stage"])
@@ -343,8 +348,8 @@ def status(
     """
     from datetime import UTC, datetime
 
-    from .commands.report import html_report
-    from .commands.status import collect, status_json, status_table
+    from berth.commands.report import html_report
+    from berth.commands.status import collect, status_json, status_table
 
     conn = _connect(_where(kw))
     rows = collect(conn.store, conn.ecs, environment, history if html_file else 1)
@@ -374,7 +379,7 @@ def history(environment: str, service: str, limit: int, as_json: bool, **kw: Any
       berth history dev apim
       berth history prod ei --limit 5 --json
     """
-    from .commands.status import history_lines, record_json
+    from berth.commands.status import history_lines, record_json
 
     conn = _connect(_where(kw))
     records = conn.store.history(environment, service, limit)
@@ -414,7 +419,7 @@ def _report_asked(
 ) -> None:
     """Run a rollback or a promotion, print what it started, follow it with --wait; exit 1
     unless it started (with --wait: completed)."""
-    from .commands.rollback import RecordFollower, outcome_lines, record_of, refused
+    from berth.commands.rollback import RecordFollower, outcome_lines, record_of, refused
 
     outcomes = ask()
     record = record_of(conn.store, outcomes)
@@ -531,10 +536,9 @@ def approve(environment: str, service: str, record_id: str | None, note: str, **
       berth approve prod apim --note "change CHG-1042"
       berth approve prod apim --record 'D#<time>#<run>'   (record_id: berth history --json)
     """
+    from berth.commands.approve import approval_lines
     from chalicelib.decisions.approval import NotWaiting
     from chalicelib.flows.approval import approve as record_approval
-
-    from .commands.approve import approval_lines
 
     conn = _connect(_where(kw))
     try:
@@ -596,8 +600,8 @@ def demo(rollout_seconds: float, show_json: bool) -> None:
     Exit status 0 only if every expected outcome was observed. Example:
       berth sandbox demo --json
     """
-    from .sandbox.demo import run_demo
-    from .sandbox.server import quiet_logs
+    from berth.sandbox.demo import run_demo
+    from berth.sandbox.server import quiet_logs
 
     quiet_logs()
     if not run_demo(rollout_seconds, show_json):
@@ -630,10 +634,10 @@ def up(rollout_seconds: float, show_json: bool, seed: bool) -> None:
     """
     import time
 
-    from .sandbox.demo import Timeline
-    from .sandbox.sandbox import Sandbox, example_spec
-    from .sandbox.seed import seed_example
-    from .sandbox.server import quiet_logs
+    from berth.sandbox.demo import Timeline
+    from berth.sandbox.sandbox import Sandbox, example_spec
+    from berth.sandbox.seed import seed_example
+    from berth.sandbox.server import quiet_logs
 
     quiet_logs()
     timeline = Timeline(show_json=show_json)
@@ -676,8 +680,8 @@ def push(image: str, broken_health_check: bool) -> None:
     """
     import boto3
 
-    from .sandbox.sandbox import push_image
-    from .sandbox.server import guard_loopback, is_loopback
+    from berth.sandbox.sandbox import push_image
+    from berth.sandbox.server import guard_loopback, is_loopback
 
     repository, sep, tag = image.partition(":")
     if not sep or not repository or not tag:
@@ -709,8 +713,8 @@ def replay(event_file: str, spec_file: str | None) -> None:
     rejected as malformed. Example:
       berth sandbox replay ../shared/events/ecr-image-push.json --spec examples/wso2-dev.yaml
     """
-    from .sandbox.replay import replay_event
-    from .sandbox.server import quiet_logs
+    from berth.sandbox.replay import replay_event
+    from berth.sandbox.server import quiet_logs
 
     quiet_logs()
     try:

@@ -13,10 +13,9 @@ from typing import Any
 
 import yaml
 
-from chalicelib import triggers
-
-from .sandbox.infra import load_template
-from .stages import stage_variables
+from berth.sandbox.infra import load_template
+from berth.stages import stage_variables
+from chalicelib.values import triggers
 
 # The environments' clusters when a stage in .chalice/config.json names none.
 DEFAULT_CLUSTERS: tuple[str, ...] = ("wso2-dev", "wso2-prod")

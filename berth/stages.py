@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from chalicelib.fence import FENCE_VARIABLES, StageFence, fence_from_variables
+from chalicelib.spec.fence import FENCE_VARIABLES, StageFence, fence_from_variables
 
 CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
 __all__ = ["FENCE_VARIABLES", "stage_fence", "stage_variables"]

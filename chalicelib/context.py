@@ -12,25 +12,26 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from . import triggers
-from .adapters.clients import Clients, Session
-from .records import RunOutcome
+from chalicelib.adapters.clients import Clients, Session
+from chalicelib.values import triggers
+from chalicelib.values.records import RunOutcome
+
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .adapters.bus import Bus
-    from .adapters.ecr import Ecr
-    from .adapters.ecs import Ecs
-    from .adapters.http import Http
-    from .adapters.idempotency import Once
-    from .adapters.logs import Logs
-    from .adapters.resources import Resources
-    from .adapters.s3 import SpecObjects
-    from .adapters.secrets import Secrets
-    from .adapters.sns import Notifier
-    from .adapters.store import Store
-    from .notifications import Notification, NotificationStatus
-    from .records import DeploymentRecord, EventSource
+    from chalicelib.adapters.bus import Bus
+    from chalicelib.adapters.ecr import Ecr
+    from chalicelib.adapters.ecs import Ecs
+    from chalicelib.adapters.http import Http
+    from chalicelib.adapters.idempotency import Once
+    from chalicelib.adapters.logs import Logs
+    from chalicelib.adapters.resources import Resources
+    from chalicelib.adapters.s3 import SpecObjects
+    from chalicelib.adapters.secrets import Secrets
+    from chalicelib.adapters.sns import Notifier
+    from chalicelib.adapters.store import Store
+    from chalicelib.values.notifications import Notification, NotificationStatus
+    from chalicelib.values.records import DeploymentRecord, EventSource
 
 # Adapters are imported when first built, and notifications when first told: an ECS event's
 # Lambda never loads the S3, ECR or pre-flight adapters (issue 17, cold start).
@@ -73,63 +74,63 @@ class Berth:
 
     @cached_property
     def store(self) -> Store:
-        from .adapters.store import Store
+        from chalicelib.adapters.store import Store
 
         s = self.settings
         return Store(self.clients.dynamodb, s.deployments_table, s.specs_table)
 
     @cached_property
     def ecs(self) -> Ecs:
-        from .adapters.ecs import Ecs
+        from chalicelib.adapters.ecs import Ecs
 
         return Ecs(self.clients.ecs)
 
     @cached_property
     def ecr(self) -> Ecr:
-        from .adapters.ecr import Ecr
+        from chalicelib.adapters.ecr import Ecr
 
         return Ecr(self.clients.ecr)
 
     @cached_property
     def spec_objects(self) -> SpecObjects:
-        from .adapters.s3 import SpecObjects
+        from chalicelib.adapters.s3 import SpecObjects
 
         return SpecObjects(self.clients.s3)
 
     @cached_property
     def logs(self) -> Logs:
-        from .adapters.logs import Logs
+        from chalicelib.adapters.logs import Logs
 
         return Logs(self.clients.logs)
 
     @cached_property
     def resources(self) -> Resources:
-        from .adapters.resources import Resources
+        from chalicelib.adapters.resources import Resources
 
         c = self.clients
         return Resources(c.ec2, c.ecs, c.secretsmanager, c.ssm, efs=c.efs, elbv2=c.elbv2)
 
     @cached_property
     def notifier(self) -> Notifier:
-        from .adapters.sns import Notifier
+        from chalicelib.adapters.sns import Notifier
 
         return Notifier(self.clients.sns, self.settings.topic_arn)
 
     @cached_property
     def http(self) -> Http:
-        from .adapters.http import Http
+        from chalicelib.adapters.http import Http
 
         return Http()
 
     @cached_property
     def secrets(self) -> Secrets:
-        from .adapters.secrets import Secrets
+        from chalicelib.adapters.secrets import Secrets
 
         return Secrets(self.clients.secretsmanager)
 
     @cached_property
     def once(self) -> Once:
-        from .adapters.idempotency import Once
+        from chalicelib.adapters.idempotency import Once
 
         return Once(self.clients.dynamodb, self.settings.idempotency_table)
 
@@ -140,7 +141,7 @@ class Berth:
         if tally is None:
             return False
         if tally.remaining <= 0:
-            from .notifications import run_finished_notification
+            from chalicelib.values.notifications import run_finished_notification
 
             summary = run_finished_notification(tally, self.clock())
             self.notifier.publish(summary)
@@ -149,7 +150,7 @@ class Berth:
 
     @cached_property
     def bus(self) -> Bus:
-        from .adapters.bus import Bus
+        from chalicelib.adapters.bus import Bus
 
         return Bus(self.clients.events, triggers.BATCH_SOURCE, triggers.BATCH_DETAIL_TYPE)
 
@@ -172,7 +173,7 @@ class Berth:
             )  # fmt: skip
             if self.count_in_run(record.run_id, outcome):
                 return None
-        from .notifications import for_record
+        from chalicelib.values.notifications import for_record
 
         note = for_record(record, status, source, self.clock(), skipped)
         self.notifier.publish(note)

@@ -17,9 +17,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
-from .context import Berth, invocation_started
-from .errors import EventNotUnderstood
-from .events import (
+from chalicelib.values.events import (
     DeployBatch,
     EcrImageAction,
     EcsDeploymentStateChange,
@@ -30,7 +28,10 @@ from .events import (
     parse_event,
     parse_spec_objects,
 )
-from .outcomes import Outcome
+from chalicelib.values.outcomes import Outcome
+
+from .context import Berth, invocation_started
+from .errors import EventNotUnderstood
 from .settings import Settings
 
 logger = Logger(service="berth")
@@ -123,7 +124,7 @@ def _start(raw: Any, handler: str, context: Any) -> Berth:
 
 
 def spec_uploaded(raw: Any, context: Any = None) -> dict[str, Any]:
-    from .flows import spec_upload
+    from chalicelib.flows import spec_upload
 
     instance = _start(raw, "on_spec_uploaded", context)
     try:
@@ -171,7 +172,7 @@ def _handle(
 
 
 def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
-    from .flows import image_push
+    from chalicelib.flows import image_push
 
     return _handle(
         raw, context, handler="on_image_pushed", model=EcrImageAction,
@@ -180,7 +181,7 @@ def image_pushed(raw: Any, context: Any = None) -> dict[str, Any]:
 
 
 def deployment_state_changed(raw: Any, context: Any = None) -> dict[str, Any]:
-    from .flows import rollout
+    from chalicelib.flows import rollout
 
     return _handle(
         raw, context, handler="on_deployment_state_change", model=EcsDeploymentStateChange,
@@ -189,7 +190,7 @@ def deployment_state_changed(raw: Any, context: Any = None) -> dict[str, Any]:
 
 
 def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
-    from .flows import rollout
+    from chalicelib.flows import rollout
 
     return _handle(
         raw, context, handler="on_service_action", model=EcsServiceAction,
@@ -198,7 +199,7 @@ def service_action(raw: Any, context: Any = None) -> dict[str, Any]:
 
 
 def deploy_batch(raw: Any, context: Any = None) -> dict[str, Any]:
-    from .flows import batches
+    from chalicelib.flows import batches
 
     return _handle(
         raw, context, handler="on_deploy_batch", model=DeployBatch, work=batches.on_batch,
@@ -206,7 +207,7 @@ def deploy_batch(raw: Any, context: Any = None) -> dict[str, Any]:
 
 
 def task_stopped(raw: Any, context: Any = None) -> dict[str, Any]:
-    from .flows import schema
+    from chalicelib.flows import schema
 
     return _handle(
         raw, context, handler="on_task_stopped", model=EcsTaskStateChange,
@@ -217,7 +218,7 @@ def task_stopped(raw: Any, context: Any = None) -> dict[str, Any]:
 def verify_rollout(raw: Any, context: Any = None) -> dict[str, Any]:
     """ECS's lifecycle hook invocation: answer with a hookStatus, never raise (a failed function
     makes ECS roll back without a reason Berth could record)."""
-    from .flows import verify
+    from chalicelib.flows import verify
 
     instance = _start(raw, "verify_rollout", context)
     try:
@@ -232,7 +233,7 @@ def verify_rollout(raw: Any, context: Any = None) -> dict[str, Any]:
 
 
 def sweep() -> dict[str, Any]:
-    from .flows import sweep as sweep_flow
+    from chalicelib.flows import sweep as sweep_flow
 
     instance = berth()
     logger.append_keys(handler="sweep")

@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from .fence import FENCE_VARIABLES, StageFence, fence_from_variables
+from chalicelib.spec.fence import FENCE_VARIABLES, StageFence, fence_from_variables
+
 from .model import Model
 
 # The values PutRetentionPolicy accepts (CloudWatch Logs API reference, retentionInDays).
@@ -43,7 +44,7 @@ class Settings(Model):
     environment fans them out in batches of this size, and tells their outcomes in one run
     summary instead of one notification each (BERTH_WIDE_RUN)."""
     fence_variables: dict[str, str] = {}
-    """The stage's fence as its configuration declares it (chalicelib.fence.FENCE_VARIABLES:
+    """The stage's fence as its configuration declares it (chalicelib.spec.fence.FENCE_VARIABLES:
     BERTH_TASK_ROLES, BERTH_ENVIRONMENT_CLUSTERS, BERTH_ENVIRONMENT_SECRETS...)."""
 
     @property

@@ -11,9 +11,16 @@ from typing import Any
 
 from chalicelib.adapters.clients import Clients
 from chalicelib.context import Berth
-from chalicelib.live import Applied, EcrImage, LiveService, TaggedImage
-from chalicelib.records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Waiter, service_key
 from chalicelib.settings import Settings
+from chalicelib.values.live import Applied, EcrImage, LiveService, TaggedImage
+from chalicelib.values.records import (
+    ACTIVE,
+    AcceptedSpec,
+    DeploymentRecord,
+    Head,
+    Waiter,
+    service_key,
+)
 
 
 def _stamped(record: DeploymentRecord) -> DeploymentRecord:

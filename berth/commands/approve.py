@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.decisions.approval import APPROVAL_DELAY, approved_line
-from chalicelib.records import DeploymentRecord
+from chalicelib.values.records import DeploymentRecord
 
 
 def approval_lines(record: DeploymentRecord, approved_now: bool) -> list[str]:

@@ -12,14 +12,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
+from berth.commands import OperatorError
 from chalicelib.adapters import aws_errors
 from chalicelib.adapters.ecr import Ecr
 from chalicelib.adapters.ecs import Ecs
 from chalicelib.adapters.store import Store
 from chalicelib.context import Berth
 from chalicelib.settings import Settings
-
-from . import OperatorError
 
 
 @dataclass(frozen=True)

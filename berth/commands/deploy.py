@@ -10,11 +10,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from berth.commands import OperatorError
 from chalicelib.adapters import aws_errors
 from chalicelib.adapters.store import Store
-from chalicelib.records import ACTIVE, SPEC_SERVICE, DeploymentRecord
-
-from . import OperatorError
+from chalicelib.values.records import ACTIVE, SPEC_SERVICE, DeploymentRecord
 
 # What the spec intake accepts as a key (chalicelib/flows/spec_upload.py SPEC_KEY).
 SPEC_NAME = re.compile(r"^[^/]+\.(ya?ml|json)$")

@@ -15,18 +15,18 @@ from chalicelib.adapters.ecr import Ecr
 from chalicelib.adapters.ecs import Ecs
 from chalicelib.adapters.store import Store
 from chalicelib.decisions.changes import ServiceChange, classify_change, covers, owned_settings
-from chalicelib.fence import StageFence
 from chalicelib.flows.sidecars import sidecar_refs, tracked_sidecar_images
-from chalicelib.records import Image
-from chalicelib.render import (
+from chalicelib.rendering.strategies import rollout_roles
+from chalicelib.rendering.task_definition import (
     ImageRef,
     normalise,
     render_service_settings,
     render_task_definition,
 )
-from chalicelib.spec import Spec
-from chalicelib.strategies import rollout_roles
-from chalicelib.tracks import newest_matching, tag_matches
+from chalicelib.spec.fence import StageFence
+from chalicelib.spec.model import Spec
+from chalicelib.values.records import Image
+from chalicelib.values.tracks import newest_matching, tag_matches
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,7 @@ from datetime import datetime
 from html import escape
 from itertools import groupby
 
-from chalicelib.records import SPEC_SERVICE, DeploymentRecord
-
-from .status import (
+from berth.commands.status import (
     ServiceStatus,
     finished,
     revision,
@@ -18,6 +16,7 @@ from .status import (
     trigger_text,
     when,
 )
+from chalicelib.values.records import SPEC_SERVICE, DeploymentRecord
 
 GOOD = {"COMPLETED"}
 UNDER_WAY = {"PENDING", "IN_PROGRESS", "ROLLING_BACK"}

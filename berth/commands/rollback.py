@@ -7,12 +7,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from berth.commands import OperatorError
+from berth.commands.deploy import progress_line
 from chalicelib.adapters.store import Store
-from chalicelib.outcomes import Outcome
-from chalicelib.records import ACTIVE, DeploymentRecord
-
-from . import OperatorError
-from .deploy import progress_line
+from chalicelib.values.outcomes import Outcome
+from chalicelib.values.records import ACTIVE, DeploymentRecord
 
 # Outcomes of a request that leave the service as it was.
 REFUSED = frozenset({"rejected", "ignored", "failed", "skipped", "superseded"})

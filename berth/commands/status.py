@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from berth.commands import OperatorError
+from berth.commands.approve import approval_text
 from chalicelib.adapters.ecs import Ecs
 from chalicelib.adapters.store import Store
-from chalicelib.records import SPEC_SERVICE, AcceptedSpec, DeploymentRecord
-from chalicelib.spec import Spec
-
-from . import OperatorError
-from .approve import approval_text
+from chalicelib.spec.model import Spec
+from chalicelib.values.records import SPEC_SERVICE, AcceptedSpec, DeploymentRecord
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ from typing import Any
 import click
 import yaml
 
+from berth.sandbox.listener import Route, TestListener
+from berth.sandbox.sandbox import Delivery, ReceivedNotification, Sandbox, example_spec
 from chalicelib import handlers
-
-from .listener import Route, TestListener
-from .sandbox import Delivery, ReceivedNotification, Sandbox, example_spec
 
 EXAMPLE = "wso2-dev.yaml"
 BLUE_GREEN = "wso2-dev-bluegreen.yaml"
@@ -250,7 +249,7 @@ class Scenario:
 
 
 def sb_bucket() -> str:
-    from .sandbox import BUCKET
+    from berth.sandbox.sandbox import BUCKET
 
     return BUCKET
 

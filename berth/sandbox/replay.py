@@ -7,9 +7,8 @@ from typing import Any
 
 import yaml
 
-from chalicelib import triggers
-
-from .sandbox import ACCOUNT, REGION, Sandbox
+from berth.sandbox.sandbox import ACCOUNT, REGION, Sandbox
+from chalicelib.values import triggers
 
 
 def route(event: Any) -> str | None:

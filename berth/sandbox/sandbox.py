@@ -25,19 +25,19 @@ from typing import Any
 import boto3
 import yaml
 
-from chalicelib import handlers, triggers
+from berth.sandbox import infra, strict_s3
+from berth.sandbox.calls import CallRecorder
+from berth.sandbox.consistency import IndexLag
+from berth.sandbox.ecs_sim import BROKEN_HEALTH_MARKER, EmittedEvent, SimulatedEcs
+from berth.sandbox.iam import PolicyEnforcer
+from berth.sandbox.server import SANDBOX_ENV, MotoServer, environment, guard_loopback
+from berth.stages import FENCE_VARIABLES, stage_variables
+from chalicelib import handlers
 from chalicelib.adapters.clients import berth_session
 from chalicelib.context import Berth
-from chalicelib.fence import environment_map
 from chalicelib.settings import Settings
-
-from ..stages import FENCE_VARIABLES, stage_variables
-from . import infra, strict_s3
-from .calls import CallRecorder
-from .consistency import IndexLag
-from .ecs_sim import BROKEN_HEALTH_MARKER, EmittedEvent, SimulatedEcs
-from .iam import PolicyEnforcer
-from .server import SANDBOX_ENV, MotoServer, environment, guard_loopback
+from chalicelib.spec.fence import environment_map
+from chalicelib.values import triggers
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -488,8 +488,8 @@ class Sandbox:
         """Make `document` its environment's accepted spec without deploying it (for replay)."""
         from datetime import UTC, datetime
 
-        from chalicelib.records import AcceptedSpec, SpecVersion
-        from chalicelib.spec import Spec
+        from chalicelib.spec.model import Spec
+        from chalicelib.values.records import AcceptedSpec, SpecVersion
 
         spec = Spec.model_validate(document)
         handlers.berth().store.accept_spec(
@@ -685,7 +685,7 @@ def put_event(
 
 
 def _text_of(document: dict[str, Any]) -> str:
-    from chalicelib.notifications import Notification
+    from chalicelib.values.notifications import Notification
 
     return Notification.model_validate(document).text()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import yaml
 
-from .sandbox import Sandbox, example_spec
+from berth.sandbox.sandbox import Sandbox, example_spec
 
 # The first build of each image the examples track, as CodeBuild would push it.
 FIRST_BUILDS = {"wso2am": "4.7.0-1", "wso2mi": "4.4.0-1", "wso2ei": "6.6.0-1"}

@@ -42,8 +42,8 @@ def _steps(low: int, high: int, step: int) -> frozenset[int]:
 
 
 # AWS Fargate "Task CPU and memory" table (ECS developer guide): cpu units -> memory MiB allowed.
-# Written out here independently of chalicelib.spec, so that a mistake in Berth's own table shows
-# up in the sandbox instead of being agreed with.
+# Written out here independently of chalicelib.spec.rules.services, so that a mistake in Berth's
+# own table shows up in the sandbox instead of being agreed with.
 FARGATE_SIZES: dict[int, frozenset[int]] = {
     256: frozenset({512, 1024, 2048}),
     512: _steps(1024, 4096, 1024),

@@ -10,7 +10,7 @@ from typing import ParamSpec, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import AwsCallFailed
+from chalicelib.errors import AwsCallFailed
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AwsCallFailed
+from chalicelib.errors import AwsCallFailed
+
 from . import aws_errors
 
 if TYPE_CHECKING:

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from ..live import EcrImage, TaggedImage
+from chalicelib.values.live import EcrImage, TaggedImage
+
 from . import aws_errors, error_code
 
 if TYPE_CHECKING:

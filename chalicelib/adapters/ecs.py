@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AwsCallFailed
-from ..live import Applied, LiveService
+from chalicelib.errors import AwsCallFailed
+from chalicelib.values.live import Applied, LiveService
+
 from . import aws_errors
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import ClassVar
 
-from ..decisions.verification import Answer
+from chalicelib.decisions.verification import Answer
 
 BODY_READ = 4096
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from ..decisions.preflight import Kind, Reference
+from chalicelib.decisions.preflight import Kind, Reference
+
 from . import aws_errors, error_code
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..notifications import Notification, sns_message
+from chalicelib.values.notifications import Notification, sns_message
+
 from . import as_aws_failure
 
 if TYPE_CHECKING:

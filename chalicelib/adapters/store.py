@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from ..records import (
+from chalicelib.values.records import (
     ACTIVE,
     AcceptedSpec,
     DeploymentRecord,
@@ -27,6 +27,7 @@ from ..records import (
     Waiter,
     service_key,
 )
+
 from . import aws_errors, error_code
 
 if TYPE_CHECKING:

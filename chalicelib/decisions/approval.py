@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..records import Approval, DeploymentRecord
+from chalicelib.values.records import Approval, DeploymentRecord
+
 from .verification import HookStatus
 
 # Seconds between the hook's invocations while it waits: "callBackDelay ... By default, the

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..live import LiveService
-from ..render import same_task_definition
-from ..strategies import advanced_left_behind, left_behind
+from chalicelib.rendering.strategies import advanced_left_behind, left_behind
+from chalicelib.rendering.task_definition import same_task_definition
+from chalicelib.values.live import LiveService
 
 ChangeKind = Literal["none", "settings", "revision", "create", "refuse"]
 
@@ -97,7 +97,7 @@ def live_settings(live: LiveService, wanted: dict[str, Any]) -> dict[str, Any]:
             live.description, wanted["serviceConnectConfiguration"]
         )
     # A strategy, alarms or hooks the spec dropped: the live configuration does not hold the
-    # rendered one (chalicelib.strategies.left_behind).
+    # rendered one (chalicelib.rendering.strategies.left_behind).
     if "deploymentConfiguration" in wanted and left_behind(
         view.get("deploymentConfiguration"), wanted["deploymentConfiguration"]
     ):

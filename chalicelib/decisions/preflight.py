@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from ..spec import Spec, path_text
+from chalicelib.spec.located import path_text
+from chalicelib.spec.model import Spec
 
 Kind = Literal[
     "cluster", "subnet", "security group", "secret", "parameter", "file system", "access point",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..live import EcrImage
-from ..tracks import compare_versions, tag_matches, version_key
+from chalicelib.values.live import EcrImage
+from chalicelib.values.tracks import compare_versions, tag_matches, version_key
 
 
 @dataclass(frozen=True)

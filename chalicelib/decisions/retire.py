@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..live import LiveService
-from ..spec import Retirement
+from chalicelib.spec.model import Retirement
+from chalicelib.values.live import LiveService
+
 from .changes import ownership_problem
 
 RetireKind = Literal["delete", "keep", "none", "refuse"]

@@ -8,8 +8,9 @@ import dataclasses
 import re
 from typing import TypeVar
 
-from ..events import EcsDeploymentStateChange
-from ..records import DeploymentRecord
+from chalicelib.values.events import EcsDeploymentStateChange
+from chalicelib.values.records import DeploymentRecord
+
 from .transitions import Conclude, RollBack
 
 # The line Berth's hook writes (flows/verify.py): "<STAGE>: verification failed: <reason>".

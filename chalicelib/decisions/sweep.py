@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..records import DeploymentRecord, TerminalStatus
+from chalicelib.values.records import DeploymentRecord, TerminalStatus
 
 
 @dataclass(frozen=True)

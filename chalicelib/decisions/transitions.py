@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..events import EcsDeploymentStateChange
-from ..records import DeploymentRecord, Status, TerminalStatus
+from chalicelib.values.events import EcsDeploymentStateChange
+from chalicelib.values.records import DeploymentRecord, Status, TerminalStatus
 
 ROLLED_BACK_BY_BREAKER = "ECS deployment circuit breaker rolled it back"
 

@@ -56,7 +56,7 @@ class Verdict:
 
 
 def checks_of(details: dict[str, Any]) -> list[Check]:
-    """The calls a service's hookDetails ask for (chalicelib.strategies.hook_details)."""
+    """The calls a service's hookDetails ask for (chalicelib.rendering.strategies.hook_details)."""
     checks: list[Check] = []
     if details.get("health"):
         checks.append(Check("health", "GET", str(details["health"]), 200))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import Berth, logger
-from ..decisions.approval import Gate, NotWaiting, approval_of, gate
-from ..errors import AwsCallFailed
-from ..events import LifecycleHookInvocation
-from ..notifications import approval_wanted_notification
-from ..records import DeploymentRecord
+from chalicelib.context import Berth, logger
+from chalicelib.decisions.approval import Gate, NotWaiting, approval_of, gate
+from chalicelib.errors import AwsCallFailed
+from chalicelib.values.events import LifecycleHookInvocation
+from chalicelib.values.notifications import approval_wanted_notification
+from chalicelib.values.records import DeploymentRecord
 
 
 def _waiting_record(

@@ -5,11 +5,12 @@ moves only PENDING records, so a second delivery changes nothing."""
 
 from __future__ import annotations
 
-from ..context import Berth
-from ..events import DeployBatch, DeployBatchDetail
-from ..outcomes import Outcome, ignored
-from ..records import AcceptedSpec, RunOutcome
-from ..spec import Spec
+from chalicelib.context import Berth
+from chalicelib.spec.model import Spec
+from chalicelib.values.events import DeployBatch, DeployBatchDetail
+from chalicelib.values.outcomes import Outcome, ignored
+from chalicelib.values.records import AcceptedSpec, RunOutcome
+
 from .claims import run_of
 from .image_push import deploy_image
 from .runs import start

@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..context import Berth
-from ..outcomes import Outcome
-from ..records import ACTIVE, DeploymentRecord, Head, Image, Trigger
-from ..spec import Spec
+from chalicelib.context import Berth
+from chalicelib.spec.model import Spec
+from chalicelib.values.outcomes import Outcome
+from chalicelib.values.records import ACTIVE, DeploymentRecord, Head, Image, Trigger
+
 from .lease import lease_free, lease_until_invocation_ends
 
 

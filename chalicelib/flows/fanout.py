@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from ..context import Berth
-from ..decisions.fanout import batches
-from ..notifications import run_started_notification
-from ..outcomes import Outcome
-from ..records import RunTally, Trigger
-from ..spec import Spec
+from chalicelib.context import Berth
+from chalicelib.decisions.fanout import batches
+from chalicelib.spec.model import Spec
+from chalicelib.values.notifications import run_started_notification
+from chalicelib.values.outcomes import Outcome
+from chalicelib.values.records import RunTally, Trigger
 
 # A run's tally outlives any rollout Berth follows (DynamoDB TTL on expires_at).
 RUN_KEPT = timedelta(days=7)

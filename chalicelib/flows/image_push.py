@@ -3,14 +3,18 @@ deploy it where it is newer than what runs."""
 
 from __future__ import annotations
 
-from ..context import Berth
-from ..decisions.push import RunningImage, Verdict, ecr_problem, judge_push
-from ..events import EcrImageAction
-from ..live import EcrImage
-from ..notifications import ignored_push_notification, running_image_deleted_notification
-from ..outcomes import Outcome, ignored, warned
-from ..records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Image, Trigger
-from ..spec import Spec
+from chalicelib.context import Berth
+from chalicelib.decisions.push import RunningImage, Verdict, ecr_problem, judge_push
+from chalicelib.spec.model import Spec
+from chalicelib.values.events import EcrImageAction
+from chalicelib.values.live import EcrImage
+from chalicelib.values.notifications import (
+    ignored_push_notification,
+    running_image_deleted_notification,
+)
+from chalicelib.values.outcomes import Outcome, ignored, warned
+from chalicelib.values.records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Image, Trigger
+
 from .claims import claim_head, new_run_id, pending_outcome
 from .fanout import open_run, run_id_for, send_batches
 from .lease import ConcurrentChange

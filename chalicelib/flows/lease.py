@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..context import Berth, invocation_deadline
-from ..records import DeploymentRecord, Head
+from chalicelib.context import Berth, invocation_deadline
+from chalicelib.values.records import DeploymentRecord, Head
 
 
 class ConcurrentChange(Exception):

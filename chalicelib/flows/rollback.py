@@ -7,13 +7,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from ..context import Berth
-from ..decisions.push import RunningImage, ecr_problem, judge_push
-from ..errors import BerthError
-from ..outcomes import Outcome
-from ..records import AcceptedSpec, DeploymentRecord, Image, Trigger, TriggerKind
-from ..spec import Spec
-from ..tracks import tag_matches
+from chalicelib.context import Berth
+from chalicelib.decisions.push import RunningImage, ecr_problem, judge_push
+from chalicelib.errors import BerthError
+from chalicelib.spec.model import Spec
+from chalicelib.values.outcomes import Outcome
+from chalicelib.values.records import AcceptedSpec, DeploymentRecord, Image, Trigger, TriggerKind
+from chalicelib.values.tracks import tag_matches
+
 from .image_push import deploy_image
 from .runs import reject
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..context import Berth, logger
-from ..decisions.stages import explained, stage_line, with_line
-from ..decisions.transitions import Conclude, Ignore, RollBack, transition_for
-from ..events import EcsDeploymentStateChange, EcsServiceAction
-from ..notifications import external_notification
-from ..outcomes import Outcome, ignored
-from ..records import ACTIVE, DeploymentRecord
+from chalicelib.context import Berth, logger
+from chalicelib.decisions.stages import explained, stage_line, with_line
+from chalicelib.decisions.transitions import Conclude, Ignore, RollBack, transition_for
+from chalicelib.values.events import EcsDeploymentStateChange, EcsServiceAction
+from chalicelib.values.notifications import external_notification
+from chalicelib.values.outcomes import Outcome, ignored
+from chalicelib.values.records import ACTIVE, DeploymentRecord
+
 from .runs import Known, StaleCopy, causes_of, conclude
 
 IMPAIRED = frozenset(

@@ -10,14 +10,27 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..context import Berth
-from ..decisions.causes import failure_causes
-from ..decisions.changes import owned_settings, ownership_problem, service_update
-from ..errors import AwsCallFailed
-from ..live import Applied, LiveService
-from ..notifications import RECORDED_ERRORS, shortened
-from ..outcomes import ACTION_OF, Outcome, ignored
-from ..records import (
+from chalicelib.context import Berth
+from chalicelib.decisions.causes import failure_causes
+from chalicelib.decisions.changes import owned_settings, ownership_problem, service_update
+from chalicelib.errors import AwsCallFailed
+from chalicelib.rendering.schema_init import schema_group, schema_owner, schema_service
+from chalicelib.rendering.strategies import RolloutRoles, rollout_roles
+from chalicelib.rendering.task_definition import (
+    ImageRef,
+    create_service_request,
+    log_groups,
+    render_schema_task_definition,
+    render_service_settings,
+    render_task_definition,
+    same_task_definition,
+    schema_run_task_request,
+)
+from chalicelib.spec.model import Spec
+from chalicelib.values.live import Applied, LiveService
+from chalicelib.values.notifications import RECORDED_ERRORS, shortened
+from chalicelib.values.outcomes import ACTION_OF, Outcome, ignored
+from chalicelib.values.records import (
     ACTIVE,
     SPEC_SERVICE,
     AcceptedSpec,
@@ -30,19 +43,7 @@ from ..records import (
     Trigger,
     Waiter,
 )
-from ..render import (
-    ImageRef,
-    create_service_request,
-    log_groups,
-    render_schema_task_definition,
-    render_service_settings,
-    render_task_definition,
-    same_task_definition,
-    schema_run_task_request,
-)
-from ..schema_init import schema_group, schema_owner, schema_service
-from ..spec import Spec
-from ..strategies import RolloutRoles, rollout_roles
+
 from .claims import claim, head_follows, new_record, new_run_id, pending_outcome, update_head
 from .fanout import open_run, send_batches
 from .lease import RELEASED, release_start_lease, take_start_lease
@@ -305,7 +306,8 @@ def _started_changes(
     deployment = spec.services[record.service].deployment
     breaker = deployment.circuit_breaker
     # ECS rolls a blue/green, canary or linear deployment back when a lifecycle hook fails, and
-    # any deployment when one of its alarms fires (rendered with rollback: chalicelib.strategies).
+    # any deployment when one of its alarms fires (rendered with rollback:
+    # chalicelib.rendering.strategies).
     rolls_back = deployment.strategy != "rolling" or bool(deployment.alarms)
     return {
         "task_definition_arn": arn,

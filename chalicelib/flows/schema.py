@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import Berth
-from ..errors import AwsCallFailed
-from ..events import EcsTaskStateChange
-from ..outcomes import Outcome, ignored
-from ..records import DeploymentRecord, EventSource
-from ..render import SCHEMA_CLIENT
-from ..schema_init import parse_schema_group, schema_service, schema_task_outcome
+from chalicelib.context import Berth
+from chalicelib.errors import AwsCallFailed
+from chalicelib.rendering.schema_init import parse_schema_group, schema_service, schema_task_outcome
+from chalicelib.rendering.task_definition import SCHEMA_CLIENT
+from chalicelib.values.events import EcsTaskStateChange
+from chalicelib.values.outcomes import Outcome, ignored
+from chalicelib.values.records import DeploymentRecord, EventSource
+
 from .runs import conclude
 
 FAILED_REASON = "the schema task failed; the service was not deployed"

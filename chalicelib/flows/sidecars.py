@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from ..live import TaggedImage
-from ..records import Head, Image
-from ..render import ImageRef
-from ..spec import Spec
-from ..tracks import newest_matching, tag_matches
+from chalicelib.rendering.task_definition import ImageRef
+from chalicelib.spec.model import Spec
+from chalicelib.values.live import TaggedImage
+from chalicelib.values.records import Head, Image
+from chalicelib.values.tracks import newest_matching, tag_matches
 
 
 class TaggedImages(Protocol):

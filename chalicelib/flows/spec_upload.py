@@ -8,24 +8,27 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ..context import Berth
-from ..decisions.changes import classify_change, owned_settings
-from ..decisions.preflight import missing_problems, references
-from ..decisions.retire import retirement
-from ..errors import AwsCallFailed, SpecError
-from ..events import SpecObject
-from ..notifications import (
+from chalicelib.context import Berth
+from chalicelib.decisions.changes import classify_change, owned_settings
+from chalicelib.decisions.preflight import missing_problems, references
+from chalicelib.decisions.retire import retirement
+from chalicelib.errors import AwsCallFailed, SpecError
+from chalicelib.rendering.schema_init import needs_schema_init
+from chalicelib.rendering.strategies import rollout_roles
+from chalicelib.rendering.task_definition import render_service_settings, render_task_definition
+from chalicelib.spec.located import path_text
+from chalicelib.spec.model import Spec
+from chalicelib.spec.parse import MAX_FILE_READ, parse_spec
+from chalicelib.values.events import SpecObject
+from chalicelib.values.notifications import (
     removed_service_notification,
     retired_notification,
     spec_file_deleted_notification,
 )
-from ..outcomes import Outcome, ignored, retired, warned
-from ..records import AcceptedSpec, Head, Image, SpecVersion, Trigger
-from ..render import render_service_settings, render_task_definition
-from ..schema_init import needs_schema_init
-from ..spec import MAX_FILE_READ, Spec, parse_spec, path_text
-from ..strategies import rollout_roles
-from ..tracks import newest_matching, tag_matches
+from chalicelib.values.outcomes import Outcome, ignored, retired, warned
+from chalicelib.values.records import AcceptedSpec, Head, Image, SpecVersion, Trigger
+from chalicelib.values.tracks import newest_matching, tag_matches
+
 from .runs import Step, adoptable, image_ref, reject, run_steps
 from .sidecars import sidecar_refs, tracked_sidecar_images
 

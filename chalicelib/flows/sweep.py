@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..context import Berth, logger
-from ..decisions.sweep import due, sweep_verdict
-from ..errors import AwsCallFailed
-from ..outcomes import Outcome
-from ..records import ACTIVE, DeploymentRecord
-from ..schema_init import schema_owner
+from chalicelib.context import Berth, logger
+from chalicelib.decisions.sweep import due, sweep_verdict
+from chalicelib.errors import AwsCallFailed
+from chalicelib.rendering.schema_init import schema_owner
+from chalicelib.values.outcomes import Outcome
+from chalicelib.values.records import ACTIVE, DeploymentRecord
+
 from .runs import causes_of, conclude
 from .schema import sweep_schema
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..context import Berth, logger
-from ..decisions.verification import Answer, Check, Verdict, checks_of, verdict
-from ..errors import AwsCallFailed
-from ..events import LifecycleHookInvocation
-from ..strategies import HOOK_DETAILS_KEY
+from chalicelib.context import Berth, logger
+from chalicelib.decisions.verification import Answer, Check, Verdict, checks_of, verdict
+from chalicelib.errors import AwsCallFailed
+from chalicelib.rendering.strategies import HOOK_DETAILS_KEY
+from chalicelib.values.events import LifecycleHookInvocation
+
 from .approval import on_gate
 
 FIRST_SEEN = "firstSeenAt"

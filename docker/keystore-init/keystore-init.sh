@@ -1,7 +1,7 @@
 #!/bin/sh
 # Berth's keystore-init sidecar (ENTRYPOINT in docker/keystore-init/Dockerfile): an init container
 # that writes WSO2's stores from Secrets Manager into the task's shared volume, then exits, before
-# the product starts (the product waits for SUCCESS: chalicelib/presets.py, docs/spec.md).
+# the product starts (the product waits for SUCCESS: chalicelib/wso2/presets.py, docs/spec.md).
 #
 #   BERTH_KEYSTORE_B64    base64 of the keystore    -> /keystores/wso2carbon.jks
 #   BERTH_TRUSTSTORE_B64  base64 of the truststore  -> /keystores/client-truststore.jks

@@ -24,9 +24,9 @@ from click.testing import CliRunner
 
 from berth.cli import main
 from berth.sandbox.sandbox import BUCKET, example_spec
-from chalicelib.fence import FENCE_VARIABLES
-from chalicelib.records import SPEC_SERVICE
-from chalicelib.spec import parse_spec
+from chalicelib.spec.fence import FENCE_VARIABLES
+from chalicelib.spec.parse import parse_spec
+from chalicelib.values.records import SPEC_SERVICE
 from tests.conftest import ROOT
 
 

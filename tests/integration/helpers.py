@@ -7,7 +7,7 @@ from typing import Any
 
 from berth.sandbox.sandbox import Sandbox, example_spec
 from chalicelib import handlers
-from chalicelib.records import ACTIVE, SPEC_SERVICE, Head
+from chalicelib.values.records import ACTIVE, SPEC_SERVICE, Head
 
 
 def deploy_example(sandbox: Sandbox, ei: str = "4.4.0-1", apim: str = "4.7.0-1") -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from berth.sandbox.sandbox import example_spec
 from chalicelib import handlers
-from chalicelib.fence import FENCE_VARIABLES
+from chalicelib.spec.fence import FENCE_VARIABLES
 from tests.conftest import sample_event
 from tests.faults import Fault
 from tests.integration.helpers import deploy_example, history, live_image, outcomes, statuses

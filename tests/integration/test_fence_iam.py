@@ -9,7 +9,7 @@ import pytest
 
 from berth.sandbox.infra import load_template
 from berth.stages import stage_fence, stage_variables
-from chalicelib.fence import environment_map
+from chalicelib.spec.fence import environment_map
 from tests.conftest import ROOT
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from chalicelib import handlers
-from chalicelib.records import Head
+from chalicelib.values.records import Head
 from tests.conftest import sample_event
 from tests.integration.helpers import deploy_example, history, statuses
 

@@ -14,7 +14,7 @@ import yaml
 from berth import package
 from berth.sandbox.demo import Scenario, Timeline
 from berth.sandbox.infra import _CfnLoader
-from chalicelib import triggers
+from chalicelib.values import triggers
 from tests.conftest import ROOT
 
 BIN = Path(sys.executable).parent

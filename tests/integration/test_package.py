@@ -260,7 +260,7 @@ def test_the_zip_ships_the_modules_a_cold_start_imports_as_bytecode_for_its_runt
 def test_a_lambda_that_reads_no_spec_file_does_not_load_the_yaml_parser(interpreter, unzipped):
     """Issue 17, cold start: only the spec upload's Lambda parses files. The others (a push's,
     an ECS event's, a batch's, the sweep's, the hook's) read accepted specs from DynamoDB and name
-    YAML positions only as values (chalicelib.located), so neither importing app nor their flows
+    YAML positions only as values (chalicelib.spec.located), so neither importing app nor their flows
     loads a YAML parser; the spec upload's flow does when it parses."""
     flows = ["image_push", "rollout", "schema", "batches", "sweep", "verify"]
     code = (
@@ -268,7 +268,7 @@ def test_a_lambda_that_reads_no_spec_file_does_not_load_the_yaml_parser(interpre
         f"for flow in {flows!r}: importlib.import_module('chalicelib.flows.' + flow)\n"
         "print(sorted(m for m in sys.modules if 'yaml' in m))\n"
         "from chalicelib.errors import SpecError\n"
-        "from chalicelib.spec import parse_spec\n"
+        "from chalicelib.spec.parse import parse_spec\n"
         "try: parse_spec(b'a: 1', 'specs/dev/x.yaml')\n"
         "except SpecError: pass\n"
         "print('yaml' in sys.modules)"

@@ -199,7 +199,7 @@ def test_duplicate_ecs_events_notify_once(sandbox, notify_started, told):
 
 def test_a_pending_record_nobody_will_start_is_timed_out_by_the_sweep(sandbox):
     # An event wrote the record, then died before its head claim: nothing else will start it.
-    from chalicelib.records import DeploymentRecord, Image, Trigger
+    from chalicelib.values.records import DeploymentRecord, Image, Trigger
 
     berth = handlers.berth()
     now = berth.clock()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from berth.stages import stage_fence, stage_variables
-from chalicelib.fence import environment_map
+from chalicelib.spec.fence import environment_map
 from tests.integration.test_fence_iam import policy, template_roles
 
 

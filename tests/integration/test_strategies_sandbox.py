@@ -204,7 +204,7 @@ def test_the_sandbox_refuses_what_ecs_refuses(sandbox, configuration, advanced, 
 def test_berth_diff_renders_the_rollout_roles_so_an_unchanged_spec_shows_no_difference(sandbox):
     from berth.commands.diff import Stage, changes_anything, diff_spec
     from chalicelib import handlers
-    from chalicelib.spec import parse_spec
+    from chalicelib.spec.parse import parse_spec
 
     hook = ScriptedHook({"hookStatus": "SUCCEEDED"})
     _switch_to_blue_green(sandbox, hook)

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from berth.sandbox.strict_ecs import FARGATE_SIZES
-from chalicelib.spec_rules import fargate_size_problem
+from chalicelib.spec.rules.services import fargate_size_problem
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "aws"

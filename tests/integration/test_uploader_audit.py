@@ -4,7 +4,7 @@ upload causes and named in their notifications."""
 from __future__ import annotations
 
 from berth.sandbox.sandbox import example_spec
-from chalicelib.events import parse_spec_objects
+from chalicelib.values.events import parse_spec_objects
 from tests.conftest import sample_event
 from tests.integration.helpers import history
 

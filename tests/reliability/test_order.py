@@ -11,7 +11,7 @@ import pytest
 
 from berth.sandbox.sandbox import Sandbox, example_spec
 from chalicelib import handlers
-from chalicelib.tracks import version_key
+from chalicelib.values.tracks import version_key
 from tests.reliability.conftest import FIGURES
 
 SEEDS = range(int(os.environ.get("BERTH_CHAOS_SEEDS", "6")))

@@ -13,9 +13,9 @@ from botocore.validate import ParamValidator
 from chalicelib.decisions.approval import APPROVAL_DELAY, NotWaiting, approval_of, gate
 from chalicelib.decisions.stages import failure_reason
 from chalicelib.decisions.sweep import due
-from chalicelib.records import Approval, DeploymentRecord, Trigger
-from chalicelib.render import create_service_request, render_service_settings
-from chalicelib.spec import parse_spec
+from chalicelib.rendering.task_definition import create_service_request, render_service_settings
+from chalicelib.spec.parse import parse_spec
+from chalicelib.values.records import Approval, DeploymentRecord, Trigger
 from tests.unit.test_strategies import FULL_LB, ROLES, TG, problems, spec_text
 
 T0 = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
@@ -175,7 +175,7 @@ def test_an_approval_after_verify_travels_with_the_checks():
 
 
 def test_the_stage_must_have_the_hook_that_holds_the_deployment():
-    from chalicelib.fence import FenceVariables
+    from chalicelib.spec.fence import FenceVariables
 
     fence = FenceVariables(clusters="dev=c", roles="dev=exec", image_repositories="web",
                            rollout_roles="dev=lb,hook", target_groups=f"dev={TG}/*",

@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from chalicelib.presets import PRESETS
+from chalicelib.wso2.presets import PRESETS
 from tests.conftest import ROOT
 
 _spec = importlib.util.spec_from_file_location("berth_build", ROOT / "docker" / "build.py")
@@ -181,7 +181,7 @@ def test_only_changed_products_are_built():
     assert build.changed_products(["docker/ei/Dockerfile"]) == []
     assert build.changed_products(["buildspec.yml"]) == ["apim", "mi", "keystore-init"]
     assert build.changed_products(["docker/keystore-init/keystore-init.sh"]) == ["keystore-init"]
-    assert build.changed_products(["chalicelib/render.py"]) == []
+    assert build.changed_products(["chalicelib/rendering/task_definition.py"]) == []
 
 
 def test_a_push_without_a_digest_fails():
@@ -266,7 +266,7 @@ def test_keystore_init_is_built_from_its_own_dockerfile_without_wso2_inputs(caps
 
 
 def test_every_image_built_is_one_whose_pushes_reach_berth():
-    from chalicelib import triggers
+    from chalicelib.values import triggers
 
     assert {p.repository for p in build.PRODUCTS.values()} == set(triggers.IMAGE_REPOSITORIES)
 

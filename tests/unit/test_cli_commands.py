@@ -23,7 +23,7 @@ from berth.commands.status import (
     trigger_text,
 )
 from chalicelib.decisions.changes import ServiceChange
-from chalicelib.records import (
+from chalicelib.values.records import (
     SPEC_SERVICE,
     AcceptedSpec,
     DeploymentRecord,

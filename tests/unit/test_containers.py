@@ -17,15 +17,16 @@ import yaml
 from botocore.validate import ParamValidator
 
 from chalicelib.errors import SpecError
-from chalicelib.fence import StageFence
-from chalicelib.render import (
+from chalicelib.rendering.task_definition import (
     ImageRef,
     log_groups,
     normalise,
     render_task_definition,
     same_task_definition,
 )
-from chalicelib.spec import EfsVolume, MountPoint, PinnedImage, Service, Sidecar, Spec, parse_spec
+from chalicelib.spec.fence import StageFence
+from chalicelib.spec.model import EfsVolume, MountPoint, PinnedImage, Service, Sidecar, Spec
+from chalicelib.spec.parse import parse_spec
 from tests.conftest import EXAMPLES, ROOT
 
 EXAMPLE = EXAMPLES / "wso2-prod-sidecars.yaml"

@@ -17,9 +17,9 @@ from chalicelib.decisions.transitions import (
     RollBack,
     transition_for,
 )
-from chalicelib.events import EcsDeploymentStateChange
-from chalicelib.live import LiveService
-from chalicelib.records import DeploymentRecord, Trigger
+from chalicelib.values.events import EcsDeploymentStateChange
+from chalicelib.values.live import LiveService
+from chalicelib.values.records import DeploymentRecord, Trigger
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 SERVICE_ARN = "arn:aws:ecs:us-east-1:123456789012:service/wso2-dev/apim"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import EventNotUnderstood
-from chalicelib.events import (
+from chalicelib.values.events import (
     EcrImageAction,
     EcsDeploymentStateChange,
     EcsServiceAction,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.decisions.fanout import batches
-from chalicelib.notifications import run_finished_notification
-from chalicelib.records import Image, RunOutcome, RunTally, Trigger
+from chalicelib.values.notifications import run_finished_notification
+from chalicelib.values.records import Image, RunOutcome, RunTally, Trigger
 
 
 @pytest.mark.parametrize(

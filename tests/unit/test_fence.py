@@ -7,7 +7,7 @@ import pytest
 
 from berth.stages import stage_fence
 from chalicelib.errors import SpecError
-from chalicelib.fence import StageFence, fence_from_variables, secret_prefixes
+from chalicelib.spec.fence import StageFence, fence_from_variables, secret_prefixes
 from tests.conftest import EXAMPLES
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -32,7 +32,7 @@ def dev_fence() -> StageFence:
 
 
 def errors(text: str, fence: StageFence | None = None) -> list[str]:
-    from chalicelib.spec import parse_spec
+    from chalicelib.spec.parse import parse_spec
 
     with pytest.raises(SpecError) as caught:
         parse_spec(text.encode(), "s.yaml", fence or dev_fence())
@@ -40,7 +40,7 @@ def errors(text: str, fence: StageFence | None = None) -> list[str]:
 
 
 def test_the_examples_are_inside_their_stages_fence():
-    from chalicelib.spec import load_spec_file
+    from chalicelib.spec.parse import load_spec_file
 
     load_spec_file(str(EXAMPLES / "wso2-dev.yaml"), dev_fence())
     prod = stage_fence("prod", REGION, overrides={"BERTH_ACCOUNT": ACCOUNT})
@@ -111,7 +111,7 @@ def test_a_name_that_only_starts_like_the_prefix_is_refused():
     ],
 )
 def test_secrets_inside_the_prefix_are_accepted_in_every_form_ecs_takes(reference):
-    from chalicelib.spec import parse_spec
+    from chalicelib.spec.parse import parse_spec
 
     parse_spec(DEV.replace(SECRET, f'"{reference}"').encode(), "s.yaml", dev_fence())
 
@@ -143,7 +143,7 @@ def prod_fence(**overrides: str) -> StageFence:
 
 
 def test_the_sidecar_example_mounts_its_own_environments_file_system():
-    from chalicelib.spec import parse_spec
+    from chalicelib.spec.parse import parse_spec
 
     parse_spec(SIDECARS.encode(), "s.yaml", prod_fence())
 
@@ -169,7 +169,7 @@ def test_an_environment_the_stage_gives_no_file_system_mounts_none():
 
 
 def test_file_systems_are_not_fenced_where_the_stage_declares_none():
-    from chalicelib.spec import parse_spec
+    from chalicelib.spec.parse import parse_spec
 
     fence = prod_fence(BERTH_ENVIRONMENT_FILE_SYSTEMS="")
     assert fence.file_systems == {}
@@ -226,7 +226,7 @@ def test_a_public_ip_is_refused_unless_the_environment_allows_it():
         f"s.yaml:{at(text, 'assignPublicIp')}: network.assignPublicIp: environment dev gives its tasks no public IP: set "
         "it to false, or have the operator allow it (BERTH_ENVIRONMENT_PUBLIC_IP=dev=true)"
     ]
-    from chalicelib.spec import parse_spec
+    from chalicelib.spec.parse import parse_spec
 
     allowing = stage_fence("dev", REGION, {"BERTH_ENVIRONMENT_PUBLIC_IP": "dev=true"})
     assert parse_spec(text.encode(), "s.yaml", allowing).network.assign_public_ip  # type: ignore[union-attr]
@@ -265,7 +265,7 @@ def test_a_services_own_network_is_fenced_too():
 
 
 def _live(tags: dict[str, str]):  # type: ignore[no-untyped-def]
-    from chalicelib.live import LiveService
+    from chalicelib.values.live import LiveService
 
     return LiveService("arn:aws:ecs:us-east-1:1:service/wso2-dev/payments", "arn:td:1",
                        "ecs-svc/1", "COMPLETED", "FARGATE", {}, tags)  # fmt: skip

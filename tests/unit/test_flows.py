@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.events import EcrImageAction, EcsDeploymentStateChange, SpecObject
 from chalicelib.flows.image_push import on_image_pushed
 from chalicelib.flows.rollout import on_deployment_event
 from chalicelib.flows.spec_upload import on_spec_uploaded
+from chalicelib.values.events import EcrImageAction, EcsDeploymentStateChange, SpecObject
 from tests.conftest import EXAMPLES
 from tests.fakes import in_memory_berth
 
@@ -134,8 +134,8 @@ def test_a_newer_push_registers_and_rolls_only_its_service(deployed):
 
 def _claim_push(berth, tag: str):
     from chalicelib.flows.claims import claim, new_run_id
-    from chalicelib.records import Image, Trigger
-    from chalicelib.spec import Spec
+    from chalicelib.spec.model import Spec
+    from chalicelib.values.records import Image, Trigger
 
     accepted = berth.store.accepted_spec("dev")
     spec = Spec.model_validate(accepted.document)
@@ -250,7 +250,7 @@ def test_a_start_lease_expires_with_its_holders_invocation(deployed):
 
 def test_a_push_claim_carries_the_start_lease_unless_another_start_holds_it(deployed):
     from chalicelib.flows.claims import claim_head, new_run_id
-    from chalicelib.records import Image, Trigger
+    from chalicelib.values.records import Image, Trigger
 
     spec, _, _ = _claim_push(deployed, "4.7.0-2")
     image = Image(repository="wso2am", tag="4.7.0-3", digest="sha256:" + "f" * 64, pushed_at=PUSHED)
@@ -293,8 +293,8 @@ def test_the_sweep_leaves_a_dependent_waiting_while_its_dependency_deploys(deplo
 
     from chalicelib.flows.claims import claim, new_run_id
     from chalicelib.flows.sweep import sweep
-    from chalicelib.records import Image, Trigger
-    from chalicelib.spec import Spec
+    from chalicelib.spec.model import Spec
+    from chalicelib.values.records import Image, Trigger
 
     spec = Spec.model_validate(deployed.store.accepted_spec("dev").document)
     image = Image(repository="wso2mi", tag="4.4.0-9", digest="sha256:" + "9" * 64)

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.events import EcsDeploymentStateChange, EcsServiceAction
 from chalicelib.flows.image_push import on_image_pushed
 from chalicelib.flows.rollout import on_deployment_event, on_service_action
-from chalicelib.records import Approval, DeploymentRecord
+from chalicelib.values.events import EcsDeploymentStateChange, EcsServiceAction
+from chalicelib.values.records import Approval, DeploymentRecord
 from tests.unit.test_flows import completed, deployed, newer_push  # noqa: F401 - fixture
 
 SERVICE_ARN = "arn:aws:ecs:us-east-1:123456789012:service/wso2-dev/apim"

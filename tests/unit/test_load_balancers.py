@@ -9,8 +9,8 @@ import pytest
 from berth.stages import stage_fence
 from chalicelib.decisions.changes import covers
 from chalicelib.errors import SpecError
-from chalicelib.render import render_service_settings
-from chalicelib.spec import parse_spec
+from chalicelib.rendering.task_definition import render_service_settings
+from chalicelib.spec.parse import parse_spec
 from tests.unit.test_spec import VALID
 
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-prod/"

@@ -8,7 +8,7 @@ from chalicelib.decisions.preflight import (
     references,
     secret_reference,
 )
-from chalicelib.spec import parse_spec
+from chalicelib.spec.parse import parse_spec
 from tests.unit.test_load_balancers import GATEWAY, PORTALS, TWO, with_apim
 
 
@@ -40,7 +40,7 @@ def test_every_field_naming_a_missing_resource_is_a_problem():
 
 def test_an_efs_volume_references_its_file_system_and_its_access_point_within_it():
     from chalicelib.decisions.preflight import references
-    from chalicelib.spec import load_spec_file
+    from chalicelib.spec.parse import load_spec_file
     from tests.conftest import EXAMPLES
 
     spec = load_spec_file(str(EXAMPLES / "wso2-prod-sidecars.yaml"))

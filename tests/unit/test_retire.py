@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.decisions.retire import RetireAction, retirement
-from chalicelib.live import LiveService
+from chalicelib.values.live import LiveService
 from tests.unit.test_spec import VALID, errors_of
 
 

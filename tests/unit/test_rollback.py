@@ -10,9 +10,9 @@ import pytest
 from berth.commands.rollback import outcome_lines, refused
 from berth.commands.status import history_lines, trigger_text
 from chalicelib.flows.rollback import NotRedeployable, matches, rollback_image
-from chalicelib.notifications import for_record
-from chalicelib.outcomes import Outcome
-from chalicelib.records import DeploymentRecord, Image, Trigger
+from chalicelib.values.notifications import for_record
+from chalicelib.values.outcomes import Outcome
+from chalicelib.values.records import DeploymentRecord, Image, Trigger
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 WHO = "arn:aws:iam::123456789012:user/oncall"

@@ -9,15 +9,8 @@ from botocore.validate import ParamValidator
 
 from berth.stages import stage_fence
 from chalicelib.errors import SpecError
-from chalicelib.events import EcsTaskStateChange, parse_event
 from chalicelib.flows.runs import Step, with_schema_steps
-from chalicelib.records import Image
-from chalicelib.render import (
-    ImageRef,
-    render_schema_task_definition,
-    schema_run_task_request,
-)
-from chalicelib.schema_init import (
+from chalicelib.rendering.schema_init import (
     needs_schema_init,
     parse_schema_group,
     schema_group,
@@ -26,7 +19,14 @@ from chalicelib.schema_init import (
     schema_service,
     schema_task_outcome,
 )
-from chalicelib.spec import parse_spec
+from chalicelib.rendering.task_definition import (
+    ImageRef,
+    render_schema_task_definition,
+    schema_run_task_request,
+)
+from chalicelib.spec.parse import parse_spec
+from chalicelib.values.events import EcsTaskStateChange, parse_event
+from chalicelib.values.records import Image
 from tests.unit.test_spec import VALID
 
 CLIENT = "sql-client:16@sha256:" + "c" * 64

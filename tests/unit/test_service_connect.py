@@ -14,15 +14,15 @@ from botocore.validate import ParamValidator
 
 from chalicelib.decisions.changes import classify_change, live_settings, service_update
 from chalicelib.errors import SpecError
-from chalicelib.live import LiveService
-from chalicelib.render import (
+from chalicelib.rendering.task_definition import (
     ImageRef,
     create_service_request,
     render_service_settings,
     render_task_definition,
     same_task_definition,
 )
-from chalicelib.spec import load_spec_file, parse_spec
+from chalicelib.spec.parse import load_spec_file, parse_spec
+from chalicelib.values.live import LiveService
 from tests.conftest import EXAMPLE_SPECS, EXAMPLES
 
 DEV = str(EXAMPLES / "wso2-dev.yaml")

@@ -9,10 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.events import EcrImageAction
 from chalicelib.flows.image_push import on_image_pushed
-from chalicelib.render import PLACEHOLDER_DIGEST, ImageRef, render_task_definition
-from chalicelib.spec import Spec, parse_spec
+from chalicelib.rendering.task_definition import (
+    PLACEHOLDER_DIGEST,
+    ImageRef,
+    render_task_definition,
+)
+from chalicelib.spec.model import Spec
+from chalicelib.spec.parse import parse_spec
+from chalicelib.values.events import EcrImageAction
 from tests.conftest import EXAMPLES
 from tests.fakes import in_memory_berth
 from tests.unit.test_flows import completed, settled, upload

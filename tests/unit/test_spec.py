@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.errors import SpecError
-from chalicelib.spec import Spec, load_spec_file, parse_spec
+from chalicelib.spec.model import Spec
+from chalicelib.spec.parse import load_spec_file, parse_spec
 from tests.conftest import EXAMPLE_SPECS
 
 VALID = """\

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import SpecError
-from chalicelib.spec import parse_spec
+from chalicelib.spec.parse import parse_spec
 from tests.unit.test_spec import VALID
 
 

@@ -10,12 +10,12 @@ from botocore.validate import ParamValidator
 
 from chalicelib.decisions.changes import covers, live_settings, service_update
 from chalicelib.errors import SpecError
-from chalicelib.fence import FenceVariables
-from chalicelib.live import LiveService
-from chalicelib.render import create_service_request, render_service_settings
+from chalicelib.rendering.strategies import RolloutRoles, rollout_roles
+from chalicelib.rendering.task_definition import create_service_request, render_service_settings
 from chalicelib.settings import Settings
-from chalicelib.spec import load_spec_file, parse_spec
-from chalicelib.strategies import RolloutRoles, rollout_roles
+from chalicelib.spec.fence import FenceVariables
+from chalicelib.spec.parse import load_spec_file, parse_spec
+from chalicelib.values.live import LiveService
 from tests.conftest import EXAMPLES
 
 BLUE_GREEN = str(EXAMPLES / "wso2-dev-bluegreen.yaml")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.decisions.push import RunningImage, judge_push
-from chalicelib.tracks import newest, tag_matches, track_problem, version_key
+from chalicelib.values.tracks import newest, tag_matches, track_problem, version_key
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64

@@ -22,8 +22,8 @@ import pytest
 from moto.events.models import EventPattern
 
 from berth import package
-from chalicelib import triggers
-from chalicelib.render import STARTED_BY_SCHEMA
+from chalicelib.rendering.task_definition import STARTED_BY_SCHEMA
+from chalicelib.values import triggers
 from tests.conftest import sample_event
 
 # The AWS samples' own account, region and cluster (service/default/servicetest).

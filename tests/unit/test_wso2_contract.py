@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from chalicelib.errors import SpecError
-from chalicelib.spec import load_spec_file, parse_spec
-from chalicelib.wso2_contract import CONTRACTS, required_names
+from chalicelib.spec.parse import load_spec_file, parse_spec
+from chalicelib.spec.rules.contract import CONTRACTS, required_names
 from tests.conftest import EXAMPLE_SPECS, ROOT
 
 FOLDERS = {"wso2am": "apim", "wso2mi": "mi", "wso2ei": "ei"}
@@ -27,7 +27,7 @@ def manifest_variables(product: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("product", FOLDERS)
 def test_the_lambda_packages_copy_matches_the_images_manifest(product):
-    """The Lambda zip holds only app.py and chalicelib/, so chalicelib/wso2_contract.py keeps the
+    """The Lambda zip holds only app.py and chalicelib/, so chalicelib/spec/rules/contract.py keeps the
     manifests as Python data; edit both together."""
     expected = [
         (

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import yamlsource
-from chalicelib.yamlsource import C_LOADER, PURE_LOADER, Located, SourceError, load_document
+from chalicelib.spec import source as yamlsource
+from chalicelib.spec.source import C_LOADER, PURE_LOADER, Located, SourceError, load_document
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(C_LOADER is None, reason="PyYAML was built without libyaml")

@@ -14,10 +14,10 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .located import Path
+from chalicelib.spec.located import Path
 
 if TYPE_CHECKING:
-    from .spec import HealthCheck, Spec
+    from chalicelib.spec.model import HealthCheck, Spec
 
 # Read by the JVM at start (JDK tool documentation: JAVA_TOOL_OPTIONS, _JAVA_OPTIONS,
 # JDK_JAVA_OPTIONS) or by the dynamic loader (ld.so(8): LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT).

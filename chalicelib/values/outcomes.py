@@ -6,7 +6,8 @@ from typing import Literal
 
 from aws_lambda_powertools import Logger
 
-from .model import Model
+from chalicelib.model import Model
+
 from .records import TerminalStatus
 
 logger = Logger(service="berth")

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .model import Model
+from chalicelib.model import Model
 
 Status = Literal[
     "PENDING",  # waiting for dependencies of the same run to complete

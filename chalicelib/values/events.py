@@ -15,8 +15,9 @@ from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import EventNotUnderstood
-from .model import Model
+from chalicelib.errors import EventNotUnderstood
+from chalicelib.model import Model
+
 from .records import Trigger
 
 

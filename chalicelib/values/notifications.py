@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from chalicelib.model import Model
+
 from .events import EcsDeploymentStateChange
-from .model import Model
 from .records import (
     SPEC_SERVICE,
     AcceptedSpec,

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .presets import HealthCheckPreset, heap_mib, port_name
+from chalicelib.spec.model import HealthCheck, LoadBalancer, Spec, Volume
+from chalicelib.wso2.presets import HealthCheckPreset, heap_mib, port_name
+
 from .schema_init import PLAN_VARIABLE, SCRIPTS_MOUNT, schema_plan
-from .spec import HealthCheck, LoadBalancer, Spec, Volume
 from .strategies import RolloutRoles, advanced_configuration, deployment_configuration
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -302,7 +303,7 @@ def render_service_settings(
     """The service settings Berth owns, as CreateService takes them. `loadBalancers` is always
     there, empty when the spec has none: UpdateService removes load balancers only when given an
     empty list (ECS API reference, UpdateService `loadBalancers`). `roles`: the environment's
-    roles for blue/green, canary and linear deployments (chalicelib.strategies)."""
+    roles for blue/green, canary and linear deployments (chalicelib.rendering.strategies)."""
     svc = spec.services[name]
     cb = svc.deployment.circuit_breaker
     settings: dict[str, Any] = {
@@ -564,7 +565,7 @@ def same_task_definition(live: dict[str, Any], rendered: dict[str, Any]) -> bool
 
 
 # ---- schema initialisation: a one-off task before a service's first deployment ----------------
-# (chalicelib/schema_init.py says which scripts; issue 16). ECS API reference: RunTask,
+# (chalicelib/rendering/schema_init.py says which scripts; issue 16). ECS API reference: RunTask,
 # ContainerDefinition (entryPoint, command, dependsOn SUCCESS, user), TaskDefinition volumes.
 
 SCHEMA_COPIER = "dbscripts"

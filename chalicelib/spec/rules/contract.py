@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from .located import Path
-    from .spec import Service, Spec
+    from chalicelib.spec.located import Path
+    from chalicelib.spec.model import Service, Spec
 
 Kind = Literal["environment", "secret"]
 
@@ -179,7 +179,7 @@ def _missing(contract: Contract, at: Path, v: Variable) -> tuple[Path, str]:
 
 def _variable_problems(at: Path, svc: Service, contract: Contract) -> list[tuple[Path, str]]:
     # spec_rules imports this module; its generic rule already refuses secret-looking names.
-    from .spec_rules import SECRET_LOOKING_NAME
+    from .names import SECRET_LOOKING_NAME
 
     problems: list[tuple[Path, str]] = []
     for v in contract.variables:

@@ -1,5 +1,6 @@
 """Schema initialisation of a WSO2 service's databases: which of WSO2's `dbscripts` run against
-which JDBC URL of the service, and what a spec may ask for (issue 16).
+which JDBC URL of the service (the scripts: `chalicelib.wso2.dbscripts`; what a spec may ask for:
+`chalicelib.spec.rules.schema_init`).
 
 A service with `schemaInit` gets its databases' tables from a one-off ECS task (RunTask) before
 its first deployment in an environment: a container of the product image copies
@@ -18,49 +19,16 @@ The scripts are WSO2's own, shipped in the product under `<HOME>/dbscripts`:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from .located import Path
+from chalicelib.wso2.dbscripts import CREDENTIALS, SCRIPTS, DatabaseType, database_type
 
 if TYPE_CHECKING:
-    from .fence import StageFence
-    from .spec import Service, Spec
+    from chalicelib.spec.model import Service
 
-DatabaseType = Literal["mysql", "postgresql"]
 SCRIPTS_MOUNT = "/berth/dbscripts"
 # The variable the client container reads its plan from (see `SchemaPlan.text`).
 PLAN_VARIABLE = "BERTH_SCHEMA_PLAN"
-
-# product -> database type -> (the service's URL variable, the script under <HOME>/dbscripts)
-SCRIPTS: dict[str, dict[DatabaseType, tuple[tuple[str, str], ...]]] = {
-    "wso2am": {
-        "mysql": (("APIM_DB_URL", "apimgt/mysql.sql"), ("SHARED_DB_URL", "mysql.sql")),
-        "postgresql": (
-            ("APIM_DB_URL", "apimgt/postgresql.sql"),
-            ("SHARED_DB_URL", "postgresql.sql"),
-        ),
-    },
-    "wso2mi": {
-        "mysql": (("MI_COORDINATION_DB_URL", "mysql/mysql_cluster.sql"),),
-        "postgresql": (("MI_COORDINATION_DB_URL", "postgres/postgresql_cluster.sql"),),
-    },
-}
-# product -> (the user variable, the password secret) the scripts run as: the ones the product
-# itself connects with (docker/*/config-contract.yaml).
-CREDENTIALS: dict[str, tuple[str, str]] = {
-    "wso2am": ("APIM_DB_USER", "DB_PASSWORD"),
-    "wso2mi": ("MI_COORDINATION_DB_USER", "MI_COORDINATION_DB_PASSWORD"),
-}
-
-
-def database_type(url: str) -> DatabaseType | None:
-    """The database type of a JDBC URL, as WSO2 ships scripts for it; None for others."""
-    if url.startswith("jdbc:mysql:"):
-        return "mysql"
-    if url.startswith("jdbc:postgresql:"):
-        return "postgresql"
-    return None
-
 
 @dataclass(frozen=True)
 class SchemaPlan:
@@ -88,62 +56,6 @@ def schema_plan(svc: Service) -> SchemaPlan | None:
         return None
     user, password = CREDENTIALS[svc.product]
     return SchemaPlan(database, scripts[database], user, password)
-
-
-def schema_init_problems(spec: Spec) -> list[tuple[Path, str]]:
-    """What `schemaInit` needs: a WSO2 product that ships dbscripts, its database URLs set, of
-    one type WSO2 has scripts for, and the user and password the scripts run as."""
-    problems: list[tuple[Path, str]] = []
-    for name, svc in spec.services.items():
-        if svc.schema_init is None:
-            continue
-        at: Path = ("services", name, "schemaInit")
-        if svc.product not in SCRIPTS:
-            problems.append(
-                (at, f"runs WSO2's dbscripts, which {svc.product} does not ship: only "
-                     "wso2am and wso2mi services can have it")
-            )  # fmt: skip
-            continue
-        types: set[DatabaseType] = set()
-        for variable, _ in SCRIPTS[svc.product]["mysql"]:
-            url = svc.environment.get(variable)
-            if url is None:
-                problems.append(
-                    (at, f"needs {variable} in environment: its tables are what it creates")
-                )
-                continue
-            found = database_type(url)
-            if found is None:
-                problems.append(
-                    ((*at[:2], "environment", variable),
-                     "schemaInit runs WSO2's scripts for MySQL or PostgreSQL only: give a "
-                     "jdbc:mysql: or jdbc:postgresql: URL, or create the tables yourself")
-                )  # fmt: skip
-            else:
-                types.add(found)
-        if len(types) > 1:
-            problems.append((at, "the databases are of different types; one client runs both"))
-        user, password = CREDENTIALS[svc.product]
-        if user not in svc.environment:
-            problems.append((at, f"needs {user} in environment: the scripts run as that user"))
-        if password not in svc.secrets:
-            problems.append((at, f"needs {password} in secrets: the password of {user}"))
-    return problems
-
-
-def schema_init_fence_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
-    """The client image comes from a repository the stage deploys from, as a sidecar's does."""
-    listed = ", ".join(sorted(fence.repositories))
-    problems: list[tuple[Path, str]] = []
-    for name, svc in spec.services.items():
-        if svc.schema_init is None:
-            continue
-        repository = svc.schema_init.image.repository
-        if repository not in fence.repositories:
-            where: Path = ("services", name, "schemaInit", "image", "repository")
-            reason = f"{repository!r} is not a repository this stage deploys from ({listed})"
-            problems.append((where, reason))
-    return problems
 
 
 def needs_schema_init(svc: Service, live_service_exists: bool) -> bool:

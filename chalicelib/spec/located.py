@@ -1,6 +1,6 @@
 """Where a value of a spec came from: the path to it and its line and column.
 
-Apart from the YAML loader (chalicelib.yamlsource) so that the Lambdas that only read accepted
+Apart from the YAML loader (chalicelib.spec.source) so that the Lambdas that only read accepted
 specs (a push's, an ECS event's) name positions without loading a YAML parser (issue 17, cold
 start).
 """
@@ -36,3 +36,11 @@ class SourceError(ValueError):
         self.reason = reason
         self.line = line
         self.column = column
+
+
+def path_text(loc: Path) -> str:
+    """A field path as messages spell it: services.apim.loadBalancers[1].targetGroupArn."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

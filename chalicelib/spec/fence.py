@@ -1,0 +1,165 @@
+"""What a stage lets a spec reach, declared by the operator outside specs (the stage's
+configuration, deployed with the stack) and enforced before any AWS call: a spec naming a role
+the stage's iam:PassRole does not cover, or a repository its ECR statements do not cover, would
+otherwise validate and fail with AccessDenied halfway through a deployment; a spec naming
+another environment's secret, role, subnet or target group would succeed, and reach it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class NetworkFence:
+    """Where an environment's tasks may attach: its subnets, security groups and target groups
+    (ARNs, or ARN prefixes ending in `*`), and whether a task may get a public IP."""
+
+    subnets: frozenset[str] = frozenset()
+    security_groups: frozenset[str] = frozenset()
+    target_groups: frozenset[str] = frozenset()
+    public_ip: bool = False
+
+
+@dataclass(frozen=True)
+class StageFence:
+    """Role names the stage may pass to ECS tasks, the ECR repositories it may deploy, and each
+    environment's clusters, secret prefix, roles and network (empty: not declared, not
+    checked); the stage's own account and region (None: not checked)."""
+
+    roles: frozenset[str]
+    repositories: frozenset[str]
+    clusters: dict[str, frozenset[str]] = field(default_factory=dict)
+    secret_prefixes: dict[str, str] = field(default_factory=dict)
+    environment_roles: dict[str, frozenset[str]] = field(default_factory=dict)
+    networks: dict[str, NetworkFence] = field(default_factory=dict)
+    adoptable: dict[str, frozenset[str]] = field(default_factory=dict)
+    file_systems: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Each environment's EFS file systems (BERTH_ENVIRONMENT_FILE_SYSTEMS); empty: not
+    declared, not checked. Once declared, an environment it does not list mounts none."""
+    account: str | None = None
+    region: str | None = None
+    rollout_roles: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Each environment's roles for ECS's blue/green, canary and linear deployments: (the
+    infrastructure role ECS manages its load balancers with, the role ECS invokes lifecycle hooks
+    with), role names (BERTH_ENVIRONMENT_ROLLOUT_ROLES)."""
+    verify_hook: str | None = None
+    """The name of Berth's verification hook Lambda (BERTH_VERIFY_HOOK_FUNCTION)."""
+
+
+def environment_map(declared: str) -> dict[str, list[str]]:
+    """`dev=a,b;prod=c` as environment -> [values]."""
+    mapped: dict[str, list[str]] = {}
+    for entry in filter(None, (e.strip() for e in declared.split(";"))):
+        environment, _, values = entry.partition("=")
+        mapped[environment.strip()] = [v.strip() for v in values.split(",") if v.strip()]
+    return mapped
+
+
+def environment_clusters(declared: str) -> dict[str, frozenset[str]]:
+    """`dev=wso2-dev;prod=wso2-prod,wso2-prod-b` as environment -> clusters."""
+    return {env: frozenset(names) for env, names in environment_map(declared).items()}
+
+
+def secret_prefixes(declared: str, environments: Iterable[str]) -> dict[str, str]:
+    """Each environment's secret prefix: `dev=wso2/dev/;prod=wso2/prod/` as declared, else
+    `wso2/<environment>/` for every environment the stage declares."""
+    prefixes = {env: f"wso2/{env}/" for env in environments}
+    prefixes.update({env: values[0] for env, values in environment_map(declared).items() if values})
+    return prefixes
+
+
+@dataclass(frozen=True)
+class FenceVariables:
+    """The stage configuration's fence, as its environment variables spell it."""
+
+    task_roles: str = ""
+    image_repositories: str = ""
+    clusters: str = ""
+    secrets: str = ""
+    roles: str = ""
+    subnets: str = ""
+    security_groups: str = ""
+    target_groups: str = ""
+    public_ip: str = ""
+    adopt: str = ""
+    file_systems: str = ""
+    account: str = ""
+    region: str = ""
+    rollout_roles: str = ""
+    verify_hook: str = ""
+
+    def fence(self) -> StageFence:
+        clusters = environment_clusters(self.clusters)
+        roles = {env: frozenset(names) for env, names in environment_map(self.roles).items()}
+        passable = _names(self.task_roles) or frozenset().union(*roles.values())
+        subnets, groups, targets, public, adopt = (
+            environment_map(v)
+            for v in (
+                self.subnets,
+                self.security_groups,
+                self.target_groups,
+                self.public_ip,
+                self.adopt,
+            )
+        )
+        networks = {
+            env: NetworkFence(
+                frozenset(subnets.get(env, ())),
+                frozenset(groups.get(env, ())),
+                frozenset(targets.get(env, ())),
+                public.get(env, ["false"]) == ["true"],
+            )
+            for env in set(subnets) | set(groups) | set(targets) | set(public)
+        }
+        return StageFence(
+            roles=passable,
+            repositories=_names(self.image_repositories),
+            clusters=clusters,
+            secret_prefixes=secret_prefixes(self.secrets, clusters) if clusters else {},
+            environment_roles=roles,
+            networks=networks,
+            adoptable={env: frozenset(names) for env, names in adopt.items()},
+            file_systems={
+                env: frozenset(ids) for env, ids in environment_map(self.file_systems).items()
+            },
+            account=self.account or None,
+            region=self.region or None,
+            rollout_roles={
+                env: (names[0], names[1])
+                for env, names in environment_map(self.rollout_roles).items()
+                if len(names) == 2
+            },
+            verify_hook=self.verify_hook or None,
+        )
+
+
+# Each stage variable of the fence, as a FenceVariables field.
+FENCE_VARIABLES = {
+    "BERTH_TASK_ROLES": "task_roles",
+    "BERTH_IMAGE_REPOSITORIES": "image_repositories",
+    "BERTH_ENVIRONMENT_CLUSTERS": "clusters",
+    "BERTH_ENVIRONMENT_SECRETS": "secrets",
+    "BERTH_ENVIRONMENT_ROLES": "roles",
+    "BERTH_ENVIRONMENT_SUBNETS": "subnets",
+    "BERTH_ENVIRONMENT_SECURITY_GROUPS": "security_groups",
+    "BERTH_ENVIRONMENT_TARGET_GROUPS": "target_groups",
+    "BERTH_ENVIRONMENT_PUBLIC_IP": "public_ip",
+    "BERTH_ENVIRONMENT_ADOPT": "adopt",
+    "BERTH_ENVIRONMENT_FILE_SYSTEMS": "file_systems",
+    "BERTH_ACCOUNT": "account",
+    "BERTH_ENVIRONMENT_ROLLOUT_ROLES": "rollout_roles",
+    "BERTH_VERIFY_HOOK_FUNCTION": "verify_hook",
+}
+
+
+def fence_from_variables(variables: dict[str, str], region: str | None = None) -> StageFence | None:
+    """The fence a stage's variables declare; None when they declare none."""
+    values = {f: variables.get(v, "") for v, f in FENCE_VARIABLES.items()}
+    if not any(values.values()):
+        return None
+    return FenceVariables(**values, region=region or "").fence()
+
+
+def _names(listed: str) -> frozenset[str]:
+    return frozenset(v.strip() for v in listed.split(",") if v.strip())
