@@ -8,10 +8,12 @@ deprecation (2026-06-30). This runs chalice's own CLI with the runtime from conf
 wheels fetched for it, as chalice does when it builds on a machine unlike Lambda.
 
 Then it slims the zip to what the Lambdas need (`slim`): no powertools module Berth's code cannot
-reach, no pydantic.v1 or mypy plugin, no stubs, tests, caches or stale RECORDs, nothing the
-runtime already provides (boto3 and its dependencies, jmespath among them), shared objects
-stripped; and bytecode compiled by an interpreter of the runtime's version (Lambda's /var/task
-is read-only, so a zip without bytecode compiles every module it imports on every cold start).
+reach, no pydantic.v1 or mypy plugin, no stubs, tests, caches or stale RECORDs, botocore's data
+only for the services Berth calls (`chalicelib.adapters.clients.SERVICES`), shared objects
+stripped; it refuses to ship a botocore whose ECS model lacks a member of any request Berth
+renders (`berth.request_shapes`); and bytecode compiled by an interpreter of the runtime's
+version (Lambda's /var/task is read-only, so a zip without bytecode compiles every module it
+imports on every cold start).
 A module that is compiled ships as bytecode only (a sourceless `.pyc` where its `.py` was, named
 by its path in the zip so tracebacks still give file, line and function): bytecode beside the
 source would cost as much again (2.5 MiB). `--runtime pythonX.Y` packages for another runtime
@@ -21,6 +23,7 @@ than config.json's; `--source-only` skips the bytecode (the tests read every mod
 from __future__ import annotations
 
 import ast
+import gzip
 import json
 import os
 import shutil
@@ -34,11 +37,34 @@ from typing import Any
 
 CONFIG = Path(".chalice") / "config.json"
 
-# What the Lambda Python runtime provides beside the zip: boto3 and what it needs
-# (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html, "the runtime includes the AWS
-# SDK for Python (Boto3)"); chalice's packager may still pull some in as other packages'
-# dependencies (powertools needs jmespath).
-RUNTIME_PROVIDES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+# The AWS SDK ships in the zip, pinned in requirements.txt to the version the tests and the
+# sandbox run (pyproject.toml pins the same). The runtime's own boto3 "depends on the runtime
+# version and your AWS Region" and Lambda updates it on its own schedule; AWS's advice: "we
+# recommend you add all of your function's dependencies to your deployment package, even if
+# versions of them are included in the Lambda runtime. This includes the Boto3 SDK" (Lambda
+# developer guide, "Working with .zip file archives for Python Lambda functions", Runtime
+# dependencies in Python). /var/task, where the zip is mounted, is the first place the runtime's
+# search path looks (same page, "Dependency search path and runtime-included libraries"), so the
+# zip's botocore is the one imported. Without it, an older runtime SDK refuses `strategy`,
+# `lifecycleHooks` (absent before botocore 1.39.8) or `canaryConfiguration` (before 1.40.61) with
+# ParamValidationError after the task definition was registered.
+SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+# What of the SDK no Lambda of Berth's reaches: boto3's resource models and examples (Berth
+# creates clients only), botocore's API examples (documentation), and other services' models.
+# dateutil's bundled time zone database: botocore reads UTC and local time only
+# (dateutil.tz.tzutc, tzlocal), never a zone by name, nor recurrence rules. What needs a package
+# the zip does not carry: botocore's and s3transfer's CRT paths (awscrt), urllib3's pyOpenSSL and
+# SOCKS support (pyopenssl, PySocks); urllib3's Emscripten backend (a browser's), s3transfer's
+# process pool (only when asked for), botocore's Stubber (tests).
+SDK_DROPPED = (
+    "boto3/data", "boto3/examples", "dateutil/zoneinfo/dateutil-zoneinfo.tar.gz",
+    "dateutil/zoneinfo/rebuild.py", "dateutil/rrule.py", "dateutil/easter.py",
+    "botocore/crt/auth.py", "s3transfer/crt.py", "s3transfer/processpool.py", "botocore/stub.py",
+    "urllib3/contrib/emscripten", "urllib3/contrib/pyopenssl.py", "urllib3/contrib/socks.py",
+)  # fmt: skip
+BOTOCORE_DATA = "botocore/data"
+MODEL_FILES = ("service-2.json.gz", "service-2.json", "endpoint-rule-set-1.json.gz",
+               "endpoint-rule-set-1.json", "paginators-1.json", "waiters-2.json")  # fmt: skip
 
 
 def configured_runtime(config_path: Path = CONFIG) -> str:
@@ -116,18 +142,64 @@ def _drop(root: Path, relative: str) -> None:
         path.unlink()
 
 
-def _drop_provided(root: Path) -> None:
-    for provided in RUNTIME_PROVIDES:
-        _drop(root, provided)
-        for info in root.glob(f"{provided.removesuffix('.py')}-*.dist-info"):
-            shutil.rmtree(info)
+def _newest_version(service: Path) -> Path:
+    """botocore's loader takes a service's newest API version (the directory whose name sorts
+    last: `Loader.determine_latest_version`); Berth's clients never ask for another."""
+    return sorted(p for p in service.iterdir() if p.is_dir())[-1]
+
+
+def _slim_sdk(root: Path, services: Iterable[str]) -> None:
+    """botocore's data for Berth's services only: each one's newest model, rules, paginators and
+    waiters; the files every client reads (endpoints, partitions, retry and default
+    configuration) stay."""
+    for relative in SDK_DROPPED:
+        _drop(root, relative)
+    data = root / BOTOCORE_DATA
+    if not data.is_dir():
+        return
+    kept = set(services)
+    for service in sorted(p for p in data.iterdir() if p.is_dir()):
+        if service.name not in kept:
+            shutil.rmtree(service)
+            continue
+        newest = _newest_version(service)
+        for version in [p for p in service.iterdir() if p.is_dir() and p != newest]:
+            shutil.rmtree(version)
+        for path in [p for p in newest.iterdir() if p.name not in MODEL_FILES]:
+            path.unlink()
+    _slim_endpoints(data, {_endpoint_prefix(data / s) for s in kept if (data / s).is_dir()})
+
+
+def _endpoint_prefix(service: Path) -> str:
+    newest = _newest_version(service)
+    compressed = newest / "service-2.json.gz"
+    raw = gzip.decompress(compressed.read_bytes()) if compressed.exists() else (
+        (newest / "service-2.json").read_bytes()
+    )
+    return str(json.loads(raw)["metadata"]["endpointPrefix"])
+
+
+def _slim_endpoints(data: Path, prefixes: set[str]) -> None:
+    """endpoints.json with each partition's entries for Berth's services only (botocore's
+    EndpointResolver looks a service up by its model's `endpointPrefix`: `api.ecr` for ECR),
+    written without indentation: 1.2 MiB of the zip otherwise."""
+    path = data / "endpoints.json"
+    if not path.exists():
+        return
+    endpoints = json.loads(path.read_text())
+    for partition in endpoints["partitions"]:
+        services = partition.get("services", {})
+        partition["services"] = {k: v for k, v in services.items() if k in prefixes}
+    path.write_text(json.dumps(endpoints, separators=(",", ":"), sort_keys=True))
 
 
 def _trim(root: Path) -> None:
     for relative in DROPPED:
         _drop(root, relative)
     _drop(root, "berth")  # the operator package, should chalice ever pick it up
-    _drop_provided(root)
+    from chalicelib.adapters.clients import SERVICES
+
+    _slim_sdk(root, SERVICES)
     for path in sorted(root.rglob("*"), reverse=True):
         if not path.exists():
             continue
@@ -173,7 +245,18 @@ for module in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
     importlib.import_module(module.name)
 """
 
-PROBE = IMPORT_EVERY_HANDLER_MODULE + """
+# What creating Berth's clients loads (botocore's client, endpoint, signer, retry and parser
+# modules, s3transfer for S3), compiled with the rest now that the SDK ships in the zip; no
+# request is made.
+CREATE_EVERY_CLIENT = """
+from chalicelib.adapters.clients import SERVICES, berth_session
+session = berth_session()
+for service in SERVICES:
+    session.client(service, region_name="us-east-1", aws_access_key_id="probe",
+                   aws_secret_access_key="probe")
+"""
+
+PROBE = IMPORT_EVERY_HANDLER_MODULE + CREATE_EVERY_CLIENT + """
 import sys
 root = sys.argv[1]
 print("\\n".join(sorted(m.__file__ for m in list(sys.modules.values())
@@ -223,33 +306,38 @@ def runtime_interpreter(runtime: str) -> str | None:
 
 
 def runtime_libraries(into: Path) -> Path:
-    """A directory holding only what the runtime provides (RUNTIME_PROVIDES), copied from the
-    packaging environment (pure Python, so any interpreter version can import them)."""
+    """A directory holding the SDK the Lambda runtime provides beside the zip, copied from the
+    packaging environment (pure Python, so any interpreter version can import them). The zip
+    carries its own SDK first on the path, so these are never imported from a zip `make package`
+    built; they stand for the runtime in the tests and the bench."""
     import boto3
 
     home = Path(str(boto3.__file__)).parent.parent
     into.mkdir(parents=True, exist_ok=True)
-    for name in RUNTIME_PROVIDES:
+    for name in SDK:
         (shutil.copytree if (home / name).is_dir() else shutil.copy)(home / name, into / name)
     return into
 
 
 def _compile(root: Path, interpreter: str) -> int:
     """Bytecode for the modules a handler imports (app, all of chalicelib, what they load), found
-    by importing them from the package with the runtime's interpreter and only the runtime's
-    libraries; each compiled module then ships as bytecode only. Rarely used modules keep their
-    source and compile on first use, which keeps the zip small. Returns how many were compiled."""
+    by importing them from the package with the runtime's interpreter and the zip alone on its
+    path, and creating each of Berth's clients; each compiled module then ships as bytecode
+    only. Rarely used modules keep their source and compile on first use, which keeps the zip
+    small. Returns how many were compiled."""
     env = {
         "POWERTOOLS_METRICS_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1",
         "PATH": os.environ.get("PATH", ""),
     }  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="berth-runtime-") as libraries:
-        path = [str(root), str(runtime_libraries(Path(libraries)))]
-        loaded = subprocess.run(
-            [interpreter, "-I", "-B", "-c", f"import sys; sys.path[:0] = {path!r}\nexec({PROBE!r})",
-             str(root)],
-            check=True, capture_output=True, text=True, cwd=root, env=env,
-        ).stdout.split()  # fmt: skip
+    path = [str(root)]  # the zip alone: it carries its SDK
+    probe = subprocess.run(
+        [interpreter, "-I", "-B", "-c", f"import sys; sys.path[:0] = {path!r}\nexec({PROBE!r})",
+         str(root)],
+        check=False, capture_output=True, text=True, cwd=root, env=env,
+    )  # fmt: skip
+    if probe.returncode != 0:
+        raise SystemExit(f"the zip does not import as Lambda imports it:\n{probe.stderr[-3000:]}")
+    loaded = probe.stdout.split()
     sources = sorted(f for f in loaded if f.endswith(".py"))
     subprocess.run([interpreter, "-I", "-c", COMPILE, str(root), *sources], check=True, env=env)
     for source in sources:
@@ -267,6 +355,9 @@ def slim(zip_path: Path, runtime: str, bytecode: bool = True) -> str:
             modes = {i.filename: i.external_attr for i in archive.infolist()}
         _trim(root)
         _strip(root)
+        refused = sdk_problems(root)
+        if refused:
+            raise SystemExit("refusing to package: " + "; ".join(refused))
         interpreter = runtime_interpreter(runtime) if bytecode else None
         if interpreter is not None:
             said = f"bytecode for {_compile(root, interpreter)} modules, by {interpreter}"
@@ -278,6 +369,24 @@ def slim(zip_path: Path, runtime: str, bytecode: bool = True) -> str:
     after = _unzipped_size(zip_path)
     mib = 1024 * 1024
     return f"slimmed {zip_path}: {before / mib:.1f} -> {after / mib:.2f} MiB unzipped; {said}"
+
+
+def sdk_problems(root: Path) -> list[str]:
+    """What the zip's own SDK would refuse of the requests Berth renders: none when the zip holds
+    no botocore (a zip packaged without its requirements, as some tests do)."""
+    data = root / BOTOCORE_DATA
+    if not data.is_dir():
+        return []
+    from berth.request_shapes import refused_requests
+
+    version = _dist_version(root, "botocore")
+    return [f"botocore {version}: {problem}" for problem in refused_requests(data)]
+
+
+def _dist_version(root: Path, name: str) -> str:
+    for info in root.glob(f"{name}-*.dist-info"):
+        return info.name.removeprefix(f"{name}-").removesuffix(".dist-info")
+    return "(unknown version)"
 
 
 def _write(zip_path: Path, root: Path, modes: dict[str, int]) -> None:

@@ -66,6 +66,34 @@ def stage_repositories(config: dict[str, Any], stage: str) -> list[str]:
     return repositories or list(triggers.IMAGE_REPOSITORIES)
 
 
+# Berth's verification hook calls the environments' test listeners, which are internal load
+# balancers: a function is in no VPC unless configured ("By default, Lambda functions don't run
+# inside a VPC... To access private resources, connect your function to the VPC's subnets":
+# Lambda developer guide, "Giving Lambda functions access to resources in an Amazon VPC"). Chalice
+# renders a function's `subnet_ids` and `security_group_ids` (.chalice/config.json, per function)
+# as its VpcConfig; the ENI permissions Lambda needs for it are the policy's
+# VerifyHookNetworkInterfaces statement (the actions of AWSLambdaVPCAccessExecutionRole).
+HOOK_FUNCTION = "verify_rollout"
+HOOK_VARIABLE = "BERTH_VERIFY_HOOK_FUNCTION"
+
+
+def hook_network_problem(config: dict[str, Any], stage: str) -> str | None:
+    """Why a stage with a verification hook cannot be packaged as it is: its hook has no VPC
+    configuration (subnets and security groups both), so it could reach no internal listener."""
+    if not stage_variables(stage, config).get(HOOK_VARIABLE):
+        return None
+    function = config["stages"][stage].get("lambda_functions", {}).get(HOOK_FUNCTION, {})
+    if function.get("subnet_ids") and function.get("security_group_ids"):
+        return None
+    return (
+        f"stage {stage}: {HOOK_VARIABLE} names Berth's verification hook, but "
+        f'stages.{stage}.lambda_functions.{HOOK_FUNCTION} in .chalice/config.json has no '
+        '"subnet_ids" and "security_group_ids": give the subnets and the security group from '
+        "which the hook reaches every environment's test listeners (docs/spec.md, "
+        '"Deployment strategies")'
+    )
+
+
 def merge_template(
     resources: dict[str, Any],
     stage: str,
@@ -110,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = json.loads(args.config.read_text())
     if args.stage not in config.get("stages", {}):
         parser.error(f"{args.config} has no stage {args.stage!r}")
+    problem = hook_network_problem(config, args.stage)
+    if problem is not None:
+        parser.error(problem)
     resources = load_template(args.resources)
     merged = merge_template(
         resources, args.stage, stage_clusters(config, args.stage),

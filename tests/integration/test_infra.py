@@ -36,6 +36,14 @@ IMPLIED = {
     "elasticfilesystem:DescribeFileSystems": "the pre-flight of a spec with EFS volumes "
     "(examples/wso2-prod-sidecars.yaml, tests/integration/test_sidecars.py; the demo's has none)",
     "elasticfilesystem:DescribeAccessPoints": "the same pre-flight, for an EFS access point",
+    # Lambda itself calls these with the function's role to attach the verification hook to its
+    # VPC (Lambda developer guide, "Giving Lambda functions access to resources in an Amazon VPC";
+    # the actions of AWSLambdaVPCAccessExecutionRole). DescribeSubnets is the pre-flight's too.
+    "ec2:CreateNetworkInterface": "Lambda attaches the verification hook to its VPC",
+    "ec2:DescribeNetworkInterfaces": "Lambda attaches the verification hook to its VPC",
+    "ec2:DeleteNetworkInterface": "Lambda attaches the verification hook to its VPC",
+    "ec2:AssignPrivateIpAddresses": "Lambda attaches the verification hook to its VPC",
+    "ec2:UnassignPrivateIpAddresses": "Lambda attaches the verification hook to its VPC",
 }
 
 
@@ -352,6 +360,42 @@ def test_the_packaged_template_wires_functions_to_berths_resources(packaged):
     assert {f["Properties"]["Runtime"] for f in functions.values()} == {
         config["lambda_python_version"]
     }
+
+
+def test_the_verification_hook_is_packaged_in_the_vpc_of_the_test_listeners(packaged):
+    """Issue 30: the hook calls internal test listeners, so its function has the VpcConfig the
+    stage declares (and only it: the other Lambdas call AWS APIs only), and the role may create
+    the network interfaces Lambda attaches it with."""
+    functions = functions_of(load(packaged))
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    declared = config["stages"]["prod"]["lambda_functions"]["verify_rollout"]
+    assert functions["VerifyRollout"]["Properties"]["VpcConfig"] == {
+        "SubnetIds": declared["subnet_ids"],
+        "SecurityGroupIds": declared["security_group_ids"],
+    }
+    assert [n for n, f in functions.items() if "VpcConfig" in f["Properties"]] == ["VerifyRollout"]
+    network = next(s for s in json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())[
+        "Statement"] if s["Sid"] == "VerifyHookNetworkInterfaces")  # fmt: skip
+    assert set(network["Action"]) == {
+        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    }  # fmt: skip
+
+
+def test_a_stage_whose_hook_has_no_vpc_is_not_packaged():
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert package.hook_network_problem(config, "dev") is None
+    del config["stages"]["dev"]["lambda_functions"]["verify_rollout"]["security_group_ids"]
+    assert package.hook_network_problem(config, "dev") == (
+        "stage dev: BERTH_VERIFY_HOOK_FUNCTION names Berth's verification hook, but "
+        "stages.dev.lambda_functions.verify_rollout in .chalice/config.json has no "
+        '"subnet_ids" and "security_group_ids": give the subnets and the security group from '
+        "which the hook reaches every environment's test listeners (docs/spec.md, "
+        '"Deployment strategies")'
+    )
+    config["stages"]["dev"]["environment_variables"].pop("BERTH_VERIFY_HOOK_FUNCTION")
+    assert package.hook_network_problem(config, "dev") is None
 
 
 def test_the_packaged_functions_are_named_by_stage_not_by_stack(packaged):
