@@ -486,9 +486,10 @@ def unzipped_mib(zip_path: Path) -> float:
 
 
 def runtime_dir(into: Path, interpreter: str) -> Path:
-    """What the Lambda runtime provides beside the zip: boto3 and what it needs, compiled by the
-    runtime's interpreter (the runtime's own files carry bytecode), and no dev extras such as
-    aws_xray_sdk."""
+    """What the Lambda runtime provides beside the zip: its own boto3 and what it needs, compiled
+    by the runtime's interpreter (the runtime's own files carry bytecode), and no dev extras such
+    as aws_xray_sdk. The zip carries its own SDK first on the path (issue 30), so Berth never
+    imports these; the row 'boto3, the runtime's copy' times them for comparison."""
     from berth.chalice_package import runtime_libraries
 
     runtime_libraries(into)
@@ -555,6 +556,7 @@ FLOOR = "boto3 + pydantic + powertools + chalice.app"
 FLOOR_MODEL = FLOOR + " + one model class"
 COLLECTOR_RUNNING = "app, as shipped, the collector left running (app.py's gc calls made no-ops)"
 TEARDOWN_BOTO3 = "boto3, timed to the interpreter's exit"
+RUNTIME_BOTO3 = "boto3, the runtime's copy (what Berth imported before it shipped its own)"
 TEARDOWN_APP = "app, as shipped, timed to the interpreter's exit"
 PUSH_CLIENTS = ("dynamodb", "ecr", "ecs", "sns")
 """The clients a push Lambda builds on its first push."""
@@ -662,9 +664,10 @@ def _package_sections(work: Path, results: dict[str, Any]) -> list[Section]:
     size = table(["deployment.zip", "zipped MiB", "unzipped MiB", "bytecode"], size_rows)
     size += [
         "",
-        "Before slimming, chalice's zip is about 14 MiB unzipped; `berth.chalice_package` drops "
-        "what no Lambda reaches (powertools beyond Berth's imports, pydantic.v1 and .experimental, "
-        "what the runtime provides, stubs, stale RECORDs) and strips shared objects. Each module "
+        "Before slimming, chalice's zip is about 37 MiB unzipped; `berth.chalice_package` drops "
+        "what no Lambda reaches (powertools beyond Berth's imports, pydantic.v1 and "
+        ".experimental, botocore's data for services Berth does not call, stubs, stale RECORDs) "
+        "and strips shared objects. Each module "
         "a handler imports ships as bytecode only, compiled by an interpreter of the runtime's "
         "version (a sourceless .pyc where its .py was; tracebacks still give file, line and "
         "function). Lambda's limit is 250 MiB.",
@@ -689,7 +692,8 @@ def _package_sections(work: Path, results: dict[str, Any]) -> list[Section]:
         interpreter,
         {
             "pass": ([rt], "pass"),
-            "boto3": ([rt], "import boto3"),
+            "boto3": ([as_shipped, rt], "import boto3"),
+            RUNTIME_BOTO3: ([rt], "import boto3"),
             "app, as shipped (bytecode)": ([as_shipped, rt], "import app"),
             "app, from sources": ([source_only, rt], "import app"),
             COLLECTOR_RUNNING: (
@@ -709,7 +713,7 @@ def _package_sections(work: Path, results: dict[str, Any]) -> list[Section]:
                 "import boto3, pydantic, chalice.app; "
                 "from aws_lambda_powertools import Logger, Metrics\n"
                 "class Model(pydantic.BaseModel): pass"),
-            TEARDOWN_BOTO3: ([rt], "import boto3"),
+            TEARDOWN_BOTO3: ([as_shipped, rt], "import boto3"),
             TEARDOWN_APP: ([as_shipped, rt], "import app"),
         },
         repeat,
@@ -744,8 +748,13 @@ def _package_sections(work: Path, results: dict[str, Any]) -> list[Section]:
     cold += [
         "",
         f"Median of {repeat} interleaved runs each; PYTHONPATH = the unzipped zip, then a "
-        f"directory holding only what the runtime provides (boto3 and its dependencies, "
-        f"compiled). Each process is timed from its start to the end of the init it models "
+        f"directory holding only what the runtime provides (its own boto3 and dependencies, "
+        f"compiled), as /var/task precedes the runtime's libraries on Lambda. The zip ships "
+        f"its own boto3/botocore (issue 30), so 'boto3' is the zip's copy, the same boto3 app "
+        f"imports; the row '{RUNTIME_BOTO3}' is the runtime's copy alone: the bundled SDK "
+        f"imports in {seconds['boto3'] / seconds[RUNTIME_BOTO3]:.2f}x its time (the zip's "
+        f"botocore data holds only Berth's services). Each process is timed from its start to "
+        f"the end of the init it models "
         f"(os._exit right after the import): a Lambda's init ends there, and the interpreter's "
         f"teardown is part of no cold start. Runs before 2026-12-06 11:00 UTC timed to the "
         f"interpreter's exit; the two rows 'timed to the interpreter's exit' keep that method "
@@ -767,7 +776,9 @@ def _package_sections(work: Path, results: dict[str, Any]) -> list[Section]:
         f"is the row '{FLOOR}'. The class statement of any pydantic model, even one without "
         "fields, loads pydantic.fields and with it pydantic.types and annotated_types: the row "
         f"'{FLOOR_MODEL}'.",
-        f"Goal <= 1.5x {'met' if ratio <= 1.5 else 'not met'}: the libraries alone are "
+        f"Goal <= 1.5x {'met' if ratio <= 1.5 else 'not met'}; a push Lambda end to end "
+        f"{cold_push / boto:.2f}x, goal <= 2.2x "
+        f"{'met' if cold_push / boto <= 2.2 else 'not met'}. The libraries alone are "
         f"{floor / boto:.2f}x, {floor_model / boto:.2f}x with the first model class; Berth's own "
         f"modules add {(app - floor_model) * 1000:.0f} ms ({(app - floor_model) / boto:.2f}x) "
         "to that.",
@@ -963,14 +974,15 @@ GOALS = [
      "the same on a stage with BERTH_NOTIFY_STARTED=true ('deploying' told; off by default)"),
     ("ecs_calls_per_image_update", "<= 3", lambda v: v <= 3, "ECS calls of the same"),
     ("cold_import_ratio_shipped", "<= 1.5", lambda v: v <= 1.5,
-     "fresh `python3.13 -S -c 'import app'` in the unzipped zip as shipped (bytecode), with only "
-     "what the runtime provides beside it, over `import boto3`, medians"),
-    ("cold_push_ratio_shipped", "measured", lambda v: v is not None,
+     "fresh `python3.13 -S -c 'import app'` in the unzipped zip as shipped (bytecode, its own "
+     "SDK), over `import boto3` of the same zip's boto3, medians"),
+    ("cold_push_ratio_shipped", "<= 2.2", lambda v: v <= 2.2,
      "a push Lambda end to end: `import app` + its first push's excess over a warm push (the "
      "flow's imports, boto3's clients, the models it builds), over `import boto3`"),
     ("validate_speedup_vs_pure", ">= 5", lambda v: v >= 5,
      "parse_spec of examples/wso2-dev.yaml, libyaml over pure PyYAML, medians of 30"),
-    ("zip_unzipped_mib", "<= 8", lambda v: v <= 8, "make package's deployment.zip, unzipped"),
+    ("zip_unzipped_mib", "<= 12", lambda v: v <= 12,
+     "make package's deployment.zip with its own SDK (issue 30), unzipped"),
     ("ecs_deploy_calls_300s", "measured", lambda v: v is not None,
      "ecs-deploy, default 1 s polls, 300 s rollout on the simulated clock (checked above)"),
     ("berth_calls_300s", "measured", lambda v: v is not None,
