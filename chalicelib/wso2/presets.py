@@ -90,8 +90,15 @@ PRESETS: dict[Product, ProductPreset] = {
             8280: ("gateway-http", "http"),
             9763: ("servlet-http", "http"),
         },
+        # Liveness is the servlet's /services/Version on 9763, readiness the gateway's startup
+        # health check: helm-apim's all-in-one probes (templates/am/instance-1/
+        # wso2am-deployment.yaml: livenessProbe httpGet /services/Version on 9763,
+        # readinessProbe /api/am/gateway/v2/server-startup-healthcheck on 9443), as WSO2's
+        # compose checks /services/Version too. The startup check answers 500 while no API is
+        # deployed (wso2/api-manager#3359): as ECS's container check it would restart a healthy
+        # node; it stays the load balancer's and the verification hook's (health_path).
         health_check=HealthCheckPreset(
-            command=_curl("https://localhost:9443/api/am/gateway/v2/server-startup-healthcheck"),
+            command=_curl("http://localhost:9763/services/Version"),
             interval=30,
             timeout=10,
             retries=5,

@@ -67,7 +67,10 @@ def test_apim_preset_ports_health_check_heap_and_start_period():
     container = task["containerDefinitions"][0]
     assert [p["containerPort"] for p in container["portMappings"]] == [9443, 8243, 8280, 9763]
     assert container["healthCheck"]["startPeriod"] == 300
-    assert "server-startup-healthcheck" in container["healthCheck"]["command"][1]
+    # Issue 31: liveness is helm-apim's /services/Version on 9763; the gateway's startup check
+    # answers 500 while no API is deployed (wso2/api-manager#3359), so it is readiness only.
+    assert "http://localhost:9763/services/Version" in container["healthCheck"]["command"][1]
+    assert "server-startup-healthcheck" not in container["healthCheck"]["command"][1]
     env = {e["name"]: e["value"] for e in container["environment"]}
     assert env["JVM_MEM_OPTS"] == "-Xms2048m -Xmx2048m"
     assert container["ulimits"] == [{"name": "nofile", "softLimit": 65535, "hardLimit": 65535}]
