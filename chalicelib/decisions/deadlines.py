@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from chalicelib.spec.model import BAKE_MINUTES, Deployment
+from chalicelib.spec.deployment import BAKE_MINUTES, Deployment
 
 # ECS's defaults when the spec gives a canary or linear block without values (the spec model's
 # own defaults, quoted from CanaryConfiguration and LinearConfiguration).

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.spec.located import Path
 
 if TYPE_CHECKING:
+    from chalicelib.spec.deployment import Deployment, Verify
     from chalicelib.spec.fence import StageFence
-    from chalicelib.spec.model import Deployment, LoadBalancer, Spec, Verify
+    from chalicelib.spec.model import Spec
+    from chalicelib.spec.networking import LoadBalancer
 
 Problems = list[tuple[Path, str]]
 

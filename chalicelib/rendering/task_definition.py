@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.spec.model import HealthCheck, LoadBalancer, Spec, Volume
+from chalicelib.spec.containers import HealthCheck, Volume
+from chalicelib.spec.model import Spec
+from chalicelib.spec.networking import LoadBalancer
 from chalicelib.wso2.presets import HealthCheckPreset, heap_mib, port_name
 
 from .schema_init import PLAN_VARIABLE, SCRIPTS_MOUNT, schema_plan

@@ -24,8 +24,10 @@ from chalicelib.rendering.task_definition import (
     render_task_definition,
     same_task_definition,
 )
+from chalicelib.spec.containers import EfsVolume, MountPoint, Sidecar
 from chalicelib.spec.fence import StageFence
-from chalicelib.spec.model import EfsVolume, MountPoint, PinnedImage, Service, Sidecar, Spec
+from chalicelib.spec.images import PinnedImage
+from chalicelib.spec.model import Service, Spec
 from chalicelib.spec.parse import parse_spec
 from tests.conftest import EXAMPLES, ROOT
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.decisions.deadlines import deadline_minutes, linear_waits, schedule
-from chalicelib.spec.model import Deployment
+from chalicelib.spec.deployment import Deployment
 
 
 def deployment(**fields) -> Deployment:

@@ -12,8 +12,9 @@ from chalicelib.wso2.presets import KEYSTORE_VOLUME
 from .names import did_you_mean
 
 if TYPE_CHECKING:
+    from chalicelib.spec.containers import EfsVolume
     from chalicelib.spec.fence import StageFence
-    from chalicelib.spec.model import EfsVolume, Service, Spec
+    from chalicelib.spec.model import Service, Spec
 
 # ---- several containers in one task -------------------------------------------------------------
 # ECS API reference: TaskDefinition (at most 10 container definitions: "Too many containers."),

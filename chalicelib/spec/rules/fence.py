@@ -10,7 +10,8 @@ from chalicelib.spec.located import Path
 
 if TYPE_CHECKING:
     from chalicelib.spec.fence import NetworkFence, StageFence
-    from chalicelib.spec.model import Network, Spec
+    from chalicelib.spec.model import Spec
+    from chalicelib.spec.networking import Network
 
 Problems = list[tuple[Path, str]]
 

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from chalicelib.spec.located import Path
 
 if TYPE_CHECKING:
-    from chalicelib.spec.model import HealthCheck, Spec
+    from chalicelib.spec.containers import HealthCheck
+    from chalicelib.spec.model import Spec
 
 # Read by the JVM at start (JDK tool documentation: JAVA_TOOL_OPTIONS, _JAVA_OPTIONS,
 # JDK_JAVA_OPTIONS) or by the dynamic loader (ld.so(8): LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT).

@@ -14,8 +14,10 @@ from chalicelib.spec.located import Path
 from chalicelib.spec.rules.fence import secret_problems
 
 if TYPE_CHECKING:
+    from chalicelib.spec.deployment import Deployment
     from chalicelib.spec.fence import StageFence
-    from chalicelib.spec.model import Deployment, LoadBalancer, Service, Spec
+    from chalicelib.spec.model import Service, Spec
+    from chalicelib.spec.networking import LoadBalancer
 
 Problems = list[tuple[Path, str]]
 
