@@ -806,7 +806,8 @@ def fifty_service_spec() -> str:
 
 
 def section_render(results: dict[str, Any]) -> Section:
-    from chalicelib.rendering.task_definition import ImageRef, render_task_definition
+    from chalicelib.rendering.images import ImageRef
+    from chalicelib.rendering.task_definition import render_task_definition
     from chalicelib.spec import source as yamlsource
 
     image = ImageRef("wso2am", "sha256:" + "a" * 64, "4.7.0-1")

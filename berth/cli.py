@@ -13,12 +13,8 @@ import click
 
 from berth.stages import stage_fence
 from chalicelib.errors import BerthError, SpecError
-from chalicelib.rendering.task_definition import (
-    DIGEST,
-    PLACEHOLDER_DIGEST,
-    ImageRef,
-    render_task_definition,
-)
+from chalicelib.rendering.images import DIGEST, PLACEHOLDER_DIGEST, ImageRef
+from chalicelib.rendering.task_definition import render_task_definition
 from chalicelib.spec.fence import StageFence
 from chalicelib.spec.model import Spec
 from chalicelib.spec.parse import MAX_FILE_READ, load_spec_file, parse_spec

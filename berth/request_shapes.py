@@ -26,15 +26,11 @@ import yaml
 from botocore.model import ServiceModel
 from botocore.validate import ParamValidator
 
+from chalicelib.rendering.images import ImageRef
+from chalicelib.rendering.schema_task import render_schema_task_definition, schema_run_task_request
+from chalicelib.rendering.service_request import create_service_request, render_service_settings
 from chalicelib.rendering.strategies import RolloutRoles
-from chalicelib.rendering.task_definition import (
-    ImageRef,
-    create_service_request,
-    render_schema_task_definition,
-    render_service_settings,
-    render_task_definition,
-    schema_run_task_request,
-)
+from chalicelib.rendering.task_definition import render_task_definition
 from chalicelib.spec.model import Spec
 from chalicelib.spec.parse import parse_spec
 

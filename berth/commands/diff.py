@@ -16,13 +16,11 @@ from chalicelib.adapters.ecs import Ecs
 from chalicelib.adapters.store import Store
 from chalicelib.decisions.changes import ServiceChange, classify_change, covers, owned_settings
 from chalicelib.flows.sidecars import sidecar_refs, tracked_sidecar_images
+from chalicelib.rendering.comparison import normalise
+from chalicelib.rendering.images import ImageRef
+from chalicelib.rendering.service_request import render_service_settings
 from chalicelib.rendering.strategies import rollout_roles
-from chalicelib.rendering.task_definition import (
-    ImageRef,
-    normalise,
-    render_service_settings,
-    render_task_definition,
-)
+from chalicelib.rendering.task_definition import render_task_definition
 from chalicelib.spec.fence import StageFence
 from chalicelib.spec.model import Spec
 from chalicelib.values.records import Image

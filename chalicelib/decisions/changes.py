@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from chalicelib.rendering.comparison import same_task_definition
 from chalicelib.rendering.strategies import advanced_left_behind, left_behind
-from chalicelib.rendering.task_definition import same_task_definition
 from chalicelib.values.live import LiveService
 
 ChangeKind = Literal["none", "settings", "revision", "create", "refuse"]

@@ -14,18 +14,13 @@ from chalicelib.context import Berth
 from chalicelib.decisions.causes import failure_causes
 from chalicelib.decisions.changes import owned_settings, ownership_problem, service_update
 from chalicelib.errors import AwsCallFailed
+from chalicelib.rendering.comparison import same_task_definition
+from chalicelib.rendering.images import ImageRef
 from chalicelib.rendering.schema_init import schema_group, schema_owner, schema_service
+from chalicelib.rendering.schema_task import render_schema_task_definition, schema_run_task_request
+from chalicelib.rendering.service_request import create_service_request, render_service_settings
 from chalicelib.rendering.strategies import RolloutRoles, rollout_roles
-from chalicelib.rendering.task_definition import (
-    ImageRef,
-    create_service_request,
-    log_groups,
-    render_schema_task_definition,
-    render_service_settings,
-    render_task_definition,
-    same_task_definition,
-    schema_run_task_request,
-)
+from chalicelib.rendering.task_definition import log_groups, render_task_definition
 from chalicelib.spec.model import Spec
 from chalicelib.values.live import Applied, LiveService
 from chalicelib.values.notifications import RECORDED_ERRORS, shortened

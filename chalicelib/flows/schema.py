@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.context import Berth
 from chalicelib.errors import AwsCallFailed
 from chalicelib.rendering.schema_init import parse_schema_group, schema_service, schema_task_outcome
-from chalicelib.rendering.task_definition import SCHEMA_CLIENT
+from chalicelib.rendering.schema_task import SCHEMA_CLIENT
 from chalicelib.values.events import EcsTaskStateChange
 from chalicelib.values.outcomes import Outcome, ignored
 from chalicelib.values.records import DeploymentRecord, EventSource

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from chalicelib.rendering.task_definition import ImageRef
+from chalicelib.rendering.images import ImageRef
 from chalicelib.spec.model import Spec
 from chalicelib.values.live import TaggedImage
 from chalicelib.values.records import Head, Image

@@ -14,8 +14,9 @@ from chalicelib.decisions.preflight import missing_problems, references
 from chalicelib.decisions.retire import retirement
 from chalicelib.errors import AwsCallFailed, SpecError
 from chalicelib.rendering.schema_init import needs_schema_init
+from chalicelib.rendering.service_request import render_service_settings
 from chalicelib.rendering.strategies import rollout_roles
-from chalicelib.rendering.task_definition import render_service_settings, render_task_definition
+from chalicelib.rendering.task_definition import render_task_definition
 from chalicelib.spec.located import path_text
 from chalicelib.spec.model import Spec
 from chalicelib.spec.parse import MAX_FILE_READ, parse_spec

@@ -65,7 +65,7 @@ SERVICE_ACTION: dict[str, Any] = {
     },
 }
 # A schema task (issue 16) stopped: Berth starts it with RunTask and `startedBy` berth-schema
-# (chalicelib.rendering.task_definition.STARTED_BY_SCHEMA); ECS tells its end with an "ECS Task
+# (chalicelib.rendering.schema_task.STARTED_BY_SCHEMA); ECS tells its end with an "ECS Task
 # State Change" whose detail carries lastStatus and startedBy, and whose resources are the task's
 # ARN, in the long format `task/<cluster>/<id>` (ECS developer guide, "Amazon ECS task state
 # change events").

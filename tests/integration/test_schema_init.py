@@ -13,12 +13,9 @@ import yaml
 from berth.sandbox.ecs_sim import EXIT_CODE_MARKER
 from berth.sandbox.sandbox import example_spec
 from chalicelib import handlers
+from chalicelib.rendering.images import ImageRef
 from chalicelib.rendering.schema_init import schema_task_outcome
-from chalicelib.rendering.task_definition import (
-    ImageRef,
-    render_schema_task_definition,
-    schema_run_task_request,
-)
+from chalicelib.rendering.schema_task import render_schema_task_definition, schema_run_task_request
 from chalicelib.spec.parse import parse_spec
 from tests.integration.test_rollout import SCHEDULED
 from tests.integration.test_sidecars import put_image

@@ -13,7 +13,7 @@ from botocore.validate import ParamValidator
 from chalicelib.decisions.approval import APPROVAL_DELAY, NotWaiting, approval_of, gate
 from chalicelib.decisions.stages import failure_reason
 from chalicelib.decisions.sweep import due
-from chalicelib.rendering.task_definition import create_service_request, render_service_settings
+from chalicelib.rendering.service_request import create_service_request, render_service_settings
 from chalicelib.spec.parse import parse_spec
 from chalicelib.values.records import Approval, DeploymentRecord, Trigger
 from tests.unit.test_strategies import FULL_LB, ROLES, TG, problems, spec_text

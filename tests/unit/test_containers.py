@@ -17,13 +17,9 @@ import yaml
 from botocore.validate import ParamValidator
 
 from chalicelib.errors import SpecError
-from chalicelib.rendering.task_definition import (
-    ImageRef,
-    log_groups,
-    normalise,
-    render_task_definition,
-    same_task_definition,
-)
+from chalicelib.rendering.comparison import normalise, same_task_definition
+from chalicelib.rendering.images import ImageRef
+from chalicelib.rendering.task_definition import log_groups, render_task_definition
 from chalicelib.spec.containers import EfsVolume, MountPoint, Sidecar
 from chalicelib.spec.fence import StageFence
 from chalicelib.spec.images import PinnedImage

@@ -9,7 +9,7 @@ import pytest
 from berth.stages import stage_fence
 from chalicelib.decisions.changes import covers
 from chalicelib.errors import SpecError
-from chalicelib.rendering.task_definition import render_service_settings
+from chalicelib.rendering.service_request import render_service_settings
 from chalicelib.spec.parse import parse_spec
 from tests.unit.test_spec import VALID
 

@@ -10,13 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.rendering.task_definition import (
-    ImageRef,
-    normalise,
-    render_task_definition,
-    same_task_definition,
-    to_json,
-)
+from chalicelib.rendering.comparison import normalise, same_task_definition, to_json
+from chalicelib.rendering.images import ImageRef
+from chalicelib.rendering.task_definition import render_task_definition
 from chalicelib.spec.parse import load_spec_file
 from chalicelib.wso2.presets import PRESETS, heap_mib
 from tests.conftest import EXAMPLE_SPECS, EXAMPLES
@@ -151,7 +147,7 @@ def test_rendering_is_deterministic(digest, tag):
 def test_a_grace_period_without_a_load_balancer_is_rendered_not_dropped():
     # Issue 13, finding 3: it validated and was silently dropped. ECS applies the grace period to
     # container health checks too (ECS API reference, CreateService healthCheckGracePeriodSeconds).
-    from chalicelib.rendering.task_definition import render_service_settings
+    from chalicelib.rendering.service_request import render_service_settings
     from chalicelib.spec.parse import parse_spec
 
     text = (EXAMPLES / "wso2-dev.yaml").read_text().replace(

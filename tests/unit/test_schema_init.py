@@ -10,6 +10,7 @@ from botocore.validate import ParamValidator
 from berth.stages import stage_fence
 from chalicelib.errors import SpecError
 from chalicelib.flows.runs import Step, with_schema_steps
+from chalicelib.rendering.images import ImageRef
 from chalicelib.rendering.schema_init import (
     needs_schema_init,
     parse_schema_group,
@@ -19,11 +20,7 @@ from chalicelib.rendering.schema_init import (
     schema_service,
     schema_task_outcome,
 )
-from chalicelib.rendering.task_definition import (
-    ImageRef,
-    render_schema_task_definition,
-    schema_run_task_request,
-)
+from chalicelib.rendering.schema_task import render_schema_task_definition, schema_run_task_request
 from chalicelib.spec.parse import parse_spec
 from chalicelib.values.events import EcsTaskStateChange, parse_event
 from chalicelib.values.records import Image

@@ -14,13 +14,10 @@ from botocore.validate import ParamValidator
 
 from chalicelib.decisions.changes import classify_change, live_settings, service_update
 from chalicelib.errors import SpecError
-from chalicelib.rendering.task_definition import (
-    ImageRef,
-    create_service_request,
-    render_service_settings,
-    render_task_definition,
-    same_task_definition,
-)
+from chalicelib.rendering.comparison import same_task_definition
+from chalicelib.rendering.images import ImageRef
+from chalicelib.rendering.service_request import create_service_request, render_service_settings
+from chalicelib.rendering.task_definition import render_task_definition
 from chalicelib.spec.parse import load_spec_file, parse_spec
 from chalicelib.values.live import LiveService
 from tests.conftest import EXAMPLE_SPECS, EXAMPLES

@@ -10,11 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.flows.image_push import on_image_pushed
-from chalicelib.rendering.task_definition import (
-    PLACEHOLDER_DIGEST,
-    ImageRef,
-    render_task_definition,
-)
+from chalicelib.rendering.images import PLACEHOLDER_DIGEST, ImageRef
+from chalicelib.rendering.task_definition import render_task_definition
 from chalicelib.spec.model import Spec
 from chalicelib.spec.parse import parse_spec
 from chalicelib.values.events import EcrImageAction

@@ -10,8 +10,8 @@ from botocore.validate import ParamValidator
 
 from chalicelib.decisions.changes import covers, live_settings, service_update
 from chalicelib.errors import SpecError
+from chalicelib.rendering.service_request import create_service_request, render_service_settings
 from chalicelib.rendering.strategies import RolloutRoles, rollout_roles
-from chalicelib.rendering.task_definition import create_service_request, render_service_settings
 from chalicelib.settings import Settings
 from chalicelib.spec.fence import FenceVariables
 from chalicelib.spec.parse import load_spec_file, parse_spec

@@ -22,7 +22,7 @@ import pytest
 from moto.events.models import EventPattern
 
 from berth import package
-from chalicelib.rendering.task_definition import STARTED_BY_SCHEMA
+from chalicelib.rendering.schema_task import STARTED_BY_SCHEMA
 from chalicelib.values import triggers
 from tests.conftest import sample_event
 
