@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import EVENTS, ROOT
 
-# A folder beside the repository, as the project's design notes once sat in: `../shared`, and the
-# paths under it. Written so that this file does not name them itself.
+# The folder beside the repository where the project's design notes and AWS's samples once sat,
+# and the paths under it; the pattern is written so that this file does not match it itself.
 BESIDE = re.compile(r"\.\./shared\b|\bshared/(?:design|events)\b")
 
 
