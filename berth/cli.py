@@ -707,7 +707,7 @@ def replay(event_file: str, spec_file: str | None) -> None:
     \b
     Exit status: 0 when the event was handled or deliberately ignored, 1 when it was
     rejected as malformed. Example:
-      berth sandbox replay ../shared/events/ecr-image-push.json --spec examples/wso2-dev.yaml
+      berth sandbox replay examples/events/ecr-image-push-wso2am.json --spec examples/wso2-dev.yaml
     """
     from berth.sandbox.replay import replay_event
     from berth.sandbox.server import quiet_logs

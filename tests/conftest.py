@@ -1,4 +1,5 @@
-"""Shared test set-up: no request may leave loopback, and AWS samples come from ../shared/events."""
+"""Test set-up for every level: no request may leave loopback, and AWS sample events come from
+tests/fixtures/events (inside the repository: a clone needs nothing beside it)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from berth.sandbox.server import guard_loopback
 
 ROOT = Path(__file__).resolve().parents[1]
-EVENTS = ROOT.parent / "shared" / "events"
+EVENTS = ROOT / "tests" / "fixtures" / "events"
 EXAMPLES = ROOT / "examples"
 EXAMPLE_SPECS = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
 
@@ -35,15 +36,8 @@ os.environ.update(
 guard_loopback()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    if not EVENTS.is_dir():
-        raise pytest.UsageError(
-            f"AWS sample events not found at {EVENTS} (shared/ beside the repository)"
-        )
-
-
 def sample_event(name: str) -> dict[str, Any]:
-    """An AWS documentation sample event from ../shared/events (a fresh copy)."""
+    """An AWS documentation sample event from tests/fixtures/events (a fresh copy)."""
     return dict(json.loads((EVENTS / name).read_text()))
 
 

@@ -3,11 +3,11 @@ answers mean for ECS (SUCCEEDED, FAILED with the reason, IN_PROGRESS while the p
 
 Pure: the flow makes the calls (chalicelib.adapters.http) and passes their answers in.
 
-WSO2 facts (shared/design/wso2.md): APIM is ready when the gateway's startup health check
-(`/api/am/gateway/v2/server-startup-healthcheck`, helm-apim's readiness probe) answers 200, which
-takes about 3 minutes; MI is ready when `/healthz` answers 200, "not-ready while any CApp is
-faulty" (helm-mi's readiness probe), in 15-35 s. While either starts, the listener answers 502,
-503 or 504, or the connection fails.
+WSO2 facts (docs/wso2.md, "Start-up and sizing"): APIM is ready when the gateway's startup
+health check (`/api/am/gateway/v2/server-startup-healthcheck`, helm-apim's readiness probe)
+answers 200, which takes about 3 minutes; MI is ready when `/healthz` answers 200, "not-ready
+while any CApp is faulty" (helm-mi's readiness probe), in 15-35 s. While either starts, the
+listener answers 502, 503 or 504, or the connection fails.
 """
 
 from __future__ import annotations

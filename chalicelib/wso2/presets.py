@@ -2,7 +2,7 @@
 
 One source of truth for ports, health checks, sizing and start-up timing; the Dockerfiles under
 `docker/` are tested against these values. Sources are named next to each fact (see
-shared/design/wso2.md for the long form).
+docs/wso2.md, "Products and images", for the long form).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class ProductPreset:
     """The port a load balancer fronts by default."""
     health_check: HealthCheckPreset | None
     health_path: str | None
-    """The HTTP path a load balancer probes (docs/wso2.md "Load balancer"); for MI it differs
-    from the container health check."""
+    """The HTTP path a load balancer probes (docs/wso2.md "Health checks and the load
+    balancer"); for MI it differs from the container health check."""
     cpu: int
     memory: int
     heap_ratio: float
@@ -57,12 +57,12 @@ class ProductPreset:
     through Service Connect (which selects a port by its name)."""
     config_volume: str | None = None
     """WSO2's entrypoint copies this folder over the product home at start (wso2/docker-apim
-    docker-entrypoint.sh; wso2.md "Products and images"): where a shared volume can hand files
-    to the product without a wrapper."""
+    docker-entrypoint.sh; docs/wso2.md "Products and images"): where a shared volume can hand
+    files to the product without a wrapper."""
 
 
 def _curl(url: str) -> tuple[str, ...]:
-    # Ubuntu variants of the WSO2 images ship curl (wso2.md "Tools inside images").
+    # Ubuntu variants of the WSO2 images ship curl (docs/wso2.md "Products and images").
     return ("CMD-SHELL", f"curl --silent --fail --insecure {url} > /dev/null || exit 1")
 
 
@@ -149,7 +149,7 @@ PRESETS: dict[Product, ProductPreset] = {
         health_path="/healthz",
         cpu=1024,
         memory=2048,
-        # helm-mi: heap equal to the limit risks OOM kills; wso2.md: at most about 70 %.
+        # helm-mi: heap equal to the limit risks OOM kills; docs/wso2.md: at most about 70 %.
         heap_ratio=0.6,
         # WSO2's MI entrypoint has no SIGTERM trap; Berth's (docker/mi/berth-entrypoint.sh) runs
         # MI's own stop on SIGTERM, which must finish before ECS SIGKILLs after stopTimeout.

@@ -1,4 +1,4 @@
-"""Event models against AWS's documented samples (../shared/events)."""
+"""Event models against AWS's documented samples (tests/fixtures/events)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The matcher is moto's implementation of EventBridge content filtering
 (`moto.events.models.EventPattern`, the one moto's rules use to route `put_events`); the samples
-are AWS's documented events in ../shared/events. What the patterns rely on, per AWS:
+are AWS's documented events in tests/fixtures/events. What the patterns rely on, per AWS:
 - prefix matching on string values, and an event array matches when it intersects the pattern
   array (EventBridge user guide, "Content filtering in Amazon EventBridge event patterns");
 - `anything-but` with `suffix`, on event buses ("Comparison operators for use in event patterns");
