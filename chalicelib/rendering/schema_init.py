@@ -5,15 +5,8 @@ which JDBC URL of the service (the scripts: `chalicelib.wso2.dbscripts`; what a 
 A service with `schemaInit` gets its databases' tables from a one-off ECS task (RunTask) before
 its first deployment in an environment: a container of the product image copies
 `<HOME>/dbscripts` into a task volume and exits, then the operator's SQL client image runs the
-planned scripts (`render.render_schema_task_definition`). Pure: values in, values out.
-
-The scripts are WSO2's own, shipped in the product under `<HOME>/dbscripts`:
-- APIM 4.7 (wso2/product-apim, `all-in-one-apim/modules/distribution/product/src/main/assembly/
-  bin.xml`): `apimgt/<type>.sql` for the API Manager database, `<type>.sql` for the shared
-  (registry and user store) database; the database sections of WSO2's `deployment.toml` name
-  the two (`[database.apim_db]`, `[database.shared_db]`).
-- MI 4.4 (wso2/product-micro-integrator, `distribution/src/dbscripts`): the coordination
-  database's `mysql/mysql_cluster.sql` and `postgres/postgresql_cluster.sql`.
+planned scripts (`chalicelib.rendering.schema_task.render_schema_task_definition`). Pure:
+values in, values out. Which scripts WSO2 ships, with their sources: `chalicelib.wso2.dbscripts`.
 """
 
 from __future__ import annotations
