@@ -109,7 +109,7 @@ def test_a_first_deployment_runs_the_schema_task_then_deploys_the_service(
         "arn:aws:ecs:us-east-1:123456789012:task/wso2-dev/"
     )
     # A second deployment of the live service runs no schema task.
-    document["services"]["apim"]["environment"]["JAVA_OPTS"] = "-Dberth.test=2"
+    document["services"]["apim"]["environment"]["JAVA_OPTS"] = "-Duser.timezone=UTC"
     again = sandbox.recorder.mark()
     sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
     sandbox.run_until_idle()

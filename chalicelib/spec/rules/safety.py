@@ -1,44 +1,27 @@
 """What a spec may not make a trusted WSO2 image run: a spec upload is code, and the image runs
 with the service's secrets and task role.
 
-- Loader and JVM-injection variables (JAVA_TOOL_OPTIONS and the like, LD_PRELOAD...) load code
-  the spec author chooses into the product's process; JVM flags that run commands or agents are
-  refused in the variables WSO2's start scripts pass to the JVM.
+- Variables that the loader, the C library, the JVM, bash or the entrypoints interpret as code
+  or as where code lives are refused by name, under `environment` and `secrets` alike
+  (interpreted.py); the JVM variables WSO2's start scripts pass to the JVM take only the flags
+  on an allow-list (jvm_flags.py).
 - A health check runs inside the container: only Berth's product probes (the presets), or an
   exec-form `curl` of a localhost URL with harmless options; no shell (CMD-SHELL).
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from chalicelib.spec.located import Path
+from chalicelib.spec.rules.interpreted import JVM_VARIABLES, interpreted_problem
+from chalicelib.spec.rules.jvm_flags import flag_problem
 
 if TYPE_CHECKING:
     from chalicelib.spec.containers import HealthCheck
     from chalicelib.spec.model import Spec
 
-# Read by the JVM at start (JDK tool documentation: JAVA_TOOL_OPTIONS, _JAVA_OPTIONS,
-# JDK_JAVA_OPTIONS) or by the dynamic loader (ld.so(8): LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT).
-INJECTING_VARIABLES = frozenset(
-    {
-        "JAVA_TOOL_OPTIONS",
-        "_JAVA_OPTIONS",
-        "JDK_JAVA_OPTIONS",
-        "LD_PRELOAD",
-        "LD_LIBRARY_PATH",
-        "LD_AUDIT",
-        "CLASSPATH",
-    }
-)
-# Variables WSO2's start scripts put on the JVM's command line.
-JVM_VARIABLES = frozenset({"JAVA_OPTS", "JVM_MEM_OPTS", "JAVA_MEM_OPTS"})
-RUNS_CODE = re.compile(
-    r"-javaagent|-agentpath|-agentlib|-XX:OnError|-XX:OnOutOfMemoryError|-Xbootclasspath"
-    r"|-Djava\.system\.class\.loader|-Djdk\.attach"
-)
 CURL_FLAGS = frozenset(
     {"--fail", "-f", "--silent", "-s", "--show-error", "-S", "--insecure", "-k", "-fs", "-fsS",
      "-sf", "-sfk", "-fsk", "--location", "-L"}
@@ -77,17 +60,21 @@ def _health_check_problem(command: list[str]) -> str | None:
 
 
 def _variables_problems(
-    at: Path, environment: dict[str, str], whose: str = "product's"
+    at: Path, environment: dict[str, str], secrets: dict[str, str], whose: str = "product's"
 ) -> list[tuple[Path, str]]:
     problems: list[tuple[Path, str]] = []
-    loads = f"loads code into the {whose} process (JVM or dynamic loader); not allowed in a spec"
-    for key, value in sorted(environment.items()):
-        found = RUNS_CODE.search(value) if key in JVM_VARIABLES else None
-        if key in INJECTING_VARIABLES or key.startswith("LD_"):
-            problems.append(((*at, "environment", key), loads))
-        elif found is not None:
-            runs = f"{found.group(0)} makes the JVM run code of the spec's choosing"
-            problems.append(((*at, "environment", key), runs + "; not allowed"))
+    for section, names in (("environment", environment), ("secrets", secrets)):
+        for name in sorted(names):
+            problem = interpreted_problem(name, whose)
+            if problem is None and name in JVM_VARIABLES:
+                problem = (
+                    flag_problem(name, environment[name])
+                    if section == "environment"
+                    else f"{name} carries JVM flags, which Berth checks flag by flag: give it "
+                    "under environment, not as a secret whose value Berth cannot see"
+                )
+            if problem is not None:
+                problems.append(((*at, section, name), problem))
     return problems
 
 
@@ -103,10 +90,12 @@ def safety_problems(spec: Spec) -> list[tuple[Path, str]]:
     problems: list[tuple[Path, str]] = []
     for name, svc in spec.services.items():
         at: Path = ("services", name)
-        problems += _variables_problems(at, svc.environment)
+        problems += _variables_problems(at, svc.environment, svc.secrets)
         problems += _probe_problems(at, svc.health_check)
         for container, sidecar in svc.containers.items():
             here: Path = (*at, "containers", container)
-            problems += _variables_problems(here, sidecar.environment, f"{container}'s")
+            problems += _variables_problems(
+                here, sidecar.environment, sidecar.secrets, f"{container}'s"
+            )
             problems += _probe_problems(here, sidecar.health_check)
     return problems
