@@ -15,6 +15,8 @@ import yaml
 
 from berth.sandbox.infra import load_template
 from berth.stages import stage_variables
+from chalicelib.decisions.verification import ANSWER_MARGIN_SECONDS
+from chalicelib.spec.deployment import VERIFY_TIMEOUT_MAX
 from chalicelib.values import triggers
 
 # The environments' clusters when a stage in .chalice/config.json names none.
@@ -94,6 +96,38 @@ def hook_network_problem(config: dict[str, Any], stage: str) -> str | None:
     )
 
 
+# Chalice's default function timeout (chalice's config documentation, `lambda_timeout`: 60).
+CHALICE_DEFAULT_TIMEOUT = 60
+# Both verification calls at the spec's longest timeout, then recording and answering ECS.
+HOOK_SECONDS_NEEDED = 2 * VERIFY_TIMEOUT_MAX + ANSWER_MARGIN_SECONDS
+
+
+def hook_timeout(config: dict[str, Any], stage: str) -> int:
+    """The hook function's timeout as chalice resolves it: the function's own, else the
+    stage's, else the file's top level, else chalice's default."""
+    own = config["stages"][stage].get("lambda_functions", {}).get(HOOK_FUNCTION, {})
+    for level in (own, config["stages"][stage], config):
+        if "lambda_timeout" in level:
+            return int(level["lambda_timeout"])
+    return CHALICE_DEFAULT_TIMEOUT
+
+
+def hook_timeout_problem(config: dict[str, Any], stage: str) -> str | None:
+    """Why the stage's hook could be killed by Lambda mid-verification: its timeout is shorter
+    than two calls at the longest verify.timeout a spec may set plus the time to answer."""
+    if not stage_variables(stage, config).get(HOOK_VARIABLE):
+        return None
+    seconds = hook_timeout(config, stage)
+    if seconds >= HOOK_SECONDS_NEEDED:
+        return None
+    return (
+        f"stage {stage}: {HOOK_FUNCTION} times out after {seconds} s, but a spec may ask for two "
+        f"verification calls of {VERIFY_TIMEOUT_MAX} s each, then the hook records and answers "
+        f"ECS ({ANSWER_MARGIN_SECONDS} s): set stages.{stage}.lambda_functions.{HOOK_FUNCTION}"
+        f'.lambda_timeout to {HOOK_SECONDS_NEEDED} or more in .chalice/config.json'
+    )
+
+
 def merge_template(
     resources: dict[str, Any],
     stage: str,
@@ -138,9 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = json.loads(args.config.read_text())
     if args.stage not in config.get("stages", {}):
         parser.error(f"{args.config} has no stage {args.stage!r}")
-    problem = hook_network_problem(config, args.stage)
-    if problem is not None:
-        parser.error(problem)
+    for problem in (hook_network_problem(config, args.stage),
+                    hook_timeout_problem(config, args.stage)):  # fmt: skip
+        if problem is not None:
+            parser.error(problem)
     resources = load_template(args.resources)
     merged = merge_template(
         resources, args.stage, stage_clusters(config, args.stage),

@@ -230,6 +230,7 @@ class Sandbox:
             "BERTH_ACCOUNT": ACCOUNT,
             **self._network_fence(),
             **self._file_system_fence(),
+            **_test_listener_fence(),
         }
 
     def _network_fence(self) -> dict[str, str]:
@@ -703,3 +704,18 @@ def verify_secrets(document: dict[str, Any]) -> list[str]:
         if header.get("secret"):
             found.append(str(header["secret"]))
     return found
+
+
+def _test_listener_fence() -> dict[str, str]:
+    """Each environment's sandbox test listener (berth/sandbox/listener.py: a local server the
+    hook knows by a name under .test) besides the ones the stage declares (the examples' names,
+    which pass the fence and then resolve to nothing in the sandbox)."""
+    declared = stage_variables(STAGE)
+    listeners = environment_map(declared.get("BERTH_ENVIRONMENT_TEST_LISTENERS", ""))
+    environments = environment_map(declared["BERTH_ENVIRONMENT_CLUSTERS"])
+    return {
+        "BERTH_ENVIRONMENT_TEST_LISTENERS": ";".join(
+            f"{e}={','.join([f'http://apim-{e}-test.sandbox.test', *listeners.get(e, [])])}"
+            for e in environments
+        )
+    }

@@ -60,11 +60,12 @@ def _guarded_send(self: Any, request: Any) -> Any:
 
 def guard_loopback() -> None:
     """Make every botocore HTTP request in this process fail unless it targets loopback, and
-    every call of Berth's verification hook too (its test listener is a local server)."""
+    let Berth's verification hook resolve only the sandbox's test listeners (local servers)."""
+    from berth.sandbox.listener import resolve
     from chalicelib.adapters.http import Http
 
     botocore.httpsession.URLLib3Session.send = _guarded_send  # type: ignore[method-assign]
-    Http.allowed = lambda host: is_loopback(f"http://{host}/")
+    Http.resolve = resolve
 
 
 class MotoServer:

@@ -22,6 +22,10 @@ HookStatus = Literal["SUCCEEDED", "FAILED", "IN_PROGRESS"]
 CALL_BACK_DELAY = 30
 STARTING = frozenset({502, 503, 504})
 EXCERPT = 200
+# Kept for writing the record and answering ECS after the last call; the hook's function timeout
+# must cover both calls at the spec's longest verify.timeout plus this (berth/package.py checks).
+ANSWER_MARGIN_SECONDS = 10
+REDACTED = "[secret redacted]"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,14 @@ def checks_of(details: dict[str, Any]) -> list[Check]:
             int(smoke.get("status", 200)), header.get("name"), header.get("secret"),
         ))  # fmt: skip
     return checks
+
+
+def redacted(answer: Answer, secrets: list[str]) -> Answer:
+    """`answer` with every occurrence of a secret value in its body and error replaced."""
+    body, error = answer.body, answer.error
+    for value in sorted(filter(None, secrets), key=len, reverse=True):
+        body, error = body.replace(value, REDACTED), error.replace(value, REDACTED)
+    return Answer(answer.status, answer.milliseconds, body, error)
 
 
 def excerpt(body: str) -> str:

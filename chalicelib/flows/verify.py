@@ -13,11 +13,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.context import Berth, logger
-from chalicelib.decisions.verification import Answer, Check, Verdict, checks_of, verdict
+from chalicelib.context import Berth, invocation_deadline, logger
+from chalicelib.decisions.hook_invocations import invocation_refusal
+from chalicelib.decisions.verification import (
+    ANSWER_MARGIN_SECONDS,
+    CALL_BACK_DELAY,
+    Answer,
+    Check,
+    Verdict,
+    checks_of,
+    redacted,
+    verdict,
+)
 from chalicelib.errors import AwsCallFailed
-from chalicelib.rendering.strategies import HOOK_DETAILS_KEY
+from chalicelib.rendering.strategies import HOOK_DETAILS_KEY, VERIFY_STAGE
 from chalicelib.values.events import LifecycleHookInvocation
+from chalicelib.values.records import DeploymentRecord
 
 from .approval import on_gate
 
@@ -34,6 +45,23 @@ def on_hook(berth: Berth, invocation: LifecycleHookInvocation) -> dict[str, Any]
         # Not a hook Berth configured: nothing to verify against, so nothing may pass.
         logger.warning("hook invoked without Berth's hookDetails", extra={
             "service": invocation.execution_details.service_arn})  # fmt: skip
+        return {"hookStatus": "FAILED"}
+    try:
+        record = _record_in_progress(berth, details)
+    except AwsCallFailed as failure:
+        # Nothing proves the invocation yet: do nothing, and let ECS ask again.
+        logger.warning("hook cannot read Berth's records", extra={"error": str(failure)})
+        return {"hookStatus": "IN_PROGRESS", "callBackDelay": CALL_BACK_DELAY}
+    refusal = invocation_refusal(
+        stage=invocation.lifecycle_stage, expected_stage=VERIFY_STAGE,
+        service_arn=invocation.execution_details.service_arn,
+        revision_arn=invocation.execution_details.target_service_revision_arn,
+        details=details, record=record, fence=berth.settings.fence,
+    )  # fmt: skip
+    if refusal is not None:
+        # Read no secret, call nothing: a FAILED answer is all an unproven invocation gets.
+        logger.warning("hook invocation refused", extra={
+            "reason": refusal, "service": invocation.execution_details.service_arn})  # fmt: skip
         return {"hookStatus": "FAILED"}
     if details.get("testUrl") and not details.get(VERIFIED):
         answer = _verified(berth, details, invocation)
@@ -82,12 +110,34 @@ def _first_seen(details: dict[str, Any], now: datetime) -> datetime:
         return now
 
 
+def _record_in_progress(berth: Berth, details: dict[str, Any]) -> DeploymentRecord | None:
+    """Berth's active record of the service hookDetails name, when one is in progress."""
+    environment, service = str(details.get("environment")), str(details.get("service"))
+    head = berth.store.get_head(environment, service)
+    if head.active_record_id is None:
+        return None
+    record = berth.store.get_record(environment, service, head.active_record_id)
+    return record if record is not None and record.status == "IN_PROGRESS" else None
+
+
+def _seconds_left(berth: Berth) -> float | None:
+    """What this invocation may still spend on calls, keeping time to record and answer; None
+    outside Lambda (no deadline)."""
+    deadline = invocation_deadline()
+    if deadline is None:
+        return None
+    return (deadline - berth.clock()).total_seconds() - ANSWER_MARGIN_SECONDS
+
+
 def _verify(berth: Berth, details: dict[str, Any]) -> list[tuple[Check, Answer]] | Verdict:
     """Make each check's call through the test listener; a FAILED verdict when a header's secret
-    cannot be read (nothing would tell the API's answer apart from a wrong credential)."""
+    cannot be read (nothing would tell the API's answer apart from a wrong credential). Each
+    call's timeout is bounded by the invocation's remaining time: when too little is left, the
+    hook answers IN_PROGRESS and ECS calls it back, instead of Lambda killing it unrecorded."""
     base = str(details["testUrl"]).rstrip("/")
     timeout = float(details.get("timeout", 5))
     results: list[tuple[Check, Answer]] = []
+    read: list[str] = []
     for check in checks_of(details):
         headers: dict[str, str] = {}
         if check.header and check.secret:
@@ -96,8 +146,15 @@ def _verify(berth: Berth, details: dict[str, Any]) -> list[tuple[Check, Answer]]
             except AwsCallFailed as failure:
                 return Verdict("FAILED", f"{check.name}: cannot read the secret of header "
                                          f"{check.header}: {failure}")  # fmt: skip
-        answer = berth.http.request(check.method, base + check.path, headers, timeout)
-        results.append((check, answer))
+            read.append(headers[check.header])
+        left = _seconds_left(berth)
+        if left is not None and left < 1:
+            return Verdict("IN_PROGRESS", f"{check.name}: this invocation's time ran short; ECS "
+                                          "calls the hook back", CALL_BACK_DELAY)  # fmt: skip
+        bounded = timeout if left is None else min(timeout, left)
+        answer = berth.http.request(check.method, base + check.path, headers, bounded)
+        # Nothing the listener echoes of a secret Berth read is kept or told.
+        results.append((check, redacted(answer, read)))
     return results
 
 

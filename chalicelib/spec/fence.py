@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class StageFence:
     with), role names (BERTH_ENVIRONMENT_ROLLOUT_ROLES)."""
     verify_hook: str | None = None
     """The name of Berth's verification hook Lambda (BERTH_VERIFY_HOOK_FUNCTION)."""
+    test_listeners: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Each environment's test listeners, as origins `scheme://host[:port]`
+    (BERTH_ENVIRONMENT_TEST_LISTENERS): the only addresses a spec's verify.testUrl may name, so
+    the hook sends a smoke header's secret nowhere else. An environment not listed verifies
+    through none."""
 
 
 def environment_map(declared: str) -> dict[str, list[str]]:
@@ -88,6 +94,7 @@ class FenceVariables:
     region: str = ""
     rollout_roles: str = ""
     verify_hook: str = ""
+    test_listeners: str = ""
 
     def fence(self) -> StageFence:
         clusters = environment_clusters(self.clusters)
@@ -131,6 +138,10 @@ class FenceVariables:
                 if len(names) == 2
             },
             verify_hook=self.verify_hook or None,
+            test_listeners={
+                env: frozenset(origin(url) for url in urls)
+                for env, urls in environment_map(self.test_listeners).items()
+            },
         )
 
 
@@ -150,6 +161,7 @@ FENCE_VARIABLES = {
     "BERTH_ACCOUNT": "account",
     "BERTH_ENVIRONMENT_ROLLOUT_ROLES": "rollout_roles",
     "BERTH_VERIFY_HOOK_FUNCTION": "verify_hook",
+    "BERTH_ENVIRONMENT_TEST_LISTENERS": "test_listeners",
 }
 
 
@@ -159,6 +171,20 @@ def fence_from_variables(variables: dict[str, str], region: str | None = None) -
     if not any(values.values()):
         return None
     return FenceVariables(**values, region=region or "").fence()
+
+
+def origin(url: str) -> str:
+    """`url` as the origin it names, `scheme://host[:port]`: host in lower case, the scheme's
+    default port left out, no path (RFC 6454, 4), so two spellings of one listener compare
+    equal."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
 
 
 def _names(listed: str) -> frozenset[str]:

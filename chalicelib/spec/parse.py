@@ -28,6 +28,7 @@ from .rules.schema_init import schema_init_fence_problems, schema_init_problems
 from .rules.service_connect import service_connect_problems
 from .rules.services import dependency_cycle_problems, service_problems
 from .rules.strategies import strategy_fence_problems, strategy_problems
+from .rules.verify_endpoints import verify_endpoint_problems
 
 
 def rule_problems(spec: Spec) -> list[tuple[Path, str]]:
@@ -48,6 +49,7 @@ def fenced_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
         + sidecar_fence_problems(spec, fence)
         + schema_init_fence_problems(spec, fence)
         + strategy_fence_problems(spec, fence)
+        + verify_endpoint_problems(spec, fence)
     )
 
 

@@ -107,7 +107,7 @@ def called_actions() -> set[str]:
         box.renew_clients(BERTH_WIDE_RUN="1")
         both = yaml.safe_load(edited)
         for service in both["services"].values():
-            service["environment"]["BERTH_WIDE"] = "yes"
+            service["environment"]["WIDE_RUN_EDIT"] = "yes"  # any harmless change
         box.upload_spec(yaml.safe_dump(both, sort_keys=False))
         box.run_until_idle()
         # A retired service is deleted; the spec file deleted is looked for in its folder.
@@ -541,3 +541,18 @@ def test_named_resources_carry_the_stage_or_are_owned_by_one_stage():
 def test_the_template_names_no_partition():
     text = (ROOT / "infra" / "resources.yaml").read_text()
     assert "arn:aws:" not in text
+
+
+def test_a_stage_whose_hook_would_be_killed_mid_verification_is_not_packaged():
+    # Issue 28: two calls of the longest verify.timeout (30 s) plus the time to answer must fit.
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert package.hook_timeout(config, "dev") == 90
+    assert package.hook_timeout_problem(config, "dev") is None
+    del config["stages"]["dev"]["lambda_functions"]["verify_rollout"]["lambda_timeout"]
+    assert package.hook_timeout(config, "dev") == 60  # the file's top-level lambda_timeout
+    assert package.hook_timeout_problem(config, "dev") == (
+        "stage dev: verify_rollout times out after 60 s, but a spec may ask for two verification "
+        "calls of 30 s each, then the hook records and answers ECS (10 s): set "
+        "stages.dev.lambda_functions.verify_rollout.lambda_timeout to 70 or more in "
+        ".chalice/config.json"
+    )

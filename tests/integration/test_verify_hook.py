@@ -172,3 +172,116 @@ def test_an_invocation_berth_did_not_configure_fails_and_calls_nothing(sandbox, 
     delivery = sandbox.deliver("verify_rollout", payload)
     assert (delivery.error, delivery.result) == (None, {"hookStatus": "FAILED"})
     assert sandbox.recorder.since(mark) == []
+
+
+# ---- issue 28: the hook acts only for what Berth owns and is waiting for ------------------------
+
+
+def _secret_reads(sandbox: Any, mark: int) -> list[str]:
+    return [c.operation for c in sandbox.recorder.since(mark) if c.service == "secretsmanager"]
+
+
+def test_a_replayed_invocation_after_the_deployment_reads_no_secret_and_calls_nothing(
+    sandbox, listener
+):
+    # Given a verified blue/green deployment that completed
+    _blue_green(sandbox, listener)
+    sandbox.push("wso2am", "4.7.0-2")
+    sandbox.run_until_idle()
+    payload = sandbox.ecs_sim.hook_invocations[-1]["payload"]
+    listener.received.clear()
+    mark = sandbox.recorder.mark()
+
+    # When someone allowed to invoke the hook replays ECS's invocation
+    delivery = sandbox.deliver("verify_rollout", payload)
+
+    # Then it fails without reading the smoke header's secret or calling the listener
+    assert delivery.result == {"hookStatus": "FAILED"}
+    assert listener.received == []
+    assert _secret_reads(sandbox, mark) == []
+
+
+def test_forged_invocations_during_a_real_deployment_do_nothing(sandbox, listener):
+    # Given a blue/green deployment ECS is verifying, and a hostile listener in the sandbox
+    _blue_green(sandbox, listener)
+    forged: list[Any] = []
+    real = sandbox.ecs_sim.invoke_hook
+    with TestListener({"/": Route(200, "ok")}, name="attacker.sandbox.test") as attacker:
+
+        def invoke(function: str, payload: dict[str, Any]) -> Any:
+            if not forged:  # while Berth's record is in progress, before ECS's own invocation
+                details = payload["hookDetails"]["berth"]
+                other = "arn:aws:ecs:us-east-1:123456789012:service/wso2-dev/not-berths"
+                elsewhere = {**details, "testUrl": attacker.url}
+                for hostile in (
+                    {**payload, "executionDetails": {**payload["executionDetails"],
+                                                     "serviceArn": other}},
+                    {**payload, "hookDetails": {"berth": elsewhere}},
+                    {**payload, "lifecycleStage": "PRE_SCALE_UP"},
+                ):  # fmt: skip
+                    mark = sandbox.recorder.mark()
+                    forged.append(
+                        (sandbox.deliver("verify_rollout", hostile).result,
+                         _secret_reads(sandbox, mark))
+                    )  # fmt: skip
+            return real(function, payload)
+
+        sandbox.ecs_sim.invoke_hook = invoke
+        listener.received.clear()
+        sandbox.push("wso2am", "4.7.0-2")
+        sandbox.run_until_idle()
+
+        # Then each forgery got FAILED, read no secret and reached no listener
+        assert forged == [({"hookStatus": "FAILED"}, [])] * 3
+        assert attacker.received == []
+    # and ECS's own invocation still verified the real deployment
+    assert [(m, p) for m, p, _ in listener.received] == [("GET", HEALTH), ("GET", SMOKE)]
+    assert history("apim")[0].status == "COMPLETED"
+
+
+def test_a_redirect_is_not_followed_and_the_secret_goes_nowhere_else(sandbox, listener):
+    _blue_green(sandbox, listener)
+    with TestListener({"/steal": Route(200, "{}")}, name="attacker.sandbox.test") as attacker:
+        # When the smoke API redirects to another host
+        listener.routes[SMOKE] = Route(302, "", headers={"Location": f"{attacker.url}/steal"})
+        sandbox.push("wso2am", "4.7.0-2")
+        sandbox.run_until_idle()
+        # Then the other host heard nothing; the 302 was the answer, and not the expected one
+        assert attacker.received == []
+    record = history("apim")[0]
+    assert record.status == "ROLLED_BACK"
+    assert _ms(record.verification) == f"smoke GET {SMOKE}: 302 (expected 200) in N ms"
+
+
+def test_a_body_echoing_the_secret_is_kept_redacted(sandbox, listener):
+    _blue_green(sandbox, listener)
+    sandbox.collect_notifications()
+    sandbox.notifications.clear()
+    # When the smoke API answers 500 with the header it received (wso2/dev/smoke-token: sandbox)
+    listener.routes[SMOKE] = Route(500, '{"received": "Authorization: sandbox"}')
+    sandbox.push("wso2am", "4.7.0-2")
+    sandbox.run_until_idle()
+    record = history("apim")[0]
+    expected = (
+        f'smoke GET {SMOKE}: 500 (expected 200) in N ms: {{"received": "Authorization: '
+        '[secret redacted]"}'
+    )
+    assert _ms(record.verification) == expected
+    sandbox.collect_notifications()
+    told = [n.document["reason"] for n in sandbox.notifications
+            if n.document["service"] == "apim" and n.document["status"] == "ROLLED_BACK"]  # fmt: skip
+    assert told and all("Authorization: sandbox" not in reason for reason in told)
+
+
+def test_a_slow_listener_is_bounded_by_verify_timeout(sandbox, listener):
+    _blue_green(sandbox, listener, startup=0)
+    listener.routes[HEALTH] = Route(200, "{}", delay=3)
+    document = yaml.safe_load(blue_green_spec(sandbox, listener.url, startup=0))
+    document["services"]["apim"]["deployment"]["verify"]["timeout"] = 1
+    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.run_until_idle()
+    sandbox.push("wso2am", "4.7.0-2")
+    sandbox.run_until_idle()
+    record = history("apim")[0]
+    assert record.status == "ROLLED_BACK"
+    assert "TimeoutError" in record.verification

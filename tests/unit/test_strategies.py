@@ -163,7 +163,9 @@ def test_alarms_are_named_once():
 
 
 def test_the_stage_must_declare_the_environments_rollout_roles_and_hook():
-    fence = FenceVariables(clusters="dev=c", roles="dev=exec", image_repositories="web")
+    # The test listener is declared: only the roles and the hook are missing.
+    fence = FenceVariables(clusters="dev=c", roles="dev=exec", image_repositories="web",
+                           test_listeners="dev=http://x")  # fmt: skip
     deployment = "      strategy: blue-green\n      bakeTime: 0\n      verify: {testUrl: 'http://x', health: /h}\n"
     assert [p.split(": ", 2)[1:] for p in problems(spec_text(deployment, FULL_LB), fence)] == [
         ["services.web.deployment.strategy",
@@ -174,7 +176,7 @@ def test_the_stage_must_declare_the_environments_rollout_roles_and_hook():
          "this stage has no verification hook (BERTH_VERIFY_HOOK_FUNCTION)"],
     ]  # fmt: skip
     fence = FenceVariables(clusters="dev=c", roles="dev=exec", image_repositories="web", rollout_roles="dev=lb,hook", verify_hook="h",
-                           target_groups=f"dev={TG}/blue/*", subnets="dev=subnet-1",
+                           test_listeners="dev=http://x", target_groups=f"dev={TG}/blue/*", subnets="dev=subnet-1",
                            security_groups="dev=sg-1")  # fmt: skip
     [outside] = problems(spec_text(deployment, FULL_LB), fence)
     assert "alternateTargetGroupArn: not a target group of environment dev" in outside
@@ -283,7 +285,7 @@ def test_rendered_requests_pass_botocores_input_validation(strategy):
 def test_the_smoke_headers_secret_is_fenced_like_the_tasks_secrets():
     fence = FenceVariables(clusters="dev=c", roles="dev=exec", image_repositories="web",
                            rollout_roles="dev=lb,hook", verify_hook="h", account="123456789012",
-                           secrets="dev=wso2/dev/")  # fmt: skip
+                           secrets="dev=wso2/dev/", test_listeners="dev=http://x")  # fmt: skip
     secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/prod/token"
     deployment = (
         "      strategy: blue-green\n      bakeTime: 0\n      verify:\n"
