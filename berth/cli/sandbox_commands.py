@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any, TypeVar
 
 import click
@@ -58,6 +62,31 @@ def demo(rollout_seconds: float, show_json: bool) -> None:
         sys.exit(1)
 
 
+@contextmanager
+def _stop_requested() -> Iterator[threading.Event]:
+    """An event that SIGINT (Ctrl-C) or SIGTERM sets, for `sandbox up` to stop between steps.
+
+    A KeyboardInterrupt raised wherever the main thread happens to be, inside a sandbox step,
+    could be swallowed there or leave `up` hanging; a handler that only sets an event lets the
+    loop notice at its next turn and stop cleanly. signal.signal also replaces a SIG_IGN the
+    process inherited (a shell without job control starts background commands ignoring
+    SIGINT). The previous handlers are restored on exit, before the sandbox is torn down.
+    """
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    watched = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, request_stop) for signum in watched}
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            # None: a handler not installed from Python; the default is the closest to it.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
 @sandbox.command()
 @_timeline_options(rollout_seconds=2.0)
 @click.option(
@@ -82,8 +111,6 @@ def up(rollout_seconds: float, show_json: bool, seed: bool) -> None:
     Example:
       berth sandbox up --seed
     """
-    import time
-
     from berth.sandbox.demo import Timeline
     from berth.sandbox.sandbox import Sandbox, example_spec
     from berth.sandbox.seed import seed_example
@@ -105,13 +132,12 @@ def up(rollout_seconds: float, show_json: bool, seed: bool) -> None:
         for key, value in box.env_vars().items():
             click.echo(f"  export {key}={value}")
         click.echo(f"A spec with the sandbox's network: {ready}")
-        click.echo("Ctrl-C stops it.")
-        try:
-            while True:
+        with _stop_requested() as stop:
+            click.echo("Ctrl-C stops it.")
+            while not stop.is_set():
                 if not box.step():
-                    time.sleep(0.2)
-        except KeyboardInterrupt:
-            click.echo("stopped")
+                    stop.wait(0.2)
+        click.echo("stopped")
 
 
 @sandbox.command()
