@@ -46,6 +46,13 @@ class StageFence:
     with), role names (BERTH_ENVIRONMENT_ROLLOUT_ROLES)."""
     verify_hook: str | None = None
     """The name of Berth's verification hook Lambda (BERTH_VERIFY_HOOK_FUNCTION)."""
+    listener_rules: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Each environment's load balancer listener rules (or listeners, for NLBs) that its
+    blue/green, canary and linear deployments may switch: ARNs, or prefixes ending in `*`
+    (BERTH_ENVIRONMENT_LISTENER_RULES); empty: not declared, not checked."""
+    namespaces: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Each environment's Service Connect (Cloud Map) namespaces, names or ARNs
+    (BERTH_ENVIRONMENT_NAMESPACES); empty: not declared, not checked."""
     test_listeners: dict[str, frozenset[str]] = field(default_factory=dict)
     """Each environment's test listeners, as origins `scheme://host[:port]`
     (BERTH_ENVIRONMENT_TEST_LISTENERS): the only addresses a spec's verify.testUrl may name, so
@@ -94,6 +101,8 @@ class FenceVariables:
     region: str = ""
     rollout_roles: str = ""
     verify_hook: str = ""
+    listener_rules: str = ""
+    namespaces: str = ""
     test_listeners: str = ""
 
     def fence(self) -> StageFence:
@@ -138,6 +147,12 @@ class FenceVariables:
                 if len(names) == 2
             },
             verify_hook=self.verify_hook or None,
+            listener_rules={
+                env: frozenset(arns) for env, arns in environment_map(self.listener_rules).items()
+            },
+            namespaces={
+                env: frozenset(names) for env, names in environment_map(self.namespaces).items()
+            },
             test_listeners={
                 env: frozenset(origin(url) for url in urls)
                 for env, urls in environment_map(self.test_listeners).items()
@@ -161,6 +176,8 @@ FENCE_VARIABLES = {
     "BERTH_ACCOUNT": "account",
     "BERTH_ENVIRONMENT_ROLLOUT_ROLES": "rollout_roles",
     "BERTH_VERIFY_HOOK_FUNCTION": "verify_hook",
+    "BERTH_ENVIRONMENT_LISTENER_RULES": "listener_rules",
+    "BERTH_ENVIRONMENT_NAMESPACES": "namespaces",
     "BERTH_ENVIRONMENT_TEST_LISTENERS": "test_listeners",
 }
 

@@ -27,6 +27,7 @@ from .rules.safety import safety_problems
 from .rules.schema_init import schema_init_fence_problems, schema_init_problems
 from .rules.service_connect import service_connect_problems
 from .rules.services import dependency_cycle_problems, service_problems
+from .rules.shared_resources import shared_resource_problems
 from .rules.strategies import strategy_fence_problems, strategy_problems
 from .rules.verify_endpoints import verify_endpoint_problems
 
@@ -50,6 +51,7 @@ def fenced_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
         + schema_init_fence_problems(spec, fence)
         + strategy_fence_problems(spec, fence)
         + verify_endpoint_problems(spec, fence)
+        + shared_resource_problems(spec, fence)
     )
 
 

@@ -164,7 +164,13 @@ def _mount_problems(at: Path, name: str, svc: Service, container: str) -> Proble
     for i, mount in enumerate(svc.mounts_of(name, container)):
         given = i < len(explicit)
         where = _where(at, name, container, "mountPoints", *((i,) if given else ()))
-        if mount.volume not in volumes:
+        if given and mount.volume == KEYSTORE_VOLUME:
+            reason = (
+                f"{KEYSTORE_VOLUME} holds the product's private key: only the keystore-init "
+                "preset writes it and only the product reads it, and Berth mounts it for both"
+            )
+            problems.append(((*where, "volume"), reason))
+        elif mount.volume not in volumes:
             hint = did_you_mean(mount.volume, volumes)
             reason = f"unknown volume {mount.volume!r}{hint}; declare it under volumes"
             problems.append(((*where, "volume") if given else where, reason))
