@@ -159,7 +159,7 @@ def diff_service(stage: Stage, spec: Spec, name: str) -> ServiceDiff:
         launch_type=spec.launch_type_of(name),
         live=live,
         # The services the stage lets this environment take over (BERTH_ENVIRONMENT_ADOPT), as
-        # the upload itself is judged (flows.runs.adoptable).
+        # the upload itself is judged (flows.runs.shared.adoptable).
         adoptable=stage.fence.adoptable.get(spec.environment, frozenset())
         if stage.fence is not None
         else frozenset(),

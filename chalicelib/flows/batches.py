@@ -13,7 +13,7 @@ from chalicelib.values.records import AcceptedSpec, RunOutcome
 
 from .claims import run_of
 from .image_push import deploy_image
-from .runs import start
+from .runs.start import start
 
 
 def on_batch(berth: Berth, event: DeployBatch) -> list[Outcome]:

@@ -18,7 +18,8 @@ from chalicelib.values.records import ACTIVE, AcceptedSpec, DeploymentRecord, He
 from .claims import claim_head, new_run_id, pending_outcome
 from .fanout import open_run, run_id_for, send_batches
 from .lease import ConcurrentChange
-from .runs import reject, start
+from .runs.start import start
+from .runs.steps import reject
 from .sidecars import tracked_sidecar_images
 
 

@@ -16,7 +16,7 @@ from chalicelib.values.records import AcceptedSpec, DeploymentRecord, Image, Tri
 from chalicelib.values.tracks import tag_matches
 
 from .image_push import deploy_image
-from .runs import reject
+from .runs.steps import reject
 
 # How many of a service's records a rollback looks through for its image.
 SEARCHED_RECORDS = 100

@@ -18,7 +18,8 @@ from chalicelib.values.notifications import external_notification
 from chalicelib.values.outcomes import Outcome, ignored
 from chalicelib.values.records import ACTIVE, DeploymentRecord
 
-from .runs import Known, StaleCopy, causes_of, conclude
+from .runs.finish import StaleCopy, causes_of, conclude
+from .runs.shared import Known
 
 IMPAIRED = frozenset(
     {

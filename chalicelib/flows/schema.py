@@ -2,8 +2,9 @@
 
 The schema task of a service's first deployment is a record of the run, of the pseudo-service
 `<service>.schema`, which the service's own record waits for as for a dependency: concluding it
-goes through `runs.conclude`, so a redelivered or out-of-order event announces nothing twice
-and the follow-up (start the service, or skip it with a notification) is the dependencies' own.
+goes through `runs.finish.conclude`, so a redelivered or out-of-order event announces nothing
+twice and the follow-up (start the service, or skip it with a notification) is the dependencies'
+own.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from chalicelib.values.events import EcsTaskStateChange
 from chalicelib.values.outcomes import Outcome, ignored
 from chalicelib.values.records import DeploymentRecord, EventSource
 
-from .runs import conclude
+from .runs.finish import conclude
 
 FAILED_REASON = "the schema task failed; the service was not deployed"
 

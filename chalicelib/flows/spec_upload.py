@@ -30,7 +30,8 @@ from chalicelib.values.outcomes import Outcome, ignored, retired, warned
 from chalicelib.values.records import AcceptedSpec, Head, Image, SpecVersion, Trigger
 from chalicelib.values.tracks import newest_matching, tag_matches
 
-from .runs import Step, adoptable, image_ref, reject, run_steps
+from .runs.shared import adoptable, image_ref
+from .runs.steps import Step, reject, run_steps
 from .sidecars import sidecar_refs, tracked_sidecar_images
 
 SPEC_KEY = re.compile(r"^specs/(?P<env>[a-z][a-z0-9-]{0,30})/[^/]+\.(ya?ml|json)$")

@@ -12,7 +12,7 @@ from chalicelib.rendering.schema_init import schema_owner
 from chalicelib.values.outcomes import Outcome
 from chalicelib.values.records import ACTIVE, DeploymentRecord
 
-from .runs import causes_of, conclude
+from .runs.finish import causes_of, conclude
 from .schema import sweep_schema
 
 

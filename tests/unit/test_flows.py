@@ -149,7 +149,7 @@ def _claim_push(berth, tag: str):
 
 
 def test_a_claim_superseded_before_its_start_never_touches_ecs(deployed):
-    from chalicelib.flows.runs import start
+    from chalicelib.flows.runs.start import start
 
     spec, accepted, older = _claim_push(deployed, "4.7.0-2")
     _claim_push(deployed, "4.7.0-3")  # a newer push claims the service first
@@ -161,7 +161,7 @@ def test_a_claim_superseded_before_its_start_never_touches_ecs(deployed):
 
 
 def test_a_start_waits_while_another_start_holds_the_service(deployed):
-    from chalicelib.flows.runs import start
+    from chalicelib.flows.runs.start import start
 
     spec, accepted, record = _claim_push(deployed, "4.7.0-2")
     head = deployed.store.get_head("dev", "apim")
@@ -188,7 +188,7 @@ def test_the_lease_of_a_start_that_died_is_taken_over(deployed):
     from datetime import timedelta
 
     from chalicelib.flows.lease import START_LEASE
-    from chalicelib.flows.runs import start
+    from chalicelib.flows.runs.start import start
 
     spec, accepted, record = _claim_push(deployed, "4.7.0-2")
     head = deployed.store.get_head("dev", "apim")
@@ -204,7 +204,7 @@ def test_a_second_delivery_waits_for_the_start_lease_its_own_claim_holds(deploye
     # Without an idempotency table, a redelivered push can find its own record's claim being
     # started by the first delivery: it must wait, not start the same record a second time.
     from chalicelib.flows.lease import lease_until_invocation_ends
-    from chalicelib.flows.runs import start
+    from chalicelib.flows.runs.start import start
 
     spec, accepted, record = _claim_push(deployed, "4.7.0-2")
     head = deployed.store.get_head("dev", "apim")

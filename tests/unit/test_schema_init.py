@@ -9,7 +9,7 @@ from botocore.validate import ParamValidator
 
 from berth.stages import stage_fence
 from chalicelib.errors import SpecError
-from chalicelib.flows.runs import Step, with_schema_steps
+from chalicelib.flows.runs.steps import Step, with_schema_steps
 from chalicelib.rendering.images import ImageRef
 from chalicelib.rendering.schema_init import (
     needs_schema_init,

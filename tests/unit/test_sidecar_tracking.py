@@ -162,7 +162,7 @@ def test_a_product_push_keeps_the_sidecars_tracked_image(running):
 
 
 def test_a_failed_sidecar_deployment_leaves_the_head_on_the_previous_sidecar_image(running):
-    from chalicelib.flows.runs import fail
+    from chalicelib.flows.runs.finish import fail
 
     pushed(running, "berth-keystore-init", "1.0.1", timedelta(hours=1))
     head = running.store.get_head("dev", "apim")
