@@ -1,0 +1,67 @@
+"""Issue 28: what several services share stays inside its environment (listener rules, the
+Service Connect namespace), and the keystore volume holding APIM's private key is mounted only
+where Berth mounts it."""
+
+from __future__ import annotations
+
+from chalicelib.spec.fence import FenceVariables
+from tests.unit.test_containers import problems as container_problems
+from tests.unit.test_containers import with_sidecar
+from tests.unit.test_strategies import FULL_LB, RULE, TG, problems, spec_text
+
+DEV_RULES = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/lb/*"
+PROD_RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/apim-prod/1/2/3"
+
+
+def fence(**more: str) -> FenceVariables:
+    given = {
+        "clusters": "dev=c", "roles": "dev=exec", "image_repositories": "web",
+        "verify_hook": "h", "rollout_roles": "dev=lb,hook",
+        "target_groups": f"dev={TG}/blue/*,{TG}/green/*", "subnets": "dev=subnet-1",
+        "security_groups": "dev=sg-1", **more,
+    }  # fmt: skip
+    return FenceVariables(**given)
+
+
+BLUE_GREEN = "      strategy: blue-green\n      bakeTime: 0\n"
+
+
+def test_the_environments_own_listener_rules_are_accepted():
+    rules = fence(listener_rules=f"dev={DEV_RULES};prod={PROD_RULE}")
+    assert problems(spec_text(BLUE_GREEN, FULL_LB), rules) == []
+
+
+def test_another_environments_listener_rule_is_refused():
+    balancer = FULL_LB.replace(f"productionListenerRule: {RULE}/01", f"productionListenerRule: {PROD_RULE}")
+    found = problems(spec_text(BLUE_GREEN, balancer), fence(listener_rules=f"dev={DEV_RULES}"))
+    assert [p.split(": ", 1)[1] for p in found] == [
+        f"services.web.loadBalancer.productionListenerRule: {PROD_RULE} is not a listener rule of "
+        f"environment dev ({DEV_RULES}; BERTH_ENVIRONMENT_LISTENER_RULES): a deployment switches "
+        "only its own environment's traffic"
+    ]
+
+
+def test_another_environments_namespace_is_refused():
+    text = spec_text(BLUE_GREEN, FULL_LB).replace(
+        "network: {", "serviceConnect: {namespace: wso2-prod.local}\nnetwork: {"
+    )
+    declared = fence(namespaces="dev=wso2-dev.local;prod=wso2-prod.local")
+    assert [p.split(": ", 1)[1] for p in problems(text, declared)] == [
+        "serviceConnect.namespace: wso2-prod.local is not a Service Connect namespace of "
+        "environment dev (wso2-dev.local; BERTH_ENVIRONMENT_NAMESPACES): services join only "
+        "their own environment's namespace"
+    ]
+    assert problems(text.replace("wso2-prod.local", "wso2-dev.local"), declared) == []
+
+
+def test_no_sidecar_may_mount_the_keystore_volume():
+    tail = {
+        "image": "busybox:1.36@sha256:" + "a" * 64,
+        "essential": False,
+        "mountPoints": [{"volume": "berth-keystores", "path": "/steal"}],
+    }
+    assert container_problems(with_sidecar("tail", tail)) == [
+        "services.apim.containers.tail.mountPoints[0].volume: berth-keystores holds the "
+        "product's private key: only the keystore-init preset writes it and only the product "
+        "reads it, and Berth mounts it for both"
+    ]
