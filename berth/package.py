@@ -17,6 +17,7 @@ from berth.sandbox.infra import load_template
 from berth.stages import stage_variables
 from chalicelib.decisions.verification import ANSWER_MARGIN_SECONDS
 from chalicelib.spec.deployment import VERIFY_TIMEOUT_MAX
+from chalicelib.spec.fence import environment_map
 from chalicelib.values import triggers
 
 # The environments' clusters when a stage in .chalice/config.json names none.
@@ -96,6 +97,36 @@ def hook_network_problem(config: dict[str, Any], stage: str) -> str | None:
     )
 
 
+SHARING_VARIABLE = "BERTH_SHARES_CLUSTERS_WITH"
+
+
+def _bound_clusters(config: dict[str, Any], stage: str) -> set[str]:
+    declared = stage_variables(stage, config).get("BERTH_ENVIRONMENT_CLUSTERS", "")
+    return {c for _, names in environment_map(declared).items() for c in names}
+
+
+def shared_cluster_problem(config: dict[str, Any], stage: str) -> str | None:
+    """Why `stage` cannot be packaged as it is: another stage of the same configuration binds
+    one of its clusters and the operator did not say that is meant. Two stages on one cluster
+    keep to their own services by the berth:stage tag (their policies condition UpdateService
+    and DeleteService on it), but one stage by mistake deploying where another does is what an
+    operator should have to state (BERTH_SHARES_CLUSTERS_WITH=<stage>,...)."""
+    mine = _bound_clusters(config, stage)
+    declared = stage_variables(stage, config).get(SHARING_VARIABLE, "")
+    allowed = {s.strip() for s in declared.split(",") if s.strip()}
+    for other in sorted(config.get("stages", {})):
+        shared = mine & _bound_clusters(config, other) if other != stage else set()
+        if shared and other not in allowed:
+            return (
+                f"stage {stage} binds cluster(s) {', '.join(sorted(shared))}, which stage {other} "
+                f"binds too (BERTH_ENVIRONMENT_CLUSTERS): give each stage its own clusters, or "
+                f'say it is meant with "{SHARING_VARIABLE}": "{other}" in stages.{stage}.'
+                "environment_variables (each stage then changes only services tagged "
+                "berth:stage for it)"
+            )
+    return None
+
+
 # Chalice's default function timeout (chalice's config documentation, `lambda_timeout`: 60).
 CHALICE_DEFAULT_TIMEOUT = 60
 # Both verification calls at the spec's longest timeout, then recording and answering ECS.
@@ -173,7 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.stage not in config.get("stages", {}):
         parser.error(f"{args.config} has no stage {args.stage!r}")
     for problem in (hook_network_problem(config, args.stage),
-                    hook_timeout_problem(config, args.stage)):  # fmt: skip
+                    hook_timeout_problem(config, args.stage),
+                    shared_cluster_problem(config, args.stage)):  # fmt: skip
         if problem is not None:
             parser.error(problem)
     resources = load_template(args.resources)

@@ -53,6 +53,12 @@ class Settings(Model):
         the Lambdas' own region."""
         return fence_from_variables(self.fence_variables, self.region)
 
+    @property
+    def stage(self) -> str | None:
+        """The stage's name (BERTH_STAGE), which Berth's ownership tags carry."""
+        fence = self.fence
+        return fence.stage if fence is not None else None
+
     @field_validator("log_retention_days")
     @classmethod
     def _known_retention(cls, value: int) -> int:

@@ -53,8 +53,18 @@ _CONDITIONS: dict[str, Callable[[str, str], bool]] = {
 }
 
 
+def _null_holds(keys: dict[str, Any], context: dict[str, str]) -> bool:
+    # IAM user guide, "Condition operator to check existence of condition keys": Null "true"
+    # holds when the key is absent from the request, "false" when it is present.
+    return all((context.get(k) is None) == (str(w).lower() == "true") for k, w in keys.items())
+
+
 def _condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
     for operator, keys in condition.items():
+        if operator == "Null":
+            if not _null_holds(keys, context):
+                return False
+            continue
         test = _CONDITIONS.get(operator)
         if test is None:
             return False  # an operator this evaluator does not know: fail closed
@@ -89,9 +99,18 @@ def _s3_requests(operation: str, params: dict[str, Any]) -> list[Request]:
     return [Request(action, f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
 
 
+ResourceTags = Callable[[str], dict[str, str]]
+"""The tags of an existing resource, by ARN (empty when it has none or does not exist)."""
+
+
+def _no_tags(arn: str) -> dict[str, str]:
+    return {}
+
+
 def requests_of(
-    service: str, operation: str, params: dict[str, Any], region: str, account: str
-) -> list[Request]:
+    service: str, operation: str, params: dict[str, Any], region: str, account: str, *,
+    resource_tags: ResourceTags = _no_tags,
+) -> list[Request]:  # fmt: skip
     """What IAM authorizes for one call (Service Authorization Reference, per service)."""
     arn = f"arn:aws:{{}}:{region}:{account}:{{}}"
     if service == "dynamodb" and operation == "TransactWriteItems":
@@ -143,7 +162,7 @@ def requests_of(
         group = arn.format("logs", f"log-group:{params['logGroupName']}")
         return [Request(f"logs:{operation}", group)]
     if service == "ecs":
-        return _ecs_requests(operation, params, arn)
+        return _ecs_requests(operation, params, arn, resource_tags)
     raise ValueError(f"no IAM model for {service}:{operation}: add one before Berth calls it")
 
 
@@ -172,7 +191,9 @@ def _preflight_requests(
     ]
 
 
-def _ecs_requests(operation: str, params: dict[str, Any], arn: str) -> list[Request]:
+def _ecs_requests(
+    operation: str, params: dict[str, Any], arn: str, resource_tags: ResourceTags = _no_tags
+) -> list[Request]:
     action = f"ecs:{operation}"
     cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
 
@@ -180,9 +201,26 @@ def _ecs_requests(operation: str, params: dict[str, Any], arn: str) -> list[Requ
         return arn.format("ecs", f"service/{cluster}/{name.rsplit('/', 1)[-1]}")
 
     requests: list[Request] = []
-    if operation in ("CreateService", "UpdateService", "DeleteService"):
-        name = params.get("serviceName") or params["service"]
-        requests.append(Request(action, service_arn(name)))
+    if operation == "CreateService":
+        # Tags given on create are the request's (aws:RequestTag/<key>: Service Authorization
+        # Reference, Amazon ECS, CreateService condition keys; ECS developer guide, "Control
+        # access to Amazon ECS resources using resource tags").
+        tags = {f"aws:RequestTag/{t['key']}": t["value"] for t in params.get("tags") or []}
+        requests.append(Request(action, service_arn(params["serviceName"]), tags))
+    elif operation == "TagResource":
+        # A live service's tags, added (Service Authorization Reference, Amazon ECS,
+        # TagResource: aws:RequestTag/<key> for the tags given, aws:ResourceTag/<key> for the
+        # service's own).
+        target = str(params["resourceArn"])
+        context = {f"aws:RequestTag/{t['key']}": t["value"] for t in params.get("tags") or []}
+        context.update({f"aws:ResourceTag/{k}": v for k, v in resource_tags(target).items()})
+        requests.append(Request(action, target, context))
+    elif operation in ("UpdateService", "DeleteService"):
+        # The service's own tags (aws:ResourceTag/<key>: the same reference, UpdateService and
+        # DeleteService on resource type service).
+        target = service_arn(params["service"])
+        tags = {f"aws:ResourceTag/{k}": v for k, v in resource_tags(target).items()}
+        requests.append(Request(action, target, tags))
     elif operation == "DescribeServices":
         requests += [Request(action, service_arn(s)) for s in params["services"]]
     elif operation == "DescribeClusters":
@@ -242,6 +280,16 @@ class PolicyEnforcer:
     def __post_init__(self) -> None:
         self.policy = json.loads((POLICIES / f"policy-{self.stage}.json").read_text())
 
+    def _ecs_tags(self, arn: str) -> dict[str, str]:
+        """A service's tags as the sandbox's moto backend (in this process) holds them."""
+        from moto.ecs.models import ecs_backends
+
+        try:
+            tags = ecs_backends[self.account][self.region].list_tags_for_resource(arn)
+        except Exception:  # no such service: no tags, as AWS has none to condition on
+            return {}
+        return {str(t["key"]): str(t["value"]) for t in tags or []}
+
     def attach(self, session: Any) -> Any:
         session.events.register("before-parameter-build", self._authorize)
         session.events.register("after-call.s3.GetObject", self._hide_missing_keys)
@@ -265,7 +313,11 @@ class PolicyEnforcer:
         service = model.service_model.service_name
         if service == "s3" and "Bucket" in params:
             self._last_bucket = str(params["Bucket"])
-        for request in requests_of(service, model.name, dict(params), self.region, self.account):
+        requests = requests_of(
+            service, model.name, dict(params), self.region, self.account,
+            resource_tags=self._ecs_tags,
+        )  # fmt: skip
+        for request in requests:
             if not allowed(self.policy, request):
                 self.denied.append(request)
                 role = f"berth-{self.stage}-lambda"

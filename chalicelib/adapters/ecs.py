@@ -62,6 +62,14 @@ class Ecs:
     def update_service(self, request: dict[str, Any]) -> Applied:
         return _applied(self.ecs.update_service(**request)["service"])
 
+    @aws_errors("TagResource")
+    def tag_service(self, arn: str, tags: dict[str, str]) -> None:
+        """Add `tags` to a live service (ECS API reference, TagResource: existing tags not
+        named are left as they are)."""
+        self.ecs.tag_resource(
+            resourceArn=arn, tags=[{"key": k, "value": v} for k, v in sorted(tags.items())]
+        )
+
     @aws_errors("UpdateService")
     def scale_to_zero(self, cluster: str, name: str) -> None:
         self.ecs.update_service(cluster=cluster, service=name, desiredCount=0)

@@ -14,6 +14,8 @@ ChangeKind = Literal["none", "settings", "revision", "create", "refuse"]
 
 
 ENVIRONMENT_TAG = "berth:environment"
+STAGE_TAG = "berth:stage"
+SERVICE_TAG = "berth:service"
 
 
 @dataclass(frozen=True)
@@ -136,17 +138,23 @@ def service_update(settings: dict[str, Any], live: LiveService) -> dict[str, Any
 
 
 def ownership_problem(
-    live: LiveService, environment: str, adoptable: frozenset[str] = frozenset()
+    live: LiveService,
+    environment: str,
+    adoptable: frozenset[str] = frozenset(),
+    stage: str | None = None,
 ) -> str | None:
     """Why Berth must not touch a live service: it did not create it for this environment (its
     CreateService tags the service berth:environment), so it is another team's or another
     environment's, whatever a spec says. An untagged service the operator lists for the
     environment's adoption (`adoptable`: `cluster/service` names, BERTH_ENVIRONMENT_ADOPT) may be
-    taken over; a service tagged for another environment never is."""
+    taken over; a service tagged for another environment never is. With the stage known, the
+    service must also be tagged berth:stage for it: two stages may bind the same cluster and
+    environment, and one must never change or retire what the other deploys (the stage's IAM
+    policy conditions UpdateService and DeleteService on the same tag)."""
     owner = live.tags.get(ENVIRONMENT_TAG)
-    if owner == environment:
-        return None
     name = live.arn.rsplit(":service/", 1)[-1]
+    if owner == environment:
+        return _stage_problem(live, name, stage)
     if owner is None and name in adoptable:
         return None
     if owner is None:
@@ -161,6 +169,35 @@ def ownership_problem(
     )
 
 
+def _stage_problem(live: LiveService, name: str, stage: str | None) -> str | None:
+    owner = live.tags.get(STAGE_TAG)
+    if stage is None or owner == stage:
+        return None
+    if owner is None:
+        return (
+            f"the live service {name} has no {STAGE_TAG} tag, and Berth's stage {stage} changes "
+            "only services it created; tag the service "
+            f"{STAGE_TAG}={stage} to hand it over to this stage"
+        )
+    return (
+        f"the live service {name} belongs to Berth's stage {owner} ({STAGE_TAG}); stage "
+        f"{stage} cannot change or retire it"
+    )
+
+
+def adoption_tags(
+    live: LiveService | None, environment: str, name: str, stage: str | None
+) -> dict[str, str]:
+    """The ownership tags an adopted service (one `ownership_problem` let through without
+    Berth's tags) still lacks; empty for a service Berth created."""
+    if live is None:
+        return {}
+    wanted = {ENVIRONMENT_TAG: environment, SERVICE_TAG: name}
+    if stage is not None:
+        wanted[STAGE_TAG] = stage
+    return {k: v for k, v in wanted.items() if live.tags.get(k) != v}
+
+
 def classify_change(
     *,
     environment: str,
@@ -170,12 +207,13 @@ def classify_change(
     live: LiveService | None,
     live_task_definition: dict[str, Any] | None,
     adoptable: frozenset[str] = frozenset(),
+    stage: str | None = None,
 ) -> ServiceChange:
     """Compare what Berth renders for a service with what ECS runs (`settings`: the owned ones;
     `adoptable`: the untagged services the environment may take over)."""
     if live is None:
         return ServiceChange("create", "the service does not exist yet")
-    owned = ownership_problem(live, environment, adoptable)
+    owned = ownership_problem(live, environment, adoptable, stage)
     if owned is not None:
         return ServiceChange("refuse", owned, "cluster")
     if live.launch_type and live.launch_type != launch_type:

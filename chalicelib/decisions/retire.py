@@ -32,12 +32,13 @@ def retirement(
     live: LiveService | None,
     retired_before: Retirement | None,
     adoptable: frozenset[str] = frozenset(),
+    stage: str | None = None,
 ) -> RetireAction:
     """What to do for `name` retired `how`, given the live service and how the previous
     accepted spec retired it (None: it did not)."""
     if live is None:
         return RetireAction("none", f"{name} does not run; nothing to retire")
-    owned = ownership_problem(live, environment, adoptable)
+    owned = ownership_problem(live, environment, adoptable, stage)
     if owned is not None:
         return RetireAction("refuse", owned)
     if how == "delete":

@@ -282,6 +282,7 @@ def plan(
             launch_type=spec.launch_type_of(name),
             live=live,
             adoptable=adoptable(berth, spec.environment),
+            stage=berth.settings.stage,
             live_task_definition=berth.ecs.task_definition(live.task_definition_arn)
             if live is not None and live.task_definition_arn
             else None,
@@ -314,6 +315,7 @@ def _plan_retirements(
             live=berth.ecs.service(spec.cluster, name),
             retired_before=before.retire.get(name) if before is not None else None,
             adoptable=adoptable(berth, spec.environment),
+            stage=berth.settings.stage,
         )
         if action.kind == "refuse":
             errors.append(f"retire.{name}: {action.reason}")

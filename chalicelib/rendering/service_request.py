@@ -104,9 +104,13 @@ def create_service_request(
     task_definition_arn: str,
     client_token: str,
     roles: RolloutRoles | None = None,
+    *,
+    stage: str | None = None,
 ) -> dict[str, Any]:
-    """The CreateService input for a service Berth creates (tagged as Berth's). The client token
-    makes a retried CreateService for the same deployment record idempotent."""
+    """The CreateService input for a service Berth creates (tagged as Berth's, for `stage` when
+    the stage is known). The client token makes a retried CreateService for the same deployment
+    record idempotent."""
+    stage_tag = [{"key": "berth:stage", "value": stage}] if stage else []
     return {
         "cluster": spec.cluster,
         "serviceName": name,
@@ -118,6 +122,7 @@ def create_service_request(
         "tags": [
             {"key": "berth:environment", "value": spec.environment},
             {"key": "berth:service", "value": name},
+            *stage_tag,
         ],
         "clientToken": client_token,
         **render_service_settings(spec, name, roles),

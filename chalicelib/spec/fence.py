@@ -53,6 +53,9 @@ class StageFence:
     namespaces: dict[str, frozenset[str]] = field(default_factory=dict)
     """Each environment's Service Connect (Cloud Map) namespaces, names or ARNs
     (BERTH_ENVIRONMENT_NAMESPACES); empty: not declared, not checked."""
+    stage: str | None = None
+    """The stage's own name (BERTH_STAGE): what Berth creates is tagged berth:stage with it, and
+    a service tagged for another stage, or not for this one, is never changed or retired."""
     test_listeners: dict[str, frozenset[str]] = field(default_factory=dict)
     """Each environment's test listeners, as origins `scheme://host[:port]`
     (BERTH_ENVIRONMENT_TEST_LISTENERS): the only addresses a spec's verify.testUrl may name, so
@@ -104,6 +107,7 @@ class FenceVariables:
     listener_rules: str = ""
     namespaces: str = ""
     test_listeners: str = ""
+    stage: str = ""
 
     def fence(self) -> StageFence:
         clusters = environment_clusters(self.clusters)
@@ -147,6 +151,7 @@ class FenceVariables:
                 if len(names) == 2
             },
             verify_hook=self.verify_hook or None,
+            stage=self.stage or None,
             listener_rules={
                 env: frozenset(arns) for env, arns in environment_map(self.listener_rules).items()
             },
@@ -179,6 +184,7 @@ FENCE_VARIABLES = {
     "BERTH_ENVIRONMENT_LISTENER_RULES": "listener_rules",
     "BERTH_ENVIRONMENT_NAMESPACES": "namespaces",
     "BERTH_ENVIRONMENT_TEST_LISTENERS": "test_listeners",
+    "BERTH_STAGE": "stage",
 }
 
 

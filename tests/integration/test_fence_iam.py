@@ -80,12 +80,22 @@ def test_a_task_role_mounts_only_its_environments_file_systems(stage):
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_ecs_service_actions_are_granted_only_on_the_environments_clusters(stage):
     clusters = sorted(set().union(*stage_fence(stage, overrides={}).clusters.values()))
-    statement = policy(stage)["ServicesOfTheEnvironmentsClusters"]
-    assert statement["Resource"] == [f"arn:*:ecs:*:*:service/{c}/*" for c in clusters]
+    resources = [f"arn:*:ecs:*:*:service/{c}/*" for c in clusters]
+    granting = {"ServicesOfTheEnvironmentsClusters", "CreateServicesTaggedForThisStage",
+                "ChangeOnlyThisStagesServices", "AdoptServicesNoStageOwns"}  # fmt: skip
+    for sid in granting:
+        assert policy(stage)[sid]["Resource"] == resources, sid
+    # Issue 28: creating and changing are conditioned on the stage's own berth:stage tag.
+    assert policy(stage)["CreateServicesTaggedForThisStage"]["Condition"] == {
+        "StringEquals": {"aws:RequestTag/berth:stage": stage}
+    }
+    assert policy(stage)["ChangeOnlyThisStagesServices"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/berth:stage": stage}
+    }
     # No other statement grants a service action.
     for sid, other in policy(stage).items():
         actions = [other["Action"]] if isinstance(other["Action"], str) else other["Action"]
-        if sid != "ServicesOfTheEnvironmentsClusters":
+        if sid not in granting:
             assert not {"ecs:CreateService", "ecs:UpdateService"} & set(actions), sid
 
 

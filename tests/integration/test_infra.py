@@ -156,7 +156,9 @@ def test_stage_policies_differ_only_in_the_stage():
             text = text.replace(name, kept)
         return text
 
-    assert apart(dev).replace("-dev", "-prod") == apart(prod)
+    # The berth:stage conditions name the stage itself (issue 28).
+    staged = apart(dev).replace("-dev", "-prod").replace('berth:stage": "dev"', 'berth:stage": "prod"')
+    assert staged == apart(prod)
 
 
 def test_the_policies_name_no_partition():
@@ -555,4 +557,17 @@ def test_a_stage_whose_hook_would_be_killed_mid_verification_is_not_packaged():
         "calls of 30 s each, then the hook records and answers ECS (10 s): set "
         "stages.dev.lambda_functions.verify_rollout.lambda_timeout to 70 or more in "
         ".chalice/config.json"
+    )
+
+
+def test_two_stages_on_one_cluster_must_say_so():
+    # Issue 28: the shipped stages bind the same clusters and say so; without that, refused.
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert package.shared_cluster_problem(config, "dev") is None
+    del config["stages"]["dev"]["environment_variables"]["BERTH_SHARES_CLUSTERS_WITH"]
+    assert package.shared_cluster_problem(config, "dev") == (
+        "stage dev binds cluster(s) wso2-dev, wso2-prod, which stage prod binds too "
+        "(BERTH_ENVIRONMENT_CLUSTERS): give each stage its own clusters, or say it is meant with "
+        '"BERTH_SHARES_CLUSTERS_WITH": "prod" in stages.dev.environment_variables (each stage '
+        "then changes only services tagged berth:stage for it)"
     )

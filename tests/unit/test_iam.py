@@ -12,6 +12,7 @@ from tests.conftest import ROOT
 POLICY = json.loads((ROOT / ".chalice" / "policy-dev.json").read_text())
 ACCOUNT, REGION = "123456789012", "us-east-1"
 TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+DEV_STAGES = {"aws:ResourceTag/berth:stage": "dev"}
 
 
 @pytest.mark.parametrize(
@@ -28,11 +29,20 @@ TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
         (Request("events:PutEvents", "arn:aws:events:us-east-1:1:event-bus/default", {"events:source": "berth"}), True),
         (Request("events:PutEvents", "arn:aws:events:us-east-1:1:event-bus/default", {"events:source": "aws.ecr"}), False),
         (Request("events:PutEvents", "arn:aws:events:us-east-1:1:event-bus/other", {"events:source": "berth"}), False),
-        (Request("ecs:UpdateService", "arn:aws:ecs:us-east-1:1:service/wso2-dev/apim"), True),
+        (Request("ecs:UpdateService", "arn:aws:ecs:us-east-1:1:service/wso2-dev/apim", DEV_STAGES), True),
+        # Issue 28: only the stage's own services (berth:stage), whatever the cluster.
+        (Request("ecs:UpdateService", "arn:aws:ecs:us-east-1:1:service/wso2-dev/apim"), False),
+        (Request("ecs:UpdateService", "arn:aws:ecs:us-east-1:1:service/wso2-prod/apim",
+                 {"aws:ResourceTag/berth:stage": "prod"}), False),
+        (Request("ecs:DeleteService", "arn:aws:ecs:us-east-1:1:service/wso2-prod/apim",
+                 {"aws:ResourceTag/berth:stage": "prod"}), False),
+        (Request("ecs:CreateService", "arn:aws:ecs:us-east-1:1:service/wso2-dev/apim",
+                 {"aws:RequestTag/berth:stage": "dev"}), True),
+        (Request("ecs:CreateService", "arn:aws:ecs:us-east-1:1:service/wso2-dev/apim"), False),
         (Request("ecs:UpdateService", "arn:aws:ecs:us-east-1:1:service/payments/apim"), False),
         (Request("ecs:CreateService", "arn:aws:ecs:us-east-1:1:service/shared/apim"), False),
         (Request("ecs:DescribeServices", "arn:aws:ecs:us-east-1:1:service/wso2-prod/apim"), True),
-        (Request("ecs:DeleteService", "arn:aws:ecs:us-east-1:1:service/wso2-dev/apim"), True),
+        (Request("ecs:DeleteService", "arn:aws:ecs:us-east-1:1:service/wso2-dev/apim", DEV_STAGES), True),
         (Request("ecs:DeleteService", "arn:aws:ecs:us-east-1:1:service/payments/apim"), False),
         (Request("iam:PassRole", "arn:aws:iam::1:role/berth-task-dev-dev", TASKS), True),
         (Request("iam:PassRole", "arn:aws:iam::1:role/berth-task-execution-dev-prod", TASKS), True),

@@ -12,7 +12,12 @@ import uuid
 from typing import Any
 
 from chalicelib.context import Berth
-from chalicelib.decisions.changes import owned_settings, ownership_problem, service_update
+from chalicelib.decisions.changes import (
+    adoption_tags,
+    owned_settings,
+    ownership_problem,
+    service_update,
+)
 from chalicelib.errors import AwsCallFailed
 from chalicelib.rendering.comparison import same_task_definition
 from chalicelib.rendering.schema_init import schema_group, schema_owner
@@ -231,7 +236,9 @@ def _start(
     try:
         live = berth.ecs.service(spec.cluster, name)
         owned = (
-            ownership_problem(live, spec.environment, adoptable(berth, spec.environment))
+            ownership_problem(
+                live, spec.environment, adoptable(berth, spec.environment), berth.settings.stage
+            )
             if live is not None
             else None
         )
@@ -240,6 +247,11 @@ def _start(
                 berth, record, reason="the service is not this environment's; nothing changed",
                 errors=[owned], source=record.trigger.kind,
             ), False  # fmt: skip
+        claim = adoption_tags(live, spec.environment, name, berth.settings.stage)
+        if live is not None and claim:
+            # An untagged service the operator lists for adoption: tagged as this stage's and
+            # environment's first, so the stage's policy lets Berth change it from now on.
+            berth.ecs.tag_service(live.arn, claim)
         live_definition = (
             berth.ecs.task_definition(live.task_definition_arn)
             if live is not None and live.task_definition_arn
@@ -255,7 +267,9 @@ def _start(
             arn = berth.ecs.register(rendered)
         if live is None:
             token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{record.target}/{record.record_id}"))
-            request = create_service_request(spec, name, arn, token, roles)
+            request = create_service_request(
+                spec, name, arn, token, roles, stage=berth.settings.stage
+            )
             applied = berth.ecs.create_service(request)
         else:
             applied = berth.ecs.update_service(_update_request(spec, record, arn, live, roles))
