@@ -23,7 +23,7 @@ from chalicelib.rendering.strategies import RolloutRoles, rollout_roles
 from chalicelib.rendering.task_definition import log_groups, render_task_definition
 from chalicelib.spec.model import Spec
 from chalicelib.values.live import Applied, LiveService
-from chalicelib.values.notifications import RECORDED_ERRORS, shortened
+from chalicelib.values.notifications.envelope import RECORDED_ERRORS, shortened
 from chalicelib.values.outcomes import ACTION_OF, Outcome, ignored
 from chalicelib.values.records import (
     ACTIVE,
