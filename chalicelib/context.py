@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.secrets import Secrets
     from chalicelib.adapters.sns import Notifier
     from chalicelib.adapters.store import Store
-    from chalicelib.values.notifications import Notification, NotificationStatus
+    from chalicelib.values.notifications.envelope import Notification, NotificationStatus
     from chalicelib.values.records import DeploymentRecord, EventSource
 
 # Adapters are imported when first built, and notifications when first told: an ECS event's
@@ -141,7 +141,7 @@ class Berth:
         if tally is None:
             return False
         if tally.remaining <= 0:
-            from chalicelib.values.notifications import run_finished_notification
+            from chalicelib.values.notifications.runs import run_finished_notification
 
             summary = run_finished_notification(tally, self.clock())
             self.notifier.publish(summary)
@@ -173,7 +173,7 @@ class Berth:
             )  # fmt: skip
             if self.count_in_run(record.run_id, outcome):
                 return None
-        from chalicelib.values.notifications import for_record
+        from chalicelib.values.notifications.deployments import for_record
 
         note = for_record(record, status, source, self.clock(), skipped)
         self.notifier.publish(note)

@@ -686,7 +686,7 @@ def put_event(
 
 
 def _text_of(document: dict[str, Any]) -> str:
-    from chalicelib.values.notifications import Notification
+    from chalicelib.values.notifications.envelope import Notification
 
     return Notification.model_validate(document).text()
 

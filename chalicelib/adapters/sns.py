@@ -1,4 +1,4 @@
-"""The notification topic: publish what `notifications.sns_message` built."""
+"""The notification topic: publish what `notifications.envelope.sns_message` built."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.values.notifications import Notification, sns_message
+from chalicelib.values.notifications.envelope import Notification, sns_message
 
 from . import as_aws_failure
 

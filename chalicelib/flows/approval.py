@@ -13,7 +13,7 @@ from chalicelib.context import Berth, logger
 from chalicelib.decisions.approval import Gate, NotWaiting, approval_of, gate
 from chalicelib.errors import AwsCallFailed
 from chalicelib.values.events import LifecycleHookInvocation
-from chalicelib.values.notifications import approval_wanted_notification
+from chalicelib.values.notifications.alerts import approval_wanted_notification
 from chalicelib.values.records import DeploymentRecord
 
 

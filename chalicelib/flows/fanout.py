@@ -18,7 +18,7 @@ from typing import Any
 from chalicelib.context import Berth
 from chalicelib.decisions.fanout import batches
 from chalicelib.spec.model import Spec
-from chalicelib.values.notifications import run_started_notification
+from chalicelib.values.notifications.runs import run_started_notification
 from chalicelib.values.outcomes import Outcome
 from chalicelib.values.records import RunTally, Trigger
 

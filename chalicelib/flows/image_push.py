@@ -8,10 +8,8 @@ from chalicelib.decisions.push import RunningImage, Verdict, ecr_problem, judge_
 from chalicelib.spec.model import Spec
 from chalicelib.values.events import EcrImageAction
 from chalicelib.values.live import EcrImage
-from chalicelib.values.notifications import (
-    ignored_push_notification,
-    running_image_deleted_notification,
-)
+from chalicelib.values.notifications.alerts import running_image_deleted_notification
+from chalicelib.values.notifications.deployments import ignored_push_notification
 from chalicelib.values.outcomes import Outcome, ignored, warned
 from chalicelib.values.records import ACTIVE, AcceptedSpec, DeploymentRecord, Head, Image, Trigger
 

@@ -14,7 +14,7 @@ from chalicelib.context import Berth, logger
 from chalicelib.decisions.stages import explained, stage_line, with_line
 from chalicelib.decisions.transitions import Conclude, Ignore, RollBack, transition_for
 from chalicelib.values.events import EcsDeploymentStateChange, EcsServiceAction
-from chalicelib.values.notifications import external_notification
+from chalicelib.values.notifications.deployments import external_notification
 from chalicelib.values.outcomes import Outcome, ignored
 from chalicelib.values.records import ACTIVE, DeploymentRecord
 

@@ -21,7 +21,7 @@ from chalicelib.spec.located import path_text
 from chalicelib.spec.model import Spec
 from chalicelib.spec.parse import MAX_FILE_READ, parse_spec
 from chalicelib.values.events import SpecObject
-from chalicelib.values.notifications import (
+from chalicelib.values.notifications.alerts import (
     removed_service_notification,
     retired_notification,
     spec_file_deleted_notification,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.decisions.fanout import batches
-from chalicelib.values.notifications import run_finished_notification
+from chalicelib.values.notifications.runs import run_finished_notification
 from chalicelib.values.records import Image, RunOutcome, RunTally, Trigger
 
 

@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from chalicelib.values.notifications import Notification, for_record, sns_message
+from chalicelib.values.notifications.deployments import for_record
+from chalicelib.values.notifications.envelope import Notification, sns_message
 from chalicelib.values.records import DeploymentRecord, Image, SpecVersion, Trigger
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "notification.schema.json"
@@ -79,7 +80,7 @@ def test_rejected_spec_subject_counts_errors_and_stays_short():
 
 
 def test_schema_file_is_the_model_schema():
-    # Regenerate: python -c "import json; from chalicelib.values.notifications import Notification as N; print(json.dumps(N.model_json_schema(by_alias=True), indent=2))" > docs/notification.schema.json
+    # Regenerate: python -c "import json; from chalicelib.values.notifications.envelope import Notification as N; print(json.dumps(N.model_json_schema(by_alias=True), indent=2))" > docs/notification.schema.json
     assert json.loads(SCHEMA.read_text()) == Notification.model_json_schema(by_alias=True)
 
 

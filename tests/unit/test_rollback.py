@@ -10,7 +10,7 @@ import pytest
 from berth.commands.rollback import outcome_lines, refused
 from berth.commands.status import history_lines, trigger_text
 from chalicelib.flows.rollback import NotRedeployable, matches, rollback_image
-from chalicelib.values.notifications import for_record
+from chalicelib.values.notifications.deployments import for_record
 from chalicelib.values.outcomes import Outcome
 from chalicelib.values.records import DeploymentRecord, Image, Trigger
 

@@ -1,0 +1,66 @@
+"""Wide runs in the deployments table: one item per run ("RUN#<run id>") counting its services'
+outcomes, so that the last one to arrive sends the run's summary, once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from chalicelib.values.records import RunOutcome, RunTally
+
+from .. import aws_errors, error_code
+from .table import Tables, plain_item, put_if, typed_item
+
+
+class WideRuns(Tables):
+    """The store's tallies of wide runs."""
+
+    @aws_errors("PutItem")
+    def open_run(self, tally: RunTally, expires: datetime) -> bool:
+        """Start counting a wide run's outcomes; False if it is already open (a redelivery)."""
+        item = typed_item(
+            {
+                "pk": f"RUN#{tally.run_id}",
+                "sk": "RUN",
+                "body": tally.model_dump_json(exclude={"outcomes", "remaining"}),
+                "remaining": tally.remaining,
+                "expires_at": int(expires.timestamp()),
+            }
+        )
+        item["outcomes"] = {"M": {}}
+        return put_if(self.db, self.deployments, item, "attribute_not_exists(pk)")
+
+    @aws_errors("UpdateItem")
+    def count_in_run(self, run_id: str, outcome: RunOutcome) -> RunTally | None:
+        """Add one service's outcome to its run, once: the run as it stands after, or None when
+        this service was already counted (a correction after the summary, a redelivery)."""
+        try:
+            response = self.db.update_item(
+                TableName=self.deployments,
+                Key=typed_item({"pk": f"RUN#{run_id}", "sk": "RUN"}),
+                UpdateExpression="SET outcomes.#s = :o ADD remaining :minus",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(outcomes.#s)",
+                ExpressionAttributeNames={"#s": outcome.service},
+                ExpressionAttributeValues={
+                    ":o": {"S": outcome.model_dump_json()},
+                    ":minus": {"N": "-1"},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        plain = plain_item(response["Attributes"])
+        tally = RunTally.model_validate_json(str(plain["body"]))
+        return tally.model_copy(
+            update={
+                "remaining": int(plain["remaining"]),
+                "outcomes": {
+                    k: RunOutcome.model_validate_json(str(v))
+                    for k, v in dict(plain.get("outcomes", {})).items()
+                },
+            }
+        )
