@@ -50,12 +50,9 @@ from typing import Any
 from moto.ecs.exceptions import InvalidParameterException
 from moto.moto_api._internal import mock_random
 
-from berth.sandbox.strict_ecs import (
-    NON_ROLLING,
-    make_strict,
-    service_connect_problem,
-    strategy_problem,
-)
+from berth.sandbox.strict_ecs import make_strict
+from berth.sandbox.strict_ecs.services import service_connect_problem
+from berth.sandbox.strict_ecs.strategies import NON_ROLLING, strategy_problem
 
 BROKEN_HEALTH_MARKER = "berth.sandbox/health-check"
 EXIT_CODE_MARKER = "berth.sandbox/exit-code"

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from berth.sandbox.ecs_sim import EXIT_CODE_MARKER
 from berth.sandbox.sandbox import Sandbox
-from berth.sandbox.strict_ecs import registration_problem
+from berth.sandbox.strict_ecs.task_definitions import registration_problem
 from tests.conftest import EXAMPLES
 from tests.integration.helpers import history, statuses
 
