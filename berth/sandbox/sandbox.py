@@ -28,7 +28,9 @@ import yaml
 from berth.sandbox import infra, strict_s3
 from berth.sandbox.calls import CallRecorder
 from berth.sandbox.consistency import IndexLag
-from berth.sandbox.ecs_sim import BROKEN_HEALTH_MARKER, EmittedEvent, SimulatedEcs
+from berth.sandbox.ecs_sim import SimulatedEcs
+from berth.sandbox.ecs_sim.events import EmittedEvent
+from berth.sandbox.ecs_sim.task_play import BROKEN_HEALTH_MARKER
 from berth.sandbox.iam import PolicyEnforcer
 from berth.sandbox.server import SANDBOX_ENV, MotoServer, environment, guard_loopback
 from berth.stages import FENCE_VARIABLES, stage_variables
