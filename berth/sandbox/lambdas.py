@@ -47,7 +47,6 @@ class Delivery:
     """AWS API calls Berth's clients made during this delivery."""
 
 
-
 def _app_module() -> Any:
     """The real Chalice app.py, loaded as Lambda loads it (the repository root is its package)."""
     if "app" not in sys.modules:
