@@ -30,14 +30,10 @@ PYTHON = sys.executable
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 from berth.chalice_package import IMPORT_EVERY_HANDLER_MODULE  # noqa: E402
-from berth.sandbox.sandbox import (  # noqa: E402
-    ACCOUNT,
-    REGION,
-    LambdaContext,
-    Sandbox,
-    example_spec,
-    put_image,
-)
+from berth.sandbox.images import put_image  # noqa: E402
+from berth.sandbox.lambdas import LambdaContext  # noqa: E402
+from berth.sandbox.names import ACCOUNT, REGION  # noqa: E402
+from berth.sandbox.sandbox import Sandbox, example_spec  # noqa: E402
 from berth.sandbox.server import quiet_logs  # noqa: E402
 from chalicelib.spec.parse import parse_spec  # noqa: E402
 from chalicelib.values.tracks import version_key  # noqa: E402

@@ -156,7 +156,7 @@ def push(image: str, broken_health_check: bool) -> None:
     """
     import boto3
 
-    from berth.sandbox.sandbox import push_image
+    from berth.sandbox.images import push_image
     from berth.sandbox.server import guard_loopback, is_loopback
 
     repository, sep, tag = image.partition(":")

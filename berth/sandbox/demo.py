@@ -18,8 +18,10 @@ from typing import Any
 import click
 import yaml
 
+from berth.sandbox.lambdas import Delivery
 from berth.sandbox.listener import Route, TestListener
-from berth.sandbox.sandbox import Delivery, ReceivedNotification, Sandbox, example_spec
+from berth.sandbox.routing import ReceivedNotification
+from berth.sandbox.sandbox import Sandbox, example_spec
 from chalicelib import handlers
 
 EXAMPLE = "wso2-dev.yaml"
@@ -249,7 +251,7 @@ class Scenario:
 
 
 def sb_bucket() -> str:
-    from berth.sandbox.sandbox import BUCKET
+    from berth.sandbox.names import BUCKET
 
     return BUCKET
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import yaml
 
-from berth.sandbox.sandbox import ACCOUNT, REGION, Sandbox
+from berth.sandbox.names import ACCOUNT, REGION
+from berth.sandbox.sandbox import Sandbox
 from chalicelib.values import triggers
 
 

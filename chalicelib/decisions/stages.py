@@ -19,8 +19,8 @@ VERIFICATION_FAILED = re.compile(r"^(?P<stage>[A-Z_]+): verification failed: ")
 APPROVAL_FAILED = re.compile(r"^(?P<stage>[A-Z_]+): approval failed: (?P<reason>.*)$")
 # An alarm named in ECS's reason. AWS's wording of an alarm-failed deployment was not found in a
 # public source; the sandbox says "ECS deployment alarm <name> is in ALARM state during <stage>."
-# (berth/sandbox/ecs_sim.py). DescribeServiceDeployments' alarms.triggeredAlarmNames would be the
-# authoritative source (not read yet: issue 18, follow-up).
+# (berth/sandbox/ecs_sim/strategies.py). DescribeServiceDeployments' alarms.triggeredAlarmNames
+# would be the authoritative source (not read yet: issue 18, follow-up).
 ALARM = re.compile(r"alarm (?P<alarm>[^\s,]+) is in ALARM state(?: during (?P<stage>[A-Z_]+))?")
 BEFORE_PRODUCTION = ("PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
                      "POST_TEST_TRAFFIC_SHIFT")  # fmt: skip

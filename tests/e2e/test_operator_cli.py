@@ -23,7 +23,8 @@ import yaml
 from click.testing import CliRunner
 
 from berth.cli import main
-from berth.sandbox.sandbox import BUCKET, example_spec
+from berth.sandbox.names import BUCKET
+from berth.sandbox.sandbox import example_spec
 from chalicelib.spec.fence import FENCE_VARIABLES
 from chalicelib.spec.parse import parse_spec
 from chalicelib.values.records import SPEC_SERVICE

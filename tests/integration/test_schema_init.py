@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import yaml
 
-from berth.sandbox.ecs_sim import EXIT_CODE_MARKER
+from berth.sandbox.ecs_sim.task_play import EXIT_CODE_MARKER
 from berth.sandbox.sandbox import example_spec
 from chalicelib import handlers
 from chalicelib.rendering.images import ImageRef

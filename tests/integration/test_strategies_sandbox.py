@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from berth.sandbox.ecs_sim import STAGES
+from berth.sandbox.ecs_sim.strategies import STAGES
 from berth.sandbox.sandbox import example_spec
 from tests.integration.helpers import deploy_example, history, live_image
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from berth.sandbox.strict_ecs import FARGATE_SIZES
+from berth.sandbox.strict_ecs.task_definitions import FARGATE_SIZES
 from chalicelib.spec.rules.services import fargate_size_problem
 from tests.conftest import ROOT
 

@@ -29,7 +29,8 @@ import jsonschema
 import pytest
 import yaml
 
-from berth.sandbox.sandbox import Sandbox, _app_module, example_spec
+from berth.sandbox.lambdas import _app_module
+from berth.sandbox.sandbox import Sandbox, example_spec
 from chalicelib import handlers
 from tests.conftest import ROOT
 from tests.integration.helpers import (

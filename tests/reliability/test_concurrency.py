@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
-from berth.sandbox.sandbox import LambdaContext, _app_module
+from berth.sandbox.lambdas import LambdaContext, _app_module
 from chalicelib import handlers
 from tests.integration.helpers import deploy_example
 from tests.reliability.conftest import FIGURES

@@ -322,7 +322,7 @@ def bus(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto's in-process mock, not a server
     import boto3
 
-    from berth.sandbox.sandbox import put_event
+    from berth.sandbox.routing import put_event
 
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")

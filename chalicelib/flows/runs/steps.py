@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from chalicelib.context import Berth
 from chalicelib.rendering.schema_init import schema_owner, schema_service
 from chalicelib.spec.model import Spec
-from chalicelib.values.notifications import RECORDED_ERRORS, shortened
+from chalicelib.values.notifications.envelope import RECORDED_ERRORS, shortened
 from chalicelib.values.outcomes import Outcome, ignored
 from chalicelib.values.records import (
     SPEC_SERVICE,

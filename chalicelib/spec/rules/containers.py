@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # ECS API reference: TaskDefinition (at most 10 container definitions: "Too many containers."),
 # ContainerDefinition (essential, cpu, memory, memoryReservation, dependsOn, mountPoints),
 # ContainerDependency, EFSVolumeConfiguration, EFSAuthorizationConfig, EphemeralStorage. AWS's
-# refusal texts quoted here are the sandbox's too (berth/sandbox/strict_ecs.py).
+# refusal texts quoted here are the sandbox's too (berth/sandbox/strict_ecs/task_definitions.py).
 
 MAX_CONTAINERS = 10
 KEYSTORE_SECRETS = ("BERTH_KEYSTORE_B64", "BERTH_TRUSTSTORE_B64")
