@@ -53,6 +53,10 @@ class StageFence:
     namespaces: dict[str, frozenset[str]] = field(default_factory=dict)
     """Each environment's Service Connect (Cloud Map) namespaces, names or ARNs
     (BERTH_ENVIRONMENT_NAMESPACES); empty: not declared, not checked."""
+    default_keystores: dict[str, bool] = field(default_factory=dict)
+    """Whether each environment may run WSO2 services on the images' public default keystores
+    (BERTH_ENVIRONMENT_DEFAULT_KEYSTORES, `dev=true`); once declared, an environment not listed
+    may not. Empty: not declared, not checked."""
     stage: str | None = None
     """The stage's own name (BERTH_STAGE): what Berth creates is tagged berth:stage with it, and
     a service tagged for another stage, or not for this one, is never changed or retired."""
@@ -108,6 +112,7 @@ class FenceVariables:
     namespaces: str = ""
     test_listeners: str = ""
     stage: str = ""
+    default_keystores: str = ""
 
     def fence(self) -> StageFence:
         clusters = environment_clusters(self.clusters)
@@ -152,6 +157,10 @@ class FenceVariables:
             },
             verify_hook=self.verify_hook or None,
             stage=self.stage or None,
+            default_keystores={
+                env: values == ["true"]
+                for env, values in environment_map(self.default_keystores).items()
+            },
             listener_rules={
                 env: frozenset(arns) for env, arns in environment_map(self.listener_rules).items()
             },
@@ -185,6 +194,7 @@ FENCE_VARIABLES = {
     "BERTH_ENVIRONMENT_NAMESPACES": "namespaces",
     "BERTH_ENVIRONMENT_TEST_LISTENERS": "test_listeners",
     "BERTH_STAGE": "stage",
+    "BERTH_ENVIRONMENT_DEFAULT_KEYSTORES": "default_keystores",
 }
 
 

@@ -22,6 +22,7 @@ from .model import Spec
 from .rules.containers import sidecar_fence_problems
 from .rules.contract import contract_problems
 from .rules.fence import fence_problems
+from .rules.keystores import keystore_problems
 from .rules.names import did_you_mean
 from .rules.safety import safety_problems
 from .rules.schema_init import schema_init_fence_problems, schema_init_problems
@@ -52,6 +53,7 @@ def fenced_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
         + strategy_fence_problems(spec, fence)
         + verify_endpoint_problems(spec, fence)
         + shared_resource_problems(spec, fence)
+        + keystore_problems(spec, fence)
     )
 
 

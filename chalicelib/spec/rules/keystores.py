@@ -1,0 +1,69 @@
+"""Real keystores outside development: the stores shipped in every WSO2 image are public.
+
+Every WSO2 product ships `wso2carbon.jks`, "used as the default keystore for all functions",
+and WSO2 recommends new keystores with new keys in production (APIM 4.7 docs, "Configuring
+Keystores in WSO2 API Manager"); its password is `wso2carbon` and its certificate is for
+localhost (docs/wso2.md, "Keystores"; helm-apim mounts real stores from a secret instead,
+`jksSecretName`). The primary keystore signs what APIM exposes, JWT access tokens among them
+(the same page), so with the shipped store anyone can sign tokens the gateway accepts.
+
+The operator says per environment whether the default stores are allowed
+(BERTH_ENVIRONMENT_DEFAULT_KEYSTORES, development environments only); elsewhere a WSO2 service
+must bring its own keystore and truststore (its secrets, or its keystore-init sidecar's, with
+their passwords: contract.py checks those). EI 6.6's image has no such contract (docker/ei), so
+it runs on the default store and is refused there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalicelib.spec.located import Path
+from chalicelib.spec.rules.contract import CONTRACTS
+
+if TYPE_CHECKING:
+    from chalicelib.spec.fence import StageFence
+    from chalicelib.spec.model import Service, Spec
+
+Problems = list[tuple[Path, str]]
+STORES = ("BERTH_KEYSTORE_B64", "BERTH_TRUSTSTORE_B64")
+VARIABLE = "BERTH_ENVIRONMENT_DEFAULT_KEYSTORES"
+
+
+def _given(svc: Service, store: str) -> bool:
+    return store in svc.secrets or any(
+        c.preset == "keystore-init" and store in c.secrets for c in svc.containers.values()
+    )
+
+
+def keystore_problems(spec: Spec, fence: StageFence) -> Problems:
+    """Each WSO2 service that would run on the image's public stores where the environment
+    does not allow them."""
+    env = spec.environment
+    if not fence.default_keystores or fence.default_keystores.get(env, False):
+        return []
+    why = (
+        f"environment {env} does not allow the image's default keystore ({VARIABLE}): its "
+        "private key ships with every WSO2 image, so anyone could sign tokens this service "
+        "accepts"
+    )
+    problems: Problems = []
+    for name, svc in spec.services.items():
+        at: Path = ("services", name)
+        contract = CONTRACTS.get(svc.product)
+        if contract is None:
+            continue
+        if not all(contract.get(store) for store in STORES):
+            problems.append(((*at, "product"), (
+                f"{why}; {contract.product}'s image takes no keystore of its own "
+                f"({contract.manifest}): deploy it only where {VARIABLE} allows the default"
+            )))  # fmt: skip
+            continue
+        missing = [store for store in STORES if not _given(svc, store)]
+        if missing:
+            problems.append(((*at, "secrets"), (
+                f"{why}. Fix: give {' and '.join(missing)} (with KEYSTORE_PASSWORD and "
+                f"TRUSTSTORE_PASSWORD) under services.{name}.secrets or a keystore-init "
+                f"sidecar's secrets (see {contract.manifest})"
+            )))  # fmt: skip
+    return problems
