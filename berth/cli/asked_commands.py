@@ -103,12 +103,19 @@ def rollback(
 @click.argument("service")
 @click.option("--from", "source", required=True, metavar="ENV", help="Where the image runs.")
 @click.option("--to", "target", required=True, metavar="ENV", help="Where to deploy it.")
+@click.option(
+    "--force",
+    "forced",
+    metavar="REASON",
+    help="Promote although --from's deployment has not completed; the reason is recorded and told.",
+)
 @_asked_options
 def promote(
     *,
     service: str,
     source: str,
     target: str,
+    forced: str | None,
     wait: bool,
     timeout: float,
     interval: float,
@@ -118,7 +125,9 @@ def promote(
     """Deploy to one environment the exact image (digest) a service runs in another.
 
     \b
-    The image is the one Berth recorded as running in --from; ECR must still hold it. Berth
+    The image is the one Berth recorded as running in --from, once its deployment there
+    completed (nothing in progress, the newest record COMPLETED); --force REASON promotes it
+    anyway, the reason recorded and announced. ECR must still hold it. Berth
     records and announces it as a promotion asked by your AWS identity, as a push otherwise
     (dependencies waited for; if it is older than what runs, the record says it overrides
     "never older"). Exit status: 0 started (with --wait: completed), 1 otherwise.
@@ -130,7 +139,8 @@ def promote(
     conn = connect_to(take_where(kw))
     berth = conn.berth(topic_arn)
     asked = lambda: promote_image(  # noqa: E731
-        berth, service, source=source, target=target, requested_by=conn.caller.arn
+        berth, service, source=source, target=target, requested_by=conn.caller.arn,
+        forced=forced,
     )
     _report_asked(conn, asked, wait, timeout, interval)
 

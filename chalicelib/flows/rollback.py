@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable
 
 from chalicelib.context import Berth
+from chalicelib.decisions.promotion import unsettled_reason
 from chalicelib.decisions.push import RunningImage, ecr_problem, judge_push
 from chalicelib.errors import BerthError
 from chalicelib.spec.model import Spec
@@ -69,20 +70,29 @@ def rollback(
 
 
 def promote(
-    berth: Berth, service: str, *, source: str, target: str, requested_by: str
-) -> list[Outcome]:
-    """Deploy to `target` the exact image `source` runs (its head's, per Berth's records)."""
+    berth: Berth, service: str, *, source: str, target: str, requested_by: str,
+    forced: str | None = None,
+) -> list[Outcome]:  # fmt: skip
+    """Deploy to `target` the exact image `source` runs (its head's, per Berth's records), once
+    it settled there (decisions/promotion.py); `forced` is a person's reason to skip that."""
     if source == target:
         raise NotRedeployable(f"--from and --to are both {source!r}")
     _accepted(berth, source, service)
-    image = berth.store.get_head(source, service).image
+    head = berth.store.get_head(source, service)
+    image = head.image
     if image is None:
         raise NotRedeployable(f"Berth has no record of what {service} runs in {source}")
+    newest = next(iter(berth.store.history(source, service, limit=1)), None)
+    unsettled = unsettled_reason(head, newest)
+    if unsettled is not None and not forced:
+        raise NotRedeployable(unsettled)
     found = _accepted(berth, target, service)
     note = (
         f"promotion of {service} {image.label} ({image.digest[:19]}) from {source} to {target} "
         f"asked by {requested_by}"
     )
+    if unsettled is not None:
+        note += f", forced ({forced}) although {unsettled.split(': promote')[0]}"
     trigger = _asked("promote", image, note, requested_by, source)
     return _redeploy(berth, found, service, trigger)
 

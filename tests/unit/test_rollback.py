@@ -101,3 +101,35 @@ def test_outcome_lines_and_exit_status():
     ]
     assert not refused([started])
     assert refused([Outcome(action="ignored", reason="x")]) and refused([])
+
+
+# ---- issue 29: promote takes only what settled ---------------------------------------------------
+
+from chalicelib.decisions.promotion import unsettled_reason  # noqa: E402
+from chalicelib.values.records import Head  # noqa: E402
+
+
+def head(active: str | None = None) -> Head:
+    return Head(environment="dev", service="apim", image=image("4.7.0-9", "9"),
+                active_record_id=active)  # fmt: skip
+
+
+def test_what_completed_and_is_newest_may_be_promoted():
+    assert unsettled_reason(head(), record("4.7.0-9", "9")) is None
+
+
+def test_a_deployment_still_in_progress_is_not_promoted():
+    assert unsettled_reason(head("D#4.7.0-9#r"), record("4.7.0-9", "9", "IN_PROGRESS")) == (
+        "dev's apim is still being deployed (record D#4.7.0-9#r): promote once it completed "
+        "there, or --force REASON"
+    )
+
+
+def test_a_newest_record_that_did_not_complete_is_not_promoted():
+    assert unsettled_reason(head(), record("4.7.0-9", "9", "FAILED")) == (
+        "dev's apim's newest deployment of 4.7.0-9 ended FAILED (record D#4.7.0-9#r): promote "
+        "what completed there, or --force REASON"
+    )
+    assert unsettled_reason(head(), record("4.7.0-5", "5")).startswith(
+        "no completed deployment of 4.7.0-9 (sha256:999999999999) is dev's apim's newest record"
+    )
