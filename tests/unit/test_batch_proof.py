@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.decisions.batches import BatchRefusal, batch_refusal
+from chalicelib.values.events import DeployBatch, parse_event
 from chalicelib.values.notifications import forged_batch_notification, sns_message
 from chalicelib.values.records import (
     Image,
@@ -72,6 +73,24 @@ def test_a_forgery_is_checked_before_the_replay():
     """A copy of a done batch with images added is told as a forgery, not shrugged off."""
     refusal = batch_refusal("r1", 0, SPEC, ("trigger",), _run(done=frozenset({0})))
     assert refusal is not None and refusal.forged
+
+
+def _event(detail: dict) -> dict:
+    return {
+        "version": "0", "id": "ev-1", "source": "berth", "account": "1",
+        "detail-type": "Berth Deployment Batch", "time": "2026-12-06T00:00:00Z",
+        "region": "us-east-1", "resources": [], "detail": detail,
+    }  # fmt: skip
+
+
+def test_the_batch_event_keeps_what_it_carries_beside_the_reference():
+    reference = {"run_id": "r1", "batch": 0, "spec": SPEC.model_dump(mode="json")}
+    plain = parse_event(_event(reference), DeployBatch)
+    assert (plain.detail.run_id, plain.detail.batch, plain.detail.spec) == ("r1", 0, SPEC)
+    assert not plain.detail.model_extra
+    image = {"image": IMAGE.model_dump(mode="json")}
+    loaded = parse_event(_event({**reference, "trigger": image}), DeployBatch)
+    assert set(loaded.detail.model_extra or {}) == {"trigger"}
 
 
 def test_a_forged_batch_is_told_as_a_security_notification():
