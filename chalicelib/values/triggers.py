@@ -78,8 +78,11 @@ TASK_STOPPED: dict[str, Any] = {
 # event per group of services, each deployed by its own invocation. A custom source may not start
 # with "aws." (EventBridge user guide, "Events"), but nothing reserves "berth": any principal
 # allowed events:PutEvents on the default bus can put one, so a batch is only a reference that
-# flows.batches proves against the run's record (decisions.batches). The stage's spec bucket in
-# the detail (`spec.bucket`) keeps two stages in one account from taking each other's batches.
+# flows.batches proves against the run's record (decisions.batches); an asynchronous invoke of the
+# batch function would need the same proof (anyone allowed lambda:InvokeFunction on it can send
+# any payload), so the bus stays, with the rule, retries and dead-letter queue every trigger
+# shares. The stage's spec bucket in the detail (`spec.bucket`) keeps two stages in one account
+# from taking each other's batches.
 BATCH_SOURCE = "berth"
 BATCH_DETAIL_TYPE = "Berth Deployment Batch"
 DEPLOY_BATCH: dict[str, Any] = {
