@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.errors import EventNotUnderstood
 from chalicelib.model import Model
 
-from .records import Trigger
+from .records import SpecVersion
 
 
 class EventBridgeEvent(Model):
@@ -264,21 +264,19 @@ def parse_spec_objects(raw: Any) -> list[SpecObject]:
 
 
 class DeployBatchDetail(Model):
-    """One batch of a wide run (chalicelib.flows.fanout): `image` deploys a pushed image to
-    `services`; `start` starts the claimed `records` of a spec's run."""
+    """A reference to one batch of a wide run Berth opened (chalicelib.flows.fanout): the run,
+    the batch's index in the run's plan and the spec version the run was planned under. What to
+    deploy is read from the run's record, never from the event: the bus admits any principal
+    allowed events:PutEvents on it, and only `aws.*` sources are reserved (EventBridge user
+    guide, "Amazon EventBridge events": Source). Any other field is kept in `model_extra`, since
+    a batch that carries one is not one Berth sent (decisions.batches)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="allow")
 
-    kind: Literal["image", "start"]
-    bucket: str
-    environment: str
-    run_id: str
-    run_size: int = Field(ge=1)
-    services: list[str] = Field(min_length=1)
-    records: list[str] = []
-    trigger: Trigger
-    other_tags: list[str] = []
-    container: str | None = None
+    run_id: str = Field(min_length=1, max_length=64)
+    batch: int = Field(ge=0)
+    spec: SpecVersion
+    """Its `bucket` is the stage's spec bucket, which the stage's rule matches (values.triggers)."""
 
 
 class DeployBatch(EventBridgeEvent):

@@ -30,8 +30,9 @@ ACTIVE: frozenset[Status] = frozenset({"PENDING", "IN_PROGRESS", "ROLLING_BACK"}
 TriggerKind = Literal["spec", "image", "rollback", "promote"]
 """What starts a deployment: a spec upload, an image push, or a person asking for an image Berth
 recorded (`berth rollback`) or another environment runs (`berth promote`)."""
-EventSource = Literal[TriggerKind, "ecs", "sweep"]
-"""What moved a record to where it is: a trigger, an ECS event or the sweep."""
+EventSource = Literal[TriggerKind, "ecs", "sweep", "batch"]
+"""What moved a record to where it is: a trigger, an ECS event or the sweep; or what told a
+notification that is no record's ("batch": a wide-run batch event Berth refused)."""
 
 SPEC_SERVICE = "(spec)"
 """The service name of records about a whole spec (a rejected upload)."""
@@ -216,8 +217,33 @@ class RunOutcome(Model):
     record_id: str | None = None
 
 
+class RunBatch(Model):
+    """One batch of a wide run as Berth planned it: its services, and for a `start` run the
+    claimed record of each."""
+
+    services: list[str]
+    records: list[str] = []
+
+
+class RunPlan(Model):
+    """What Berth fanned a wide run out as, kept in the run's record before any batch is sent:
+    a batch event names only its index here, and its invocation deploys what this says, never
+    what the event says (the bus admits anyone allowed events:PutEvents, issue 28)."""
+
+    kind: Literal["image", "start"]
+    spec: SpecVersion
+    """The accepted spec version the run was planned under."""
+    batches: list[RunBatch]
+    other_tags: list[str] = []
+    """The tags ECR already had on an `image` run's digest (decisions.push.judge_push)."""
+    container: str | None = None
+    """The tracked sidecar an `image` run's push is for; None for the product container."""
+
+
 class RunTally(Model):
-    """A wide run's outcomes so far: the summary is told when `remaining` reaches 0."""
+    """A wide run's outcomes so far: the summary is told when `remaining` reaches 0. The
+    `trigger` is the one Berth verified when it opened the run (an image's digest and push time
+    as ECR holds them)."""
 
     run_id: str
     environment: str
@@ -225,6 +251,11 @@ class RunTally(Model):
     remaining: int = 0
     trigger: Trigger
     outcomes: dict[str, RunOutcome] = {}
+    plan: RunPlan | None = None
+    """How the run was fanned out; None until its batches are planned."""
+    batches_done: frozenset[int] = frozenset()
+    """The indexes of the plan's batches whose invocation finished: a batch event naming one
+    again is a replay."""
 
 
 class Waiter(Model):

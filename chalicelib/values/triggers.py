@@ -76,8 +76,13 @@ TASK_STOPPED: dict[str, Any] = {
 }
 # Berth's own events: a wide run (more services than BERTH_WIDE_RUN) is fanned out as one batch
 # event per group of services, each deployed by its own invocation. A custom source may not start
-# with "aws." (EventBridge user guide, "Events"); the stage's spec bucket in the detail keeps two
-# stages in one account from taking each other's batches.
+# with "aws." (EventBridge user guide, "Events"), but nothing reserves "berth": any principal
+# allowed events:PutEvents on the default bus can put one, so a batch is only a reference that
+# flows.batches proves against the run's record (decisions.batches); an asynchronous invoke of the
+# batch function would need the same proof (anyone allowed lambda:InvokeFunction on it can send
+# any payload), so the bus stays, with the rule, retries and dead-letter queue every trigger
+# shares. The stage's spec bucket in the detail (`spec.bucket`) keeps two stages in one account
+# from taking each other's batches.
 BATCH_SOURCE = "berth"
 BATCH_DETAIL_TYPE = "Berth Deployment Batch"
 DEPLOY_BATCH: dict[str, Any] = {
@@ -132,7 +137,7 @@ def narrowed(bucket: Any, repositories: Iterable[str], prefixes: Iterable[Any]) 
     narrowed["on_image_pushed"]["detail"]["repository-name"] = repositories
     narrowed["on_deployment_state_change"]["resources"] = prefixes
     narrowed["on_service_action"]["resources"] = copy.deepcopy(prefixes)
-    narrowed["on_deploy_batch"]["detail"] = {"bucket": [bucket]}
+    narrowed["on_deploy_batch"]["detail"] = {"spec": {"bucket": [bucket]}}
     narrowed["on_task_stopped"]["resources"] = [_task_prefix(p) for p in prefixes]
     return narrowed
 

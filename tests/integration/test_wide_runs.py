@@ -24,11 +24,15 @@ def wide_spec(sandbox: Sandbox, count: int = SERVICES) -> str:
 
 
 def _batches(sandbox: Sandbox, since: int = 0) -> list[list[str]]:
-    return [
-        d.event["detail"]["services"]
-        for d in sandbox.deliveries[since:]
-        if d.function == "on_deploy_batch"
-    ]
+    """The services of each batch delivered: a batch event names its batch in the run's plan."""
+    store = handlers.berth().store
+    found = []
+    for d in sandbox.deliveries[since:]:
+        if d.function == "on_deploy_batch":
+            run = store.get_run(d.event["detail"]["run_id"])
+            assert run is not None and run.plan is not None
+            found.append(run.plan.batches[d.event["detail"]["batch"]].services)
+    return found
 
 
 def test_a_wide_spec_is_started_in_batches_and_told_in_one_summary(sandbox):

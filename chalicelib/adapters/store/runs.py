@@ -8,7 +8,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from chalicelib.values.records import RunOutcome, RunTally
+from chalicelib.values.records import RunOutcome, RunPlan, RunTally
 
 from .. import aws_errors, error_code
 from .table import Tables, plain_item, put_if, typed_item
@@ -24,7 +24,9 @@ class WideRuns(Tables):
             {
                 "pk": f"RUN#{tally.run_id}",
                 "sk": "RUN",
-                "body": tally.model_dump_json(exclude={"outcomes", "remaining"}),
+                "body": tally.model_dump_json(
+                    exclude={"outcomes", "remaining", "plan", "batches_done"}
+                ),
                 "remaining": tally.remaining,
                 "expires_at": int(expires.timestamp()),
             }
@@ -64,3 +66,66 @@ class WideRuns(Tables):
                 },
             }
         )
+
+    @aws_errors("UpdateItem")
+    def plan_run(self, run_id: str, plan: RunPlan) -> RunPlan | None:
+        """Keep how a run is fanned out in its record, unless a plan is already there (an earlier
+        delivery of the event that opened it planned it first): the plan kept, or None when no
+        such run is open."""
+        try:
+            response = self.db.update_item(
+                TableName=self.deployments,
+                Key=typed_item({"pk": f"RUN#{run_id}", "sk": "RUN"}),
+                UpdateExpression="SET #plan = if_not_exists(#plan, :plan)",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#plan": "plan"},
+                ExpressionAttributeValues={":plan": {"S": plan.model_dump_json()}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return RunPlan.model_validate_json(str(plain_item(response["Attributes"])["plan"]))
+
+    @aws_errors("GetItem")
+    def get_run(self, run_id: str) -> RunTally | None:
+        """A run's record as it stands (strongly consistent: a batch is proven against the plan
+        written just before it was sent), or None when Berth never opened it (or it expired)."""
+        item = self.db.get_item(
+            TableName=self.deployments,
+            Key=typed_item({"pk": f"RUN#{run_id}", "sk": "RUN"}),
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        plain = plain_item(item)
+        tally = RunTally.model_validate_json(str(plain["body"]))
+        plan = plain.get("plan")
+        return tally.model_copy(
+            update={
+                "remaining": int(plain.get("remaining", 0)),
+                "outcomes": {
+                    k: RunOutcome.model_validate_json(str(v))
+                    for k, v in dict(plain.get("outcomes", {})).items()
+                },
+                "plan": RunPlan.model_validate_json(str(plan)) if plan else None,
+                "batches_done": frozenset(int(i) for i in plain.get("batches_done", ())),
+            }
+        )
+
+    @aws_errors("UpdateItem")
+    def finish_batch(self, run_id: str, batch: int) -> None:
+        """Mark one batch of a run as done (a number set, so a second mark changes nothing); a
+        run that is gone (expired) is left gone."""
+        try:
+            self.db.update_item(
+                TableName=self.deployments,
+                Key=typed_item({"pk": f"RUN#{run_id}", "sk": "RUN"}),
+                UpdateExpression="ADD batches_done :batch",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":batch": {"NS": [str(batch)]}},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise

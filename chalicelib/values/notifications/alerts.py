@@ -114,3 +114,24 @@ def retired_notification(
         reason=f"retire: {{{service}: {how}}} in the accepted spec", action=action,
         cluster=cluster, spec=spec, requested_by=requester, time=now,
     )  # fmt: skip
+
+
+def forged_batch_notification(
+    environment: str | None, event_id: str, run_id: str, reason: str, now: datetime
+) -> Notification:
+    """A wide-run batch event Berth did not send was refused (flows.batches): someone allowed to
+    put events on the stage's bus tried to make Berth deploy. Nothing was changed. Who put it is
+    in CloudTrail where a trail logs the bus's data events: PutEvents is a data event, not a
+    management one (EventBridge user guide, "Logging Amazon EventBridge API calls using AWS
+    CloudTrail")."""
+    where = environment or "-"
+    return Notification(
+        status="SECURITY", environment=where, trigger="batch", run_id=run_id,
+        subject=subject_line(f"[SECURITY] [{where}] forged deployment batch refused"),
+        summary=f"A deployment batch event ({event_id}) naming run {run_id} was not one Berth "
+        "sent, and was refused.",
+        reason=reason,
+        action="nothing was changed; find who put the event on the bus (CloudTrail's PutEvents "
+        "data events of the default bus) and narrow who may call events:PutEvents on it",
+        time=now,
+    )  # fmt: skip

@@ -27,7 +27,7 @@ from chalicelib.values.records import (
 
 # A record's terminal statuses, plus the news that is not a record's end.
 NotificationStatus = Literal[
-    "STARTED", TerminalStatus, "IGNORED", "EXTERNAL", "WARNING", "RETIRED"
+    "STARTED", TerminalStatus, "IGNORED", "EXTERNAL", "WARNING", "RETIRED", "SECURITY"
 ]
 
 
