@@ -662,10 +662,19 @@ def prod_spec(box, track: str) -> str:
     text = box.adapt_spec(example_spec())
     for dev, prod in (("environment: dev", "environment: prod"), ("cluster: wso2-dev", "cluster: wso2-prod"),
                       ("-dev-dev", "-dev-prod"), ("wso2/dev/", "wso2/prod/"), ("apim-dev/", "apim-prod/"),
-                      ("/berth/dev", "/berth/prod")):  # fmt: skip
+                      ("/berth/dev", "/berth/prod"), ("wso2-dev.local", "wso2-prod.local")):  # fmt: skip
         text = text.replace(dev, prod)
     document = yaml.safe_load(text)
     document["services"]["apim"]["image"]["track"] = track
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/prod/"
+    for name, service in document["services"].items():
+        # prod allows no default keystore (BERTH_ENVIRONMENT_DEFAULT_KEYSTORES): its own stores.
+        service.setdefault("secrets", {}).update({
+            "BERTH_KEYSTORE_B64": f"{secret}{name}-keystore",
+            "KEYSTORE_PASSWORD": f"{secret}{name}-keystore-password",
+            "BERTH_TRUSTSTORE_B64": f"{secret}truststore",
+            "TRUSTSTORE_PASSWORD": f"{secret}truststore-password",
+        })
     for service in document["services"].values():
         for ref in (service.get("secrets") or {}).values():
             with suppress(Exception):  # already created
