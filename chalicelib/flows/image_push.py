@@ -4,7 +4,7 @@ deploy it where it is newer than what runs."""
 from __future__ import annotations
 
 from chalicelib.context import Berth
-from chalicelib.decisions.push import RunningImage, Verdict, ecr_problem, judge_push
+from chalicelib.decisions.push import RunningImage, Verdict, ecr_problem, judge_push, off_track
 from chalicelib.decisions.redelivery import barred, barred_reason, same_push
 from chalicelib.spec.model import Spec
 from chalicelib.values.events import EcrImageAction
@@ -45,7 +45,9 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
     image = Image(
         repository=detail.repository_name, tag=detail.image_tag, digest=detail.image_digest
     )
-    outcomes: list[Outcome] = []
+    tracking, outcomes = _on_track(berth, tracking, image)
+    if not tracking:
+        return outcomes  # a tag no track follows costs no ECR call either
     held = berth.ecr.image(detail.repository_name, detail.image_digest)
     # ECR's own push time of the digest: a new tag on an old build keeps its age.
     image = image.model_copy(
@@ -76,6 +78,30 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
 Tracking = tuple[Spec, AcceptedSpec, str, str | None]
 """(spec, accepted spec, service, container): None for the product container, else the name of
 a sidecar that tracks the repository."""
+
+
+def _on_track(
+    berth: Berth, tracking: list[Tracking], image: Image
+) -> tuple[list[Tracking], list[Outcome]]:
+    """The containers whose track follows the pushed tag, and an ignored outcome (a log line)
+    for each of the others, before anything is judged, claimed, fanned out or refused: a tag no
+    track follows concerns no one, so no run opens ("deploying N services", "N ignored") and
+    nothing is told, unless the stage asked to hear of every push that deploys nothing
+    (BERTH_NOTIFY_IGNORED_PUSHES=true: an operator who turned it on expects the off-track push
+    too, one notification per container, as the narrow path tells an older push)."""
+    followed: list[Tracking] = []
+    outcomes: list[Outcome] = []
+    for entry in tracking:
+        spec, _, name, container = entry
+        svc = spec.services[name]
+        track = (svc.containers[container].image.track if container else svc.image.track) or "*"
+        reason = off_track(image.tag or "", track)
+        if reason is None:
+            followed.append(entry)
+            continue
+        _tell_ignored(berth, spec.environment, name, image, reason, container=container)
+        outcomes.append(ignored(reason, spec.environment, name))
+    return followed, outcomes
 
 
 def _tell_ignored(
