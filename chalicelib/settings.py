@@ -27,6 +27,10 @@ class Settings(Model):
     idempotency_table: str = "berth-idempotency"
     rollout_timeout_minutes: int = Field(default=30, ge=1)
     notify_ignored_pushes: bool = False
+    """Announce each push that deploys nothing ([IGNORED], BERTH_NOTIFY_IGNORED_PUSHES=true):
+    older than what runs, off its track, failed there before. Off by default: a tag nobody's
+    track follows concerns no one, and a log line says why each push was ignored. A push
+    delivered again after it concluded is never told again."""
     notify_started: bool = False
     """Announce each deployment's start ('deploying', [STARTED]) besides its outcome
     (BERTH_NOTIFY_STARTED=true: one sns:Publish more per deployment). Off by default, as in the

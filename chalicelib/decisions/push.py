@@ -36,6 +36,11 @@ def ecr_problem(repository: str, tag: str, digest: str, held: EcrImage | None) -
     return None
 
 
+def off_track(tag: str, track: str) -> str | None:
+    """Why a pushed tag concerns the container not at all, when its track does not follow it."""
+    return None if tag_matches(tag, track) else f"tag {tag} does not follow track {track!r}"
+
+
 def judge_push(
     track: str,
     tag: str,
@@ -47,8 +52,9 @@ def judge_push(
 ) -> Verdict:
     """Whether a pushed image should replace what a service runs. `other_tags` are the tags
     ECR already had on the same digest: a new tag on an old build is not a newer build."""
-    if not tag_matches(tag, track):
-        return Verdict(False, f"tag {tag} does not follow track {track!r}")
+    not_followed = off_track(tag, track)
+    if not_followed is not None:
+        return Verdict(False, not_followed)
     if running is None:
         return Verdict(True, f"first image for the service: {tag}")
     if running.digest == digest:

@@ -4,6 +4,7 @@ it by a conditional write; the head's owner is the only one that may change the 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.context import Berth
@@ -143,11 +144,22 @@ def update_head(
     """Apply `changes` to the service head if this record still owns it, or last left it (a late
     outcome after a timeout corrects a head nobody has claimed since); True once written.
     `head` is one just read, tried first; the head is re-read if it moved since."""
+    return update_head_from(berth, record, head, lambda _: changes)
+
+
+def update_head_from(
+    berth: Berth,
+    record: DeploymentRecord,
+    head: Head | None,
+    changes_of: Callable[[Head], dict[str, Any]],
+) -> bool:
+    """`update_head` with changes that depend on what the head holds: computed again from each
+    head read, so that a retry never writes back a head another write has since added to."""
     for _ in range(3):
         head = head or berth.store.get_head(record.environment, record.service)
         if not head_follows(head, record):
             return False
-        if berth.store.put_head(head.model_copy(update=changes)) is not None:
+        if berth.store.put_head(head.model_copy(update=changes_of(head))) is not None:
             return True
         head = None
     return False

@@ -4,7 +4,8 @@ deploy it where it is newer than what runs."""
 from __future__ import annotations
 
 from chalicelib.context import Berth
-from chalicelib.decisions.push import RunningImage, Verdict, ecr_problem, judge_push
+from chalicelib.decisions.push import RunningImage, Verdict, ecr_problem, judge_push, off_track
+from chalicelib.decisions.redelivery import barred, barred_reason, same_push
 from chalicelib.spec.model import Spec
 from chalicelib.values.events import EcrImageAction
 from chalicelib.values.live import EcrImage
@@ -39,19 +40,22 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
         return _deleted(berth, event, tracking)
     if not detail.image_tag:
         return [ignored(f"untagged push to {detail.repository_name}; Berth follows tags")]
-    held = berth.ecr.image(detail.repository_name, detail.image_digest)
     image = Image(
-        repository=detail.repository_name,
-        tag=detail.image_tag,
-        digest=detail.image_digest,
-        # ECR's own push time of the digest: a new tag on an old build keeps its age.
-        pushed_at=held.pushed_at if held is not None else event.time,
+        repository=detail.repository_name, tag=detail.image_tag, digest=detail.image_digest
+    )
+    tracking, outcomes = _on_track(berth, tracking, image)
+    if not tracking:
+        return outcomes  # a tag no track follows costs no ECR call either
+    held = berth.ecr.image(detail.repository_name, detail.image_digest)
+    # ECR's own push time of the digest: a new tag on an old build keeps its age.
+    image = image.model_copy(
+        update={"pushed_at": held.pushed_at if held is not None else event.time}
     )
     trigger = Trigger(kind="image", event_id=event.id, image=image)
     problem = ecr_problem(image.repository, image.tag or "", image.digest, held)
-    outcomes: list[Outcome] = []
     if problem is None:
-        tracking, outcomes = _fan_out_wide(berth, event, tracking, trigger, held)
+        tracking, fanned = _fan_out_wide(berth, event, tracking, trigger, held)
+        outcomes += fanned
     for spec, accepted, name, container in tracking:
         # The trigger names the container whose image the push is: notifications say so.
         pushed = trigger.model_copy(update={"container": container}) if container else trigger
@@ -72,6 +76,48 @@ def on_image_pushed(berth: Berth, event: EcrImageAction) -> list[Outcome]:
 Tracking = tuple[Spec, AcceptedSpec, str, str | None]
 """(spec, accepted spec, service, container): None for the product container, else the name of
 a sidecar that tracks the repository."""
+
+
+def _on_track(
+    berth: Berth, tracking: list[Tracking], image: Image
+) -> tuple[list[Tracking], list[Outcome]]:
+    """The containers whose track follows the pushed tag, and an ignored outcome (a log line)
+    for each of the others, before anything is judged, claimed, fanned out or refused: a tag no
+    track follows concerns no one, so no run opens ("deploying N services", "N ignored") and
+    nothing is told, unless the stage asked to hear of every push that deploys nothing
+    (BERTH_NOTIFY_IGNORED_PUSHES=true: an operator who turned it on expects the off-track push
+    too, one notification per container, as the narrow path tells an older push)."""
+    followed: list[Tracking] = []
+    outcomes: list[Outcome] = []
+    for entry in tracking:
+        spec, _, name, container = entry
+        svc = spec.services[name]
+        track = (svc.containers[container].image.track if container else svc.image.track) or "*"
+        reason = off_track(image.tag or "", track)
+        if reason is None:
+            followed.append(entry)
+            continue
+        _tell_ignored(berth, spec.environment, name, image, reason, container=container)
+        outcomes.append(ignored(reason, spec.environment, name))
+    return followed, outcomes
+
+
+def _tell_ignored(
+    berth: Berth,
+    environment: str,
+    name: str,
+    image: Image,
+    reason: str,
+    *,
+    container: str | None,
+) -> None:
+    """Announce a push that deploys nothing, where the stage asks for it."""
+    if berth.settings.notify_ignored_pushes:
+        berth.notifier.publish(
+            ignored_push_notification(
+                environment, name, image, reason, berth.clock(), container=container
+            )
+        )
 
 
 def _fan_out_wide(
@@ -177,6 +223,12 @@ def deploy_image(
         if container and head.image is None:
             reason = f"{name} has not been deployed yet: its spec deploys it, {container} too"
             return [ignored(reason, spec.environment, name)]
+        # A person's rollback or promotion (`never_older=False`) passes the bar: their choice.
+        refused = _failed_here(berth, head, image, container, told=run is None) if (
+            never_older
+        ) else None
+        if refused is not None:
+            return [refused]
         verdict = judge_push(
             track,
             image.tag or "",
@@ -188,12 +240,10 @@ def deploy_image(
         if not (verdict.deploy or never_older or _runs(running, image)):
             verdict = Verdict(True, f"overridden by the person who asked: {verdict.reason}")
         if not verdict.deploy:
-            if berth.settings.notify_ignored_pushes and run is None:
-                berth.notifier.publish(
-                    ignored_push_notification(
-                        spec.environment, name, image, verdict.reason, berth.clock(),
-                        container=container,
-                    )
+            # The push that deployed what runs, delivered again, was told when it completed.
+            if run is None and not same_push(running, image):
+                _tell_ignored(
+                    berth, spec.environment, name, image, verdict.reason, container=container
                 )
             return [ignored(verdict.reason, spec.environment, name)]
         # What the tracked sidecars run (no AWS call unless the head lacks one); a push to a
@@ -219,6 +269,22 @@ def deploy_image(
             return [pending_outcome(record)]
         return start(berth, record, spec, accepted, leased)
     raise ConcurrentChange(f"{spec.environment}/{name}: the service head kept moving; retry")
+
+
+def _failed_here(
+    berth: Berth, head: Head, image: Image, container: str | None, *, told: bool
+) -> Outcome | None:
+    """Ignored, with the reason, when the pushed digest failed or was rolled back on the service
+    (decisions.redelivery); None when it may be judged. Its outcome was told when it failed: a
+    redelivery of that push tells nothing more; a new tag on the failed build is a new push,
+    told (with `told`, outside a wide run) where the stage asks to hear of ignored pushes."""
+    failure = barred(head.failed_images, container, image.digest)
+    if failure is None:
+        return None
+    reason = barred_reason(failure)
+    if told and not same_push(failure.image, image):
+        _tell_ignored(berth, head.environment, head.service, image, reason, container=container)
+    return ignored(reason, head.environment, head.service)
 
 
 def _runs(running: Image | None, image: Image) -> bool:

@@ -167,6 +167,18 @@ class DeploymentRecord(Model):
         return f"{container} {text}" if container else text
 
 
+class FailedImage(Model):
+    """A digest whose deployment ECS ran for a service and that failed or was rolled back there:
+    the head keeps it so that the same push, delivered again, does not deploy it again."""
+
+    container: str | None = None
+    """The tracked sidecar the image is of; None for the product container."""
+    image: Image
+    record_id: str
+    status: Literal["FAILED", "ROLLED_BACK"]
+    failed_at: datetime
+
+
 class Head(Model):
     """What a service runs (or is being moved to) as far as Berth knows; versioned for races."""
 
@@ -193,6 +205,10 @@ class Head(Model):
     the record alone, so a write based on the copy is conditioned on the record still carrying
     the copy's `stamp`, and falls back to reading the record when it does not. None in heads
     written before the copy was kept, and whenever it is not of `active_record_id`."""
+
+    failed_images: list[FailedImage] = []
+    """The digests whose deployments failed or were rolled back here, newest first (a few:
+    `decisions.redelivery.FAILURES_KEPT`): not deployed again automatically."""
 
     @property
     def copy_of_active(self) -> DeploymentRecord | None:

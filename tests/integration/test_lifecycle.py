@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import yaml
 
 from berth.sandbox.sandbox import example_spec
@@ -532,3 +533,78 @@ def test_retiring_a_service_berth_did_not_create_is_refused(sandbox):
         "berth:environment tag), and Berth changes only services it created; choose another "
         "name, or tag the service berth:environment=dev to hand it over"
     ]
+
+
+# ---- issue 29: a push delivered again after its deployment concluded ----------------------------
+
+
+def _delivered_push(sandbox, since: int) -> dict:
+    """The ECR event of the one push delivered since `since`, as EventBridge delivered it."""
+    [event] = [d.event for d in sandbox.deliveries[since:] if d.function == "on_image_pushed"]
+    return event
+
+
+def _barred(digest: str, record) -> str:
+    return (
+        f"{digest} failed here at {record.finished_at.isoformat()} (record {record.record_id}): "
+        "not deployed again automatically; push a new build or promote/rollback by hand"
+    )
+
+
+def _without_breaker_rollback(document: dict[str, Any]) -> None:
+    document["services"]["apim"]["deployment"]["circuitBreaker"] = {"enable": True, "rollback": False}
+
+
+@pytest.mark.parametrize("outcome", ["ROLLED_BACK", "FAILED"])
+def test_a_push_delivered_again_after_its_deployment_failed_is_not_deployed_again(sandbox, outcome):
+    # Issue 29, finding 1: the same ECR event delivered once more (an EventBridge retry, a
+    # dead-letter queue redriven) registered and updated again and announced a second FAILED.
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(
+        edited(sandbox, _without_breaker_rollback) if outcome == "FAILED"
+        else sandbox.adapt_spec(example_spec())
+    )  # fmt: skip
+    sandbox.run_until_idle()
+    since = len(sandbox.deliveries)
+    broken = sandbox.push("wso2am", "4.7.0-2", broken_health_check=True)
+    sandbox.run_until_idle()
+    failed = history("apim")[0]
+    assert failed.status == outcome
+    handlers.berth().settings.notify_ignored_pushes = True  # a redelivery is not a new push
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+
+    delivery = sandbox.deliver("on_image_pushed", _delivered_push(sandbox, since))
+    sandbox.run_until_idle()
+
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    assert sandbox.notifications[seen:] == []
+    assert [(o["action"], o["reason"]) for o in delivery.result["outcomes"]] == [
+        ("ignored", _barred(broken, failed))
+    ]
+    assert history("apim")[0].record_id == failed.record_id
+    # A new build is deployed as ever.
+    fixed = sandbox.push("wso2am", "4.7.0-3")
+    sandbox.run_until_idle()
+    assert live_image(sandbox, "apim").endswith(f"/wso2am@{fixed}")
+
+
+def test_a_push_delivered_again_after_it_completed_changes_and_tells_nothing(sandbox):
+    # Issue 29, finding 1: what runs is that push's image; on a stage that announces ignored
+    # pushes, its redelivery was told as one ("[dev] apim 4.7.0-2 ignored").
+    deploy_example(sandbox)
+    since = len(sandbox.deliveries)
+    sandbox.push("wso2am", "4.7.0-2")
+    sandbox.run_until_idle()
+    assert history("apim")[0].status == "COMPLETED"
+    handlers.berth().settings.notify_ignored_pushes = True
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+
+    delivery = sandbox.deliver("on_image_pushed", _delivered_push(sandbox, since))
+    sandbox.run_until_idle()
+
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    assert sandbox.notifications[seen:] == []
+    [outcome] = delivery.result["outcomes"]
+    assert (outcome["action"], outcome["reason"].split(" (")[0]) == ("ignored", "4.7.0-2")
+    assert outcome["reason"].endswith("is already the running image")

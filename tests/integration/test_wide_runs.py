@@ -118,3 +118,33 @@ def test_an_older_build_pushed_to_a_wide_run_is_summed_up_as_ignored(sandbox):
     assert started.subject == "[dev] deploying 12 services: wso2mi:4.4.0-2 pushed"
     assert finished.subject == "[dev] run of 12 services: 12 ignored"
     assert finished.document["status"] == "COMPLETED"
+
+
+def test_a_tag_no_track_follows_opens_no_run_and_tells_nothing(sandbox):
+    # Issue 29, finding 2: a push off every service's track was told as "deploying 12 services"
+    # and then "12 ignored".
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.upload_spec(wide_spec(sandbox))
+    sandbox.run_until_idle()
+    seen, since, mark = len(sandbox.notifications), len(sandbox.deliveries), sandbox.recorder.mark()
+
+    sandbox.push("wso2mi", "4.5.0-1")  # the services follow 4.4.*
+    sandbox.run_until_idle()
+
+    assert sandbox.notifications[seen:] == []
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    assert _batches(sandbox, since) == []
+    [push] = [d for d in sandbox.deliveries[since:] if d.function == "on_image_pushed"]
+    assert {(o["action"], o["reason"]) for o in push.result["outcomes"]} == {
+        ("ignored", "tag 4.5.0-1 does not follow track '4.4.*'")
+    }
+    # A stage that asked to hear of every push that deploys nothing hears of it, per service,
+    # as of an older build on the narrow path; still no run is opened for it.
+    handlers.berth().settings.notify_ignored_pushes = True
+    sandbox.push("wso2mi", "4.5.0-2")
+    sandbox.run_until_idle()
+    told = sandbox.notifications[seen:]
+    assert sorted(n.subject for n in told) == [
+        f"[dev] mi-{i:02d} 4.5.0-2 ignored" for i in range(SERVICES)
+    ]
+    assert {n.document["reason"] for n in told} == {"tag 4.5.0-2 does not follow track '4.4.*'"}

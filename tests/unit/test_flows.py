@@ -129,6 +129,53 @@ def test_a_newer_push_registers_and_rolls_only_its_service(deployed):
     assert len(deployed.ecs.mutations) == 2
 
 
+def _retagged(push: EcrImageAction, tag: str) -> EcrImageAction:
+    detail = push.detail.model_copy(update={"image_tag": tag})
+    return push.model_copy(update={"id": f"push-{tag}", "detail": detail})
+
+
+def test_a_digest_that_failed_is_not_deployed_again_but_by_a_persons_choice(deployed):
+    # Issue 29, finding 1: a redelivery after the failure registered and updated again.
+    from chalicelib.flows.image_push import deploy_image
+    from chalicelib.flows.runs.finish import fail
+    from chalicelib.spec.model import Spec
+
+    push = newer_push(deployed)
+    on_image_pushed(deployed, push)
+    head = deployed.store.get_head("dev", "apim")
+    started = deployed.store.get_record("dev", "apim", head.active_record_id)
+    [outcome] = fail(deployed, started, "ECS deployment circuit breaker: tasks failed to start.",
+                     [], "ecs")  # fmt: skip
+    assert outcome.action == "failed"
+    failed = deployed.store.get_record("dev", "apim", started.record_id)
+    deployed.ecs.mutations.clear()
+    deployed.notifier.published.clear()
+    deployed.settings.notify_ignored_pushes = True
+
+    barred = (
+        f"{DIGEST['4.7.0-2']} failed here at {failed.finished_at.isoformat()} (record "
+        f"{failed.record_id}): not deployed again automatically; push a new build or "
+        "promote/rollback by hand"
+    )
+    assert [(o.action, o.reason) for o in on_image_pushed(deployed, push)] == [("ignored", barred)]
+    assert deployed.ecs.mutations == [] and deployed.notifier.published == []
+    # A new tag on the failed build is a person's new push: refused the same way, and told on a
+    # stage that asks to hear of ignored pushes.
+    deployed.ecr.push("wso2am", "4.7.0-9", DIGEST["4.7.0-2"], PUSHED)
+    assert [o.reason for o in on_image_pushed(deployed, _retagged(push, "4.7.0-9"))] == [barred]
+    assert [n.subject for n in deployed.notifier.published] == ["[dev] apim 4.7.0-9 ignored"]
+    assert deployed.ecs.mutations == []
+    # A person's rollback or promotion to it passes the bar.
+    accepted = deployed.store.accepted_spec("dev")
+    spec = Spec.model_validate(accepted.document)
+    asked = failed.trigger.model_copy(update={"kind": "rollback", "event_id": "asked"})
+    outcomes = deploy_image(
+        deployed, spec, accepted, "apim", image=failed.image, trigger=asked, never_older=False
+    )
+    assert [o.action for o in outcomes] == ["started"]
+    assert ("UpdateService", "apim") in deployed.ecs.mutations
+
+
 # ---- one start at a time, and only by the head's owner ------------------------------------------
 
 

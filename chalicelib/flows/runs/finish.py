@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib.context import Berth
 from chalicelib.decisions.causes import failure_causes
+from chalicelib.decisions.redelivery import failures_after
 from chalicelib.errors import AwsCallFailed
 from chalicelib.values.outcomes import ACTION_OF, Outcome
 from chalicelib.values.records import (
@@ -26,7 +27,7 @@ from chalicelib.values.records import (
     TerminalStatus,
 )
 
-from ..claims import head_follows, update_head
+from ..claims import head_follows, update_head_from
 from .shared import Dependents, Known, head_and_dependents
 
 MoveOn = Callable[[Berth, DeploymentRecord, TerminalStatus, Dependents], list[Outcome]]
@@ -88,15 +89,18 @@ def follow_up(
         )
     ]
     if not head_written:
-        update_head(berth, record, head, **_head_after(record, status))
+        update_head_from(berth, record, head, lambda read: _head_after(record, status, read))
     assert _move_on is not None, "runs/__init__ names the mover when the package is imported"
     return outcomes + _move_on(berth, record, status, waiting)
 
 
-def _head_after(record: DeploymentRecord, status: TerminalStatus) -> dict[str, Any]:
-    """What the service head says once `record` ended in `status`."""
+def _head_after(record: DeploymentRecord, status: TerminalStatus, head: Head) -> dict[str, Any]:
+    """What the service head says once `record` ended in `status`; `head` is the one it moves
+    from. A digest that failed or was rolled back is remembered with the same conditional write
+    (decisions.redelivery), so that no delivery of its push deploys it again."""
+    remembered = {"failed_images": failures_after(head.failed_images, record, status)}
     if status == "COMPLETED":
-        return {"active_record_id": None}
+        return {"active_record_id": None, **remembered}
     if status == "TIMED_OUT" and record.ecs_still_rolling:
         # ECS is still moving the service to this record's image: that is what will run, so the
         # head keeps it (ECS's late outcome corrects the record, and the head if it failed).
@@ -105,6 +109,7 @@ def _head_after(record: DeploymentRecord, status: TerminalStatus) -> dict[str, A
             "sidecar_images": record.sidecar_images,
             "task_definition_arn": record.task_definition_arn,
             "active_record_id": None,
+            **remembered,
         }
     # The service keeps (or went back to) what it ran before this record.
     return {
@@ -112,6 +117,7 @@ def _head_after(record: DeploymentRecord, status: TerminalStatus) -> dict[str, A
         "sidecar_images": record.previous_sidecar_images,
         "task_definition_arn": record.previous_task_definition_arn,
         "active_record_id": None,
+        **remembered,
     }
 
 
@@ -143,7 +149,7 @@ def conclude(
     head, dependents = head_and_dependents(berth, record, known)
     written: Head | None = None
     if head_follows(head, record):
-        after = _head_after(record.model_copy(update=moved), status)
+        after = _head_after(record.model_copy(update=moved), status, head)
         done, written = berth.store.transition_with_head(
             record, allowed, head.model_copy(update=after), unchanged=unchanged, **moved
         )
