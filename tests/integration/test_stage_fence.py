@@ -75,3 +75,20 @@ def test_a_service_recreated_outside_berth_is_not_changed_by_the_next_push(sandb
     record = history("ei")[0]
     assert record.status == "FAILED"
     assert "ecs:UpdateService" in " ".join(record.errors)
+
+
+def test_a_fence_narrowed_after_acceptance_stops_the_next_start(sandbox):
+    # Issue 29: a spec accepted under a wider fence kept deploying after the stage narrowed it.
+    deploy_example(sandbox)
+    sandbox.renew_clients(BERTH_ENVIRONMENT_SECURITY_GROUPS="dev=sg-0000000000000narrow")
+    seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
+
+    sandbox.push("wso2mi", "4.4.0-2")
+    sandbox.run_until_idle()
+
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    record = history("ei")[0]
+    assert record.status == "FAILED"
+    assert record.reason.startswith("the stage's fence no longer allows this spec")
+    assert any("is not a security group of environment dev" in e for e in record.errors)
+    assert [n.document["status"] for n in sandbox.notifications[seen:]] == ["FAILED"]

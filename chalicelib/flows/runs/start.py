@@ -26,6 +26,7 @@ from chalicelib.rendering.service_request import create_service_request, render_
 from chalicelib.rendering.strategies import RolloutRoles, rollout_roles
 from chalicelib.rendering.task_definition import log_groups, render_task_definition
 from chalicelib.spec.model import Spec
+from chalicelib.spec.parse import fenced_problems
 from chalicelib.values.live import Applied, LiveService
 from chalicelib.values.outcomes import Outcome, ignored
 from chalicelib.values.records import AcceptedSpec, DeploymentRecord, Head
@@ -67,6 +68,17 @@ def start(
         leased = None
     released = False
     try:
+        fenced = _fence_now(berth, spec)
+        if fenced:
+            # The spec was accepted under the stage's fence of then; the stage may have been
+            # redeployed with narrower environments since (issue 29). What the fence refuses
+            # today is not started, whichever event (push, batch, claim, retry) asks.
+            return fail(
+                berth, record, reason="the stage's fence no longer allows this spec (the stage "
+                "was redeployed with narrower environments since it was accepted); nothing was "
+                "changed: upload a spec the fence allows", errors=fenced,
+                source=record.trigger.kind,
+            )  # fmt: skip
         if schema_owner(record.service) is not None:
             outcomes, released = _start_schema(berth, record, spec, accepted)
         elif leased is not None and _image_only(record, leased):
@@ -77,6 +89,15 @@ def start(
     finally:
         if not released:
             release_start_lease(berth, record)
+
+
+def _fence_now(berth: Berth, spec: Spec) -> list[str]:
+    """What the stage's fence as it is now refuses of `spec`, one line each."""
+    fence = berth.settings.fence
+    if fence is None:
+        return []
+    found = fenced_problems(spec, fence)
+    return [f"{'.'.join(map(str, path))}: {reason}" for path, reason in found]
 
 
 def _image_only(record: DeploymentRecord, head: Head) -> bool:
