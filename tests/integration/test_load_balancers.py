@@ -1,5 +1,5 @@
 """Several target groups per service against the strict sandbox: what reaches ECS, what ECS
-refuses (berth/sandbox/strict_ecs.py names the sources), and what a change sends."""
+refuses (berth/sandbox/strict_ecs/ names the sources), and what a change sends."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The sandbox's ECS is at least as strict as AWS: it refuses what AWS refuses, in AWS's words,
-and returns what AWS returns (sources in berth/sandbox/strict_ecs.py and tests/fixtures/aws/)."""
+and returns what AWS returns (sources in berth/sandbox/strict_ecs/ and tests/fixtures/aws/)."""
 
 from __future__ import annotations
 

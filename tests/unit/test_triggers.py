@@ -315,7 +315,7 @@ def test_the_merge_template_leaves_resources_yaml_alone():
 
 @pytest.fixture
 def bus(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """An in-process moto EventBridge whose rules are the sandbox's (berth/sandbox/sandbox.py
+    """An in-process moto EventBridge whose rules are the sandbox's (berth/sandbox/routing.py
     values), each targeting its own SQS queue."""
     from moto import mock_aws
 
