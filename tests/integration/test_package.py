@@ -21,9 +21,9 @@ from berth.chalice_package import (
     configured_runtime,
     runtime_interpreter,
     runtime_libraries,
-    sdk_problems,
 )
 from berth.request_shapes import refused_requests, rendered_requests
+from berth.sdk_bundle import sdk_problems
 from chalicelib.adapters.clients import SERVICES
 from tests.conftest import ROOT
 
