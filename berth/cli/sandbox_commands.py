@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -21,6 +22,13 @@ from chalicelib.spec.parse import load_spec_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+
+def export_lines(variables: dict[str, str]) -> list[str]:
+    """`export NAME=value` lines a POSIX shell reads back as exactly `variables`: values are
+    quoted (shlex.quote), since the fence's `dev=a;prod=b` would otherwise end the command at
+    `;` and every BERTH_ENVIRONMENT_* would keep only its first environment."""
+    return [f"export {key}={shlex.quote(value)}" for key, value in variables.items()]
 
 @click.group()
 def sandbox() -> None:
@@ -129,8 +137,8 @@ def up(rollout_seconds: float, show_json: bool, seed: bool) -> None:
             click.echo("Seeding the example dev environment (images, then the spec)...")
             seed_example(box)
         click.echo("Berth sandbox is up (ECS rollouts are simulated). Export these to use it:")
-        for key, value in box.env_vars().items():
-            click.echo(f"  export {key}={value}")
+        for line in export_lines(box.env_vars()):
+            click.echo(f"  {line}")
         click.echo(f"A spec with the sandbox's network: {ready}")
         with _stop_requested() as stop:
             click.echo("Ctrl-C stops it.")

@@ -106,3 +106,23 @@ def test_validate_with_a_stage_checks_what_the_stage_lets_a_spec_reach(tmp_path)
     ]
     unknown = runner.invoke(main, ["validate", "--stage", "qa", str(spec)])
     assert unknown.exit_code == 2 and "has no stage 'qa' (dev, prod)" in unknown.stderr
+
+
+def test_the_printed_exports_are_what_bash_reads_back():
+    # Issue 32: unquoted, `export BERTH_ENVIRONMENT_CLUSTERS=dev=wso2-dev;prod=wso2-prod` ended at
+    # `;` in bash and the prod environment was lost.
+    import shutil
+    import subprocess
+
+    from berth.cli.sandbox_commands import export_lines
+
+    variables = {
+        "BERTH_ENVIRONMENT_CLUSTERS": "dev=wso2-dev;prod=wso2-prod",
+        "BERTH_QUOTED": "it's $HOME `x` \"y\" a b",
+        "BERTH_EMPTY": "",
+    }
+    bash = shutil.which("bash")
+    assert bash is not None
+    script = "\n".join([*export_lines(variables), *(f'printf "%s\\0" "${k}"' for k in variables)])
+    out = subprocess.run([bash, "-c", script], capture_output=True, check=True, text=True).stdout
+    assert out.split("\0")[:-1] == list(variables.values())
