@@ -95,6 +95,14 @@ def _reason(error: Any) -> str:
         return f"unknown field{did_you_mean(key, _fields_at(Spec, parent))}"
     if kind == "missing":
         return "required field is missing"
+    if error["input"] is None and kind.endswith("_type"):
+        # `track:` with nothing after it is YAML's null, not an empty string.
+        return "is empty: give it a value (or remove the line to take the default)"
+    if kind == "list_type" and isinstance(error["input"], (str, int, float, bool)):
+        return (
+            f"{error['input']!r} is one value where a list belongs: write [{error['input']}] or "
+            "one '- item' per line"
+        )
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)

@@ -219,6 +219,10 @@ def _load(text: str, loader_class: Loader, confirm: bool = False) -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = f"invalid YAML: {exc.problem or exc.context}"
+        if "'\\t'" in reason:
+            # PyYAML's words for a tab where indentation is read; YAML indents with spaces only
+            # (YAML 1.2, 6.1 "Indentation Spaces": "tab characters must not be used").
+            reason += "; YAML indents with spaces only: replace the tab with spaces"
         if mark is None:
             raise SourceError(reason) from None
         raise SourceError(reason, mark.line + 1, mark.column + 1) from None

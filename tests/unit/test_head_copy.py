@@ -23,9 +23,10 @@ def pushed(deployed):  # noqa: F811 - the fixture imported above
     """4.7.0-2 pushed and started on APIM; the stage binds wso2-dev to dev, so ECS's events are
     found through APIM's head; get_record calls counted from here on."""
     berth = deployed
-    berth.settings.fence_variables = {"BERTH_ENVIRONMENT_CLUSTERS": "dev=wso2-dev"}
     push = newer_push(berth)
     assert [o.action for o in on_image_pushed(berth, push)] == ["started"]
+    # Bound after the start: a fence of clusters alone would refuse the spec's roles at start.
+    berth.settings.fence_variables = {"BERTH_ENVIRONMENT_CLUSTERS": "dev=wso2-dev"}
     berth.reads = []
     read = berth.store.get_record
 

@@ -381,3 +381,25 @@ def test_an_exec_form_probe_of_a_localhost_url_is_allowed():
     probe = '["CMD", "curl", "--fail", "--max-time", "3", "http://localhost:9201/liveness"]'
     text = VALID.replace("    image: wso2ei\n", f"    image: wso2ei\n    healthCheck: {{command: {probe}}}\n")
     assert parse_spec(text.encode(), "s.yaml").services["ei"].health_check is not None
+
+
+# ---- issue 32: the commonest slips say what to write instead ---------------------------------
+
+
+def test_an_empty_value_says_it_is_empty():
+    text = VALID.replace('track: "4.7.*"', "track:")
+    assert "services.apim.image.track: is empty: give it a value (or remove the line to take the default)" in " ".join(errors_of(text))
+
+
+def test_one_value_where_a_list_belongs_shows_the_list():
+    text = VALID.replace("subnets: [subnet-1]", "subnets: subnet-1")
+    assert errors_of(text)[0] == (
+        "specs/prod.yaml:5:11: network.subnets: 'subnet-1' is one value where a list belongs: "
+        "write [subnet-1] or one '- item' per line"
+    )
+
+
+def test_a_tab_says_yaml_indents_with_spaces():
+    text = VALID.replace("  ei:\n", "\tei:\n")
+    [message] = errors_of(text)
+    assert message.endswith("YAML indents with spaces only: replace the tab with spaces")
