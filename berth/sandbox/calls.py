@@ -10,7 +10,8 @@ from typing import Any
 import boto3
 
 MUTATING_ECS = frozenset(
-    {"RegisterTaskDefinition", "CreateService", "UpdateService", "DeleteService", "RunTask"}
+    {"RegisterTaskDefinition", "CreateService", "UpdateService", "DeleteService", "RunTask",
+     "StopTask"}
 )
 
 

@@ -191,6 +191,19 @@ def _preflight_requests(
     ]
 
 
+def _task_request(operation: str, params: dict[str, Any], arn: str, cluster: str) -> Request:
+    """RunTask and StopTask, with the cluster as ecs:cluster (Service Authorization Reference,
+    Amazon ECS): RunTask authorizes on the task definition (task-definition/<family>:<revision>),
+    StopTask on the task (task/<cluster>/<id>)."""
+    cluster_arn = arn.format("ecs", f"cluster/{cluster}")
+    if operation == "RunTask":
+        named, resource = str(params["taskDefinition"]), "task-definition/{}"
+    else:
+        named, resource = str(params["task"]), f"task/{cluster}/{{}}"
+    target = named if named.startswith("arn:") else arn.format("ecs", resource.format(named))
+    return Request(f"ecs:{operation}", target, {"ecs:cluster": cluster_arn})
+
+
 def _ecs_requests(
     operation: str, params: dict[str, Any], arn: str, resource_tags: ResourceTags = _no_tags
 ) -> list[Request]:
@@ -228,14 +241,8 @@ def _ecs_requests(
             Request(action, arn.format("ecs", f"cluster/{c.rsplit('/', 1)[-1]}"))
             for c in params["clusters"]
         ]
-    elif operation == "RunTask":
-        # Service Authorization Reference, Amazon ECS: RunTask authorizes on the task
-        # definition (task-definition/<family>:<revision>), with the cluster as ecs:cluster.
-        definition = str(params["taskDefinition"])
-        if not definition.startswith("arn:"):
-            definition = arn.format("ecs", f"task-definition/{definition}")
-        cluster_arn = arn.format("ecs", f"cluster/{cluster}")
-        requests.append(Request(action, definition, {"ecs:cluster": cluster_arn}))
+    elif operation in ("RunTask", "StopTask"):
+        requests.append(_task_request(operation, params, arn, cluster))
     else:  # RegisterTaskDefinition, DescribeTaskDefinition, ListTasks, DescribeTasks: "*"
         requests.append(Request(action, "*"))
     if operation == "RegisterTaskDefinition":

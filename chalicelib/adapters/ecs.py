@@ -124,3 +124,10 @@ class Ecs:
         """DescribeTasks' entry for one task, or None when ECS no longer knows it."""
         found = self.ecs.describe_tasks(cluster=cluster, tasks=[arn]).get("tasks", [])
         return dict(found[0]) if found else None
+
+    @aws_errors("StopTask")
+    def stop_task(self, cluster: str, arn: str, reason: str) -> None:
+        """Stop a one-off task; `reason` becomes its stoppedReason in DescribeTasks and in its
+        Task State Change event (ECS API reference, StopTask: reason, up to 255 characters; the
+        task stops with stopCode UserInitiated, API reference, Task: stopCode)."""
+        self.ecs.stop_task(cluster=cluster, task=arn, reason=reason)

@@ -20,6 +20,7 @@ from chalicelib.values.outcomes import Outcome, ignored
 from chalicelib.values.records import DeploymentRecord, EventSource
 
 from .runs.finish import conclude
+from .runs.schema_start import end_schema_run
 
 FAILED_REASON = "the schema task failed; the service was not deployed"
 
@@ -54,6 +55,10 @@ def settle(
         return [ignored(f"task {record.ecs_task_arn} has not stopped", record.environment,
                         record.service)]  # fmt: skip
     succeeded, reason = outcome
+    if record.ecs_task_arn:
+        # The database's schema run ends with its task (issue 29): COMPLETED keeps any later
+        # start from running the scripts again; FAILED lets a fixed spec try again.
+        end_schema_run(berth, record, record.ecs_task_arn, "COMPLETED" if succeeded else "FAILED")
     if succeeded:
         return conclude(berth, record, {"IN_PROGRESS"}, "COMPLETED", source, reason=reason)
     return conclude(
@@ -76,5 +81,9 @@ def sweep_schema(berth: Berth, record: DeploymentRecord, timeout_minutes: int) -
         return settle(berth, record, task, "sweep")
     if task is not None:
         why = f"ECS says the task is {task.get('lastStatus', 'unknown')}"
+    elif record.ecs_task_arn:
+        # A task ECS no longer lists initialises nothing: a later start may run again. One
+        # still running keeps its run, so a later start follows it rather than racing it.
+        end_schema_run(berth, record, record.ecs_task_arn, "FAILED")
     reason = f"no outcome of the schema task after {timeout_minutes} min; {why}"
     return conclude(berth, record, {record.status}, "TIMED_OUT", "sweep", reason=reason)

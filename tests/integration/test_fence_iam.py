@@ -138,3 +138,19 @@ def test_a_prod_secret_in_a_dev_spec_is_refused_at_upload(sandbox):
         "secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
     )
     assert sandbox.recorder.ecs_mutations() == []
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_stop_task_is_granted_only_on_the_environments_clusters_tasks(stage):
+    """Issue 29: a superseded schema task is stopped; StopTask authorizes on the task, with its
+    cluster as ecs:cluster (Service Authorization Reference, Amazon ECS), like RunTask."""
+    clusters = sorted(set().union(*stage_fence(stage, overrides={}).clusters.values()))
+    statement = policy(stage)["StopSupersededSchemaTasks"]
+    assert statement["Action"] == "ecs:StopTask"
+    assert statement["Resource"] == [f"arn:*:ecs:*:*:task/{c}/*" for c in clusters]
+    assert statement["Condition"] == {
+        "ArnLike": {"ecs:cluster": [f"arn:*:ecs:*:*:cluster/{c}" for c in clusters]}
+    }
+    for sid, other in policy(stage).items():
+        actions = [other["Action"]] if isinstance(other["Action"], str) else other["Action"]
+        assert sid == "StopSupersededSchemaTasks" or "ecs:StopTask" not in actions, sid

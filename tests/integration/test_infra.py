@@ -27,6 +27,9 @@ IMPLIED = {
     "iam:PassRole": "RegisterTaskDefinition passes the execution and task roles",
     "ecs:RunTask": "the schema task before a first deployment with schemaInit (issue 16; "
     "tests/integration/test_schema_init.py runs it under this policy; the demo's spec has none)",
+    "ecs:StopTask": "a superseded schema task, stopped when a newer spec initialises another database "
+    "or version (issue 29; tests/integration/test_schema_init.py stops one under this policy; the "
+    "demo's spec has no schemaInit)",
     "sqs:SendMessage": "Lambda sends events that keep failing to the dead-letter queue as the function",
     "logs:CreateLogGroup": "the Lambda runtime writes the function's logs",
     "logs:CreateLogStream": "the Lambda runtime writes the function's logs",

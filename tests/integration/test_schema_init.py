@@ -257,3 +257,83 @@ def test_the_sweep_times_out_a_schema_task_that_has_not_stopped(sandbox):
     sandbox.run_until_idle()
     assert [c.operation for c in sandbox.recorder.ecs_mutations(mark)] == []
     assert len(sandbox.notifications) == told
+
+
+# ---- at most once per environment, database and schema version (issue 29) -------------------
+
+
+def _schema_run_tasks(sandbox, mark) -> list[str]:
+    return [c.params["group"] for c in sandbox.recorder.ecs_mutations(mark)
+            if c.operation == "RunTask"]  # fmt: skip
+
+
+def test_a_second_upload_while_the_schema_task_runs_follows_it_with_no_second_task(sandbox):
+    """Two uploads change APIM before its first deployment concluded: the second one's schema
+    record follows the task the first started; one RunTask, and the service deploys once."""
+    document = _schema_document(sandbox)
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.pump()  # the first schema task starts and runs
+    document["services"]["apim"]["environment"]["JAVA_OPTS"] = "-Duser.timezone=UTC"
+    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.run_until_idle()
+    assert _schema_run_tasks(sandbox, mark) == ["berth-schema:dev:apim"]
+    assert [c.operation for c in sandbox.recorder.ecs_mutations(mark)].count("StopTask") == 0
+    newest, first = handlers.berth().store.history("dev", "apim.schema")
+    assert first.status == "SUPERSEDED"
+    assert (newest.status, newest.reason) == ("COMPLETED", "the schema task's client exited 0")
+    assert newest.ecs_task_arn == first.ecs_task_arn
+    assert handlers.berth().store.history("dev", "apim")[0].status == "COMPLETED"
+
+
+def test_a_schema_start_after_the_run_completed_runs_no_task(sandbox):
+    """The schema ran; the service was deleted outside Berth, so the next upload plans a first
+    deployment again: the database already holds the schema, no RunTask."""
+    document, _ = _first_deployment(sandbox, {})
+    ecs = sandbox.client("ecs")
+    ecs.update_service(cluster="wso2-dev", service="apim", desiredCount=0)
+    ecs.delete_service(cluster="wso2-dev", service="apim")
+    document["services"]["apim"]["environment"]["JAVA_OPTS"] = "-Duser.timezone=UTC"
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.run_until_idle()
+    assert _schema_run_tasks(sandbox, mark) == []
+    newest = handlers.berth().store.history("dev", "apim.schema")[0]
+    assert newest.status == "COMPLETED"
+    assert "was already initialised by schema record" in newest.reason
+    assert ("CreateService", "apim") in _ecs_calls(sandbox, mark)
+
+
+def test_a_superseded_schema_task_of_another_database_is_stopped(sandbox):
+    """A newer spec points APIM at another database while the first schema task runs: that
+    task is stopped (StopTask, its reason naming Berth and the newer record), recorded on the
+    superseded record, and the new database's task runs."""
+    document = _schema_document(sandbox)
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.pump()  # the first schema task starts and runs
+    env = document["services"]["apim"]["environment"]
+    for var in ("APIM_DB_URL", "SHARED_DB_URL"):
+        if var in env:
+            env[var] = env[var] + "_v2"
+    sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
+    sandbox.run_until_idle()
+    assert _schema_run_tasks(sandbox, mark) == ["berth-schema:dev:apim"] * 2
+    [stop] = [c for c in sandbox.recorder.ecs_mutations(mark) if c.operation == "StopTask"]
+    newest, first = handlers.berth().store.history("dev", "apim.schema")
+    assert stop.params["task"] == first.ecs_task_arn
+    assert stop.params["reason"].startswith("Berth: schema record ")
+    assert newest.record_id in stop.params["reason"]
+    assert first.status == "SUPERSEDED"
+    assert any("was stopped (StopTask)" in cause for cause in first.causes)
+    [stopped] = [e for e in sandbox.ecs_sim.emitted if e.detail_type == "ECS Task State Change"
+                 and e.detail["taskArn"] == first.ecs_task_arn]  # fmt: skip
+    assert stopped.detail["stopCode"] == "UserInitiated"
+    assert stopped.detail["stoppedReason"] == stop.params["reason"]
+    described = sandbox.client("ecs").describe_tasks(
+        cluster="wso2-dev", tasks=[first.ecs_task_arn]
+    )["tasks"][0]
+    assert (described["lastStatus"], described["stoppedReason"]) == (
+        "STOPPED", stop.params["reason"],
+    )  # fmt: skip
+    assert newest.status == "COMPLETED"

@@ -42,9 +42,12 @@ def deployment_event(
     )
 
 
-def task_stopped_event(task: Any, task_definition: str, play: TaskPlay) -> EmittedEvent:
+def task_stopped_event(
+    task: Any, task_definition: str, play: TaskPlay, stop_code: str | None = None
+) -> EmittedEvent:
     """A RunTask task stopped, told as ECS does (lastStatus STOPPED, stopCode
-    EssentialContainerExited, each container's exitCode)."""
+    EssentialContainerExited, or `stop_code` (UserInitiated for StopTask), each container's
+    exitCode)."""
     stopped_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     detail = {
         "clusterArn": task.cluster_arn,
@@ -55,9 +58,11 @@ def task_stopped_event(task: Any, task_definition: str, play: TaskPlay) -> Emitt
         "launchType": task.launch_type,
         "lastStatus": "STOPPED",
         "desiredStatus": "STOPPED",
-        "stopCode": "EssentialContainerExited"
-        if play.stopped_reason == ESSENTIAL_EXITED
-        else "TaskFailedToStart",
+        "stopCode": stop_code or (
+            "EssentialContainerExited"
+            if play.stopped_reason == ESSENTIAL_EXITED
+            else "TaskFailedToStart"
+        ),
         "stoppedReason": play.stopped_reason or "",
         "stoppedAt": stopped_at,
         "containers": [

@@ -58,6 +58,8 @@ class SimulatedEcs:
     """Task ARN -> its containers in the order they started."""
     _rollouts: dict[str, Rollout] = field(default_factory=dict)
     _one_offs: list[OneOff] = field(default_factory=list)
+    _user_stops: list[EmittedEvent] = field(default_factory=list)
+    """Task State Change events of StopTask calls, sent at the next tick."""
     invoke_hook: HookInvoker | None = None
     """How ECS reaches a lifecycle hook's Lambda function (the sandbox runs app.py's)."""
     time_scale: float = 0.001
@@ -96,6 +98,14 @@ class SimulatedEcs:
             return self._run_task(bound.arguments)
 
         self.ecs.run_task = run_task  # type: ignore[method-assign]
+        moto_stop_task = self.ecs.stop_task
+
+        def stop_task(cluster_str: str, task_str: str, reason: str) -> Any:
+            task = moto_stop_task(cluster_str, task_str, reason)
+            self._stopped_by_user(task, reason)
+            return task
+
+        self.ecs.stop_task = stop_task  # type: ignore[method-assign]
 
     def _run_task(self, a: dict[str, Any]) -> list[Any]:
         """RunTask as the sandbox plays it (moto's own fails on awsvpc ENIs): the tasks start
@@ -118,6 +128,22 @@ class SimulatedEcs:
             task.last_status = "PROVISIONING"
             self._one_offs.append(OneOff(cluster, task.task_arn, definition.arn, time.monotonic()))
         return tasks
+
+    def _stopped_by_user(self, task: Any, reason: str) -> None:
+        """StopTask as ECS answers it: the task goes STOPPED with stopCode UserInitiated and
+        the caller's reason as its stoppedReason (ECS API reference, StopTask: reason; Task:
+        stopCode), and a Task State Change event tells it (ECS developer guide, "Amazon ECS
+        task state change events"). A one-off stopped so is not played to its end any more."""
+        task.stop_code = "UserInitiated"
+        for container in task.containers:
+            container.last_status = "STOPPED"
+        for one_off in self._one_offs:
+            if one_off.task_arn == task.task_arn and not one_off.done:
+                one_off.done = True
+                play = TaskPlay(reason, {}, self.started.get(task.task_arn, ()))
+                self._user_stops.append(
+                    task_stopped_event(task, one_off.task_definition, play, "UserInitiated")
+                )
 
     def play(self, task_definition_arn: str, one_off: bool = False) -> TaskPlay:
         """How tasks of this task definition run in the sandbox, or why they stop; `one_off`:
@@ -169,6 +195,8 @@ class SimulatedEcs:
             if rollout.deployment_id in {e.detail["deploymentId"] for e in events}:
                 continue
             events += self._decide(rollout, now)
+        events += self._user_stops
+        self._user_stops.clear()
         for one_off in self._one_offs:
             if not one_off.done and now - one_off.started_at >= self.rollout_seconds:
                 events.append(self._finish_one_off(one_off))

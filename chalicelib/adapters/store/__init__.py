@@ -6,18 +6,19 @@ Whoever wins the write is the one who acts and notifies; the loser learns it los
 
 `Store` is the one entry; each part of it lives in its own module, over `table` (the tables,
 typed items, the conditional put): `records`, `heads`, `transactions` (a record with its head,
-all or nothing), `runs`, `external` and `specs`.
+all or nothing), `runs`, `external`, `specs` and `schema_runs`.
 """
 
 from __future__ import annotations
 
 from .external import ExternalDeployments
 from .runs import WideRuns
+from .schema_runs import SchemaRuns
 from .specs import AcceptedSpecs
 from .transactions import RecordsWithHeads
 
 
-class Store(RecordsWithHeads, WideRuns, ExternalDeployments, AcceptedSpecs):
+class Store(RecordsWithHeads, WideRuns, ExternalDeployments, AcceptedSpecs, SchemaRuns):
     """Berth's tables: deployments (records, heads, external deployments) and specs."""
 
 

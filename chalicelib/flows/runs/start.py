@@ -20,8 +20,7 @@ from chalicelib.decisions.changes import (
 )
 from chalicelib.errors import AwsCallFailed
 from chalicelib.rendering.comparison import same_task_definition
-from chalicelib.rendering.schema_init import schema_group, schema_owner
-from chalicelib.rendering.schema_task import render_schema_task_definition, schema_run_task_request
+from chalicelib.rendering.schema_init import schema_owner
 from chalicelib.rendering.service_request import create_service_request, render_service_settings
 from chalicelib.rendering.strategies import RolloutRoles, rollout_roles
 from chalicelib.rendering.task_definition import log_groups, render_task_definition
@@ -35,6 +34,7 @@ from ..claims import update_head
 from ..lease import RELEASED, release_start_lease, take_start_lease
 from ..sidecars import sidecar_refs
 from .finish import fail, finish
+from .schema_start import start_schema
 from .shared import adoptable, image_ref
 
 
@@ -332,36 +332,12 @@ def _start(
 def _start_schema(
     berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec
 ) -> Started:
-    """Run a service's schema task (issue 16): register its task definition, RunTask it with
-    the group its Task State Change events carry back; the record IN_PROGRESS with the task."""
-    owner = schema_owner(record.service)
-    assert owner is not None and record.image is not None
-    rendered = render_schema_task_definition(
-        spec, owner, image_ref(record.image), accepted.account, accepted.region
-    )
-    # The client token makes a retried start of the same record one task (RunTask clientToken).
-    token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{record.target}/{record.record_id}"))
-    try:
-        for group in sorted(log_groups(rendered)):
-            berth.logs.ensure_group(group, berth.settings.log_retention_days)
-        arn = berth.ecs.register(rendered)
-        request = schema_run_task_request(spec, owner, arn, token)
-        request["group"] = schema_group(spec.environment, owner)
-        task_arn = berth.ecs.run_task(request)
-    except AwsCallFailed as failure:
-        return fail(
-            berth, record, reason="an AWS call failed; the schema task did not run",
-            errors=[str(failure)], source=record.trigger.kind,
-        ), False  # fmt: skip
-    now = berth.clock()
-    started = berth.store.transition(
-        record, {"PENDING"}, status="IN_PROGRESS", reason="the schema task runs",
-        task_definition_arn=arn, ecs_task_arn=task_arn, started_at=now, updated_at=now,
-        waiting_for=[],
-    )  # fmt: skip
-    if started is None:
-        return [], False
-    return _announce_started(berth, started, arn, None), False
+    """Run a service's schema task (issue 16), at most once per environment, database and
+    schema version (issue 29): `schema_start.start_schema`."""
+    outcomes, started = start_schema(berth, record, spec, accepted)
+    if started is not None:
+        outcomes += _announce_started(berth, started, started.task_definition_arn or "", None)
+    return outcomes, False
 
 
 def _update_request(
