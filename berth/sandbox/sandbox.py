@@ -76,10 +76,16 @@ class Sandbox:
         self._clients.clear()
         self._env = environment({**SANDBOX_ENV, **self.env_vars()})
         self._env.__enter__()
-        self._reset()
-        strict_s3.make_strict()
-        self._bootstrap()
-        self.renew_clients()
+        try:
+            self._reset()
+            strict_s3.make_strict()
+            self._bootstrap()
+            self.renew_clients()
+        except BaseException:
+            # A start that fails half-way must not leave its variables in this process (the
+            # next sandbox, or a test reading the stage's own fence, would see this one's).
+            self.stop()
+            raise
         self.ecs_sim = SimulatedEcs(ACCOUNT, REGION, rollout_seconds=self.rollout_seconds)
         self.ecs_sim.invoke_hook = self.invoke_hook
         return self
@@ -143,7 +149,8 @@ class Sandbox:
     def _reset(self) -> None:
         # moto's backends live in the process: a new sandbox starts from nothing.
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
+        # Generous: under a loaded machine moto's reset of every backend takes seconds.
+        with urllib.request.urlopen(request, timeout=60):
             pass
 
     def env_vars(self) -> dict[str, str]:
