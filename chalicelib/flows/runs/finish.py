@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.context import Berth
+from chalicelib.context import Berth, logger
 from chalicelib.decisions.causes import failure_causes
 from chalicelib.errors import AwsCallFailed
-from chalicelib.values.outcomes import ACTION_OF, Outcome
+from chalicelib.values.outcomes import ACTION_OF, Outcome, ignored
 from chalicelib.values.records import (
     ACTIVE,
     DeploymentRecord,
@@ -158,9 +158,18 @@ def conclude(
             berth, done, status, (head, dependents), head_written=written is not None
         )
     current = berth.store.get_record(record.environment, record.service, record.record_id)
-    if current is not None and current.status == status:
+    if current is None or current.status in ACTIVE:
+        return []
+    # An outcome for a record already settled (a redelivery, or a redriven event after a redrive
+    # found its deployment again): absorbed, said in the log, never raised for Lambda to retry.
+    logger.info(
+        "outcome for a settled record absorbed",
+        extra={"record": current.record_id, "status": current.status, "event_status": status},
+    )
+    if current.status == status:
         return follow_up(berth, current, status)
-    return []
+    reason = f"{status} for a record already {current.status}: absorbed"
+    return [ignored(reason, current.environment, current.service)]
 
 
 def causes_of(berth: Berth, record: DeploymentRecord) -> list[str]:
