@@ -17,7 +17,7 @@ from typing import Any
 from chalicelib.context import Berth, logger
 from chalicelib.decisions.causes import failure_causes
 from chalicelib.errors import AwsCallFailed
-from chalicelib.values.outcomes import ACTION_OF, Outcome, ignored
+from chalicelib.values.outcomes import ACTION_OF, Outcome
 from chalicelib.values.records import (
     ACTIVE,
     DeploymentRecord,
@@ -166,10 +166,7 @@ def conclude(
         "outcome for a settled record absorbed",
         extra={"record": current.record_id, "status": current.status, "event_status": status},
     )
-    if current.status == status:
-        return follow_up(berth, current, status)
-    reason = f"{status} for a record already {current.status}: absorbed"
-    return [ignored(reason, current.environment, current.service)]
+    return follow_up(berth, current, status) if current.status == status else []
 
 
 def causes_of(berth: Berth, record: DeploymentRecord) -> list[str]:
