@@ -111,11 +111,21 @@ def _start(raw: Any, handler: str, context: Any) -> Berth:
     logger.set_correlation_id(str(event_id) if event_id else None)
     logger.append_keys(handler=handler)
     instance = berth()
+    if instance.settings.account is None:
+        instance.settings.account = _function_account(context)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     invocation_started(
         instance.clock() + timedelta(milliseconds=remaining()) if remaining else None
     )
     return instance
+
+
+def _function_account(context: Any) -> str | None:
+    """The account of the invoked function: its ARN `arn:aws:lambda:REGION:ACCOUNT:function:NAME`
+    (Lambda developer guide, "Using the Lambda context object to retrieve Python function
+    information", invoked_function_arn; "Understanding Lambda function ARNs")."""
+    parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    return parts[4] if len(parts) > 4 and parts[2] == "lambda" and parts[4] else None
 
 
 # Each handler imports its flow when it runs, not with app.py: a Lambda's init then loads only

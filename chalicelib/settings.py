@@ -20,6 +20,9 @@ class Settings(Model):
     """Configuration of one Berth stage; the sandbox builds the same from its own values."""
 
     region: str
+    """The stage's own region, where its Lambdas run (AWS_REGION, which Lambda sets: Lambda
+    developer guide, "Defined runtime environment variables"): the region of every image Berth
+    deploys, from the stage's own ECR registry."""
     spec_bucket: str
     topic_arn: str
     deployments_table: str = "berth-deployments"
@@ -47,6 +50,10 @@ class Settings(Model):
     """The most services one invocation deploys: a push or spec changing more services of an
     environment fans them out in batches of this size, and tells their outcomes in one run
     summary instead of one notification each (BERTH_WIDE_RUN)."""
+    account: str | None = None
+    """The stage's own account (BERTH_ACCOUNT, which the stack sets to AWS::AccountId; else the
+    invoked function's ARN, `handlers`): the account of every image Berth deploys. Never an
+    event's: S3's Records[] notification format has no account field."""
     fence_variables: dict[str, str] = {}
     """The stage's fence as its configuration declares it (chalicelib.spec.fence.FENCE_VARIABLES:
     BERTH_TASK_ROLES, BERTH_ENVIRONMENT_CLUSTERS, BERTH_ENVIRONMENT_SECRETS...)."""
@@ -78,6 +85,7 @@ class Settings(Model):
             "spec_bucket": env.get("BERTH_SPEC_BUCKET"),
             "topic_arn": env.get("BERTH_TOPIC_ARN"),
             "endpoint_url": env.get("BERTH_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL"),
+            "account": env.get("BERTH_ACCOUNT") or None,
         }
         optional = {
             "deployments_table": "BERTH_DEPLOYMENTS_TABLE",

@@ -320,7 +320,9 @@ class FakeResources:
 
 def in_memory_berth() -> Berth:
     """A Berth whose adapters are all in memory: no client is ever built."""
-    settings = Settings(region="us-east-1", spec_bucket="specs", topic_arn="arn:topic")
+    settings = Settings(
+        region="us-east-1", spec_bucket="specs", topic_arn="arn:topic", account="123456789012"
+    )
     berth = Berth(settings=settings, clients=Clients(settings), clock=Clock())
     berth.store = InMemoryStore()  # type: ignore[assignment]
     berth.ecs = FakeEcs()  # type: ignore[assignment]

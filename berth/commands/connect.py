@@ -123,6 +123,7 @@ class Connection:
             region=self.region,
             spec_bucket=self.spec_bucket,
             topic_arn=topic or topic_arn(self.stage, self.account, self.region),
+            account=self.account,
             deployments_table=self.store.deployments,
             specs_table=self.store.specs,
         )

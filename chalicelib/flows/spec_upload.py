@@ -169,9 +169,14 @@ def _apply(
         )
         reason = "the environment already has a spec file"
         return [reject(berth, environment, trigger, [error], reason)]
-    region = obj.region or berth.settings.region
+    # The stage's own registry, never the event's account or region (the Records[] format has
+    # no account): every image ECS is given is `<account>.dkr.ecr.<region>.amazonaws.com/...`.
+    account, region = berth.settings.account, berth.settings.region
+    if account is None:
+        error = "Berth does not know its own account: set BERTH_ACCOUNT (the stack sets it)"
+        return [reject(berth, environment, trigger, [error], "the stage's account is unknown")]
     try:
-        steps, retirements = plan(berth, spec, obj.account, region, previous)
+        steps, retirements = plan(berth, spec, account, region, previous)
     except PlanRefused as exc:
         return [reject(berth, environment, trigger, exc.errors, "the spec could not be planned")]
     except AwsCallFailed as failure:
@@ -179,7 +184,7 @@ def _apply(
         return [reject(berth, environment, trigger, [str(failure)], reason)]
     accepted = AcceptedSpec(
         environment=environment,
-        account=obj.account,
+        account=account,
         region=region,
         source=source,
         sequencer=obj.sequencer or "",

@@ -138,11 +138,13 @@ _RECORD_DELETIONS: dict[str, Deletion] = {
 
 
 class SpecObject(Model):
-    """A spec file version that was written to the spec bucket, whichever notification said so."""
+    """A spec file version that was written to the spec bucket, whichever notification said so.
+
+    No account or region: the images a spec deploys are the stage's own (Settings.account,
+    Settings.region), and S3's Records[] format names no account at all (S3 user guide, "Event
+    message structure": awsRegion, but no account field)."""
 
     event_id: str
-    account: str
-    region: str
     bucket: str
     key: str
     version_id: str | None
@@ -213,8 +215,6 @@ def _spec_objects_from_records(raw: dict[str, Any]) -> list[SpecObject]:
     return [
         SpecObject(
             event_id=f"{r.s3.bucket.name}/{r.s3.object.key}/{r.s3.object.version_id}",
-            account="",
-            region=r.aws_region,
             bucket=r.s3.bucket.name,
             # The Records[] format URL-encodes keys ("red flower.yaml" -> "red+flower.yaml").
             key=unquote_plus(r.s3.object.key),
@@ -250,8 +250,6 @@ def parse_spec_objects(raw: Any) -> list[SpecObject]:
     return [
         SpecObject(
             event_id=event.id,
-            account=event.account,
-            region=event.region,
             bucket=event.detail.bucket.name,
             key=event.detail.object.key,
             version_id=event.detail.object.version_id,

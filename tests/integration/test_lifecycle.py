@@ -217,8 +217,11 @@ def test_a_rejection_with_hundreds_of_errors_still_ends_in_a_record_and_a_notifi
     assert note.document["status"] == "REJECTED"
     assert len(note.document["errors"]) == 21
     assert note.document["errors"][-1] == (
-        f"… and {total - 20} more ({total} in all); `berth validate FILE` lists every one"
+        f"… and {total - 20} more ({total} in all; the record lists the first 100); "
+        "`berth validate FILE` lists every one"
     )
+    # Issue 34, finding 3: the subject counts what was found, not the 100 the record kept.
+    assert note.subject == f"[dev] spec rejected: specs/dev/wso2.yaml ({total} errors)"
 
 
 def test_a_rejection_with_thousands_of_errors_still_fits_one_record(sandbox):

@@ -22,7 +22,7 @@ DIGEST = {tag: "sha256:" + f"{i:x}" * 64 for i, tag in enumerate(["4.4.0-1", "4.
 def upload(berth, text: str, version: str):
     berth.spec_objects.objects[("specs", "specs/dev/wso2.yaml", version)] = text.encode()
     obj = SpecObject(
-        event_id=f"ev-{version}", account="123456789012", region="us-east-1", bucket="specs",
+        event_id=f"ev-{version}", bucket="specs",
         key="specs/dev/wso2.yaml", version_id=version, sequencer=f"{int(version[1:]):04X}",
         time=PUSHED,
     )  # fmt: skip

@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from chalicelib.values.notifications.deployments import for_record
-from chalicelib.values.notifications.envelope import Notification, sns_message
+from chalicelib.values.notifications.envelope import (
+    NOTIFIED_ERRORS,
+    RECORDED_ERRORS,
+    Notification,
+    sns_message,
+)
 from chalicelib.values.records import DeploymentRecord, Image, SpecVersion, Trigger
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "notification.schema.json"
@@ -77,6 +82,29 @@ def test_rejected_spec_subject_counts_errors_and_stays_short():
     )
     assert len(note.subject) < 100 and note.subject.startswith("[prod] spec rejected: specs/prod/")
     assert note.service is None and note.errors == ["a", "b"]
+
+
+def test_a_rejection_counts_the_errors_found_not_those_the_record_kept():
+    # Issue 34, finding 3: 300 errors were announced as "(100 errors)", the record's share.
+    spec = SpecVersion(bucket="b", key="specs/prod/wso2.yaml")
+    note = for_record(
+        record(
+            service="(spec)",
+            status="REJECTED",
+            errors=[f"error {i}" for i in range(RECORDED_ERRORS)],
+            errors_total=300,
+            trigger=Trigger(kind="spec", event_id="e", spec=spec),
+        ),
+        "REJECTED",
+        "spec",
+        T0,
+    )
+    assert note.subject == "[prod] spec rejected: specs/prod/wso2.yaml (300 errors)"
+    assert note.errors[:NOTIFIED_ERRORS] == [f"error {i}" for i in range(NOTIFIED_ERRORS)]
+    assert note.errors[NOTIFIED_ERRORS:] == [
+        f"… and {300 - NOTIFIED_ERRORS} more (300 in all; the record lists the first "
+        f"{RECORDED_ERRORS}); `berth validate FILE` lists every one"
+    ]
 
 
 def test_schema_file_is_the_model_schema():

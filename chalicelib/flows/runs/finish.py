@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.context import Berth
+from chalicelib.context import Berth, logger
 from chalicelib.decisions.causes import failure_causes
 from chalicelib.decisions.redelivery import failures_after
 from chalicelib.errors import AwsCallFailed
@@ -164,9 +164,15 @@ def conclude(
             berth, done, status, (head, dependents), head_written=written is not None
         )
     current = berth.store.get_record(record.environment, record.service, record.record_id)
-    if current is not None and current.status == status:
-        return follow_up(berth, current, status)
-    return []
+    if current is None or current.status in ACTIVE:
+        return []
+    # An outcome for a record already settled (a redelivery, or a redriven event after a redrive
+    # found its deployment again): absorbed, said in the log, never raised for Lambda to retry.
+    logger.info(
+        "outcome for a settled record absorbed",
+        extra={"record": current.record_id, "status": current.status, "event_status": status},
+    )
+    return follow_up(berth, current, status) if current.status == status else []
 
 
 def causes_of(berth: Berth, record: DeploymentRecord) -> list[str]:

@@ -18,6 +18,7 @@ from chalicelib.decisions.changes import (
     ownership_problem,
     service_update,
 )
+from chalicelib.decisions.redrive import FoundAgain, found_again
 from chalicelib.errors import AwsCallFailed
 from chalicelib.rendering.comparison import same_task_definition
 from chalicelib.rendering.schema_init import schema_owner
@@ -222,6 +223,28 @@ def _applied_in_place(
     return finish(berth, done, "COMPLETED", record.trigger.kind) if done else []
 
 
+def _ended_earlier(
+    berth: Berth,
+    record: DeploymentRecord,
+    changes: dict[str, Any],
+    found: FoundAgain,
+    groups: set[str],
+) -> list[Outcome]:
+    """An earlier delivery's deployment of this very build, which ECS has already ended: the
+    record says so, as ECS reports it (its outcome event, when redriven, finds it settled)."""
+    assert found.ended is not None
+    arn = changes["task_definition_arn"]
+    done = berth.store.transition(
+        record, {"PENDING"}, status=found.ended, finished_at=berth.clock(),
+        **{**changes, "reason": found.reason(arn)},
+    )  # fmt: skip
+    if done is None:
+        return []
+    if found.ended == "COMPLETED":  # the head names what runs now, as after any rollout
+        update_head(berth, done, task_definition_arn=arn, log_groups=sorted(groups))
+    return finish(berth, done, found.ended, record.trigger.kind)
+
+
 def _announce_started(
     berth: Berth, started: DeploymentRecord, arn: str, deployment_id: str | None
 ) -> list[Outcome]:
@@ -308,6 +331,9 @@ def _start(
     changes = _started_changes(
         berth, spec, record, arn=arn, applied=applied, previous_task_definition_arn=previous
     )
+    found = found_again(live, arn, record.previous_task_definition_arn)
+    if found is not None and found.ended and applied.deployment_id == found.deployment_id:
+        return _ended_earlier(berth, record, changes, found, log_groups(rendered)), False
     rolled = applied.deployment_id is not None and (
         live is None
         or applied.deployment_id != live.primary_deployment_id

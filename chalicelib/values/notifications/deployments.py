@@ -102,7 +102,8 @@ def for_record(
     }[status]
     prefix, asked = _asked_for(record.trigger)
     if status == "REJECTED" and record.trigger.spec is not None:
-        count = len(record.errors)
+        # What was found, not what the record kept (it holds RECORDED_ERRORS at most).
+        count = len(record.errors) if record.errors_total is None else record.errors_total
         subject = (
             f"[{env}] spec rejected: {record.trigger.spec.key} ({count} error{'s' * (count != 1)})"
         )

@@ -46,13 +46,15 @@ def shortened(errors: list[str], keep: int) -> list[str]:
 
 
 def capped(errors: list[str], keep: int, total: int | None = None) -> list[str]:
-    """`shortened`, plus a last line saying how many of `total` (default: all given) were left
-    out and where they all are."""
+    """`shortened`, plus a last line saying how many of `total` were left out and where they
+    are. `errors` are what the record kept; `total` (default: as many) what was found, which
+    is more when the record could not hold them all (RECORDED_ERRORS)."""
     kept = shortened(errors, keep)
     total = len(errors) if total is None else total
     if total > len(kept):
+        recorded = f"; the record lists the first {len(errors)}" if total > len(errors) else ""
         kept.append(
-            f"… and {total - len(kept)} more ({total} in all); "
+            f"… and {total - len(kept)} more ({total} in all{recorded}); "
             "`berth validate FILE` lists every one"
         )
     return kept
