@@ -518,7 +518,9 @@ def _until_ready(stdout) -> tuple[dict[str, str], str]:
     for line in stdout:
         seen += line
         if line.strip().startswith("export "):
-            key, _, value = line.strip().removeprefix("export ").partition("=")
+            # Shell syntax: values are quoted (shlex.quote), as bash reads them.
+            [assignment] = shlex.split(line.strip().removeprefix("export "))
+            key, _, value = assignment.partition("=")
             exported[key] = value
         if line.startswith("Ctrl-C stops it."):
             return exported, seen

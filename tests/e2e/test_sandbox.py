@@ -105,6 +105,7 @@ def test_the_sandbox_stops_cleanly_and_refuses_non_loopback_addresses():
 
 def test_up_serves_a_push_from_another_process_and_stops_on_ctrl_c(tmp_path):
     import os
+    import shlex
     import signal
     import subprocess
     import sys
@@ -125,7 +126,9 @@ def test_up_serves_a_push_from_another_process_and_stops_on_ctrl_c(tmp_path):
         exported: dict[str, str] = {}
         for line in up.stdout:
             if line.strip().startswith("export "):
-                key, _, value = line.strip().removeprefix("export ").partition("=")
+                # Shell syntax: values are quoted (shlex.quote), as bash reads them.
+                [assignment] = shlex.split(line.strip().removeprefix("export "))
+                key, _, value = assignment.partition("=")
                 exported[key] = value
             if line.startswith("Ctrl-C stops it."):
                 break
