@@ -236,7 +236,7 @@ class FakeEcs:
         svc = self.services.get(f"{cluster}/{service}", {})
         return next((d for d in svc.get("deployments", []) if d["id"] == deployment_id), None)
 
-    def service_deployment(self, cluster, service, deployment_id, created_after):
+    def service_deployment(self, cluster, service, deployment_id, recorded_at):
         return self.service_deployments.get(deployment_id)
 
     def stopped_tasks(self, cluster, started_by, limit=20):

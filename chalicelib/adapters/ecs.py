@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import AwsCallFailed
@@ -12,6 +12,12 @@ from . import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
+
+
+# ECS stamps a service deployment's createdAt when UpdateService starts it, by its own clock;
+# Berth's record of it may be stamped a little later or earlier by the Lambda's: the margin
+# covers the difference when listing the service deployments created since the record.
+CREATED_MARGIN = timedelta(minutes=15)
 
 
 def _primary(service: Any) -> dict[str, Any]:
@@ -93,10 +99,10 @@ class Ecs:
 
     @aws_errors("ListServiceDeployments")
     def service_deployment_arn(
-        self, cluster: str, service: str, deployment_id: str, created_after: datetime
+        self, cluster: str, service: str, deployment_id: str, recorded_at: datetime
     ) -> str | None:
         """The ARN of the service deployment that carries out `deployment_id` (DescribeServices'
-        `ecs-svc/<n>`), among those ECS created after `created_after`; None when ECS lists none.
+        `ecs-svc/<n>`), which Berth recorded at `recorded_at`; None when ECS lists none.
 
         ECS names the service revision a deployment targets after the deployment's number
         (`service-revision/<cluster>/<service>/<n>`): terraform-provider-aws finds a deployment's
@@ -106,7 +112,8 @@ class Ecs:
         """
         number = deployment_id.rsplit("/", 1)[-1]
         request: dict[str, Any] = {
-            "cluster": cluster, "service": service, "createdAt": {"after": created_after},
+            "cluster": cluster, "service": service,
+            "createdAt": {"after": recorded_at - CREATED_MARGIN},
             "maxResults": 100,
         }  # fmt: skip
         while True:
@@ -129,11 +136,11 @@ class Ecs:
         return dict(deployments[0]) if deployments else None
 
     def service_deployment(
-        self, cluster: str, service: str, deployment_id: str, created_after: datetime
+        self, cluster: str, service: str, deployment_id: str, recorded_at: datetime
     ) -> dict[str, Any] | None:
         """The service deployment of `deployment_id` as DescribeServiceDeployments returns it,
         or None when ECS has none for it. Raises AwsCallFailed, naming the call that failed."""
-        arn = self.service_deployment_arn(cluster, service, deployment_id, created_after)
+        arn = self.service_deployment_arn(cluster, service, deployment_id, recorded_at)
         return self.describe_service_deployment(arn) if arn is not None else None
 
     @aws_errors("ListTasks")

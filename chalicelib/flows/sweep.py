@@ -110,11 +110,6 @@ def _settle(
     return conclude(berth, record, {record.status}, verdict.status, "sweep", **changes)
 
 
-# ECS stamps a service deployment's createdAt when UpdateService starts it, a moment before Berth
-# records the start (`created_at` is earlier still); the margin covers the clocks' difference.
-CREATED_MARGIN = timedelta(minutes=15)
-
-
 def _from_service_deployment(
     berth: Berth, record: DeploymentRecord, waited_minutes: int
 ) -> SweepVerdict | Wait | None:
@@ -124,7 +119,7 @@ def _from_service_deployment(
     try:
         found = berth.ecs.service_deployment(
             record.cluster, record.service, record.ecs_deployment_id or "",
-            created_after=record.created_at - CREATED_MARGIN,
+            recorded_at=record.created_at,
         )  # fmt: skip
     except AwsCallFailed as failure:
         logger.warning("sweep could not read the service deployment",
