@@ -238,3 +238,24 @@ def test_a_canary_within_its_bake_time_is_not_timed_out_at_the_stage_timeout(san
     assert record.status == "TIMED_OUT" and record.ecs_still_rolling
     assert f"no outcome after {deadline} min" in record.reason
     assert "ECS says IN_PROGRESS" in record.reason
+
+
+def test_a_rollback_ecs_already_finished_is_concluded_from_the_failure_event(sandbox):
+    # Given a blue/green deployment whose hook failed, and ECS done rolling it back before Berth
+    # hears of the failure; the rollback's COMPLETED never comes
+    hook = ScriptedHook({"hookStatus": "SUCCEEDED"}, {"hookStatus": "FAILED"})
+    _on_blue_green(sandbox, hook)
+    sandbox.push("wso2am", "4.7.0-2")
+    sandbox.pump()
+    told = [e for _ in range(3) for e in sandbox.advance_ecs(publish=False)]
+    assert told[-1].detail["eventName"] == "SERVICE_DEPLOYMENT_COMPLETED"
+
+    # When the other events arrive
+    for event in told[:-1]:
+        sandbox.put_event("aws.ecs", event.detail_type, event.detail, event.resources)
+    sandbox.run_until_idle()
+
+    # Then the record is concluded from the service deployment's ROLLBACK_SUCCESSFUL, sweep-free
+    record = history("apim")[0]
+    assert record.status == "ROLLED_BACK"
+    assert handlers.berth().store.get_head("dev", "apim").image.tag == "4.7.0-1"
