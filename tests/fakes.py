@@ -172,6 +172,8 @@ class FakeEcs:
         self.task_definitions: dict[str, dict[str, Any]] = {}
         self.mutations: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
+        self.service_deployments: dict[str, dict[str, Any]] = {}
+        """ECS deployment id -> its service deployment, as DescribeServiceDeployments says."""
 
     def service(self, cluster, name):
         svc = self.services.get(f"{cluster}/{name}")
@@ -233,6 +235,9 @@ class FakeEcs:
     def deployment(self, cluster, service, deployment_id):
         svc = self.services.get(f"{cluster}/{service}", {})
         return next((d for d in svc.get("deployments", []) if d["id"] == deployment_id), None)
+
+    def service_deployment(self, cluster, service, deployment_id, recorded_at):
+        return self.service_deployments.get(deployment_id)
 
     def stopped_tasks(self, cluster, started_by, limit=20):
         return []

@@ -162,7 +162,9 @@ def requests_of(
         group = arn.format("logs", f"log-group:{params['logGroupName']}")
         return [Request(f"logs:{operation}", group)]
     if service == "ecs":
-        return _ecs_requests(operation, params, arn, resource_tags)
+        return _service_deployment_requests(operation, params, arn) or _ecs_requests(
+            operation, params, arn, resource_tags
+        )
     raise ValueError(f"no IAM model for {service}:{operation}: add one before Berth calls it")
 
 
@@ -202,6 +204,26 @@ def _task_request(operation: str, params: dict[str, Any], arn: str, cluster: str
         named, resource = str(params["task"]), f"task/{cluster}/{{}}"
     target = named if named.startswith("arn:") else arn.format("ecs", resource.format(named))
     return Request(f"ecs:{operation}", target, {"ecs:cluster": cluster_arn})
+
+
+def _service_deployment_requests(operation: str, params: dict[str, Any], arn: str) -> list[Request]:
+    """Service Authorization Reference, Amazon ECS: ListServiceDeployments authorizes on the
+    service (resource type service); DescribeServiceDeployments on both the service and each
+    service deployment (resource types service and service-deployment,
+    service-deployment/<cluster>/<service>/<id>). Nothing for another operation."""
+    action = f"ecs:{operation}"
+    if operation == "ListServiceDeployments":
+        cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
+        name = str(params["service"]).rsplit("/", 1)[-1]
+        return [Request(action, arn.format("ecs", f"service/{cluster}/{name}"))]
+    if operation != "DescribeServiceDeployments":
+        return []
+    requests: list[Request] = []
+    for deployment in params["serviceDeploymentArns"]:
+        cluster, name = str(deployment).split(":service-deployment/", 1)[-1].split("/")[:2]
+        requests.append(Request(action, arn.format("ecs", f"service/{cluster}/{name}")))
+        requests.append(Request(action, str(deployment)))
+    return requests
 
 
 def _ecs_requests(

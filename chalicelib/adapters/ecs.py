@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import AwsCallFailed
@@ -11,6 +12,12 @@ from . import aws_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
+
+
+# ECS stamps a service deployment's createdAt when UpdateService starts it, by its own clock;
+# Berth's record of it may be stamped a little later or earlier by the Lambda's: the margin
+# covers the difference when listing the service deployments created since the record.
+CREATED_MARGIN = timedelta(minutes=15)
 
 
 def _primary(service: Any) -> dict[str, Any]:
@@ -89,6 +96,52 @@ class Ecs:
                 if deployment.get("id") == deployment_id:
                     return dict(deployment)
         return None
+
+    @aws_errors("ListServiceDeployments")
+    def service_deployment_arn(
+        self, cluster: str, service: str, deployment_id: str, recorded_at: datetime
+    ) -> str | None:
+        """The ARN of the service deployment that carries out `deployment_id` (DescribeServices'
+        `ecs-svc/<n>`), which Berth recorded at `recorded_at`; None when ECS lists none.
+
+        ECS names the service revision a deployment targets after the deployment's number
+        (`service-revision/<cluster>/<service>/<n>`): terraform-provider-aws finds a deployment's
+        service deployment the same way (internal/service/ecs/service.go,
+        findPrimaryDeploymentARN). ListServiceDeployments pages with nextToken, up to 100 a page
+        (ECS API reference, ListServiceDeployments; botocore's ecs model has no paginator for it).
+        """
+        number = deployment_id.rsplit("/", 1)[-1]
+        request: dict[str, Any] = {
+            "cluster": cluster, "service": service,
+            "createdAt": {"after": recorded_at - CREATED_MARGIN},
+            "maxResults": 100,
+        }  # fmt: skip
+        while True:
+            page = self.ecs.list_service_deployments(**request)
+            for brief in page.get("serviceDeployments", []):
+                revision = str(brief.get("targetServiceRevisionArn", ""))
+                if revision.rsplit("/", 1)[-1] == number:
+                    return str(brief["serviceDeploymentArn"])
+            if not page.get("nextToken"):
+                return None
+            request["nextToken"] = page["nextToken"]
+
+    @aws_errors("DescribeServiceDeployments")
+    def describe_service_deployment(self, arn: str) -> dict[str, Any] | None:
+        """ECS's account of one service deployment (status, lifecycleStage, rollback, alarms,
+        circuit breaker), or None when ECS answers it with a `failures` entry instead (ECS API
+        reference, DescribeServiceDeployments: Response Elements)."""
+        found = self.ecs.describe_service_deployments(serviceDeploymentArns=[arn])
+        deployments = found.get("serviceDeployments", [])
+        return dict(deployments[0]) if deployments else None
+
+    def service_deployment(
+        self, cluster: str, service: str, deployment_id: str, recorded_at: datetime
+    ) -> dict[str, Any] | None:
+        """The service deployment of `deployment_id` as DescribeServiceDeployments returns it,
+        or None when ECS has none for it. Raises AwsCallFailed, naming the call that failed."""
+        arn = self.service_deployment_arn(cluster, service, deployment_id, recorded_at)
+        return self.describe_service_deployment(arn) if arn is not None else None
 
     @aws_errors("ListTasks")
     def stopped_tasks(self, cluster: str, started_by: str, limit: int = 20) -> list[dict[str, Any]]:

@@ -12,7 +12,14 @@ from typing import Any
 
 from chalicelib.context import Berth, logger
 from chalicelib.decisions.stages import explained, stage_line, with_line
+from chalicelib.decisions.sweep import (
+    SweepVerdict,
+    follows_service_deployment,
+    service_deployment_sweep_verdict,
+)
 from chalicelib.decisions.transitions import Conclude, Ignore, RollBack, transition_for
+from chalicelib.errors import AwsCallFailed
+from chalicelib.spec.model import Spec
 from chalicelib.values.events import EcsDeploymentStateChange, EcsServiceAction
 from chalicelib.values.notifications.deployments import external_notification
 from chalicelib.values.outcomes import Outcome, ignored
@@ -253,8 +260,36 @@ def _rolling_back(
             service=record.service,
             reason=event_reason,
             record_id=record.record_id,
-        )
+        ),
+        *_rolled_back_per_ecs(berth, moved),
     ]
+
+
+def _rolled_back_per_ecs(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
+    """Conclude a blue/green, canary or linear record that just went ROLLING_BACK when its
+    service deployment already says how the rollback ended. Such a rollback is a state of the
+    same service deployment (botocore's ecs model, ServiceDeploymentStatus), so no second
+    deployment's COMPLETED need ever come; while ECS is still rolling back, its later events or
+    the sweep (which asks again) conclude it."""
+    accepted = berth.store.accepted_spec(record.environment)
+    services = Spec.model_validate(accepted.document).services if accepted else {}
+    settings = services[record.service].deployment if record.service in services else None
+    if not follows_service_deployment(record, settings):
+        return []
+    try:
+        found = berth.ecs.service_deployment(
+            record.cluster, record.service, record.ecs_deployment_id or "",
+            recorded_at=record.created_at,
+        )  # fmt: skip
+    except AwsCallFailed as failure:
+        logger.warning("could not read the service deployment", extra={"error": str(failure)})
+        return []
+    if found is None:
+        return []
+    verdict = service_deployment_sweep_verdict(record, found, waited_minutes=0)
+    if not isinstance(verdict, SweepVerdict) or verdict.status not in ("ROLLED_BACK", "FAILED"):
+        return []
+    return conclude(berth, record, {"ROLLING_BACK"}, verdict.status, "ecs", reason=verdict.reason)
 
 
 def _conclude(

@@ -20,6 +20,7 @@ from typing import Any
 
 from moto.ecs.exceptions import InvalidParameterException
 
+from berth.sandbox.ecs_sim import service_deployments
 from berth.sandbox.ecs_sim.deployments import new_deployment, start_deployments_on_update
 from berth.sandbox.ecs_sim.events import (
     EmittedEvent,
@@ -179,6 +180,9 @@ class SimulatedEcs:
             self._rollouts[deployment["id"]] = Rollout(
                 key, deployment["id"], deployment["taskDefinition"], now
             )
+            service_deployments.start(
+                service, deployment, staged=strategy_of(service) in NON_ROLLING
+            )
             events.append(
                 deployment_event(
                     service,
@@ -244,6 +248,11 @@ class SimulatedEcs:
             updatedAt=datetime.now(UTC),
         )
         service.deployments[:] = [deployment]
+        if rollout.rollback_of:
+            # The rollback is a state of the failed deployment's service deployment.
+            service_deployments.rolled_back(service, rollout.rollback_of)
+        else:
+            service_deployments.succeeded(service, deployment["id"])
         play = self.play(deployment["taskDefinition"])
         run_service_tasks(self.ecs, service, deployment, play, self.started)
         service.running_count = service.desired_count
@@ -295,16 +304,23 @@ class SimulatedEcs:
         if not breaker.get("rollback"):
             return events
         return events + self._start_rollback(
-            service, deployment, rollout, now, "ECS deployment circuit breaker"
-        )
+            service, deployment, rollout, now, "ECS deployment circuit breaker",
+            reason="ECS deployment circuit breaker: tasks failed to start.",
+            failed_tasks=FAILED_TASKS,
+        )  # fmt: skip
 
     def _start_rollback(
-        self, service: Any, deployment: dict[str, Any], rollout: Rollout, now: float, by: str
-    ) -> list[EmittedEvent]:
+        self, service: Any, deployment: dict[str, Any], rollout: Rollout, now: float, by: str,
+        *, reason: str, alarm: str | None = None, failed_tasks: int = 0,
+    ) -> list[EmittedEvent]:  # fmt: skip
         """Roll back to the previous deployment, announced as ECS announces it."""
         previous = next((d for d in service.deployments if d["status"] == "ACTIVE"), None)
         if previous is None:
             return []
+        service_deployments.rolling_back(
+            service, deployment["id"], previous["id"], reason, alarm=alarm,
+            failed_tasks=failed_tasks,
+        )  # fmt: skip
         rollback = new_deployment(service, previous["taskDefinition"], rollback=True)
         service.deployments[:] = [rollback, previous]
         self._rollouts[rollback["id"]] = Rollout(
@@ -332,6 +348,9 @@ class SimulatedEcs:
         """Move a blue/green, canary or linear deployment on (`strategies`), and act on where
         it stops: still waiting, completed, or failed."""
         outcome = advance_stages(self, service, deployment, rollout, now)
+        visited = self.lifecycle.get(deployment["id"]) or []
+        if visited:
+            service_deployments.at_stage(service, deployment["id"], visited[-1])
         if isinstance(outcome, Failure):
             return self._failure(service, deployment, rollout, now, outcome)
         if outcome == "complete":
@@ -354,4 +373,6 @@ class SimulatedEcs:
         ]
         if not failure.roll_back:
             return events
-        return events + self._start_rollback(service, deployment, rollout, now, failure.by)
+        return events + self._start_rollback(
+            service, deployment, rollout, now, failure.by, reason=reason, alarm=failure.alarm
+        )

@@ -56,6 +56,9 @@ class Failure:
     reason: str
     by: str
     roll_back: bool
+    alarm: str | None = None
+    """The deployment alarm in ALARM, when one failed it (ServiceDeploymentAlarms.
+    triggeredAlarmNames)."""
 
 
 Outcome = Literal["waiting", "complete"] | Failure
@@ -92,7 +95,7 @@ def alarm_failure(service: Any, alarm: str, stage: str) -> Failure:
     during = f" during {stage}" if stage else ""
     reason = f"ECS deployment alarm {alarm} is in ALARM state{during}."
     roll_back = bool((configuration(service).get("alarms") or {}).get("rollback"))
-    return Failure(reason, by="ECS deployment alarms", roll_back=roll_back)
+    return Failure(reason, by="ECS deployment alarms", roll_back=roll_back, alarm=alarm)
 
 
 def _revision_arn(sim: Simulator, service: Any, deployment: dict[str, Any]) -> str:
