@@ -101,6 +101,15 @@ def _fence_now(berth: Berth, spec: Spec) -> list[str]:
     return [f"{'.'.join(map(str, path))}: {reason}" for path, reason in found]
 
 
+def _rendered(record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec) -> dict[str, Any]:
+    """The task definition of the record's image (and its tracked sidecars') by the spec."""
+    assert record.image is not None
+    return render_task_definition(
+        spec, record.service, image_ref(record.image), accepted.account, accepted.region,
+        sidecars=sidecar_refs(record.sidecar_images),
+    )  # fmt: skip
+
+
 def _image_only(record: DeploymentRecord, head: Head) -> bool:
     """A push to a service Berth already runs: only the image changes, so ECS needs no
     describing first (a new digest always makes a new task definition, and the head knows the
@@ -129,11 +138,7 @@ def _start_image(
     with ecs-deploy). If the service is gone, the full start (describe, then create) takes over.
     """
     name = record.service
-    assert record.image is not None
-    rendered = render_task_definition(
-        spec, name, image_ref(record.image), accepted.account, accepted.region,
-        sidecars=sidecar_refs(record.sidecar_images),
-    )  # fmt: skip
+    rendered = _rendered(record, spec, accepted)
     groups = log_groups(rendered)
     try:
         for group in sorted(groups - set(head.log_groups or ())):
@@ -269,11 +274,7 @@ def _start(
 ) -> Started:
     """Register the task definition and create or update the service; record what happened."""
     name = record.service
-    assert record.image is not None
-    rendered = render_task_definition(
-        spec, name, image_ref(record.image), accepted.account, accepted.region,
-        sidecars=sidecar_refs(record.sidecar_images),
-    )  # fmt: skip
+    rendered = _rendered(record, spec, accepted)
     roles = rollout_roles(
         berth.settings.fence, spec.environment, accepted.account, accepted.region
     )

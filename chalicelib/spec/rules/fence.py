@@ -161,7 +161,8 @@ def _network_problems(
     return problems
 
 
-def _target_group_allowed(arn: str, allowed: frozenset[str]) -> bool:
+def declared(arn: str, allowed: frozenset[str]) -> bool:
+    """Whether `arn` is one the environment lists: itself, or under a prefix ending in `*`."""
     return any(arn == a or (a.endswith("*") and arn.startswith(a[:-1])) for a in allowed)
 
 
@@ -175,7 +176,7 @@ def _networks_problems(spec: Spec, fence: StageFence) -> Problems:
         at: Path = ("services", name)
         problems += _network_problems((*at, "network"), svc.network, allowed, env)
         for where, lb in svc.target_groups():
-            if _target_group_allowed(lb.target_group_arn, allowed.target_groups):
+            if declared(lb.target_group_arn, allowed.target_groups):
                 continue
             listed = ", ".join(sorted(allowed.target_groups)) or "none"
             problems.append(

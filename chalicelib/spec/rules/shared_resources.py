@@ -9,16 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.spec.located import Path
+from chalicelib.spec.rules.fence import declared
 
 if TYPE_CHECKING:
     from chalicelib.spec.fence import StageFence
     from chalicelib.spec.model import Spec
 
 Problems = list[tuple[Path, str]]
-
-
-def _declared(value: str, allowed: frozenset[str]) -> bool:
-    return any(value == a or (a.endswith("*") and value.startswith(a[:-1])) for a in allowed)
 
 
 def _listener_rule_problems(spec: Spec, fence: StageFence) -> Problems:
@@ -34,7 +31,7 @@ def _listener_rule_problems(spec: Spec, fence: StageFence) -> Problems:
                 ("productionListenerRule", balancer.production_listener_rule),
                 ("testListenerRule", balancer.test_listener_rule),
             ):
-                if rule is None or _declared(rule, allowed):
+                if rule is None or declared(rule, allowed):
                     continue
                 problems.append((("services", name, *where, field), (
                     f"{rule} is not a listener rule of environment {env} ({listed}; "

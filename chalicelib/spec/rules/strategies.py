@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.spec.located import Path
-from chalicelib.spec.rules.fence import secret_problems
+from chalicelib.spec.rules.fence import declared, secret_problems
 
 if TYPE_CHECKING:
     from chalicelib.spec.deployment import Deployment
@@ -191,9 +191,8 @@ def strategy_fence_problems(spec: Spec, fence: StageFence) -> Problems:
         allowed = fence.networks.get(env)
         for where, balancer in svc.target_groups():
             alternate = balancer.alternate_target_group_arn
-            if alternate is not None and allowed is not None and not any(
-                alternate == a or (a.endswith("*") and alternate.startswith(a[:-1]))
-                for a in allowed.target_groups
+            if alternate is not None and allowed is not None and not declared(
+                alternate, allowed.target_groups
             ):
                 listed = ", ".join(sorted(allowed.target_groups)) or "none"
                 problems.append(((*at, *where, "alternateTargetGroupArn"), (
