@@ -46,11 +46,16 @@ class _Lines(logging.Handler):
 @pytest.fixture
 def log_lines() -> Iterator[_Lines]:
     lines, logger = _Lines(), logging.getLogger("berth")
+    # `berth sandbox demo` and `up`, run in-process by earlier tests, quiet the logger to
+    # errors (berth/sandbox/server.py quiet_logs): the warnings are what this test reads.
+    level = logger.level
+    logger.setLevel(logging.WARNING)
     logger.addHandler(lines)
     try:
         yield lines
     finally:
         logger.removeHandler(lines)
+        logger.setLevel(level)
 
 
 def intruder(sandbox: Sandbox) -> Any:
