@@ -740,16 +740,16 @@ def test_promote_waits_for_what_settled_unless_forced(sandbox, spec_file):
     sandbox.pump()  # the push's deployment has started in dev, not finished
     active = history_of_env(sandbox, "dev", "apim")[0]
     assert active.status == "IN_PROGRESS"
-    with turned(sandbox):
-        refused = berth(sandbox, "promote", "apim", "--from", "dev", "--to", "prod")
-        assert refused.exit_code == 1
-        assert str(refused.exception) == (
-            f"dev's apim is still being deployed (record {active.record_id}): promote once it "
-            "completed there, or --force REASON"
-        )
-        assert len(history_of_env(sandbox, "prod", "apim")) == 1
-        forced = berth(sandbox, "promote", "apim", "--from", "dev", "--to", "prod",
-                       "--force", "hotfix CHG-7")  # fmt: skip
+    # Nothing turns the sandbox meanwhile: dev's deployment stays in progress.
+    refused = berth(sandbox, "promote", "apim", "--from", "dev", "--to", "prod")
+    assert refused.exit_code == 1
+    assert str(refused.exception) == (
+        f"dev's apim is still being deployed (record {active.record_id}): promote once it "
+        "completed there, or --force REASON"
+    )
+    assert len(history_of_env(sandbox, "prod", "apim")) == 1
+    forced = berth(sandbox, "promote", "apim", "--from", "dev", "--to", "prod",
+                   "--force", "hotfix CHG-7")  # fmt: skip
     assert forced.exit_code == 0, forced.output
     record = history_of_env(sandbox, "prod", "apim")[0]
     assert record.trigger.note.startswith("promotion of apim 4.7.0-9 (")
