@@ -29,7 +29,7 @@ def main() -> None:
     is uploaded to S3 or a tracked image is pushed to ECR.
 
     \b
-    deploy, diff, status, history, rollback and promote act on a deployed stage through the
+    deploy, diff, status, history, rollback, promote and approve act on a deployed stage through the
     standard AWS credential chain (--profile, --region, AWS_ENDPOINT_URL for `berth sandbox up`).
     """
 

@@ -151,7 +151,10 @@ def status(
 @click.command()
 @click.argument("environment")
 @click.argument("service")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--limit", default=20, show_default=True, type=click.IntRange(min=1),
+    help="How many records, newest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON lines.")
 @stage_options
 def history(environment: str, service: str, limit: int, as_json: bool, **kw: Any) -> None:

@@ -126,3 +126,30 @@ def test_the_printed_exports_are_what_bash_reads_back():
     script = "\n".join([*export_lines(variables), *(f'printf "%s\\0" "${k}"' for k in variables)])
     out = subprocess.run([bash, "-c", script], capture_output=True, check=True, text=True).stdout
     assert out.split("\0")[:-1] == list(variables.values())
+
+
+def test_every_option_has_help_and_every_stage_command_is_named_in_berth_help():
+    # Issue 32: `history --limit` had no help, and `berth --help` left `approve` out.
+    import click
+
+    from berth.cli import main
+
+    def commands(group: click.Group) -> list[tuple[str, click.Command]]:
+        found: list[tuple[str, click.Command]] = []
+        for name, command in group.commands.items():
+            found += commands(command) if isinstance(command, click.Group) else [(name, command)]
+        return found
+
+    unhelped = [
+        (name, option.opts[0])
+        for name, command in commands(main)
+        for option in command.params
+        if isinstance(option, click.Option) and not option.hidden and not option.help
+    ]
+    assert unhelped == []
+    staged = sorted(
+        name for name, command in main.commands.items()
+        if any("--profile" in p.opts for p in command.params)  # reaches a deployed stage
+    )  # fmt: skip
+    intro = (main.help or "").split("\b", 1)[-1]
+    assert [name for name in staged if name not in intro] == []
