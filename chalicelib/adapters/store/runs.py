@@ -5,6 +5,7 @@ outcomes, so that the last one to arrive sends the run's summary, once.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -12,6 +13,28 @@ from chalicelib.values.records import RunOutcome, RunPlan, RunTally
 
 from .. import aws_errors, error_code
 from .table import Tables, plain_item, put_if, typed_item
+
+
+def _run_key(run_id: str) -> dict[str, Any]:
+    return typed_item({"pk": f"RUN#{run_id}", "sk": "RUN"})
+
+
+def _tally_of(plain: dict[str, Any]) -> RunTally:
+    """A run's item as the tally it holds: the body, with the counts, outcomes, plan and done
+    batches kept beside it as attributes of their own (so each can be updated alone)."""
+    tally = RunTally.model_validate_json(str(plain["body"]))
+    plan = plain.get("plan")
+    return tally.model_copy(
+        update={
+            "remaining": int(plain.get("remaining", 0)),
+            "outcomes": {
+                k: RunOutcome.model_validate_json(str(v))
+                for k, v in dict(plain.get("outcomes", {})).items()
+            },
+            "plan": RunPlan.model_validate_json(str(plan)) if plan else None,
+            "batches_done": frozenset(int(i) for i in plain.get("batches_done", ())),
+        }
+    )
 
 
 class WideRuns(Tables):
@@ -41,7 +64,7 @@ class WideRuns(Tables):
         try:
             response = self.db.update_item(
                 TableName=self.deployments,
-                Key=typed_item({"pk": f"RUN#{run_id}", "sk": "RUN"}),
+                Key=_run_key(run_id),
                 UpdateExpression="SET outcomes.#s = :o ADD remaining :minus",
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(outcomes.#s)",
                 ExpressionAttributeNames={"#s": outcome.service},
@@ -55,17 +78,7 @@ class WideRuns(Tables):
             if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise
-        plain = plain_item(response["Attributes"])
-        tally = RunTally.model_validate_json(str(plain["body"]))
-        return tally.model_copy(
-            update={
-                "remaining": int(plain["remaining"]),
-                "outcomes": {
-                    k: RunOutcome.model_validate_json(str(v))
-                    for k, v in dict(plain.get("outcomes", {})).items()
-                },
-            }
-        )
+        return _tally_of(plain_item(response["Attributes"]))
 
     @aws_errors("UpdateItem")
     def plan_run(self, run_id: str, plan: RunPlan) -> RunPlan | None:
@@ -75,7 +88,7 @@ class WideRuns(Tables):
         try:
             response = self.db.update_item(
                 TableName=self.deployments,
-                Key=typed_item({"pk": f"RUN#{run_id}", "sk": "RUN"}),
+                Key=_run_key(run_id),
                 UpdateExpression="SET #plan = if_not_exists(#plan, :plan)",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#plan": "plan"},
@@ -94,25 +107,10 @@ class WideRuns(Tables):
         written just before it was sent), or None when Berth never opened it (or it expired)."""
         item = self.db.get_item(
             TableName=self.deployments,
-            Key=typed_item({"pk": f"RUN#{run_id}", "sk": "RUN"}),
+            Key=_run_key(run_id),
             ConsistentRead=True,
         ).get("Item")
-        if item is None:
-            return None
-        plain = plain_item(item)
-        tally = RunTally.model_validate_json(str(plain["body"]))
-        plan = plain.get("plan")
-        return tally.model_copy(
-            update={
-                "remaining": int(plain.get("remaining", 0)),
-                "outcomes": {
-                    k: RunOutcome.model_validate_json(str(v))
-                    for k, v in dict(plain.get("outcomes", {})).items()
-                },
-                "plan": RunPlan.model_validate_json(str(plan)) if plan else None,
-                "batches_done": frozenset(int(i) for i in plain.get("batches_done", ())),
-            }
-        )
+        return _tally_of(plain_item(item)) if item is not None else None
 
     @aws_errors("UpdateItem")
     def finish_batch(self, run_id: str, batch: int) -> None:
@@ -121,7 +119,7 @@ class WideRuns(Tables):
         try:
             self.db.update_item(
                 TableName=self.deployments,
-                Key=typed_item({"pk": f"RUN#{run_id}", "sk": "RUN"}),
+                Key=_run_key(run_id),
                 UpdateExpression="ADD batches_done :batch",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":batch": {"NS": [str(batch)]}},
