@@ -17,7 +17,7 @@ from berth.sandbox.infra import load_template
 from berth.stages import stage_variables
 from chalicelib.decisions.verification import ANSWER_MARGIN_SECONDS
 from chalicelib.spec.deployment import VERIFY_TIMEOUT_MAX
-from chalicelib.spec.fence import environment_map
+from chalicelib.spec.fence import environment_clusters
 from chalicelib.values import triggers
 
 # The environments' clusters when a stage in .chalice/config.json names none.
@@ -102,7 +102,7 @@ SHARING_VARIABLE = "BERTH_SHARES_CLUSTERS_WITH"
 
 def _bound_clusters(config: dict[str, Any], stage: str) -> set[str]:
     declared = stage_variables(stage, config).get("BERTH_ENVIRONMENT_CLUSTERS", "")
-    return {c for _, names in environment_map(declared).items() for c in names}
+    return set().union(*environment_clusters(declared).values())
 
 
 def shared_cluster_problem(config: dict[str, Any], stage: str) -> str | None:

@@ -21,6 +21,7 @@ Pure: the flow reads the record and passes it in.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.spec.fence import StageFence, origin
 from chalicelib.spec.rules.fence import secret_problems
@@ -68,8 +69,7 @@ def _fence_refusal(
 ) -> str | None:
     url = str(details.get("testUrl") or "")
     if url:
-        host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
-        problem = host_problem(host)
+        problem = host_problem(urlsplit(url).hostname or "")
         if problem is not None:
             return f"testUrl: {problem}"
         declared = fence.test_listeners.get(environment, frozenset()) if fence else frozenset()

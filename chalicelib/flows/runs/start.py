@@ -25,6 +25,7 @@ from chalicelib.rendering.schema_init import schema_owner
 from chalicelib.rendering.service_request import create_service_request, render_service_settings
 from chalicelib.rendering.strategies import RolloutRoles, rollout_roles
 from chalicelib.rendering.task_definition import log_groups, render_task_definition
+from chalicelib.spec.located import path_text
 from chalicelib.spec.model import Spec
 from chalicelib.spec.parse import fenced_problems
 from chalicelib.values.live import Applied, LiveService
@@ -98,7 +99,7 @@ def _fence_now(berth: Berth, spec: Spec) -> list[str]:
     if fence is None:
         return []
     found = fenced_problems(spec, fence)
-    return [f"{'.'.join(map(str, path))}: {reason}" for path, reason in found]
+    return [f"{path_text(path)}: {reason}" for path, reason in found]
 
 
 def _rendered(record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec) -> dict[str, Any]:
