@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench package clean
+.PHONY: demo test lint typecheck unit bench package clean browser
 
 $(STAMP): pyproject.toml requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,19 @@ demo: $(STAMP)
 	$(BIN)/berth sandbox demo
 
 ## test: set up, then lint, type-check and run every test level
-test: $(STAMP) lint typecheck
+test: $(STAMP) browser lint typecheck
 	$(BIN)/python -m pytest
+
+# The HTML report's test renders the page in Debian's chromium: installed here when missing and
+# root (a fresh machine or CI); otherwise the test skips, saying how to install it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the HTML report's browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium missing (as root: apt-get install -y chromium): the browser test will skip"; \
+	  fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

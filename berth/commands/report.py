@@ -3,7 +3,7 @@ each environment and a timeline of each service's recent deployments; every valu
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from itertools import groupby
 
@@ -14,13 +14,14 @@ from berth.commands.status import (
     rollout_text,
     short_digest,
     trigger_text,
-    when,
 )
 from chalicelib.values.records import SPEC_SERVICE, DeploymentRecord
 
 GOOD = {"COMPLETED"}
 UNDER_WAY = {"PENDING", "IN_PROGRESS", "ROLLING_BACK"}
 
+# Tones colour the badges (white text on at least 4.5:1, WCAG AA) and the timeline's dots, never
+# a timeline item itself: its text is the page's dark and grey on the page's light background.
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:72rem;
  padding:0 1rem;color:#1d2330;background:#fafbfc}
@@ -32,16 +33,31 @@ th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #e4e7ec;verti
 th{font-size:.75rem;text-transform:uppercase;letter-spacing:.04em;color:#5b6475}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:.6rem;font-size:.75rem;
- font-weight:600;color:#fff;background:#8a94a6}
-.good{background:#1f883d}.bad{background:#cf222e}.busy{background:#bf8700}
+ font-weight:600;color:#fff;background:#59636e}
+.badge.good{background:#1a7f37}.badge.bad{background:#cf222e}.badge.busy{background:#9a6700}
 ol.timeline{list-style:none;margin:0;padding:0 0 0 1rem;border-left:2px solid #d0d7de}
-ol.timeline li{margin:0 0 .7rem;position:relative}
-ol.timeline li:before{content:"";position:absolute;left:-1.4rem;top:.35rem;width:.6rem;height:.6rem;
- border-radius:50%;background:#8a94a6}
-ol.timeline li.good:before{background:#1f883d}ol.timeline li.bad:before{background:#cf222e}
-ol.timeline li.busy:before{background:#bf8700}
-.detail{color:#5b6475;margin:.1rem 0 0}.detail li{margin:0}
+ol.timeline>li{margin:0 0 .7rem;position:relative}
+ol.timeline>li:before{content:"";position:absolute;left:-1.4rem;top:.35rem;width:.6rem;height:.6rem;
+ border-radius:50%;background:#59636e}
+ol.timeline>li.good:before{background:#1a7f37}ol.timeline>li.bad:before{background:#cf222e}
+ol.timeline>li.busy:before{background:#9a6700}
+.detail{color:#5b6475;margin:.1rem 0 0;padding-left:1.2rem}.detail li{margin:0}
 """
+
+
+def _utc(moment: datetime) -> datetime:
+    # Berth writes aware UTC times; a naive one is taken as UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def zoned(moment: datetime) -> str:
+    """A moment as a person reads it, with its zone: `2026-12-08 03:40:05 UTC`."""
+    return _utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _time(moment: datetime) -> str:
+    """A `<time>` element: ISO 8601 for machines, the zoned text for people."""
+    return f'<time datetime="{_utc(moment).isoformat()}">{escape(zoned(moment))}</time>'
 
 
 def tone(status: str) -> str:
@@ -69,7 +85,7 @@ def _service_row(row: ServiceStatus) -> str:
         f"<code>{escape(revision(row.running.task_definition_arn))}</code>",
         escape(rollout_text(row.running)),
         _badge(last.status) if last is not None else "-",
-        escape(when(finished(last))) if last is not None else "-",
+        _time(finished(last)) if last is not None else "-",
     ]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
@@ -81,8 +97,7 @@ def _event(record: DeploymentRecord) -> str:
     return (
         f'<li class="{tone(record.status)}">{_badge(record.status)} '
         f"<strong>{escape(image.strip() or '-')}</strong> "
-        f'<time datetime="{escape(record.created_at.isoformat())}">'
-        f"{escape(when(record.created_at))}</time> "
+        f"{_time(record.created_at)} "
         f"· {escape(trigger_text(record))}"
         + (f'<ul class="detail">{items}</ul>' if items else "")
         + "</li>"
@@ -116,6 +131,6 @@ def html_report(rows: list[ServiceStatus], title: str, generated: datetime) -> s
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<header><h1>{escape(title)}</h1>"
-        f'<p class="meta">generated {escape(when(generated))} UTC</p></header>'
+        f'<p class="meta">generated {_time(generated)}</p></header>'
         f"<main>{content}</main></body></html>\n"
     )
