@@ -71,8 +71,9 @@ def demo(rollout_seconds: float, show_json: bool) -> None:
 
 
 @contextmanager
-def _stop_requested() -> Iterator[threading.Event]:
-    """An event that SIGINT (Ctrl-C) or SIGTERM sets, for `sandbox up` to stop between steps.
+def _stop_requested(*wakes: threading.Event) -> Iterator[threading.Event]:
+    """An event that SIGINT (Ctrl-C) or SIGTERM sets, for `sandbox up` to stop between steps;
+    the signal sets `wakes` too, so that a loop asleep on one of them turns and sees the stop.
 
     A KeyboardInterrupt raised wherever the main thread happens to be, inside a sandbox step,
     could be swallowed there or leave `up` hanging; a handler that only sets an event lets the
@@ -84,6 +85,8 @@ def _stop_requested() -> Iterator[threading.Event]:
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        for wake in wakes:
+            wake.set()
 
     watched = (signal.SIGINT, signal.SIGTERM)
     previous = {signum: signal.signal(signum, request_stop) for signum in watched}
@@ -140,11 +143,9 @@ def up(rollout_seconds: float, show_json: bool, seed: bool) -> None:
         for line in export_lines(box.env_vars()):
             click.echo(f"  {line}")
         click.echo(f"A spec with the sandbox's network: {ready}")
-        with _stop_requested() as stop:
+        with _stop_requested(box.wake) as stop:
             click.echo("Ctrl-C stops it.")
-            while not stop.is_set():
-                if not box.step():
-                    stop.wait(0.2)
+            box.serve(stop)  # asleep until work arrives or a simulated rollout is due
         click.echo("stopped")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any
 
 import boto3
 
-from berth.sandbox import images, resources, routing, strict_s3
+from berth.sandbox import images, resources, routing, strict_s3, wakeup
 from berth.sandbox.calls import CallRecorder
 from berth.sandbox.consistency import IndexLag
 from berth.sandbox.ecs_sim import SimulatedEcs
@@ -60,6 +61,8 @@ class Sandbox:
     notifications: list[ReceivedNotification] = field(default_factory=list)
     on_delivery: Callable[[Delivery], None] | None = None
     on_notification: Callable[[ReceivedNotification], None] | None = None
+    wake: threading.Event = field(default_factory=threading.Event)
+    """Set when the sandbox is given work (`wakeup.wake_on_work`): what `serve` sleeps on."""
     _queues: dict[str, str] = field(default_factory=dict)
     _clients: dict[str, Any] = field(default_factory=dict)
     _notification_queue: str = ""
@@ -88,6 +91,9 @@ class Sandbox:
             raise
         self.ecs_sim = SimulatedEcs(ACCOUNT, REGION, rollout_seconds=self.rollout_seconds)
         self.ecs_sim.invoke_hook = self.invoke_hook
+        from moto.sqs.models import sqs_backends
+
+        wakeup.wake_on_work(self.wake, sqs_backends[ACCOUNT][REGION], self.ecs_sim.ecs)
         return self
 
     def invoke_hook(self, function_arn: str, payload: dict[str, Any]) -> Any:
@@ -348,6 +354,13 @@ class Sandbox:
             for event in events:
                 self.put_event("aws.ecs", event.detail_type, event.detail, event.resources)
         return events
+
+    def serve(self, stop: threading.Event) -> int:
+        """Turn the event loop until `stop` is set (`berth sandbox up`), sleeping while nothing
+        is queued or due: woken by work given to the sandbox (`wake`) or at the simulated ECS's
+        next due time, never polling. Whoever sets `stop` sets `wake` too. The number of turns."""
+        assert self.ecs_sim is not None
+        return wakeup.serve(self.step, self.ecs_sim.next_due, self.wake, stop.is_set)
 
     def run_until_idle(self, timeout: float = 30.0) -> None:
         """Turn until no event is queued and no simulated rollout is under way."""

@@ -192,9 +192,7 @@ class SimulatedEcs:
                 )
             )
         for rollout in list(self._rollouts.values()):
-            if rollout.done or now - rollout.announced_at < self.rollout_seconds:
-                continue
-            if rollout.due_at is not None and now < rollout.due_at:
+            if rollout.done or now < self._due(rollout):
                 continue
             if rollout.deployment_id in {e.detail["deploymentId"] for e in events}:
                 continue
@@ -202,10 +200,27 @@ class SimulatedEcs:
         events += self._user_stops
         self._user_stops.clear()
         for one_off in self._one_offs:
-            if not one_off.done and now - one_off.started_at >= self.rollout_seconds:
+            if not one_off.done and now >= one_off.started_at + self.rollout_seconds:
                 events.append(self._finish_one_off(one_off))
         self.emitted += events
         return events
+
+    def next_due(self, now: float | None = None) -> float | None:
+        """When `tick` next has something to do (`now` if it has already), or None when only a
+        new call (CreateService, UpdateService, RunTask, StopTask) can give it any: the moment
+        a sandbox waiting on events sleeps until."""
+        now = time.monotonic() if now is None else now
+        if self._user_stops or self._unannounced():
+            return now
+        dues = [self._due(r) for r in self._rollouts.values() if not r.done]
+        dues += [o.started_at + self.rollout_seconds for o in self._one_offs if not o.done]
+        return min(dues, default=None)
+
+    def _due(self, rollout: Rollout) -> float:
+        """A rollout is decided `rollout_seconds` after its announcement, and not before the
+        moment it waits for (a hook's callBackDelay, a bake time)."""
+        due = rollout.announced_at + self.rollout_seconds
+        return due if rollout.due_at is None else max(due, rollout.due_at)
 
     def _finish_one_off(self, one_off: OneOff) -> EmittedEvent:
         """Play a RunTask task to its end and tell it as ECS does."""
