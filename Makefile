@@ -55,9 +55,10 @@ package: $(STAMP)
 	  --stage $(STAGE) --merge-template out/merge-$(STAGE).yaml out/package
 	$(BIN)/cfn-lint --include-checks I -- out/package/sam.yaml
 
+## bench: every figure into bench/results.md; `make bench PART=idle` measures one part alone
 bench: $(STAMP)
 	@$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(PART)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

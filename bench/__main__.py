@@ -13,6 +13,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -961,6 +962,90 @@ def section_burst(sizes: list[int]) -> Section:
     return "Burst of image pushes", lines
 
 
+# ---- an idle `berth sandbox up` ------------------------------------------------------------------
+
+IDLE_WINDOW = 20.0  # seconds of CPU time counted, after the sandbox settled
+POLLING_LOOP = """
+import threading
+from berth.sandbox.sandbox import Sandbox
+from berth.sandbox.server import quiet_logs
+quiet_logs()
+with Sandbox(rollout_seconds=2.0) as box:
+    print("Ctrl-C stops it.", flush=True)
+    stop = threading.Event()
+    while not stop.is_set():  # the loop `up` had: a turn, then 0.2 s, whatever happened
+        if not box.step():
+            stop.wait(0.2)
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat utime and stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu_percent(command: list[str]) -> float:
+    """Percent of one core a sandbox spends doing nothing: started, settled for 2 s, then
+    IDLE_WINDOW seconds of its CPU time counted; stopped with Ctrl-C (SIGINT)."""
+    process = subprocess.Popen(
+        command, cwd=tempfile.mkdtemp(prefix="berth-bench-idle-"), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("Ctrl-C stops it."):
+                break
+        threading.Thread(target=process.stdout.read, daemon=True).start()  # keep it drained
+        time.sleep(2.0)
+        before, started = cpu_seconds(process.pid), time.monotonic()
+        time.sleep(IDLE_WINDOW)
+        spent = cpu_seconds(process.pid) - before
+        return 100.0 * spent / (time.monotonic() - started)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def section_idle(results: dict[str, Any]) -> Section:
+    note("idle sandbox: CPU of `berth sandbox up` doing nothing, and of the old polling loop")
+    waiting = idle_cpu_percent([str(Path(PYTHON).parent / "berth"), "sandbox", "up"])
+    polling = idle_cpu_percent([PYTHON, "-c", POLLING_LOOP])
+    results["idle_cpu_percent_of_core"] = round(waiting, 2)
+    results["idle_cpu_percent_of_core_polling"] = round(polling, 2)
+    tick = 100.0 / os.sysconf("SC_CLK_TCK") / IDLE_WINDOW  # one clock tick, in percent
+    date = f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+
+    def shown(percent: float) -> str:
+        return f"{percent:.2f} %" if percent > 0 else f"< {tick:.2f} % (not one tick counted)"
+
+    rows = [
+        ["`berth sandbox up` (waits on events)", shown(waiting)],
+        ["the loop it replaced (a turn every 0.2 s)", shown(polling)],
+    ]
+    ratio = (
+        f"the polling loop spends {polling / waiting:.0f}x what waiting does"
+        if waiting > 0
+        else f"waiting, not one clock tick was counted while the polling loop spent {polling:.1f} %"
+    )
+    return "Idle sandbox", [
+        *table(["an idle sandbox, nothing queued or due", "CPU, percent of one core"], rows),
+        "",
+        f"Each started in a fresh directory, left 2 s to settle, then its user + system CPU "
+        f"time (/proc) counted over {IDLE_WINDOW:.0f} s, where one clock tick is {tick:.2f} % "
+        f"of a core; both in the same run ({date}), one after the other: {ratio}. `up` sleeps "
+        "until a message is sent to one of the sandbox's queues or ECS is given work "
+        "(berth/sandbox/wakeup.py), or until the simulated ECS's next due time; tests count "
+        "its turns, never its time (tests/unit/test_sandbox_wakeup.py, "
+        "tests/integration/test_sandbox_up.py).",
+    ]
+
+
 GOALS = [
     # key, target, met when, what is measured
     ("calls_per_image_update", "<= 10", lambda v: v <= 10,
@@ -984,6 +1069,9 @@ GOALS = [
      "ecs-deploy, default 1 s polls, 300 s rollout on the simulated clock (checked above)"),
     ("berth_calls_300s", "measured", lambda v: v is not None,
      "Berth, 300 s rollout on the simulated clock, with the sweep run inside it"),
+    ("idle_cpu_percent_of_core", "< 2", lambda v: v < 2,
+     "`berth sandbox up` with nothing to do: its CPU time over 20 s (issue 32; the polling "
+     "loop it replaced in `idle_cpu_percent_of_core_polling`)"),
 ]  # fmt: skip
 
 
@@ -1057,12 +1145,48 @@ def section_goals(results: dict[str, Any]) -> Section:
     return "Goals (issue 17)", table(["key", "figure", "target", "", "method"], rows)
 
 
+PARTS: dict[str, Callable[[dict[str, Any]], Section]] = {"idle": section_idle}
+"""Sections `python -m bench PART` measures alone, merged into the last full run's results."""
+
+
+def replace_section(text: str, title: str, lines: list[str]) -> str:
+    """results.md with the section `title` replaced (or appended), the others as they were."""
+    body = f"## {title}\n\n" + "\n".join(lines) + "\n"
+    start = text.find(f"\n## {title}\n")
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + body
+    end = text.find("\n## ", start + 1)
+    return text[: start + 1] + body + ("" if end < 0 else text[end:])
+
+
+def main_part(names: list[str]) -> None:
+    """Measure only `names` (PARTS); merge their figures into results.json and their sections
+    and the goals into results.md, keeping the other figures of the last full run."""
+    results_file, report = ROOT / "bench" / "results.json", ROOT / "bench" / "results.md"
+    results: dict[str, Any] = json.loads(results_file.read_text())
+    text = report.read_text()
+    for name in names:
+        title, lines = PARTS[name](results)
+        text = replace_section(text, title, lines)
+        print("\n".join([f"## {title}", "", *lines]))
+    title, lines = section_goals(results)
+    report.write_text(replace_section(text, title, lines))
+    results_file.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
 def main() -> None:
     quiet_logs()
+    if sys.argv[1:]:
+        unknown = sorted(set(sys.argv[1:]) - set(PARTS))
+        if unknown:
+            sys.exit(f"bench: unknown part {unknown}; parts: {', '.join(PARTS)}")
+        main_part(sys.argv[1:])
+        return
     sizes = [int(s) for s in os.environ.get("BERTH_BENCH_BURST", "10,100,1000").split(",")]
     results: dict[str, Any] = {}
     sections = [section_calls(results), *section_package(results), section_render(results)]
     sections.append(section_burst(sizes))
+    sections.append(section_idle(results))
     sections.insert(0, section_goals(results))
     machine = (
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
