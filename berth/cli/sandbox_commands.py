@@ -129,7 +129,8 @@ def up(rollout_seconds: float, show_json: bool, seed: bool) -> None:
 
     quiet_logs()
     timeline = Timeline(show_json=show_json)
-    with Sandbox(rollout_seconds=rollout_seconds) as box:
+    # A hook waiting on an approval is asked again once a second, not every 60 ms: `up` sleeps.
+    with Sandbox(rollout_seconds=rollout_seconds, shortest_wait=1.0) as box:
         box.on_delivery = timeline.delivery
         box.on_notification = timeline.notification
         ready = os.path.abspath(os.path.join("out", "sandbox-wso2-dev.yaml"))

@@ -47,6 +47,8 @@ class Sandbox:
     """Berth's handlers on a moto server: start it, act as a user would, turn the event loop."""
 
     rollout_seconds: float = 0.3
+    shortest_wait: float = 0.0
+    """The simulated ECS's shortest real wait for a hook's call-back or a bake time."""
     endpoint: str = ""
     server: MotoServer | None = None
     ecs_sim: SimulatedEcs | None = None
@@ -89,7 +91,9 @@ class Sandbox:
             # next sandbox, or a test reading the stage's own fence, would see this one's).
             self.stop()
             raise
-        self.ecs_sim = SimulatedEcs(ACCOUNT, REGION, rollout_seconds=self.rollout_seconds)
+        self.ecs_sim = SimulatedEcs(
+            ACCOUNT, REGION, rollout_seconds=self.rollout_seconds, shortest_wait=self.shortest_wait
+        )
         self.ecs_sim.invoke_hook = self.invoke_hook
         from moto.sqs.models import sqs_backends
 

@@ -141,3 +141,30 @@ def test_messages_sent_and_ecs_work_set_the_wake_reads_do_not():
         wake.clear()
         call()
         assert wake.is_set(), call
+
+
+def test_a_hook_waiting_on_a_person_is_asked_again_no_sooner_than_the_shortest_wait():
+    from types import SimpleNamespace
+
+    from berth.sandbox.ecs_sim.progress import Rollout
+    from berth.sandbox.ecs_sim.strategies import STAGES, advance_stages
+
+    asked: list[str] = []
+    sim = SimpleNamespace(
+        account="123456789012", region="us-east-1", time_scale=0.001, shortest_wait=1.0,
+        lifecycle={}, hook_invocations=[], traffic={},
+        # Berth's approval gate: not yet approved, ask again in 60 s.
+        invoke_hook=lambda arn, payload: asked.append(arn)
+        or {"hookStatus": "IN_PROGRESS", "callBackDelay": 60},
+    )  # fmt: skip
+    hook = {"hookTargetArn": "arn:aws:lambda:us-east-1:123456789012:function:h",
+            "lifecycleStages": [STAGES[0]]}  # fmt: skip
+    service = SimpleNamespace(
+        deployment_configuration={"strategy": "BLUE_GREEN", "lifecycleHooks": [hook]},
+        deployments=[], cluster_name="wso2-dev", name="dev-apim",
+        arn="arn:aws:ecs:us-east-1:123456789012:service/wso2-dev/dev-apim",
+    )  # fmt: skip
+    rollout = Rollout("k", "ecs-svc/1", "td", announced_at=0.0)
+    assert advance_stages(sim, service, {"id": "ecs-svc/1"}, rollout, now=100.0) == "waiting"
+    # 60 simulated seconds are 0.06 s at this scale; `up`'s loop would turn 16 times a second.
+    assert len(asked) == 1 and rollout.due_at == 101.0

@@ -65,6 +65,10 @@ class SimulatedEcs:
     """How ECS reaches a lifecycle hook's Lambda function (the sandbox runs app.py's)."""
     time_scale: float = 0.001
     """Real seconds per simulated second, for callBackDelay and bake times (30 s -> 0.03 s)."""
+    shortest_wait: float = 0.0
+    """Real seconds a wait for callBackDelay or a bake time lasts at least. `berth sandbox up`
+    sets one: a hook waiting on a person's approval (asked again every 60 simulated seconds)
+    would otherwise be invoked every 60 ms, turning the sleeping loop 16 times a second."""
     lifecycle: dict[str, list[str]] = field(default_factory=dict)
     """Deployment id -> the lifecycle stages it went through."""
     hook_invocations: list[dict[str, Any]] = field(default_factory=list)

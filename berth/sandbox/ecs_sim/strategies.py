@@ -42,6 +42,7 @@ class Simulator(Protocol):
     region: str
     invoke_hook: HookInvoker | None
     time_scale: float
+    shortest_wait: float
     lifecycle: dict[str, list[str]]
     hook_invocations: list[dict[str, Any]]
     traffic: dict[str, list[float]]
@@ -176,7 +177,7 @@ def _production_steps(service: Any) -> tuple[list[float], int]:
 
 
 def _wait(sim: Simulator, rollout: Rollout, now: float, seconds: float) -> None:
-    rollout.due_at = now + seconds * sim.time_scale
+    rollout.due_at = now + max(seconds * sim.time_scale, sim.shortest_wait)
     rollout.done = False
 
 
