@@ -101,6 +101,33 @@ berth_jdbc_defaults() {
   fi
 }
 
+# URL_VAR DIR...: stop before WSO2 starts when no driver jar in the DIRs serves the database that
+# URL_VAR names (status 72, EX_OSFILE: a file the server needs is missing). WSO2's images ship no
+# driver (wso2/docker-apim docker-compose/apim-with-mi adds mysql-connector-j itself); without one
+# the server fails much later, deep in its log (docker-apim #344). Jars are known by WSO2's and the
+# vendors' file names; H2 ships with the product; an unknown database is left to the server.
+berth_require_driver() {
+  local var=$1 pattern dir jar
+  shift
+  case "${!var}" in
+    jdbc:mysql:*) pattern='mysql-connector-*.jar' ;;
+    jdbc:postgresql:*) pattern='postgresql-*.jar' ;;
+    jdbc:mariadb:*) pattern='mariadb-java-client-*.jar' ;;
+    jdbc:sqlserver:*) pattern='mssql-jdbc-*.jar' ;;
+    jdbc:oracle:*) pattern='ojdbc*.jar' ;;
+    *) return 0 ;;
+  esac
+  for dir in "$@"; do
+    for jar in "$dir"/$pattern; do
+      [[ -f "$jar" ]] && return 0
+    done
+  done
+  printf 'berth-entrypoint: no JDBC driver for %s (%s): no %s in %s (the image lists its drivers in %s); %s\n' \
+    "$var" "${!var%%://*}" "$pattern" "$*" /home/wso2carbon/berth-jdbc-drivers.txt \
+    "build the image with that driver (docker/build.py JDBC_DRIVERS, or JDBC_DRIVER_URL with JDBC_DRIVER_SHA256)" >&2
+  exit 72
+}
+
 # The task's own IPv4 address (awsvpc: the task's network interface), as helm-apim passes the pod
 # IP; loopback and link-local addresses (the ECS metadata interface) are skipped. Unused in MI.
 # shellcheck disable=SC2329
@@ -146,6 +173,7 @@ if [[ -n "${MI_COORDINATION_DB_URL:-}" ]]; then
   berth_require MI_COORDINATION_DB_USER MI_COORDINATION_DB_PASSWORD
   berth_check_jdbc_url MI_COORDINATION_DB_URL
   berth_jdbc_defaults MI_COORDINATION_DB_URL "" MI_COORDINATION_DB_DRIVER
+  berth_require_driver MI_COORDINATION_DB_URL "$WSO2_SERVER_HOME/lib" "$WSO2_SERVER_HOME/dropins"
   berth_default MI_NODE_ID "${HOSTNAME:-$(hostname)}"
   overlay="$home/wso2-config-volume/conf/deployment.toml"
   if ! grep -q '^id = "WSO2_COORDINATION_DB"' "$overlay"; then

@@ -29,6 +29,7 @@ DOCKER = ROOT / "docker"
 # Variable names only: comments may mention "$env{}" itself.
 PLACEHOLDER = re.compile(r"\$(env|secret)\{([A-Z][A-Z0-9_]*)\}")
 EX_CONFIG = 78  # berth-entrypoint.sh's exit status for a configuration error
+EX_NO_DRIVER = 72  # ... and for a database URL that no driver jar in the image serves
 BASH = shutil.which("bash") or "/bin/bash"
 KEY = "0123456789abcdef" * 4
 # The first bytes of a JKS file (FEEDFEED), enough for the entrypoint's format check.
@@ -399,15 +400,23 @@ esac
 """
 
 
+DRIVER_JARS = ("mysql-connector-j-9.7.0.jar", "postgresql-42.7.13.jar")
+DRIVER_DIRS = {"apim": "repository/components/lib", "mi": "lib", "ei": "lib"}
+
+
 @pytest.fixture
 def wso2(tmp_path: Path):
     """A fake WSO2 image layout: ~/docker-entrypoint.sh, the product home, the config overlay."""
 
-    def make(name: str) -> Path:
+    def make(name: str, drivers: tuple[str, ...] = DRIVER_JARS) -> Path:
         image = IMAGES[name]
         home = tmp_path / "home"
         server = home / image.server
         (server / "bin").mkdir(parents=True)
+        # The pinned drivers' jars, where each Dockerfile puts them (JDBC_DRIVER_DIR).
+        (server / DRIVER_DIRS[name]).mkdir(parents=True)
+        for jar in drivers:
+            (server / DRIVER_DIRS[name] / jar).write_bytes(b"PK")
         (server / "repository" / "resources" / "security").mkdir(parents=True)
         (home / "docker-entrypoint.sh").write_text(FAKE_ENTRYPOINT)
         (home / "docker-entrypoint.sh").chmod(0o755)
@@ -508,6 +517,10 @@ def test_apim_refuses_an_unknown_database_without_a_driver(wso2):
     assert result.returncode == EX_CONFIG
     assert "set DB_TYPE" in result.stderr
     values |= {"DB_TYPE": "oracle", "DB_DRIVER": "oracle.jdbc.OracleDriver"}
+    # Berth's images carry no Oracle driver: the operator adds one (JDBC_DRIVER_URL).
+    assert run("apim", _env(home, "apim", **values)).returncode == EX_NO_DRIVER
+    (home / "wso2am-4.7.0/repository/components/dropins/ojdbc11.jar").parent.mkdir()
+    (home / "wso2am-4.7.0/repository/components/dropins/ojdbc11.jar").write_bytes(b"PK")
     assert run("apim", _env(home, "apim", **values)).returncode == 0
 
 

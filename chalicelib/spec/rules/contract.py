@@ -76,8 +76,8 @@ _APIM = Contract("wso2am", "docker/apim/config-contract.yaml", (
        "from APIM_DB_URL (jdbc:mysql: or jdbc:postgresql:) when absent."),
     _v("DB_DRIVER", "environment", False,
        "JDBC driver class for both databases. Derived from APIM_DB_URL when absent: "
-       "com.mysql.cj.jdbc.Driver or org.postgresql.Driver. The driver jar itself is added at build "
-       "time (JDBC_DRIVER_URL and JDBC_DRIVER_SHA256)."),
+       "com.mysql.cj.jdbc.Driver or org.postgresql.Driver. Both drivers' jars are in the image "
+       "(docker/build.py DRIVERS); the entrypoint stops with status 72 when none serves the URL."),
     _v("KEYSTORE_PASSWORD", "secret", False,
        "Password of wso2carbon.jks and of its key ([keystore.primary] and [keystore.tls]). "
        "Required when BERTH_KEYSTORE_B64 is given; the default opens only the store shipped in "
