@@ -121,7 +121,7 @@ berth_require_driver() {
 }
 
 # The task's own IPv4 address (awsvpc: the task's network interface), as helm-apim passes the pod
-# IP; loopback and link-local addresses (the ECS metadata interface) are skipped. Unused in MI.
+# IP; loopback and link-local addresses (the ECS metadata interface) are skipped.
 # shellcheck disable=SC2329
 berth_task_ip() {
   local address addresses=()

@@ -129,7 +129,7 @@ berth_require_driver() {
 }
 
 # The task's own IPv4 address (awsvpc: the task's network interface), as helm-apim passes the pod
-# IP; loopback and link-local addresses (the ECS metadata interface) are skipped. Unused in MI.
+# IP; loopback and link-local addresses (the ECS metadata interface) are skipped.
 # shellcheck disable=SC2329
 berth_task_ip() {
   local address addresses=()
@@ -153,7 +153,21 @@ fi
 home="${WORKING_DIRECTORY:-/home/wso2carbon}"
 entrypoint="$home/docker-entrypoint.sh"
 
-berth_require MI_HOSTNAME APIM_HOST APIM_ADMIN_PASSWORD
+# The service catalog login: a scoped APIM user (APIM_SERVICE_CATALOG_USER and _PASSWORD, both),
+# or else APIM's super admin with APIM_ADMIN_PASSWORD, which `berth validate` accepts only in
+# development environments (docker/mi/config/conf/deployment.toml, [[service_catalog]]).
+required=(MI_HOSTNAME APIM_HOST)
+if [[ -n "${APIM_SERVICE_CATALOG_USER:-}${APIM_SERVICE_CATALOG_PASSWORD:-}" ]]; then
+  required+=(APIM_SERVICE_CATALOG_USER APIM_SERVICE_CATALOG_PASSWORD)
+else
+  required+=(APIM_ADMIN_PASSWORD)
+fi
+berth_require "${required[@]}"
+berth_default APIM_SERVICE_CATALOG_USER admin
+berth_default APIM_SERVICE_CATALOG_PASSWORD "${APIM_ADMIN_PASSWORD:-}"
+# The management API's user; without a password MI keeps its stock admin/admin (development only).
+berth_default MI_MANAGEMENT_USER admin
+berth_default MI_MANAGEMENT_PASSWORD admin
 
 security="$WSO2_SERVER_HOME/repository/resources/security"
 berth_install_store BERTH_KEYSTORE_B64 "$security/wso2carbon.jks" KEYSTORE_PASSWORD
@@ -166,19 +180,32 @@ unset BERTH_KEYSTORE_B64 BERTH_TRUSTSTORE_B64
 berth_default KEYSTORE_PASSWORD wso2carbon
 berth_default TRUSTSTORE_PASSWORD wso2carbon
 
+# What this script appends to, and WSO2's entrypoint then copies over conf/deployment.toml; the
+# task's name among coordinating tasks and in the dashboard.
+overlay="$home/wso2-config-volume/conf/deployment.toml"
+berth_default MI_NODE_ID "${HOSTNAME:-$(hostname)}"
+
 # Several MI tasks coordinate through a database (scheduled tasks and polling inbound endpoints run
-# on one of them); a single task needs none, so the datasource is added only when asked for. It is
-# appended to the overlay, which WSO2's entrypoint then copies over conf/deployment.toml.
+# on one of them); a single task needs none, so the datasource is added only when asked for.
 if [[ -n "${MI_COORDINATION_DB_URL:-}" ]]; then
   berth_require MI_COORDINATION_DB_USER MI_COORDINATION_DB_PASSWORD
   berth_check_jdbc_url MI_COORDINATION_DB_URL
   berth_jdbc_defaults MI_COORDINATION_DB_URL "" MI_COORDINATION_DB_DRIVER
   berth_require_driver MI_COORDINATION_DB_URL "$WSO2_SERVER_HOME/lib" "$WSO2_SERVER_HOME/dropins"
-  berth_default MI_NODE_ID "${HOSTNAME:-$(hostname)}"
-  overlay="$home/wso2-config-volume/conf/deployment.toml"
   if ! grep -q '^id = "WSO2_COORDINATION_DB"' "$overlay"; then
     printf '\n' >>"$overlay"
     cat "$home/berth-coordination.toml" >>"$overlay"
+  fi
+fi
+
+# The MI dashboard / ICP, only when asked for: this node registers under MI_NODE_ID in
+# MI_DASHBOARD_GROUP_ID, and the dashboard calls its management API back at the task's address.
+if [[ -n "${MI_DASHBOARD_URL:-}" ]]; then
+  berth_require MI_DASHBOARD_GROUP_ID
+  berth_default MI_MANAGEMENT_HOSTNAME "$(berth_task_ip)"
+  if ! grep -q '^\[dashboard_config\]' "$overlay"; then
+    printf '\n' >>"$overlay"
+    cat "$home/berth-dashboard.toml" >>"$overlay"
   fi
 fi
 

@@ -47,7 +47,10 @@ class Image:
 IMAGES = {
     "apim": Image("apim", "wso2am", ("config/repository/conf/deployment.toml",), "wso2am-4.7.0"),
     "mi": Image(
-        "mi", "wso2mi", ("config/conf/deployment.toml", "coordination.toml"), "wso2mi-4.4.0"
+        "mi",
+        "wso2mi",
+        ("config/conf/deployment.toml", "coordination.toml", "dashboard.toml"),
+        "wso2mi-4.4.0",
     ),
     "ei": Image("ei", "wso2ei", (), "wso2ei-6.6.0"),
 }
@@ -74,6 +77,13 @@ SAMPLES = {
     "MI_COORDINATION_DB_PASSWORD": "coord-s3cret",
     "MI_COORDINATION_DB_DRIVER": "org.postgresql.Driver",
     "MI_NODE_ID": "mi-task-1",
+    "APIM_SERVICE_CATALOG_USER": "svc-catalog",
+    "APIM_SERVICE_CATALOG_PASSWORD": "catalog-s3cret",
+    "MI_MANAGEMENT_USER": "mi-ops",
+    "MI_MANAGEMENT_PASSWORD": "mgmt-s3cret",
+    "MI_DASHBOARD_URL": "https://icp.dev.internal:9743/dashboard/api/",
+    "MI_DASHBOARD_GROUP_ID": "wso2-dev",
+    "MI_MANAGEMENT_HOSTNAME": "10.0.2.34",
 }
 
 
@@ -149,7 +159,15 @@ def test_manifest_format(name):
     names = [v["name"] for v in variables]
     assert len(names) == len(set(names)), "a variable is listed twice"
     for v in variables:
-        assert set(v) <= {"name", "kind", "required", "meaning", "default", "required_with"}, v
+        assert set(v) <= {
+            "name",
+            "kind",
+            "required",
+            "meaning",
+            "default",
+            "required_with",
+            "required_unless",
+        }, v
         assert re.fullmatch(r"[A-Z][A-Z0-9_]*", v["name"])
         assert v["kind"] in ("environment", "secret")
         assert isinstance(v["required"], bool)
@@ -158,8 +176,9 @@ def test_manifest_format(name):
             assert v["kind"] == "secret", f"{v['name']} must come from a secret"
         if v["required"]:
             assert "default" not in v, f"{v['name']}: a required variable has no default"
-        if "required_with" in v:
-            assert v["required_with"] in names and not v["required"]
+        for condition in ("required_with", "required_unless"):
+            if condition in v:
+                assert v[condition] in names and not v["required"]
 
 
 @pytest.mark.parametrize("name", IMAGES)
@@ -285,11 +304,80 @@ def test_mi_config_parses_with_every_section():
         {
             "apim_host": f"https://{SAMPLES['APIM_HOST']}:9443",
             "enable": True,
-            "username": "admin",
-            "password": SAMPLES["APIM_ADMIN_PASSWORD"],
+            "username": SAMPLES["APIM_SERVICE_CATALOG_USER"],
+            "password": SAMPLES["APIM_SERVICE_CATALOG_PASSWORD"],
         }
     ]
     assert "datasource" not in data and "cluster_config" not in data
+    assert "dashboard_config" not in data  # only with MI_DASHBOARD_URL
+
+
+def test_mi_is_locked_down_as_wso2s_container_image_is():
+    """Issue 31: no hot deployment (WSO2's MI Docker image disables it, apim.docs.wso2.com/en/
+    4.0.0/integrate/develop/hot-deployment/), the management API's user from the environment
+    (MI's file user store, [[internal_apis.users]]; helm-mi mi/confs/deployment.toml
+    [internal_apis.file_user_store]) instead of the stock admin/admin."""
+    data = rendered("mi", "config/conf/deployment.toml")
+    assert data["server"]["hot_deployment"] is False
+    assert data["internal_apis"] == {
+        "file_user_store": {"enable": True},
+        "users": [
+            {
+                "user": {
+                    "name": SAMPLES["MI_MANAGEMENT_USER"],
+                    "password": SAMPLES["MI_MANAGEMENT_PASSWORD"],
+                }
+            }
+        ],
+    }
+
+
+def test_mi_falls_back_to_the_super_admin_and_admin_admin_only_when_told_nothing(wso2):
+    """Development: without a service catalog user MI logs in as `admin` with APIM_ADMIN_PASSWORD,
+    and the management API keeps WSO2's admin/admin; given, the scoped users are used."""
+    home = wso2("mi")
+    required = {"MI_HOSTNAME": "mi", "APIM_HOST": "apim"}
+    result = run("mi", _env(home, "mi", **required))
+    assert result.returncode == EX_CONFIG
+    assert "required variables not set: APIM_ADMIN_PASSWORD (" in result.stderr
+    assert run("mi", _env(home, "mi", **required, APIM_ADMIN_PASSWORD="pw")).returncode == 0
+    seen = started_env(home)
+    assert (seen["APIM_SERVICE_CATALOG_USER"], seen["APIM_SERVICE_CATALOG_PASSWORD"]) == (
+        "admin", "pw"
+    )  # fmt: skip
+    assert (seen["MI_MANAGEMENT_USER"], seen["MI_MANAGEMENT_PASSWORD"]) == ("admin", "admin")
+    result = run("mi", _env(home, "mi", **required, APIM_SERVICE_CATALOG_USER="svc"))
+    assert "required variables not set: APIM_SERVICE_CATALOG_PASSWORD (" in result.stderr
+    scoped = {"APIM_SERVICE_CATALOG_USER": "svc", "APIM_SERVICE_CATALOG_PASSWORD": "s3cret"}
+    assert run("mi", _env(home, "mi", **required, **scoped)).returncode == 0
+    assert started_env(home)["APIM_SERVICE_CATALOG_USER"] == "svc"
+
+
+def test_mi_registers_with_the_dashboard_only_when_asked(wso2):
+    """[dashboard_config] as helm-mi renders it for `icp` (wso2/helm-mi 4.4.x,
+    mi/confs/deployment.toml): URL, group and node id, and the management host the dashboard calls
+    back, here the task's own address."""
+    home = wso2("mi")
+    overlay = home / "wso2-config-volume" / "conf" / "deployment.toml"
+    values = _required("mi") | {"MI_DASHBOARD_URL": SAMPLES["MI_DASHBOARD_URL"]}
+    result = run("mi", _env(home, "mi", **values))
+    assert result.returncode == EX_CONFIG
+    assert "required variables not set: MI_DASHBOARD_GROUP_ID (" in result.stderr
+    values["MI_DASHBOARD_GROUP_ID"] = "wso2-dev"
+    for _ in range(2):  # appended once
+        assert run("mi", _env(home, "mi", **values)).returncode == 0
+    text = overlay.read_text()
+    assert text.count("\n[dashboard_config]\n") == 1
+    seen = started_env(home)
+    parsed = tomllib.loads(PLACEHOLDER.sub(lambda m: seen[m.group(2)], text))
+    assert parsed["dashboard_config"] == {
+        "dashboard_url": SAMPLES["MI_DASHBOARD_URL"],
+        "heartbeat_interval": 5,
+        "group_id": "wso2-dev",
+        "node_id": seen["MI_NODE_ID"],
+        "management_hostname": seen["MI_MANAGEMENT_HOSTNAME"],
+    }
+    assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", seen["MI_MANAGEMENT_HOSTNAME"])
 
 
 def test_mi_coordination_appends_to_a_valid_config():
@@ -424,6 +512,7 @@ def wso2(tmp_path: Path):
         shutil.copytree(DOCKER / name / "config", home / "wso2-config-volume")
         if name == "mi":
             shutil.copy(DOCKER / "mi" / "coordination.toml", home / "berth-coordination.toml")
+            shutil.copy(DOCKER / "mi" / "dashboard.toml", home / "berth-dashboard.toml")
         return home
 
     return make
@@ -441,7 +530,13 @@ def _env(home: Path, name: str, **values: str) -> dict[str, str]:
 
 
 def _required(name: str) -> dict[str, str]:
-    return {n: SAMPLES[n] for n, v in entries(name).items() if v["required"]}
+    """The required variables, and those required while another is unset (MI's
+    APIM_ADMIN_PASSWORD without a service catalog user)."""
+    data = manifest(name)
+    listed = data["variables"] + data.get("entrypoint_variables", [])
+    return {
+        v["name"]: SAMPLES[v["name"]] for v in listed if v["required"] or "required_unless" in v
+    }
 
 
 def run(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -609,7 +704,9 @@ def test_mi_coordination_is_added_once_and_needs_its_credentials(wso2):
     values = _required("mi") | {"MI_COORDINATION_DB_URL": SAMPLES["MI_COORDINATION_DB_URL"]}
     result = run("mi", _env(home, "mi", **values))
     assert result.returncode == EX_CONFIG
-    with_url = {n for n, v in entries("mi").items() if v.get("required_with")}
+    with_url = {
+        n for n, v in entries("mi").items() if v.get("required_with") == "MI_COORDINATION_DB_URL"
+    }
     named = re.search(r"required variables not set: ([A-Z0-9_ ]+)", result.stderr)
     assert named and set(named.group(1).split()) == with_url
     values |= {n: SAMPLES[n] for n in with_url}
@@ -618,7 +715,7 @@ def test_mi_coordination_is_added_once_and_needs_its_credentials(wso2):
     text = overlay.read_text()
     assert text.count('id = "WSO2_COORDINATION_DB"') == 1
     seen = started_env(home)
-    for variable in placeholders("mi"):
+    for variable in placeholders("mi", IMAGES["mi"].configs[:2]):
         assert seen.get(variable), f"{variable} not defined when WSO2 starts"
     assert seen["MI_COORDINATION_DB_DRIVER"] == "org.postgresql.Driver"
     parsed = tomllib.loads(PLACEHOLDER.sub(lambda m: SAMPLES[m.group(2)], text))

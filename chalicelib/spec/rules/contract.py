@@ -28,6 +28,8 @@ class Variable:
     meaning: str
     required_with: str | None = None
     """Required whenever this other variable is set."""
+    required_unless: str | None = None
+    """Required whenever this other variable is not set."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,16 @@ class Contract:
         return next((v for v in self.variables if v.name == name), None)
 
 
-def _v(name: str, kind: Kind, required: bool, meaning: str, with_: str | None = None) -> Variable:
-    return Variable(name, kind, required, meaning, with_)
+def _v(
+    name: str,
+    kind: Kind,
+    required: bool,
+    meaning: str,
+    with_: str | None = None,
+    *,
+    unless: str | None = None,
+) -> Variable:
+    return Variable(name, kind, required, meaning, with_, unless)
 
 
 # Copied from docker/apim/config-contract.yaml (`variables`, then `entrypoint_variables`).
@@ -108,8 +118,20 @@ _MI = Contract("wso2mi", "docker/mi/config-contract.yaml", (
        "Host name of API Manager as MI reaches it; MI registers its services at "
        "https://APIM_HOST:9443 ([[service_catalog]] apim_host) at start, so APIM must be up "
        "first."),
-    _v("APIM_ADMIN_PASSWORD", "secret", True,
-       "Password of APIM's `admin` user, which MI uses for the service catalog."),
+    _v("APIM_SERVICE_CATALOG_USER", "environment", False,
+       "APIM user MI logs in to the service catalog as ([[service_catalog]] username): a user "
+       "with APIM's Internal/creator role (scopes service_catalog:service_view and "
+       "service_catalog:service_write), not the super admin.", "APIM_SERVICE_CATALOG_PASSWORD"),
+    _v("APIM_SERVICE_CATALOG_PASSWORD", "secret", False,
+       "Password of APIM_SERVICE_CATALOG_USER ([[service_catalog]] password).",
+       "APIM_SERVICE_CATALOG_USER"),
+    _v("MI_MANAGEMENT_USER", "environment", False,
+       "User of MI's management API on 9164 ([[internal_apis.users]] user.name), for the MI "
+       "dashboard and apictl."),
+    _v("MI_MANAGEMENT_PASSWORD", "secret", False,
+       "Password of MI_MANAGEMENT_USER ([[internal_apis.users]] user.password). The default is "
+       "WSO2's stock admin/admin, which `berth validate` refuses outside development "
+       "environments."),
     _v("KEYSTORE_PASSWORD", "secret", False,
        "Password of wso2carbon.jks and of its key ([keystore.primary]). Required when "
        "BERTH_KEYSTORE_B64 is given; the default opens only the store shipped in the image."),
@@ -130,8 +152,23 @@ _MI = Contract("wso2mi", "docker/mi/config-contract.yaml", (
        "absent (com.mysql.cj.jdbc.Driver or org.postgresql.Driver); the jar is added at build "
        "time."),
     _v("MI_NODE_ID", "environment", False,
-       "This task's name among the coordinating tasks ([cluster_config] node_id). Defaults to the "
-       "task's host name, unique per task."),
+       "This task's name among the coordinating tasks ([cluster_config] node_id) and in the MI "
+       "dashboard ([dashboard_config] node_id). Defaults to the task's host name, unique per "
+       "task."),
+    _v("MI_DASHBOARD_URL", "environment", False,
+       "URL of the MI dashboard / ICP API this node registers with ([dashboard_config] "
+       "dashboard_url, e.g. https://dashboard:9743/dashboard/api/); setting it turns registration "
+       "on."),
+    _v("MI_DASHBOARD_GROUP_ID", "environment", False,
+       "The group this node is shown in on the dashboard ([dashboard_config] group_id).",
+       "MI_DASHBOARD_URL"),
+    _v("MI_MANAGEMENT_HOSTNAME", "environment", False,
+       "Address at which the dashboard reaches this task's management API ([dashboard_config] "
+       "management_hostname). Defaults to the task's own IP address."),
+    _v("APIM_ADMIN_PASSWORD", "secret", False,
+       "Password of APIM's super admin `admin`, with which MI logs in to the service catalog when "
+       "no APIM_SERVICE_CATALOG_USER is given; development environments only (`berth validate` "
+       "refuses it elsewhere).", unless="APIM_SERVICE_CATALOG_PASSWORD"),
     _v("BERTH_KEYSTORE_B64", "secret", False,
        "The keystore (JKS or PKCS12) as one base64 string; written over "
        "repository/resources/security/wso2carbon.jks before start."),
@@ -166,6 +203,8 @@ def _missing(contract: Contract, at: Path, v: Variable) -> tuple[Path, str]:
     why = f"required by {contract.product}"
     if v.required_with:
         why += f" when {v.required_with} is set"
+    if v.required_unless:
+        why += f" unless {v.required_unless} is set"
     if v.kind == "secret":
         fix = (
             f"add {v.name} under secrets as a Secrets Manager or SSM parameter ARN "
@@ -195,7 +234,11 @@ def _variable_problems(at: Path, svc: Service, contract: Contract) -> list[tuple
                 f"(see {contract.manifest})",
             ))  # fmt: skip
             continue
-        needed = v.required or (v.required_with is not None and _given(svc, v.required_with))
+        needed = (
+            v.required
+            or (v.required_with is not None and _given(svc, v.required_with))
+            or (v.required_unless is not None and not _given(svc, v.required_unless))
+        )
         if needed and not _given(svc, v.name):
             problems.append(_missing(contract, at, v))
     return problems
@@ -215,6 +258,16 @@ def _replica_problems(at: Path, svc: Service) -> list[tuple[Path, str]]:
             "event_duplicate_url pointing at its peer and its own throttling url_group "
             "(helm-apim), which Berth does not render yet. Use desiredCount: 1 (see docs/wso2.md, "
             "\"High availability\")"
+        ))]  # fmt: skip
+    if svc.product == "wso2ei" and svc.desired_count > 1:
+        # docker/ei adds no configuration: each EI 6.6 task keeps its registry, user store and
+        # message stores in its own embedded H2 (WSO2's defaults), so replicas share nothing.
+        return [(where, (
+            f"{svc.desired_count} replicas of wso2ei would be {svc.desired_count} unrelated "
+            "servers: Berth's EI 6.6 image adds no configuration, so each task keeps its "
+            "registry, users and message stores in its own embedded H2 database and none is "
+            "shared or clustered. Use desiredCount: 1, or Micro Integrator (wso2mi) with "
+            "MI_COORDINATION_DB_URL for several tasks (see docs/wso2.md, \"EI 6.6\")"
         ))]  # fmt: skip
     if svc.product == "wso2mi" and svc.desired_count > 1 and not _given(svc, MI_COORDINATION_URL):
         # helm-mi: MI replicas need WSO2_COORDINATION_DB and a node id each, or every replica
