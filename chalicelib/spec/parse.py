@@ -26,6 +26,7 @@ from .rules.ei import ei_problems
 from .rules.fence import fence_problems
 from .rules.keystores import keystore_problems
 from .rules.names import did_you_mean
+from .rules.persistence import persistence_problems
 from .rules.safety import safety_problems
 from .rules.schema_init import schema_init_fence_problems, schema_init_problems
 from .rules.service_connect import service_connect_problems
@@ -41,6 +42,7 @@ def rule_problems(spec: Spec) -> list[tuple[Path, str]]:
     problems = service_problems(spec)
     problems += contract_problems(spec)  # WSO2 images' variables and replicas
     problems += ei_problems(spec)  # what EI 6.6's image would ignore
+    problems += persistence_problems(spec)  # APIM's index and local database
     problems += service_connect_problems(spec)
     problems += schema_init_problems(spec)
     problems += strategy_problems(spec)

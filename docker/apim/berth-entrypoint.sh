@@ -173,4 +173,9 @@ lib="$WSO2_SERVER_HOME/repository/components"
 berth_require_driver APIM_DB_URL "$lib/lib" "$lib/dropins"
 berth_require_driver SHARED_DB_URL "$lib/lib" "$lib/dropins"
 
+# The local database and the search index ([database.local], [indexing] in deployment.toml), in the
+# volume mounted at ~/solr when there is one: an empty access point has neither folder yet.
+mkdir -p "${WORKING_DIRECTORY:-/home/wso2carbon}/solr/database" \
+  "${WORKING_DIRECTORY:-/home/wso2carbon}/solr/indexed-data"
+
 exec "$entrypoint" "$@"

@@ -283,8 +283,37 @@ def test_apim_config_parses_with_every_section():
         "key": KEY,
     }
     assert data["system"]["parameter"]["org.wso2.CipherTransformation"] == "AES/GCM/NoPadding"
-    # The local H2 database is WSO2's own per-node store and stays as shipped.
-    assert data["database"]["local"]["url"].startswith("jdbc:h2:./repository/database/")
+    # The local H2 database stays WSO2's own per-node store (issue 31 moves it: next test).
+    assert data["database"]["local"]["url"].startswith("jdbc:h2:")
+
+
+def test_apim_pools_and_indexing_are_helms():
+    """Issue 31: the pools lacked helm-apim's validation settings, and only the search index could
+    be persisted, not the local H2 database WSO2 lists with it. Sources: wso2/helm-apim
+    all-in-one-4.7.0-1, all-in-one/default_values.yaml `poolParameters` (rendered quoted by
+    confs/instance-1/deployment.toml), and the same file's `persistence.solrIndexing` branch."""
+    data = rendered("apim", *IMAGES["apim"].configs)
+    for db in ("apim_db", "shared_db"):
+        assert data["database"][db]["pool_options"] == {
+            "validationQuery": "SELECT 1",
+            "defaultAutoCommit": "true",
+            "testOnBorrow": "true",
+            "testWhileIdle": "true",
+            "validationInterval": "30000",
+            "maxActive": "100",
+            "maxWait": "60000",
+            "minIdle": "5",
+        }
+    assert data["database"]["local"] == {
+        "url": "jdbc:h2:/home/wso2carbon/solr/database/WSO2CARBON_DB;DB_CLOSE_ON_EXIT=FALSE"
+    }
+    assert data["indexing"] == {"location": "/home/wso2carbon/solr/indexed-data"}
+
+
+def test_apim_creates_the_folders_one_volume_keeps(wso2):
+    home = wso2("apim")
+    assert run("apim", _env(home, "apim", **_required("apim"))).returncode == 0
+    assert (home / "solr" / "database").is_dir() and (home / "solr" / "indexed-data").is_dir()
 
 
 def test_mi_config_parses_with_every_section():
