@@ -71,6 +71,46 @@ berth_install_store() {
   printf 'berth-entrypoint: installed %s from %s\n' "$target" "$var" >&2
 }
 
+# VAR TRUSTSTORE PASSWORD_VAR: import the PEM certificates in VAR (ECS injects it from Secrets
+# Manager: the peers' certificates, MI's for APIM and APIM's for MI) into TRUSTSTORE, each as
+# berth-peer-N, so TLS calls between the products verify with real keystores (MI calls APIM's
+# service catalog; APIM's gateway calls the services MI registers). keytool ships with the JDK
+# in WSO2's images (JAVA_HOME). Run again on every start: an alias already there is replaced.
+berth_trust_peers() {
+  local var=$1 store=$2 password_var=$3 dir count=0 cert keytool
+  [[ -n "${!var:-}" ]] || return 0
+  [[ -f "$store" ]] || berth_fail "$var is set but $store does not exist"
+  # keystore-init's stores arrive through the config volume, which WSO2's entrypoint copies over
+  # the product home after this script: an import here would be overwritten.
+  if [[ -f "${WORKING_DIRECTORY:-/home/wso2carbon}/wso2-config-volume/repository/resources/security/${store##*/}" ]]; then
+    berth_fail "$var cannot be imported: keystore-init's ${store##*/} replaces $store when WSO2" \
+      "starts; put the peers' certificates into the truststore you give keystore-init"
+  fi
+  keytool="${JAVA_HOME:+$JAVA_HOME/bin/}keytool"
+  dir=$(mktemp -d)
+  # One file per certificate: the lines from BEGIN to END CERTIFICATE.
+  printf '%s\n' "${!var}" | awk -v dir="$dir" '
+    /-----BEGIN CERTIFICATE-----/ { n++; out = sprintf("%s/%03d.pem", dir, n) }
+    out { print > out }
+    /-----END CERTIFICATE-----/ { close(out); out = "" }'
+  for cert in "$dir"/*.pem; do
+    [[ -f "$cert" ]] || continue
+    count=$((count + 1))
+    "$keytool" -delete -alias "berth-peer-$count" -keystore "$store" \
+      -storepass "${!password_var}" >/dev/null 2>&1 || true
+    if ! "$keytool" -importcert -noprompt -alias "berth-peer-$count" -file "$cert" \
+      -keystore "$store" -storepass "${!password_var}" >/dev/null 2>&1; then
+      rm -rf "$dir"
+      berth_fail "$var: certificate $count is not one keytool imports into $store" \
+        "(give PEM certificates, -----BEGIN CERTIFICATE----- ...; is $password_var the store's?)"
+    fi
+  done
+  rm -rf "$dir"
+  ((count > 0)) || berth_fail "$var holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+  printf 'berth-entrypoint: trusted %s peer certificate(s) from %s in %s\n' "$count" "$var" \
+    "$store" >&2
+}
+
 # NAME: the URL goes verbatim into an XML datasource file (wso2/carbon-kernel v4.11.18,
 # repository/resources/conf/templates/repository/conf/datasources/master-datasources.xml.j2), so a
 # raw `&` breaks it; WSO2's own compose writes `&amp;`.
@@ -172,13 +212,14 @@ berth_default MI_MANAGEMENT_PASSWORD admin
 security="$WSO2_SERVER_HOME/repository/resources/security"
 berth_install_store BERTH_KEYSTORE_B64 "$security/wso2carbon.jks" KEYSTORE_PASSWORD
 berth_install_store BERTH_TRUSTSTORE_B64 "$security/client-truststore.jks" TRUSTSTORE_PASSWORD
-# Written to disk; no reason to hand the key material on to the JVM's environment.
-unset BERTH_KEYSTORE_B64 BERTH_TRUSTSTORE_B64
 
 # The shipped stores' password (wso2/product-micro-integrator v4.4.0,
 # distribution/src/conf/deployment.toml).
 berth_default KEYSTORE_PASSWORD wso2carbon
 berth_default TRUSTSTORE_PASSWORD wso2carbon
+berth_trust_peers BERTH_TRUSTED_CERTS_PEM "$security/client-truststore.jks" TRUSTSTORE_PASSWORD
+# Written to disk; no reason to hand the key material on to the JVM's environment.
+unset BERTH_KEYSTORE_B64 BERTH_TRUSTSTORE_B64 BERTH_TRUSTED_CERTS_PEM
 
 # What this script appends to, and WSO2's entrypoint then copies over conf/deployment.toml; the
 # task's name among coordinating tasks and in the dashboard.

@@ -107,6 +107,11 @@ _APIM = Contract("wso2am", "docker/apim/config-contract.yaml", (
        "The truststore as one base64 string; written over "
        "repository/resources/security/client-truststore.jks before start. It must trust the "
        "keystore's certificate (APIM calls itself over HTTPS)."),
+    _v("BERTH_TRUSTED_CERTS_PEM", "secret", False,
+       "The peers' certificates, PEM (APIM's for MI, MI's for APIM), imported into "
+       "client-truststore.jks at every start as berth-peer-1, berth-peer-2, ... so that TLS calls "
+       "between the products verify with real stores. Not with a keystore-init truststore: put "
+       "them into that store."),
 ))  # fmt: skip
 
 # Copied from docker/mi/config-contract.yaml (`variables`, then `entrypoint_variables`).
@@ -176,6 +181,11 @@ _MI = Contract("wso2mi", "docker/mi/config-contract.yaml", (
        "The truststore as one base64 string; written over "
        "repository/resources/security/client-truststore.jks before start. It must trust APIM's "
        "certificate for the service catalog."),
+    _v("BERTH_TRUSTED_CERTS_PEM", "secret", False,
+       "The peers' certificates, PEM (APIM's for MI, MI's for APIM), imported into "
+       "client-truststore.jks at every start as berth-peer-1, berth-peer-2, ... so that TLS calls "
+       "between the products verify with real stores. Not with a keystore-init truststore: put "
+       "them into that store."),
 ))  # fmt: skip
 
 # docker/ei/config-contract.yaml: EI 6.6 is configured through XML and Berth adds no overlay.
@@ -324,6 +334,26 @@ def _store_password_problems(at: Path, svc: Service, contract: Contract) -> list
     return problems
 
 
+def _peer_problems(at: Path, svc: Service, contract: Contract) -> list[tuple[Path, str]]:
+    """BERTH_TRUSTED_CERTS_PEM goes into the truststore the entrypoint has; keystore-init's
+    arrives through the config volume after the entrypoint ran (WSO2's entrypoint copies it over
+    the product home), so the import would be lost and the container stops with status 78."""
+    pem = "BERTH_TRUSTED_CERTS_PEM"
+    if contract.get(pem) is None or pem not in svc.secrets:
+        return []
+    if not any(
+        c.preset == "keystore-init" and "BERTH_TRUSTSTORE_B64" in c.secrets
+        for c in svc.containers.values()
+    ):
+        return []
+    return [((*at, "secrets", pem), (
+        f"{pem} cannot be imported into a truststore that keystore-init writes: WSO2's "
+        "entrypoint copies keystore-init's store over the product home after Berth's entrypoint "
+        "ran. Fix: put the peers' certificates into the truststore given to keystore-init "
+        f"(keytool -importcert), and remove {pem} (see {contract.manifest})"
+    ))]  # fmt: skip
+
+
 def contract_problems(spec: Spec) -> list[tuple[Path, str]]:
     """Every WSO2 service against its image's contract: required variables present, secrets
     given as references, replica counts the product can run; each problem is (path, reason)."""
@@ -336,4 +366,5 @@ def contract_problems(spec: Spec) -> list[tuple[Path, str]]:
         problems += _variable_problems(at, svc, contract)
         problems += _replica_problems(at, svc)
         problems += _store_password_problems(at, svc, contract)
+        problems += _peer_problems(at, svc, contract)
     return problems
