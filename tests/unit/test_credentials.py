@@ -30,7 +30,7 @@ SUPER_ADMIN = (
     f"{WHY}: wso2mi would log in to APIM's service catalog as APIM's super admin (admin), holding "
     "every right in APIM. Fix: create an APIM user with the Internal/creator role, give its name "
     "as APIM_SERVICE_CATALOG_USER under services.ei.environment and its password as "
-    'APIM_SERVICE_CATALOG_PASSWORD under secrets (docs/wso2.md, "The service catalog user")'
+    'APIM_SERVICE_CATALOG_PASSWORD under secrets (docs/wso2.md, "Micro Integrator\'s logins")'
 )
 
 

@@ -9,7 +9,7 @@ service must not run on WSO2's stock logins:
   mi-observe/working-with-management-api/, logs in with "the default admin:admin credentials");
 - its service catalog login falls back to APIM's super admin, `admin`, whose rights reach every
   API, user and key in APIM; a user with the Internal/creator role holds the two scopes the
-  catalog needs (docs/wso2.md, "The service catalog user").
+  catalog needs (docs/wso2.md, "Micro Integrator's logins").
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _mi_problems(name: str, svc: Service, why: str) -> Problems:
             f"(admin), holding every right in APIM. Fix: create an APIM user with the "
             f"Internal/creator role, give its name as APIM_SERVICE_CATALOG_USER under "
             f"services.{name}.environment and its password as APIM_SERVICE_CATALOG_PASSWORD under "
-            f"secrets (docs/wso2.md, \"The service catalog user\")"
+            f"secrets (docs/wso2.md, \"Micro Integrator's logins\")"
         )))  # fmt: skip
     return problems
 
