@@ -13,6 +13,12 @@ With WSO2 subscription credentials (WSO2_REGISTRY_USER; buildspec.yml logs in to
 it builds from WSO2's subscription images, which carry WSO2's updates; without, from the Docker
 Hub GA images. The image label `berth.wso2.image-source` says which.
 
+Every WSO2 image gets the JDBC drivers pinned in DRIVERS (MySQL Connector/J and the PostgreSQL
+driver), downloaded from Maven Central by coordinates and checked against the pinned sha256: a
+driver without a pinned sha256 stops that product's build, never goes in unchecked. The image
+records what went in (/home/wso2carbon/berth-jdbc-drivers.txt). JDBC_DRIVERS picks a subset by
+name; JDBC_DRIVER_URL with JDBC_DRIVER_SHA256 adds one more driver.
+
 No dependencies beyond the standard library: it runs on CodeBuild's stock image.
 
     python3 docker/build.py --dry-run              # print the docker commands, run nothing
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -76,6 +83,62 @@ DEFAULT_PRODUCTS = [name for name, p in PRODUCTS.items() if not p.opt_in]
 # (apim.docs.wso2.com "Docker image tags with Updates 2.0"; e.g. docker.wso2.com/wso2mi:4.1.0.41).
 SUBSCRIPTION_REGISTRY = "docker.wso2.com"
 GA, SUBSCRIPTION = "docker-hub-ga", "wso2-subscription"
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Driver:
+    """A JDBC driver baked into every WSO2 image, by Maven Central coordinates, with the sha256
+    the image build checks it against and where that value was read."""
+
+    name: str
+    group: str
+    artifact: str
+    version: str
+    sha256: str
+    """"" while no trustworthy value is known: the build refuses the driver, never skips the
+    check."""
+    sha256_source: str
+    license: str
+
+    @property
+    def file(self) -> str:
+        return f"{self.artifact}-{self.version}.jar"
+
+    @property
+    def url(self) -> str:
+        group = self.group.replace(".", "/")
+        return f"{MAVEN_CENTRAL}/{group}/{self.artifact}/{self.version}/{self.file}"
+
+
+# WSO2's images ship no JDBC driver (wso2.md; docker-apim #344). WSO2's own compose adds
+# mysql-connector-j 9.7.0 from Maven Central (wso2/docker-apim v4.7.0.1,
+# docker-compose/apim-with-mi/dockerfiles/apim/Dockerfile, ARG MYSQL_CONNECTOR_VERSION), without
+# a checksum; helm-apim's README says to put the driver in the image. Berth's entrypoints find
+# each driver by its jar name (berth_require_driver).
+DRIVERS: dict[str, Driver] = {
+    "mysql": Driver(
+        "mysql", "com.mysql", "mysql-connector-j", "9.7.0",
+        sha256="",
+        sha256_source=(
+            "not pinned yet: no copy of mysql-connector-j-9.7.0.jar or of Maven Central's "
+            "mysql-connector-j-9.7.0.jar.sha256 could be read where this pin was written; "
+            "copy the value from that .sha256 file"
+        ),
+        license="GPL-2.0 with the Universal FOSS Exception (Oracle)",
+    ),
+    "postgresql": Driver(
+        "postgresql", "org.postgresql", "postgresql", "42.7.13",
+        sha256="6e0e4cc2d8cae902084f8a2b18728b073a6fd9d1f87c9d8bff8f298c18185b93",
+        sha256_source=(
+            "sha256sum of postgresql-42.7.13.jar (Bundle-Version 42.7.13) in a Maven local "
+            "repository (~/.m2/repository/org/postgresql/postgresql/42.7.13/) on 2026-12-08; "
+            "not yet compared with Maven Central's postgresql-42.7.13.jar.sha256"
+        ),
+        license="BSD-2-Clause",
+    ),
+}  # fmt: skip
 
 
 class BuildError(Exception):
@@ -96,6 +159,8 @@ class BuildEnv:
     source: str
     jdbc_driver_url: str = ""
     jdbc_driver_sha256: str = ""
+    drivers: tuple[str, ...] = tuple(DRIVERS)
+    """The pinned drivers every WSO2 image gets (JDBC_DRIVERS: names from DRIVERS)."""
     subscription: bool = False
     """WSO2 subscription credentials were given: build from docker.wso2.com."""
     update_levels: Mapping[str, str] = field(default_factory=dict)
@@ -121,9 +186,15 @@ class BuildEnv:
             raise BuildError(f"missing environment variables: {', '.join(missing)}")
         required |= {name: placeholder(name) for name in missing}
         url, sha = env.get("JDBC_DRIVER_URL", ""), env.get("JDBC_DRIVER_SHA256", "")
-        if url and len(sha) != 64:
+        if url and not SHA256.fullmatch(sha):
             raise BuildError(
                 "JDBC_DRIVER_URL is set but JDBC_DRIVER_SHA256 is not a sha256 hex digest"
+            )
+        drivers = tuple(env.get("JDBC_DRIVERS", " ".join(DRIVERS)).replace(",", " ").split())
+        unknown = [d for d in drivers if d not in DRIVERS]
+        if unknown:
+            raise BuildError(
+                f"JDBC_DRIVERS names unknown drivers {unknown}; choose from {list(DRIVERS)}"
             )
         levels = {
             name: env[level_variable(name)] for name in PRODUCTS if env.get(level_variable(name))
@@ -136,6 +207,7 @@ class BuildEnv:
             source=env.get("CODEBUILD_SOURCE_REPO_URL", "unknown"),
             jdbc_driver_url=url,
             jdbc_driver_sha256=sha,
+            drivers=drivers,
             subscription=bool(env.get("WSO2_REGISTRY_USER")),
             update_levels=levels,
             placeholders=tuple(missing),
@@ -186,9 +258,37 @@ def changed_products(changed_files: Sequence[str]) -> list[str]:
     ]
 
 
+def driver_triples(env: BuildEnv, dry_run: bool = False) -> str:
+    """The JDBC_DRIVERS build argument: `file sha256 url` for each driver, space-separated, as
+    the Dockerfiles' install step reads it. A driver without a pinned sha256 is refused (a dry
+    run shows a placeholder instead)."""
+    triples = []
+    for name in env.drivers:
+        driver = DRIVERS[name]
+        sha = driver.sha256
+        if not SHA256.fullmatch(sha):
+            if not dry_run:
+                raise BuildError(
+                    f"JDBC driver {driver.file} has no pinned sha256 in docker/build.py DRIVERS "
+                    f"({driver.sha256_source}): set it from {driver.url}.sha256, or leave "
+                    f"{name} out of JDBC_DRIVERS"
+                )
+            sha = placeholder(f"{driver.file}.sha256")
+        triples.append(f"{driver.file} {sha} {driver.url}")
+    if env.jdbc_driver_url:
+        file = env.jdbc_driver_url.rstrip("/").rsplit("/", 1)[-1]
+        triples.append(f"{file} {env.jdbc_driver_sha256} {env.jdbc_driver_url}")
+    return " ".join(triples)
+
+
 def _wso2_args(product: Product, env: BuildEnv, dry_run: bool) -> dict[str, str]:
     base, source = base_image(product, env, dry_run)
-    return {"WSO2_VERSION": product.version, "WSO2_BASE_IMAGE": base, "WSO2_IMAGE_SOURCE": source}
+    return {
+        "WSO2_VERSION": product.version,
+        "WSO2_BASE_IMAGE": base,
+        "WSO2_IMAGE_SOURCE": source,
+        "JDBC_DRIVERS": driver_triples(env, dry_run),
+    }
 
 
 def build_command(product: Product, env: BuildEnv, dry_run: bool = False) -> list[str]:
@@ -200,11 +300,6 @@ def build_command(product: Product, env: BuildEnv, dry_run: bool = False) -> lis
         "BUILD_REVISION": env.revision,
         "BUILD_SOURCE": env.source,
     }
-    if env.jdbc_driver_url and product.wso2:
-        args |= {
-            "JDBC_DRIVER_URL": env.jdbc_driver_url,
-            "JDBC_DRIVER_SHA256": env.jdbc_driver_sha256,
-        }
     command = ["docker", "buildx", "build", "--pull", "--platform", "linux/amd64"]
     for key, value in args.items():
         command += ["--build-arg", f"{key}={value}"]

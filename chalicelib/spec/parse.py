@@ -21,9 +21,12 @@ from .located import Located, Path, SourceError, path_text
 from .model import Spec
 from .rules.containers import sidecar_fence_problems
 from .rules.contract import contract_problems
+from .rules.credentials import credential_problems
+from .rules.ei import ei_problems
 from .rules.fence import fence_problems
 from .rules.keystores import keystore_problems
 from .rules.names import did_you_mean
+from .rules.persistence import persistence_problems
 from .rules.safety import safety_problems
 from .rules.schema_init import schema_init_fence_problems, schema_init_problems
 from .rules.service_connect import service_connect_problems
@@ -38,6 +41,8 @@ def rule_problems(spec: Spec) -> list[tuple[Path, str]]:
     once nothing else is wrong."""
     problems = service_problems(spec)
     problems += contract_problems(spec)  # WSO2 images' variables and replicas
+    problems += ei_problems(spec)  # what EI 6.6's image would ignore
+    problems += persistence_problems(spec)  # APIM's index and local database
     problems += service_connect_problems(spec)
     problems += schema_init_problems(spec)
     problems += strategy_problems(spec)
@@ -54,6 +59,7 @@ def fenced_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
         + verify_endpoint_problems(spec, fence)
         + shared_resource_problems(spec, fence)
         + keystore_problems(spec, fence)
+        + credential_problems(spec, fence)
     )
 
 

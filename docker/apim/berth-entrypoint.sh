@@ -63,6 +63,46 @@ berth_install_store() {
   printf 'berth-entrypoint: installed %s from %s\n' "$target" "$var" >&2
 }
 
+# VAR TRUSTSTORE PASSWORD_VAR: import the PEM certificates in VAR (ECS injects it from Secrets
+# Manager: the peers' certificates, MI's for APIM and APIM's for MI) into TRUSTSTORE, each as
+# berth-peer-N, so TLS calls between the products verify with real keystores (MI calls APIM's
+# service catalog; APIM's gateway calls the services MI registers). keytool ships with the JDK
+# in WSO2's images (JAVA_HOME). Run again on every start: an alias already there is replaced.
+berth_trust_peers() {
+  local var=$1 store=$2 password_var=$3 dir count=0 cert keytool
+  [[ -n "${!var:-}" ]] || return 0
+  [[ -f "$store" ]] || berth_fail "$var is set but $store does not exist"
+  # keystore-init's stores arrive through the config volume, which WSO2's entrypoint copies over
+  # the product home after this script: an import here would be overwritten.
+  if [[ -f "${WORKING_DIRECTORY:-/home/wso2carbon}/wso2-config-volume/repository/resources/security/${store##*/}" ]]; then
+    berth_fail "$var cannot be imported: keystore-init's ${store##*/} replaces $store when WSO2" \
+      "starts; put the peers' certificates into the truststore you give keystore-init"
+  fi
+  keytool="${JAVA_HOME:+$JAVA_HOME/bin/}keytool"
+  dir=$(mktemp -d)
+  # One file per certificate: the lines from BEGIN to END CERTIFICATE.
+  printf '%s\n' "${!var}" | awk -v dir="$dir" '
+    /-----BEGIN CERTIFICATE-----/ { n++; out = sprintf("%s/%03d.pem", dir, n) }
+    out { print > out }
+    /-----END CERTIFICATE-----/ { close(out); out = "" }'
+  for cert in "$dir"/*.pem; do
+    [[ -f "$cert" ]] || continue
+    count=$((count + 1))
+    "$keytool" -delete -alias "berth-peer-$count" -keystore "$store" \
+      -storepass "${!password_var}" >/dev/null 2>&1 || true
+    if ! "$keytool" -importcert -noprompt -alias "berth-peer-$count" -file "$cert" \
+      -keystore "$store" -storepass "${!password_var}" >/dev/null 2>&1; then
+      rm -rf "$dir"
+      berth_fail "$var: certificate $count is not one keytool imports into $store" \
+        "(give PEM certificates, -----BEGIN CERTIFICATE----- ...; is $password_var the store's?)"
+    fi
+  done
+  rm -rf "$dir"
+  ((count > 0)) || berth_fail "$var holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+  printf 'berth-entrypoint: trusted %s peer certificate(s) from %s in %s\n' "$count" "$var" \
+    "$store" >&2
+}
+
 # NAME: the URL goes verbatim into an XML datasource file (wso2/carbon-kernel v4.11.18,
 # repository/resources/conf/templates/repository/conf/datasources/master-datasources.xml.j2), so a
 # raw `&` breaks it; WSO2's own compose writes `&amp;`.
@@ -93,8 +133,35 @@ berth_jdbc_defaults() {
   fi
 }
 
+# URL_VAR DIR...: stop before WSO2 starts when no driver jar in the DIRs serves the database that
+# URL_VAR names (status 72, EX_OSFILE: a file the server needs is missing). WSO2's images ship no
+# driver (wso2/docker-apim docker-compose/apim-with-mi adds mysql-connector-j itself); without one
+# the server fails much later, deep in its log (docker-apim #344). Jars are known by WSO2's and the
+# vendors' file names; H2 ships with the product; an unknown database is left to the server.
+berth_require_driver() {
+  local var=$1 pattern dir jar
+  shift
+  case "${!var}" in
+    jdbc:mysql:*) pattern='mysql-connector-*.jar' ;;
+    jdbc:postgresql:*) pattern='postgresql-*.jar' ;;
+    jdbc:mariadb:*) pattern='mariadb-java-client-*.jar' ;;
+    jdbc:sqlserver:*) pattern='mssql-jdbc-*.jar' ;;
+    jdbc:oracle:*) pattern='ojdbc*.jar' ;;
+    *) return 0 ;;
+  esac
+  for dir in "$@"; do
+    for jar in "$dir"/$pattern; do
+      [[ -f "$jar" ]] && return 0
+    done
+  done
+  printf 'berth-entrypoint: no JDBC driver for %s (%s): no %s in %s (the image lists its drivers in %s); %s\n' \
+    "$var" "${!var%%://*}" "$pattern" "$*" /home/wso2carbon/berth-jdbc-drivers.txt \
+    "build the image with that driver (docker/build.py JDBC_DRIVERS, or JDBC_DRIVER_URL with JDBC_DRIVER_SHA256)" >&2
+  exit 72
+}
+
 # The task's own IPv4 address (awsvpc: the task's network interface), as helm-apim passes the pod
-# IP; loopback and link-local addresses (the ECS metadata interface) are skipped. Unused in MI.
+# IP; loopback and link-local addresses (the ECS metadata interface) are skipped.
 # shellcheck disable=SC2329
 berth_task_ip() {
   local address addresses=()
@@ -133,14 +200,23 @@ berth_check_jdbc_url SHARED_DB_URL
 security="$WSO2_SERVER_HOME/repository/resources/security"
 berth_install_store BERTH_KEYSTORE_B64 "$security/wso2carbon.jks" KEYSTORE_PASSWORD
 berth_install_store BERTH_TRUSTSTORE_B64 "$security/client-truststore.jks" TRUSTSTORE_PASSWORD
-# Written to disk; no reason to hand the key material on to the JVM's environment.
-unset BERTH_KEYSTORE_B64 BERTH_TRUSTSTORE_B64
 
 # The shipped stores' password (wso2/carbon-kernel v4.11.18, default.json).
 berth_default KEYSTORE_PASSWORD wso2carbon
 berth_default TRUSTSTORE_PASSWORD wso2carbon
+berth_trust_peers BERTH_TRUSTED_CERTS_PEM "$security/client-truststore.jks" TRUSTSTORE_PASSWORD
+# Written to disk; no reason to hand the key material on to the JVM's environment.
+unset BERTH_KEYSTORE_B64 BERTH_TRUSTSTORE_B64 BERTH_TRUSTED_CERTS_PEM
 berth_default NODE_IP "$(berth_task_ip)"
 berth_default APIM_GATEWAY_HOSTNAME "$APIM_HOSTNAME"
 berth_jdbc_defaults APIM_DB_URL DB_TYPE DB_DRIVER
+lib="$WSO2_SERVER_HOME/repository/components"
+berth_require_driver APIM_DB_URL "$lib/lib" "$lib/dropins"
+berth_require_driver SHARED_DB_URL "$lib/lib" "$lib/dropins"
+
+# The local database and the search index ([database.local], [indexing] in deployment.toml), in the
+# volume mounted at ~/solr when there is one: an empty access point has neither folder yet.
+mkdir -p "${WORKING_DIRECTORY:-/home/wso2carbon}/solr/database" \
+  "${WORKING_DIRECTORY:-/home/wso2carbon}/solr/indexed-data"
 
 exec "$entrypoint" "$@"

@@ -71,6 +71,46 @@ berth_install_store() {
   printf 'berth-entrypoint: installed %s from %s\n' "$target" "$var" >&2
 }
 
+# VAR TRUSTSTORE PASSWORD_VAR: import the PEM certificates in VAR (ECS injects it from Secrets
+# Manager: the peers' certificates, MI's for APIM and APIM's for MI) into TRUSTSTORE, each as
+# berth-peer-N, so TLS calls between the products verify with real keystores (MI calls APIM's
+# service catalog; APIM's gateway calls the services MI registers). keytool ships with the JDK
+# in WSO2's images (JAVA_HOME). Run again on every start: an alias already there is replaced.
+berth_trust_peers() {
+  local var=$1 store=$2 password_var=$3 dir count=0 cert keytool
+  [[ -n "${!var:-}" ]] || return 0
+  [[ -f "$store" ]] || berth_fail "$var is set but $store does not exist"
+  # keystore-init's stores arrive through the config volume, which WSO2's entrypoint copies over
+  # the product home after this script: an import here would be overwritten.
+  if [[ -f "${WORKING_DIRECTORY:-/home/wso2carbon}/wso2-config-volume/repository/resources/security/${store##*/}" ]]; then
+    berth_fail "$var cannot be imported: keystore-init's ${store##*/} replaces $store when WSO2" \
+      "starts; put the peers' certificates into the truststore you give keystore-init"
+  fi
+  keytool="${JAVA_HOME:+$JAVA_HOME/bin/}keytool"
+  dir=$(mktemp -d)
+  # One file per certificate: the lines from BEGIN to END CERTIFICATE.
+  printf '%s\n' "${!var}" | awk -v dir="$dir" '
+    /-----BEGIN CERTIFICATE-----/ { n++; out = sprintf("%s/%03d.pem", dir, n) }
+    out { print > out }
+    /-----END CERTIFICATE-----/ { close(out); out = "" }'
+  for cert in "$dir"/*.pem; do
+    [[ -f "$cert" ]] || continue
+    count=$((count + 1))
+    "$keytool" -delete -alias "berth-peer-$count" -keystore "$store" \
+      -storepass "${!password_var}" >/dev/null 2>&1 || true
+    if ! "$keytool" -importcert -noprompt -alias "berth-peer-$count" -file "$cert" \
+      -keystore "$store" -storepass "${!password_var}" >/dev/null 2>&1; then
+      rm -rf "$dir"
+      berth_fail "$var: certificate $count is not one keytool imports into $store" \
+        "(give PEM certificates, -----BEGIN CERTIFICATE----- ...; is $password_var the store's?)"
+    fi
+  done
+  rm -rf "$dir"
+  ((count > 0)) || berth_fail "$var holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+  printf 'berth-entrypoint: trusted %s peer certificate(s) from %s in %s\n' "$count" "$var" \
+    "$store" >&2
+}
+
 # NAME: the URL goes verbatim into an XML datasource file (wso2/carbon-kernel v4.11.18,
 # repository/resources/conf/templates/repository/conf/datasources/master-datasources.xml.j2), so a
 # raw `&` breaks it; WSO2's own compose writes `&amp;`.
@@ -101,8 +141,35 @@ berth_jdbc_defaults() {
   fi
 }
 
+# URL_VAR DIR...: stop before WSO2 starts when no driver jar in the DIRs serves the database that
+# URL_VAR names (status 72, EX_OSFILE: a file the server needs is missing). WSO2's images ship no
+# driver (wso2/docker-apim docker-compose/apim-with-mi adds mysql-connector-j itself); without one
+# the server fails much later, deep in its log (docker-apim #344). Jars are known by WSO2's and the
+# vendors' file names; H2 ships with the product; an unknown database is left to the server.
+berth_require_driver() {
+  local var=$1 pattern dir jar
+  shift
+  case "${!var}" in
+    jdbc:mysql:*) pattern='mysql-connector-*.jar' ;;
+    jdbc:postgresql:*) pattern='postgresql-*.jar' ;;
+    jdbc:mariadb:*) pattern='mariadb-java-client-*.jar' ;;
+    jdbc:sqlserver:*) pattern='mssql-jdbc-*.jar' ;;
+    jdbc:oracle:*) pattern='ojdbc*.jar' ;;
+    *) return 0 ;;
+  esac
+  for dir in "$@"; do
+    for jar in "$dir"/$pattern; do
+      [[ -f "$jar" ]] && return 0
+    done
+  done
+  printf 'berth-entrypoint: no JDBC driver for %s (%s): no %s in %s (the image lists its drivers in %s); %s\n' \
+    "$var" "${!var%%://*}" "$pattern" "$*" /home/wso2carbon/berth-jdbc-drivers.txt \
+    "build the image with that driver (docker/build.py JDBC_DRIVERS, or JDBC_DRIVER_URL with JDBC_DRIVER_SHA256)" >&2
+  exit 72
+}
+
 # The task's own IPv4 address (awsvpc: the task's network interface), as helm-apim passes the pod
-# IP; loopback and link-local addresses (the ECS metadata interface) are skipped. Unused in MI.
+# IP; loopback and link-local addresses (the ECS metadata interface) are skipped.
 # shellcheck disable=SC2329
 berth_task_ip() {
   local address addresses=()
@@ -126,31 +193,60 @@ fi
 home="${WORKING_DIRECTORY:-/home/wso2carbon}"
 entrypoint="$home/docker-entrypoint.sh"
 
-berth_require MI_HOSTNAME APIM_HOST APIM_ADMIN_PASSWORD
+# The service catalog login: a scoped APIM user (APIM_SERVICE_CATALOG_USER and _PASSWORD, both),
+# or else APIM's super admin with APIM_ADMIN_PASSWORD, which `berth validate` accepts only in
+# development environments (docker/mi/config/conf/deployment.toml, [[service_catalog]]).
+required=(MI_HOSTNAME APIM_HOST)
+if [[ -n "${APIM_SERVICE_CATALOG_USER:-}${APIM_SERVICE_CATALOG_PASSWORD:-}" ]]; then
+  required+=(APIM_SERVICE_CATALOG_USER APIM_SERVICE_CATALOG_PASSWORD)
+else
+  required+=(APIM_ADMIN_PASSWORD)
+fi
+berth_require "${required[@]}"
+berth_default APIM_SERVICE_CATALOG_USER admin
+berth_default APIM_SERVICE_CATALOG_PASSWORD "${APIM_ADMIN_PASSWORD:-}"
+# The management API's user; without a password MI keeps its stock admin/admin (development only).
+berth_default MI_MANAGEMENT_USER admin
+berth_default MI_MANAGEMENT_PASSWORD admin
 
 security="$WSO2_SERVER_HOME/repository/resources/security"
 berth_install_store BERTH_KEYSTORE_B64 "$security/wso2carbon.jks" KEYSTORE_PASSWORD
 berth_install_store BERTH_TRUSTSTORE_B64 "$security/client-truststore.jks" TRUSTSTORE_PASSWORD
-# Written to disk; no reason to hand the key material on to the JVM's environment.
-unset BERTH_KEYSTORE_B64 BERTH_TRUSTSTORE_B64
 
 # The shipped stores' password (wso2/product-micro-integrator v4.4.0,
 # distribution/src/conf/deployment.toml).
 berth_default KEYSTORE_PASSWORD wso2carbon
 berth_default TRUSTSTORE_PASSWORD wso2carbon
+berth_trust_peers BERTH_TRUSTED_CERTS_PEM "$security/client-truststore.jks" TRUSTSTORE_PASSWORD
+# Written to disk; no reason to hand the key material on to the JVM's environment.
+unset BERTH_KEYSTORE_B64 BERTH_TRUSTSTORE_B64 BERTH_TRUSTED_CERTS_PEM
+
+# What this script appends to, and WSO2's entrypoint then copies over conf/deployment.toml; the
+# task's name among coordinating tasks and in the dashboard.
+overlay="$home/wso2-config-volume/conf/deployment.toml"
+berth_default MI_NODE_ID "${HOSTNAME:-$(hostname)}"
 
 # Several MI tasks coordinate through a database (scheduled tasks and polling inbound endpoints run
-# on one of them); a single task needs none, so the datasource is added only when asked for. It is
-# appended to the overlay, which WSO2's entrypoint then copies over conf/deployment.toml.
+# on one of them); a single task needs none, so the datasource is added only when asked for.
 if [[ -n "${MI_COORDINATION_DB_URL:-}" ]]; then
   berth_require MI_COORDINATION_DB_USER MI_COORDINATION_DB_PASSWORD
   berth_check_jdbc_url MI_COORDINATION_DB_URL
   berth_jdbc_defaults MI_COORDINATION_DB_URL "" MI_COORDINATION_DB_DRIVER
-  berth_default MI_NODE_ID "${HOSTNAME:-$(hostname)}"
-  overlay="$home/wso2-config-volume/conf/deployment.toml"
+  berth_require_driver MI_COORDINATION_DB_URL "$WSO2_SERVER_HOME/lib" "$WSO2_SERVER_HOME/dropins"
   if ! grep -q '^id = "WSO2_COORDINATION_DB"' "$overlay"; then
     printf '\n' >>"$overlay"
     cat "$home/berth-coordination.toml" >>"$overlay"
+  fi
+fi
+
+# The MI dashboard / ICP, only when asked for: this node registers under MI_NODE_ID in
+# MI_DASHBOARD_GROUP_ID, and the dashboard calls its management API back at the task's address.
+if [[ -n "${MI_DASHBOARD_URL:-}" ]]; then
+  berth_require MI_DASHBOARD_GROUP_ID
+  berth_default MI_MANAGEMENT_HOSTNAME "$(berth_task_ip)"
+  if ! grep -q '^\[dashboard_config\]' "$overlay"; then
+    printf '\n' >>"$overlay"
+    cat "$home/berth-dashboard.toml" >>"$overlay"
   fi
 fi
 

@@ -677,6 +677,14 @@ def prod_spec(box, track: str) -> str:
             "BERTH_TRUSTSTORE_B64": f"{secret}truststore",
             "TRUSTSTORE_PASSWORD": f"{secret}truststore-password",
         })
+        if service.get("product") == "wso2mi":
+            # nor WSO2's admin/admin, nor APIM's super admin for the service catalog (issue 31)
+            service["environment"]["APIM_SERVICE_CATALOG_USER"] = "mi-service-catalog"
+            service["secrets"].pop("APIM_ADMIN_PASSWORD", None)
+            service["secrets"] |= {
+                "APIM_SERVICE_CATALOG_PASSWORD": f"{secret}mi-service-catalog-password",
+                "MI_MANAGEMENT_PASSWORD": f"{secret}mi-management-password",
+            }
     for service in document["services"].values():
         for ref in (service.get("secrets") or {}).values():
             with suppress(Exception):  # already created

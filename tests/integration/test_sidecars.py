@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from contextlib import suppress
 from typing import Any
 
 import pytest
@@ -29,6 +30,10 @@ def sidecar_example(sandbox: Sandbox) -> str:
     text = re.sub(r"\bprod\b", "dev", (EXAMPLES / "wso2-prod-sidecars.yaml").read_text())
     for arn in re.findall(r"arn:aws:elasticloadbalancing:\S+", text):
         sandbox.create_target_group(arn)  # dev's names for prod's target groups
+    # MI's scoped logins, which only prod's examples name (issue 31): dev's names for them.
+    for name in ("mi-service-catalog-password", "mi-management-password"):
+        with suppress(ClientError):  # ResourceExistsException: a second upload of the example
+            sandbox.create_secret(f"arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/{name}")
     return sandbox.adapt_spec(text)
 
 

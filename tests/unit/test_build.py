@@ -66,7 +66,7 @@ def test_labels_come_from_build_args_and_the_cache_from_ecr(capsys):
         in command
     )
     assert command.endswith("--push " + str(ROOT / "docker" / "apim"))
-    assert "JDBC_DRIVER" not in command
+    assert "JDBC_DRIVER_URL" not in command and "JDBC_DRIVER_SHA256" not in command
 
 
 def test_a_jdbc_driver_needs_its_checksum(capsys):
@@ -79,7 +79,8 @@ def test_a_jdbc_driver_needs_its_checksum(capsys):
     )
     env["JDBC_DRIVER_SHA256"] = "e" * 64
     _, commands, _ = dry_run(capsys, "--products", "mi", env=env)
-    assert f"--build-arg JDBC_DRIVER_SHA256={'e' * 64}" in commands[0]
+    # After the pinned drivers, as one more `file sha256 url` triple.
+    assert f"driver.jar {'e' * 64} https://repo.example.com/driver.jar'" in commands[0]
 
 
 def test_missing_variables_are_named_in_a_real_build(capsys):
@@ -120,7 +121,8 @@ def test_one_failed_build_does_not_stop_the_others(capsys, monkeypatch, tmp_path
         )
 
     monkeypatch.setattr(build.subprocess, "run", fake_run)
-    code = build.run(["--products", "apim mi ei"], ENV)
+    # Only the driver whose sha256 is pinned: an unpinned one fails a real build (test_drivers.py).
+    code = build.run(["--products", "apim mi ei"], dict(ENV, JDBC_DRIVERS="postgresql"))
     err = capsys.readouterr().err
     assert code == 1 and ran == ["apim", "mi", "ei"]
     assert sorted(p.name for p in tmp_path.glob("imageDetail-*.json")) == [

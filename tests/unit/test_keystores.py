@@ -47,13 +47,15 @@ def test_a_prod_service_on_the_default_keystore_is_refused_with_the_fix():
 def test_ei_66_has_no_keystore_of_its_own_and_stays_in_development():
     document = json.loads((EXAMPLES / "wso2-prod.json").read_text())
     document["services"]["ei"].update(
-        product="wso2ei", image={"repository": "wso2ei", "track": "6.6.*"},
+        product="wso2ei", image={"repository": "wso2ei", "track": "6.6.*"}, desiredCount=1,
         environment={}, secrets={}, serviceConnect={"uses": ["apim"]},
     )  # fmt: skip
     assert refusals(document) == [
         f"services.ei.product: {WHY}; wso2ei's image takes no keystore of its own "
         "(docker/ei/config-contract.yaml): deploy it only where BERTH_ENVIRONMENT_DEFAULT_KEYSTORES "
-        "allows the default"
+        "allows the default. EI 6.6 as Berth builds it runs WSO2's defaults throughout: "
+        "admin/admin, its embedded H2 databases and localhost as its host name (Berth adds no "
+        "configuration to its image)"
     ]
 
 

@@ -29,6 +29,7 @@ DOCKER = ROOT / "docker"
 # Variable names only: comments may mention "$env{}" itself.
 PLACEHOLDER = re.compile(r"\$(env|secret)\{([A-Z][A-Z0-9_]*)\}")
 EX_CONFIG = 78  # berth-entrypoint.sh's exit status for a configuration error
+EX_NO_DRIVER = 72  # ... and for a database URL that no driver jar in the image serves
 BASH = shutil.which("bash") or "/bin/bash"
 KEY = "0123456789abcdef" * 4
 # The first bytes of a JKS file (FEEDFEED), enough for the entrypoint's format check.
@@ -46,7 +47,10 @@ class Image:
 IMAGES = {
     "apim": Image("apim", "wso2am", ("config/repository/conf/deployment.toml",), "wso2am-4.7.0"),
     "mi": Image(
-        "mi", "wso2mi", ("config/conf/deployment.toml", "coordination.toml"), "wso2mi-4.4.0"
+        "mi",
+        "wso2mi",
+        ("config/conf/deployment.toml", "coordination.toml", "dashboard.toml"),
+        "wso2mi-4.4.0",
     ),
     "ei": Image("ei", "wso2ei", (), "wso2ei-6.6.0"),
 }
@@ -73,6 +77,13 @@ SAMPLES = {
     "MI_COORDINATION_DB_PASSWORD": "coord-s3cret",
     "MI_COORDINATION_DB_DRIVER": "org.postgresql.Driver",
     "MI_NODE_ID": "mi-task-1",
+    "APIM_SERVICE_CATALOG_USER": "svc-catalog",
+    "APIM_SERVICE_CATALOG_PASSWORD": "catalog-s3cret",
+    "MI_MANAGEMENT_USER": "mi-ops",
+    "MI_MANAGEMENT_PASSWORD": "mgmt-s3cret",
+    "MI_DASHBOARD_URL": "https://icp.dev.internal:9743/dashboard/api/",
+    "MI_DASHBOARD_GROUP_ID": "wso2-dev",
+    "MI_MANAGEMENT_HOSTNAME": "10.0.2.34",
 }
 
 
@@ -148,7 +159,15 @@ def test_manifest_format(name):
     names = [v["name"] for v in variables]
     assert len(names) == len(set(names)), "a variable is listed twice"
     for v in variables:
-        assert set(v) <= {"name", "kind", "required", "meaning", "default", "required_with"}, v
+        assert set(v) <= {
+            "name",
+            "kind",
+            "required",
+            "meaning",
+            "default",
+            "required_with",
+            "required_unless",
+        }, v
         assert re.fullmatch(r"[A-Z][A-Z0-9_]*", v["name"])
         assert v["kind"] in ("environment", "secret")
         assert isinstance(v["required"], bool)
@@ -157,8 +176,9 @@ def test_manifest_format(name):
             assert v["kind"] == "secret", f"{v['name']} must come from a secret"
         if v["required"]:
             assert "default" not in v, f"{v['name']}: a required variable has no default"
-        if "required_with" in v:
-            assert v["required_with"] in names and not v["required"]
+        for condition in ("required_with", "required_unless"):
+            if condition in v:
+                assert v[condition] in names and not v["required"]
 
 
 @pytest.mark.parametrize("name", IMAGES)
@@ -263,8 +283,37 @@ def test_apim_config_parses_with_every_section():
         "key": KEY,
     }
     assert data["system"]["parameter"]["org.wso2.CipherTransformation"] == "AES/GCM/NoPadding"
-    # The local H2 database is WSO2's own per-node store and stays as shipped.
-    assert data["database"]["local"]["url"].startswith("jdbc:h2:./repository/database/")
+    # The local H2 database stays WSO2's own per-node store (issue 31 moves it: next test).
+    assert data["database"]["local"]["url"].startswith("jdbc:h2:")
+
+
+def test_apim_pools_and_indexing_are_helms():
+    """Issue 31: the pools lacked helm-apim's validation settings, and only the search index could
+    be persisted, not the local H2 database WSO2 lists with it. Sources: wso2/helm-apim
+    all-in-one-4.7.0-1, all-in-one/default_values.yaml `poolParameters` (rendered quoted by
+    confs/instance-1/deployment.toml), and the same file's `persistence.solrIndexing` branch."""
+    data = rendered("apim", *IMAGES["apim"].configs)
+    for db in ("apim_db", "shared_db"):
+        assert data["database"][db]["pool_options"] == {
+            "validationQuery": "SELECT 1",
+            "defaultAutoCommit": "true",
+            "testOnBorrow": "true",
+            "testWhileIdle": "true",
+            "validationInterval": "30000",
+            "maxActive": "100",
+            "maxWait": "60000",
+            "minIdle": "5",
+        }
+    assert data["database"]["local"] == {
+        "url": "jdbc:h2:/home/wso2carbon/solr/database/WSO2CARBON_DB;DB_CLOSE_ON_EXIT=FALSE"
+    }
+    assert data["indexing"] == {"location": "/home/wso2carbon/solr/indexed-data"}
+
+
+def test_apim_creates_the_folders_one_volume_keeps(wso2):
+    home = wso2("apim")
+    assert run("apim", _env(home, "apim", **_required("apim"))).returncode == 0
+    assert (home / "solr" / "database").is_dir() and (home / "solr" / "indexed-data").is_dir()
 
 
 def test_mi_config_parses_with_every_section():
@@ -284,11 +333,80 @@ def test_mi_config_parses_with_every_section():
         {
             "apim_host": f"https://{SAMPLES['APIM_HOST']}:9443",
             "enable": True,
-            "username": "admin",
-            "password": SAMPLES["APIM_ADMIN_PASSWORD"],
+            "username": SAMPLES["APIM_SERVICE_CATALOG_USER"],
+            "password": SAMPLES["APIM_SERVICE_CATALOG_PASSWORD"],
         }
     ]
     assert "datasource" not in data and "cluster_config" not in data
+    assert "dashboard_config" not in data  # only with MI_DASHBOARD_URL
+
+
+def test_mi_is_locked_down_as_wso2s_container_image_is():
+    """Issue 31: no hot deployment (WSO2's MI Docker image disables it, apim.docs.wso2.com/en/
+    4.0.0/integrate/develop/hot-deployment/), the management API's user from the environment
+    (MI's file user store, [[internal_apis.users]]; helm-mi mi/confs/deployment.toml
+    [internal_apis.file_user_store]) instead of the stock admin/admin."""
+    data = rendered("mi", "config/conf/deployment.toml")
+    assert data["server"]["hot_deployment"] is False
+    assert data["internal_apis"] == {
+        "file_user_store": {"enable": True},
+        "users": [
+            {
+                "user": {
+                    "name": SAMPLES["MI_MANAGEMENT_USER"],
+                    "password": SAMPLES["MI_MANAGEMENT_PASSWORD"],
+                }
+            }
+        ],
+    }
+
+
+def test_mi_falls_back_to_the_super_admin_and_admin_admin_only_when_told_nothing(wso2):
+    """Development: without a service catalog user MI logs in as `admin` with APIM_ADMIN_PASSWORD,
+    and the management API keeps WSO2's admin/admin; given, the scoped users are used."""
+    home = wso2("mi")
+    required = {"MI_HOSTNAME": "mi", "APIM_HOST": "apim"}
+    result = run("mi", _env(home, "mi", **required))
+    assert result.returncode == EX_CONFIG
+    assert "required variables not set: APIM_ADMIN_PASSWORD (" in result.stderr
+    assert run("mi", _env(home, "mi", **required, APIM_ADMIN_PASSWORD="pw")).returncode == 0
+    seen = started_env(home)
+    assert (seen["APIM_SERVICE_CATALOG_USER"], seen["APIM_SERVICE_CATALOG_PASSWORD"]) == (
+        "admin", "pw"
+    )  # fmt: skip
+    assert (seen["MI_MANAGEMENT_USER"], seen["MI_MANAGEMENT_PASSWORD"]) == ("admin", "admin")
+    result = run("mi", _env(home, "mi", **required, APIM_SERVICE_CATALOG_USER="svc"))
+    assert "required variables not set: APIM_SERVICE_CATALOG_PASSWORD (" in result.stderr
+    scoped = {"APIM_SERVICE_CATALOG_USER": "svc", "APIM_SERVICE_CATALOG_PASSWORD": "s3cret"}
+    assert run("mi", _env(home, "mi", **required, **scoped)).returncode == 0
+    assert started_env(home)["APIM_SERVICE_CATALOG_USER"] == "svc"
+
+
+def test_mi_registers_with_the_dashboard_only_when_asked(wso2):
+    """[dashboard_config] as helm-mi renders it for `icp` (wso2/helm-mi 4.4.x,
+    mi/confs/deployment.toml): URL, group and node id, and the management host the dashboard calls
+    back, here the task's own address."""
+    home = wso2("mi")
+    overlay = home / "wso2-config-volume" / "conf" / "deployment.toml"
+    values = _required("mi") | {"MI_DASHBOARD_URL": SAMPLES["MI_DASHBOARD_URL"]}
+    result = run("mi", _env(home, "mi", **values))
+    assert result.returncode == EX_CONFIG
+    assert "required variables not set: MI_DASHBOARD_GROUP_ID (" in result.stderr
+    values["MI_DASHBOARD_GROUP_ID"] = "wso2-dev"
+    for _ in range(2):  # appended once
+        assert run("mi", _env(home, "mi", **values)).returncode == 0
+    text = overlay.read_text()
+    assert text.count("\n[dashboard_config]\n") == 1
+    seen = started_env(home)
+    parsed = tomllib.loads(PLACEHOLDER.sub(lambda m: seen[m.group(2)], text))
+    assert parsed["dashboard_config"] == {
+        "dashboard_url": SAMPLES["MI_DASHBOARD_URL"],
+        "heartbeat_interval": 5,
+        "group_id": "wso2-dev",
+        "node_id": seen["MI_NODE_ID"],
+        "management_hostname": seen["MI_MANAGEMENT_HOSTNAME"],
+    }
+    assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", seen["MI_MANAGEMENT_HOSTNAME"])
 
 
 def test_mi_coordination_appends_to_a_valid_config():
@@ -399,15 +517,23 @@ esac
 """
 
 
+DRIVER_JARS = ("mysql-connector-j-9.7.0.jar", "postgresql-42.7.13.jar")
+DRIVER_DIRS = {"apim": "repository/components/lib", "mi": "lib", "ei": "lib"}
+
+
 @pytest.fixture
 def wso2(tmp_path: Path):
     """A fake WSO2 image layout: ~/docker-entrypoint.sh, the product home, the config overlay."""
 
-    def make(name: str) -> Path:
+    def make(name: str, drivers: tuple[str, ...] = DRIVER_JARS) -> Path:
         image = IMAGES[name]
         home = tmp_path / "home"
         server = home / image.server
         (server / "bin").mkdir(parents=True)
+        # The pinned drivers' jars, where each Dockerfile puts them (JDBC_DRIVER_DIR).
+        (server / DRIVER_DIRS[name]).mkdir(parents=True)
+        for jar in drivers:
+            (server / DRIVER_DIRS[name] / jar).write_bytes(b"PK")
         (server / "repository" / "resources" / "security").mkdir(parents=True)
         (home / "docker-entrypoint.sh").write_text(FAKE_ENTRYPOINT)
         (home / "docker-entrypoint.sh").chmod(0o755)
@@ -415,6 +541,7 @@ def wso2(tmp_path: Path):
         shutil.copytree(DOCKER / name / "config", home / "wso2-config-volume")
         if name == "mi":
             shutil.copy(DOCKER / "mi" / "coordination.toml", home / "berth-coordination.toml")
+            shutil.copy(DOCKER / "mi" / "dashboard.toml", home / "berth-dashboard.toml")
         return home
 
     return make
@@ -432,7 +559,13 @@ def _env(home: Path, name: str, **values: str) -> dict[str, str]:
 
 
 def _required(name: str) -> dict[str, str]:
-    return {n: SAMPLES[n] for n, v in entries(name).items() if v["required"]}
+    """The required variables, and those required while another is unset (MI's
+    APIM_ADMIN_PASSWORD without a service catalog user)."""
+    data = manifest(name)
+    listed = data["variables"] + data.get("entrypoint_variables", [])
+    return {
+        v["name"]: SAMPLES[v["name"]] for v in listed if v["required"] or "required_unless" in v
+    }
 
 
 def run(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -508,6 +641,10 @@ def test_apim_refuses_an_unknown_database_without_a_driver(wso2):
     assert result.returncode == EX_CONFIG
     assert "set DB_TYPE" in result.stderr
     values |= {"DB_TYPE": "oracle", "DB_DRIVER": "oracle.jdbc.OracleDriver"}
+    # Berth's images carry no Oracle driver: the operator adds one (JDBC_DRIVER_URL).
+    assert run("apim", _env(home, "apim", **values)).returncode == EX_NO_DRIVER
+    (home / "wso2am-4.7.0/repository/components/dropins/ojdbc11.jar").parent.mkdir()
+    (home / "wso2am-4.7.0/repository/components/dropins/ojdbc11.jar").write_bytes(b"PK")
     assert run("apim", _env(home, "apim", **values)).returncode == 0
 
 
@@ -596,7 +733,9 @@ def test_mi_coordination_is_added_once_and_needs_its_credentials(wso2):
     values = _required("mi") | {"MI_COORDINATION_DB_URL": SAMPLES["MI_COORDINATION_DB_URL"]}
     result = run("mi", _env(home, "mi", **values))
     assert result.returncode == EX_CONFIG
-    with_url = {n for n, v in entries("mi").items() if v.get("required_with")}
+    with_url = {
+        n for n, v in entries("mi").items() if v.get("required_with") == "MI_COORDINATION_DB_URL"
+    }
     named = re.search(r"required variables not set: ([A-Z0-9_ ]+)", result.stderr)
     assert named and set(named.group(1).split()) == with_url
     values |= {n: SAMPLES[n] for n in with_url}
@@ -605,7 +744,7 @@ def test_mi_coordination_is_added_once_and_needs_its_credentials(wso2):
     text = overlay.read_text()
     assert text.count('id = "WSO2_COORDINATION_DB"') == 1
     seen = started_env(home)
-    for variable in placeholders("mi"):
+    for variable in placeholders("mi", IMAGES["mi"].configs[:2]):
         assert seen.get(variable), f"{variable} not defined when WSO2 starts"
     assert seen["MI_COORDINATION_DB_DRIVER"] == "org.postgresql.Driver"
     parsed = tomllib.loads(PLACEHOLDER.sub(lambda m: SAMPLES[m.group(2)], text))

@@ -35,12 +35,13 @@ def test_the_lambda_packages_copy_matches_the_images_manifest(product):
             v["kind"],
             v["required"],
             v.get("required_with"),
+            v.get("required_unless"),
             " ".join(v["meaning"].split()),
         )
         for v in manifest_variables(product)
     ]
     copy = [
-        (v.name, v.kind, v.required, v.required_with, v.meaning)
+        (v.name, v.kind, v.required, v.required_with, v.required_unless, v.meaning)
         for v in CONTRACTS[product].variables
     ]
     assert copy == expected
@@ -56,9 +57,14 @@ def _supplies(product: str, environment: dict[str, str], secrets: dict[str, str]
     """What a container's environment and secrets lack from the product's contract."""
     lacking = []
     for v in CONTRACTS[product].variables:
-        needed = v.required or (
-            v.required_with is not None
-            and (environment.get(v.required_with) or v.required_with in secrets)
+
+        def given(name: str | None) -> bool:
+            return name is not None and bool(environment.get(name) or name in secrets)
+
+        needed = (
+            v.required
+            or given(v.required_with)
+            or (v.required_unless is not None and not given(v.required_unless))
         )
         where = secrets if v.kind == "secret" else {**environment, **secrets}
         if needed and not where.get(v.name):
@@ -183,13 +189,31 @@ def test_a_missing_secret_names_the_fix():
     svc["secrets"] = {}
     [message] = errors(mi=svc)
     assert message.startswith(
-        "services.mi.secrets: APIM_ADMIN_PASSWORD is missing, required by wso2mi: Password of "
-        "APIM's `admin` user, which MI uses for the service catalog."
+        "services.mi.secrets: APIM_ADMIN_PASSWORD is missing, required by wso2mi unless "
+        "APIM_SERVICE_CATALOG_PASSWORD is set: Password of APIM's super admin `admin`, with which "
+        "MI logs in to the service catalog when no APIM_SERVICE_CATALOG_USER is given; "
+        "development environments only (`berth validate` refuses it elsewhere)."
     )
     assert message.endswith(
         "Fix: add APIM_ADMIN_PASSWORD under secrets as a Secrets Manager or SSM parameter ARN "
         "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME) (see docker/mi/config-contract.yaml)"
     )
+
+
+def test_the_service_catalog_user_replaces_the_super_admin_and_needs_its_password():
+    # Issue 31: MI logged in to APIM's service catalog as APIM's super admin, always.
+    svc = mi()
+    svc["secrets"].pop("APIM_ADMIN_PASSWORD")
+    svc["environment"]["APIM_SERVICE_CATALOG_USER"] = "svc-catalog"
+    problems = errors(mi=svc)
+    assert [p.split(":")[:2] for p in problems] == [
+        ["services.mi.secrets", " APIM_SERVICE_CATALOG_PASSWORD is missing, required by wso2mi when "
+         "APIM_SERVICE_CATALOG_USER is set"],
+        ["services.mi.secrets", " APIM_ADMIN_PASSWORD is missing, required by wso2mi unless "
+         "APIM_SERVICE_CATALOG_PASSWORD is set"],
+    ]  # fmt: skip
+    svc["secrets"]["APIM_SERVICE_CATALOG_PASSWORD"] = ARN.format("svc-catalog")
+    assert errors(mi=svc) == []
 
 
 def test_required_with_is_honoured():
@@ -234,10 +258,41 @@ def test_mi_replicas_need_the_coordination_database():
     assert errors(mi=svc) == []
 
 
-def test_ei_and_generic_services_read_nothing_from_berth():
-    ei = {"product": "wso2ei", "image": "wso2ei", "desiredCount": 3}
+def test_generic_services_read_nothing_from_berth():
     generic = {"image": "app", "ports": [8080], "desiredCount": 3}
-    assert errors(ei=ei, app=generic) == []
+    assert errors(app=generic) == []
+
+
+def test_ei_66_replicas_are_refused_as_unrelated_servers():
+    # Issue 31: validation accepted two replicas of an image that configures nothing to share.
+    ei = {"product": "wso2ei", "image": "wso2ei", "desiredCount": 2}
+    assert errors(ei=ei) == [
+        "services.ei.desiredCount: 2 replicas of wso2ei would be 2 unrelated servers: Berth's "
+        "EI 6.6 image adds no configuration, so each task keeps its registry, users and message "
+        "stores in its own embedded H2 database and none is shared or clustered. Use "
+        "desiredCount: 1, or Micro Integrator (wso2mi) with MI_COORDINATION_DB_URL for several "
+        'tasks (see docs/wso2.md, "EI 6.6")'
+    ]
+    assert errors(ei=ei | {"desiredCount": 1}) == []
+
+
+def test_ei_66_refuses_variables_its_image_never_reads():
+    # Issue 31: environment variables EI ignores were accepted silently.
+    ei = {
+        "product": "wso2ei", "image": "wso2ei",
+        "environment": {"EI_HOSTNAME": "ei.example.com", "JAVA_OPTS": "-Xss512k"},
+        "secrets": {"DB_PASSWORD": ARN.format("db")},
+    }  # fmt: skip
+    why = (
+        "EI 6.6 is configured by its XML files and Berth's image adds no configuration "
+        "(docker/ei/config-contract.yaml lists nothing), so the value would be ignored. Remove "
+        "it, or use Micro Integrator (wso2mi), whose image reads its configuration from the "
+        "environment"
+    )
+    assert errors(ei=ei) == [
+        f"services.ei.environment.EI_HOSTNAME: wso2ei's image reads no EI_HOSTNAME: {why}",
+        f"services.ei.secrets.DB_PASSWORD: wso2ei's image reads no DB_PASSWORD: {why}",
+    ]
 
 
 # ---- a store needs its password (issue 16) --------------------------------------------------

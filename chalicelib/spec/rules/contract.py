@@ -28,6 +28,8 @@ class Variable:
     meaning: str
     required_with: str | None = None
     """Required whenever this other variable is set."""
+    required_unless: str | None = None
+    """Required whenever this other variable is not set."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,16 @@ class Contract:
         return next((v for v in self.variables if v.name == name), None)
 
 
-def _v(name: str, kind: Kind, required: bool, meaning: str, with_: str | None = None) -> Variable:
-    return Variable(name, kind, required, meaning, with_)
+def _v(
+    name: str,
+    kind: Kind,
+    required: bool,
+    meaning: str,
+    with_: str | None = None,
+    *,
+    unless: str | None = None,
+) -> Variable:
+    return Variable(name, kind, required, meaning, with_, unless)
 
 
 # Copied from docker/apim/config-contract.yaml (`variables`, then `entrypoint_variables`).
@@ -76,8 +86,8 @@ _APIM = Contract("wso2am", "docker/apim/config-contract.yaml", (
        "from APIM_DB_URL (jdbc:mysql: or jdbc:postgresql:) when absent."),
     _v("DB_DRIVER", "environment", False,
        "JDBC driver class for both databases. Derived from APIM_DB_URL when absent: "
-       "com.mysql.cj.jdbc.Driver or org.postgresql.Driver. The driver jar itself is added at build "
-       "time (JDBC_DRIVER_URL and JDBC_DRIVER_SHA256)."),
+       "com.mysql.cj.jdbc.Driver or org.postgresql.Driver. Both drivers' jars are in the image "
+       "(docker/build.py DRIVERS); the entrypoint stops with status 72 when none serves the URL."),
     _v("KEYSTORE_PASSWORD", "secret", False,
        "Password of wso2carbon.jks and of its key ([keystore.primary] and [keystore.tls]). "
        "Required when BERTH_KEYSTORE_B64 is given; the default opens only the store shipped in "
@@ -97,6 +107,11 @@ _APIM = Contract("wso2am", "docker/apim/config-contract.yaml", (
        "The truststore as one base64 string; written over "
        "repository/resources/security/client-truststore.jks before start. It must trust the "
        "keystore's certificate (APIM calls itself over HTTPS)."),
+    _v("BERTH_TRUSTED_CERTS_PEM", "secret", False,
+       "The peers' certificates, PEM (APIM's for MI, MI's for APIM), imported into "
+       "client-truststore.jks at every start as berth-peer-1, berth-peer-2, ... so that TLS calls "
+       "between the products verify with real stores. Not with a keystore-init truststore: put "
+       "them into that store."),
 ))  # fmt: skip
 
 # Copied from docker/mi/config-contract.yaml (`variables`, then `entrypoint_variables`).
@@ -108,8 +123,20 @@ _MI = Contract("wso2mi", "docker/mi/config-contract.yaml", (
        "Host name of API Manager as MI reaches it; MI registers its services at "
        "https://APIM_HOST:9443 ([[service_catalog]] apim_host) at start, so APIM must be up "
        "first."),
-    _v("APIM_ADMIN_PASSWORD", "secret", True,
-       "Password of APIM's `admin` user, which MI uses for the service catalog."),
+    _v("APIM_SERVICE_CATALOG_USER", "environment", False,
+       "APIM user MI logs in to the service catalog as ([[service_catalog]] username): a user "
+       "with APIM's Internal/creator role (scopes service_catalog:service_view and "
+       "service_catalog:service_write), not the super admin.", "APIM_SERVICE_CATALOG_PASSWORD"),
+    _v("APIM_SERVICE_CATALOG_PASSWORD", "secret", False,
+       "Password of APIM_SERVICE_CATALOG_USER ([[service_catalog]] password).",
+       "APIM_SERVICE_CATALOG_USER"),
+    _v("MI_MANAGEMENT_USER", "environment", False,
+       "User of MI's management API on 9164 ([[internal_apis.users]] user.name), for the MI "
+       "dashboard and apictl."),
+    _v("MI_MANAGEMENT_PASSWORD", "secret", False,
+       "Password of MI_MANAGEMENT_USER ([[internal_apis.users]] user.password). The default is "
+       "WSO2's stock admin/admin, which `berth validate` refuses outside development "
+       "environments."),
     _v("KEYSTORE_PASSWORD", "secret", False,
        "Password of wso2carbon.jks and of its key ([keystore.primary]). Required when "
        "BERTH_KEYSTORE_B64 is given; the default opens only the store shipped in the image."),
@@ -130,8 +157,23 @@ _MI = Contract("wso2mi", "docker/mi/config-contract.yaml", (
        "absent (com.mysql.cj.jdbc.Driver or org.postgresql.Driver); the jar is added at build "
        "time."),
     _v("MI_NODE_ID", "environment", False,
-       "This task's name among the coordinating tasks ([cluster_config] node_id). Defaults to the "
-       "task's host name, unique per task."),
+       "This task's name among the coordinating tasks ([cluster_config] node_id) and in the MI "
+       "dashboard ([dashboard_config] node_id). Defaults to the task's host name, unique per "
+       "task."),
+    _v("MI_DASHBOARD_URL", "environment", False,
+       "URL of the MI dashboard / ICP API this node registers with ([dashboard_config] "
+       "dashboard_url, e.g. https://dashboard:9743/dashboard/api/); setting it turns registration "
+       "on."),
+    _v("MI_DASHBOARD_GROUP_ID", "environment", False,
+       "The group this node is shown in on the dashboard ([dashboard_config] group_id).",
+       "MI_DASHBOARD_URL"),
+    _v("MI_MANAGEMENT_HOSTNAME", "environment", False,
+       "Address at which the dashboard reaches this task's management API ([dashboard_config] "
+       "management_hostname). Defaults to the task's own IP address."),
+    _v("APIM_ADMIN_PASSWORD", "secret", False,
+       "Password of APIM's super admin `admin`, with which MI logs in to the service catalog when "
+       "no APIM_SERVICE_CATALOG_USER is given; development environments only (`berth validate` "
+       "refuses it elsewhere).", unless="APIM_SERVICE_CATALOG_PASSWORD"),
     _v("BERTH_KEYSTORE_B64", "secret", False,
        "The keystore (JKS or PKCS12) as one base64 string; written over "
        "repository/resources/security/wso2carbon.jks before start."),
@@ -139,6 +181,11 @@ _MI = Contract("wso2mi", "docker/mi/config-contract.yaml", (
        "The truststore as one base64 string; written over "
        "repository/resources/security/client-truststore.jks before start. It must trust APIM's "
        "certificate for the service catalog."),
+    _v("BERTH_TRUSTED_CERTS_PEM", "secret", False,
+       "The peers' certificates, PEM (APIM's for MI, MI's for APIM), imported into "
+       "client-truststore.jks at every start as berth-peer-1, berth-peer-2, ... so that TLS calls "
+       "between the products verify with real stores. Not with a keystore-init truststore: put "
+       "them into that store."),
 ))  # fmt: skip
 
 # docker/ei/config-contract.yaml: EI 6.6 is configured through XML and Berth adds no overlay.
@@ -166,6 +213,8 @@ def _missing(contract: Contract, at: Path, v: Variable) -> tuple[Path, str]:
     why = f"required by {contract.product}"
     if v.required_with:
         why += f" when {v.required_with} is set"
+    if v.required_unless:
+        why += f" unless {v.required_unless} is set"
     if v.kind == "secret":
         fix = (
             f"add {v.name} under secrets as a Secrets Manager or SSM parameter ARN "
@@ -195,7 +244,11 @@ def _variable_problems(at: Path, svc: Service, contract: Contract) -> list[tuple
                 f"(see {contract.manifest})",
             ))  # fmt: skip
             continue
-        needed = v.required or (v.required_with is not None and _given(svc, v.required_with))
+        needed = (
+            v.required
+            or (v.required_with is not None and _given(svc, v.required_with))
+            or (v.required_unless is not None and not _given(svc, v.required_unless))
+        )
         if needed and not _given(svc, v.name):
             problems.append(_missing(contract, at, v))
     return problems
@@ -215,6 +268,16 @@ def _replica_problems(at: Path, svc: Service) -> list[tuple[Path, str]]:
             "event_duplicate_url pointing at its peer and its own throttling url_group "
             "(helm-apim), which Berth does not render yet. Use desiredCount: 1 (see docs/wso2.md, "
             "\"High availability\")"
+        ))]  # fmt: skip
+    if svc.product == "wso2ei" and svc.desired_count > 1:
+        # docker/ei adds no configuration: each EI 6.6 task keeps its registry, user store and
+        # message stores in its own embedded H2 (WSO2's defaults), so replicas share nothing.
+        return [(where, (
+            f"{svc.desired_count} replicas of wso2ei would be {svc.desired_count} unrelated "
+            "servers: Berth's EI 6.6 image adds no configuration, so each task keeps its "
+            "registry, users and message stores in its own embedded H2 database and none is "
+            "shared or clustered. Use desiredCount: 1, or Micro Integrator (wso2mi) with "
+            "MI_COORDINATION_DB_URL for several tasks (see docs/wso2.md, \"EI 6.6\")"
         ))]  # fmt: skip
     if svc.product == "wso2mi" and svc.desired_count > 1 and not _given(svc, MI_COORDINATION_URL):
         # helm-mi: MI replicas need WSO2_COORDINATION_DB and a node id each, or every replica
@@ -271,6 +334,26 @@ def _store_password_problems(at: Path, svc: Service, contract: Contract) -> list
     return problems
 
 
+def _peer_problems(at: Path, svc: Service, contract: Contract) -> list[tuple[Path, str]]:
+    """BERTH_TRUSTED_CERTS_PEM goes into the truststore the entrypoint has; keystore-init's
+    arrives through the config volume after the entrypoint ran (WSO2's entrypoint copies it over
+    the product home), so the import would be lost and the container stops with status 78."""
+    pem = "BERTH_TRUSTED_CERTS_PEM"
+    if contract.get(pem) is None or pem not in svc.secrets:
+        return []
+    if not any(
+        c.preset == "keystore-init" and "BERTH_TRUSTSTORE_B64" in c.secrets
+        for c in svc.containers.values()
+    ):
+        return []
+    return [((*at, "secrets", pem), (
+        f"{pem} cannot be imported into a truststore that keystore-init writes: WSO2's "
+        "entrypoint copies keystore-init's store over the product home after Berth's entrypoint "
+        "ran. Fix: put the peers' certificates into the truststore given to keystore-init "
+        f"(keytool -importcert), and remove {pem} (see {contract.manifest})"
+    ))]  # fmt: skip
+
+
 def contract_problems(spec: Spec) -> list[tuple[Path, str]]:
     """Every WSO2 service against its image's contract: required variables present, secrets
     given as references, replica counts the product can run; each problem is (path, reason)."""
@@ -283,4 +366,5 @@ def contract_problems(spec: Spec) -> list[tuple[Path, str]]:
         problems += _variable_problems(at, svc, contract)
         problems += _replica_problems(at, svc)
         problems += _store_password_problems(at, svc, contract)
+        problems += _peer_problems(at, svc, contract)
     return problems

@@ -28,6 +28,15 @@ if TYPE_CHECKING:
 Problems = list[tuple[Path, str]]
 STORES = ("BERTH_KEYSTORE_B64", "BERTH_TRUSTSTORE_B64")
 VARIABLE = "BERTH_ENVIRONMENT_DEFAULT_KEYSTORES"
+# What else an image without Berth's configuration runs with, said where it is refused. EI 6.6's
+# image gets no overlay (docker/ei/Dockerfile; WSO2's integrator image, wso2/docker-ei branch
+# 6.6.x dockerfiles/ubuntu/integrator/, ships the product's own conf/ unchanged).
+NO_OVERLAY = {
+    "wso2ei": (
+        ". EI 6.6 as Berth builds it runs WSO2's defaults throughout: admin/admin, its embedded H2 "
+        "databases and localhost as its host name (Berth adds no configuration to its image)"
+    ),
+}
 
 
 def _given(svc: Service, store: str) -> bool:
@@ -57,6 +66,7 @@ def keystore_problems(spec: Spec, fence: StageFence) -> Problems:
             problems.append(((*at, "product"), (
                 f"{why}; {contract.product}'s image takes no keystore of its own "
                 f"({contract.manifest}): deploy it only where {VARIABLE} allows the default"
+                + NO_OVERLAY.get(svc.product, "")
             )))  # fmt: skip
             continue
         missing = [store for store in STORES if not _given(svc, store)]
