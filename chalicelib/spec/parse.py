@@ -1,6 +1,7 @@
 """Reading a spec file: load it with positions, validate its types (`chalicelib.spec.model`), then
 run the rules (`chalicelib.spec.rules`) and, given a stage, its fence; every problem reported
-together as file:line:col: field: reason, dependent rules quiet while a field they read is wrong.
+together as file:line:col: field: reason. Errors of the file's shape (syntax, unknown fields,
+types, empty values) are told alone; dependent rules are quiet while a field they read is wrong.
 
 The one entry that composes the rules: nothing in the model or the rules imports this module.
 """
@@ -23,7 +24,7 @@ from .rules.containers import sidecar_fence_problems
 from .rules.contract import contract_problems
 from .rules.fence import fence_problems
 from .rules.keystores import keystore_problems
-from .rules.names import did_you_mean
+from .rules.names import close_match, did_you_mean
 from .rules.safety import safety_problems
 from .rules.schema_init import schema_init_fence_problems, schema_init_problems
 from .rules.service_connect import service_connect_problems
@@ -85,6 +86,12 @@ def _fields_at(model: Any, loc: tuple[str | int, ...]) -> list[str]:
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [f.alias or n for n, f in current.model_fields.items()]
     return []
+
+
+def _meant(loc: Path) -> Path | None:
+    """The field an unknown field at `loc` is a misspelling of, if one is close."""
+    suggestion = close_match(str(loc[-1]), _fields_at(Spec, loc[:-1]))
+    return (*loc[:-1], suggestion) if suggestion else None
 
 
 def _reason(error: Any) -> str:
@@ -152,7 +159,13 @@ def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
             [_problem(file, doc, (), "not a Berth spec: the top-level key 'berth: 1' is missing")]
         )
     spec, errors, removed = _validated(doc.data)
-    located = [_problem(file, doc, loc, reason) for loc, reason in errors]
+    structural = [(loc, reason) for loc, reason, shape in errors if shape]
+    if structural:
+        # The file's shape first, and alone: a rule reading a misspelt, mistyped or empty field
+        # would only restate that error as several of its own (`enviroment:` is not four
+        # "APIM_HOSTNAME is missing"), so the rules wait until every field reads.
+        raise _located_error(file, doc, structural)
+    located = [(loc, reason) for loc, reason, _ in errors]
     if spec is not None:
         # The rules run on what did parse; what they say about a removed field's default is
         # not the author's problem (the field's own error already is).
@@ -162,11 +175,16 @@ def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
             found = [p for p in found if not _follows_from(p[0], removed, doc.data)]
             reached = [] if ("environment",) in removed else reached  # roles, secrets, groups
             reached = [p for p in reached if not _follows_from(p[0], removed, doc.data)]
-        located += [_problem(file, doc, loc, reason) for loc, reason in found + reached]
+        located += found + reached
         if not located:
             return spec
-    unique = list(dict.fromkeys(located))
-    raise SpecError(sorted(unique, key=_by_position))
+    raise _located_error(file, doc, located)
+
+
+def _located_error(file: str, doc: Located, problems: list[tuple[Path, str]]) -> SpecError:
+    """Every problem once, located, in file order."""
+    located = [_problem(file, doc, loc, reason) for loc, reason in problems]
+    return SpecError(sorted(dict.fromkeys(located), key=_by_position))
 
 
 # A required field's stand-in when its value is refused, so that the rest of the document (the
@@ -176,12 +194,13 @@ _SERVICE_STAND_INS: dict[str, Any] = {"image": "x"}
 _ROUNDS = 6
 
 
-def _validated(data: Any) -> tuple[Spec | None, list[tuple[Path, str]], list[Path]]:
+def _validated(data: Any) -> tuple[Spec | None, list[tuple[Path, str, bool]], list[Path]]:
     """Validate the document, removing each field that fails (its parent, when a field is
     required) and validating again, so that checks that only run on a valid model (the
     cross-field rules, "after" validators) still run on what did parse. Returns the spec when
-    one was built, every problem with the field it is about, and the paths removed."""
-    problems: list[tuple[Path, str]] = []
+    one was built, every problem with the field it is about and whether it is structural
+    (_structural), and the paths removed."""
+    problems: list[tuple[Path, str, bool]] = []
     removed: list[Path] = []
     for _ in range(_ROUNDS):
         try:
@@ -190,10 +209,13 @@ def _validated(data: Any) -> tuple[Spec | None, list[tuple[Path, str]], list[Pat
             errors = exc.errors()
         cut: list[Path] = []
         unknown: list[Path] = []
+        meant = {_meant(tuple(e["loc"])) for e in errors if e["type"] == "extra_forbidden"}
         for error in errors:
             loc = tuple(error["loc"])
-            if not removed or not _follows_from(loc, removed, data):
-                problems.append((loc, _reason(error)))
+            # `enviroment:` is the one problem, not also a missing `environment`.
+            misspelt = error["type"] == "missing" and loc in meant
+            if not misspelt and (not removed or not _follows_from(loc, removed, data)):
+                problems.append((loc, _reason(error), _structural(error)))
             if error["type"] == "extra_forbidden":
                 unknown.append(loc)  # no rule reads a field the model does not have
             else:
@@ -204,6 +226,22 @@ def _validated(data: Any) -> tuple[Spec | None, list[tuple[Path, str]], list[Pat
             break
         removed += done
     return None, problems, removed
+
+
+# The errors of the file's shape rather than of a value: a field the model does not have, a
+# required one missing, a value of the wrong type (a word for a number, one value for a list, a
+# list for a mapping) or none at all. A value of the right type that is refused (a pattern, a
+# range, a validator) is the value's own problem, told beside the cross-field rules.
+_SHAPE_ERRORS = {"extra_forbidden", "missing", "int_from_float", "model_attributes_type"}
+
+
+def _structural(error: Any) -> bool:
+    kind = str(error["type"])
+    return (
+        kind in _SHAPE_ERRORS
+        or kind.endswith(("_type", "_parsing"))
+        or error["input"] is None
+    )
 
 
 def _removable(data: Any, loc: Path, missing: bool) -> Path:

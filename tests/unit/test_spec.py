@@ -73,19 +73,41 @@ def test_issue_example_message_names_file_line_column_field_and_valid_range():
     ]
 
 
-def test_all_errors_are_reported_at_once_in_file_order():
+def test_structural_errors_are_reported_at_once_in_file_order():
     text = VALID.replace(
-        "    image: wso2ei\n", "    image: wso2ei\n    desiredCont: 2\n    memory: 100\n"
-    )
-    text += "      DB_PASSWORD: hunter2\n"
+        "    image: wso2ei\n", "    image: wso2ei\n    desiredCont: 2\n    memory: lots\n"
+    ).replace("    dependsOn: [ei]\n", "    dependsOn: ei\n    cpus: 2048\n")
     assert errors_of(text) == [
         "specs/prod.yaml:10:5: services.ei.desiredCont: unknown field (did you mean 'desiredCount'?)",
-        "specs/prod.yaml:11:5: services.ei.memory: 100 is not a valid Fargate memory for cpu 1024 "
+        "specs/prod.yaml:11:5: services.ei.memory: 'lots': Input should be a valid integer, "
+        "unable to parse string as an integer",
+        "specs/prod.yaml:17:5: services.apim.dependsOn: 'ei' is one value where a list belongs: "
+        "write [ei] or one '- item' per line",
+        "specs/prod.yaml:18:5: services.apim.cpus: unknown field (did you mean 'cpu'?)",
+    ]
+
+
+def test_rules_are_reported_at_once_in_file_order_once_the_structure_is_right():
+    text = VALID.replace("    image: wso2ei\n", "    image: wso2ei\n    memory: 100\n")
+    text += "      DB_PASSWORD: hunter2\n"
+    assert errors_of(text) == [
+        "specs/prod.yaml:10:5: services.ei.memory: 100 is not a valid Fargate memory for cpu 1024 "
         "(valid: 2048-8192 in steps of 1024)",
-        "specs/prod.yaml:21:7: services.apim.secrets.DB_PASSWORD: is also set in environment; "
+        "specs/prod.yaml:20:7: services.apim.secrets.DB_PASSWORD: is also set in environment; "
         "keep one",
-        "specs/prod.yaml:27:7: services.apim.environment.DB_PASSWORD: looks like a secret; move it "
+        "specs/prod.yaml:26:7: services.apim.environment.DB_PASSWORD: looks like a secret; move it "
         "to secrets as a Secrets Manager or SSM ARN",
+    ]
+
+
+def test_a_structural_error_silences_the_rules_it_would_set_off():
+    # `enviroment:` misspelt: APIM's required variables are then "missing" to the contract rule,
+    # which would bury the one line that matters under four of its own.
+    text = VALID.replace("    environment:\n      APIM_H", "    enviroment:\n      APIM_H")
+    text += "      DB_PASSWORD: hunter2\n"  # a rule's problem elsewhere waits too
+    assert errors_of(text) == [
+        "specs/prod.yaml:20:5: services.apim.enviroment: unknown field (did you mean "
+        "'environment'?)",
     ]
 
 
