@@ -124,7 +124,8 @@ def status(
     \b
     Per service: the image tag and digest of the live task definition, the task definition,
     the rollout state of ECS's primary deployment (running/desired tasks), Berth's last
-    outcome and when. Rejected uploads show as the service `(spec)`.
+    outcome and when. An upload rejected since the spec that runs was accepted shows as the
+    service `(spec)`; `berth history ENV '(spec)'` lists every rejected upload.
     Examples:
       berth status
       berth status dev --json
