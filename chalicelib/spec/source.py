@@ -104,7 +104,10 @@ class _Walker:
                 else str(self.loader.construct_object(key_node))
             )
             if key in seen:
-                raise SourceError(f"duplicate key {key!r}", *_at(key_node))
+                raise SourceError(
+                f"duplicate key {key!r}: keep one (YAML would take the last silently)",
+                *_at(key_node),
+            )
             seen.add(key)
             if key in taken:
                 self.count(key_node, depth)  # not walked, but merging it again is work
@@ -205,6 +208,17 @@ def _text(raw: bytes) -> str:
     return text
 
 
+# PyYAML's words for the commonest slips, and what to write instead.
+_HINTS = {
+    # `image:wso2ei` is one plain scalar, not a key and its value.
+    "could not find expected ':'": "; write a space after the colon of each key (key: value)",
+    # A line indented deeper than its siblings, or an unquoted value holding ': '.
+    "mapping values are not allowed here": (
+        "; indent this line as the field above it (or quote a value holding ': ')"
+    ),
+}
+
+
 def _load(text: str, loader_class: Loader, confirm: bool = False) -> Located:
     try:
         loader = loader_class(text)
@@ -223,6 +237,14 @@ def _load(text: str, loader_class: Loader, confirm: bool = False) -> Located:
             # PyYAML's words for a tab where indentation is read; YAML indents with spaces only
             # (YAML 1.2, 6.1 "Indentation Spaces": "tab characters must not be used").
             reason += "; YAML indents with spaces only: replace the tab with spaces"
+        elif exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+            # The stream ends inside quotes: the quote that opened is the place to fix.
+            mark = exc.context_mark
+            reason = "invalid YAML: a quoted value is not closed: end it with its opening quote"
+        elif exc.problem in _HINTS:
+            reason += _HINTS[str(exc.problem)]
+            if exc.context == "while scanning a simple key" and exc.context_mark is not None:
+                mark = exc.context_mark  # the key's own line, not the one after it
         if mark is None:
             raise SourceError(reason) from None
         raise SourceError(reason, mark.line + 1, mark.column + 1) from None
