@@ -114,7 +114,8 @@ def _reason(error: Any) -> str:
     loc = tuple(error["loc"])
     value = error["input"]
     if kind == "extra_forbidden":
-        return f"unknown field{did_you_mean(str(loc[-1]), _fields_at(Spec, loc[:-1]))}"
+        hint = did_you_mean(str(loc[-1]), _fields_at(Spec, loc[:-1]))
+        return f"unknown field{hint or ': remove it (docs/spec.md lists every field)'}"
     if kind == "missing":
         return f"required field is missing: add '{loc[-1]}:' with its value"
     if value is None:

@@ -168,7 +168,8 @@ def _worded(error: SourceError, text: str, as_json: bool) -> SourceError:
         try:
             json.loads(text)
         except json.JSONDecodeError as exc:
-            return SourceError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)
+            hint = _JSON_HINTS.get(exc.msg, "")
+            return SourceError(f"invalid JSON: {exc.msg}{hint}", exc.lineno, exc.colno)
         except RecursionError:
             return error
     lines = text.splitlines()
@@ -208,6 +209,14 @@ def _text(raw: bytes) -> str:
     return text
 
 
+# Python's json module's words (json/decoder.py) for the commonest slips, and the fix.
+_JSON_HINTS = {
+    "Expecting ',' delimiter": ": put a ',' between two entries",
+    "Expecting property name enclosed in double quotes": (
+        ": quote each key with double quotes, and put no ',' before a closing '}'"
+    ),
+    "Expecting value": ": a value is missing here (or a ',' stands before a closing ']')",
+}
 # PyYAML's words for the commonest slips, and what to write instead.
 _HINTS = {
     # `image:wso2ei` is one plain scalar, not a key and its value.

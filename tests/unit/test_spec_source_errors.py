@@ -18,19 +18,20 @@ def problems(text: str, file: str) -> list[str]:
 
 def test_a_json_syntax_error_is_called_a_json_error():
     assert problems('{"berth": 1, "environment": "dev" "cluster": "c"}', "wso2.json") == [
-        "wso2.json:1:35: invalid JSON: Expecting ',' delimiter"
+        "wso2.json:1:35: invalid JSON: Expecting ',' delimiter: put a ',' between two entries"
     ]
 
 
 def test_a_json_file_is_read_as_json_whatever_it_opens_with():
     assert problems('[\n  "berth": 1\n', "wso2.json") == [
-        "wso2.json:2:10: invalid JSON: Expecting ',' delimiter"
+        "wso2.json:2:10: invalid JSON: Expecting ',' delimiter: put a ',' between two entries"
     ]
 
 
 def test_a_document_opening_with_a_brace_is_json_even_in_a_yaml_file():
     assert problems('{"berth": 1,\n "services": {]}\n', "wso2.yaml") == [
-        "wso2.yaml:2:15: invalid JSON: Expecting property name enclosed in double quotes"
+        "wso2.yaml:2:15: invalid JSON: Expecting property name enclosed in double quotes: quote "
+        "each key with double quotes, and put no ',' before a closing '}'"
     ]
 
 
