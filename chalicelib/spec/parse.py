@@ -245,6 +245,21 @@ def _value_reason(kind: str, loc: Path, value: Any, ctx: dict[str, Any]) -> str 
     if kind in bounds:
         what, limit, key = bounds[kind]
         return f"{value!r} is {what}: write a number {limit} {ctx.get(key)}"
+    return _length_reason(kind, value, ctx)
+
+
+def _length_reason(kind: str, value: Any, ctx: dict[str, Any]) -> str | None:
+    """Text or a collection too short (`track: ""`, `services: {}`) or too long."""
+    if kind == "string_too_short":
+        if ctx.get("min_length") == 1:
+            return "is empty: give it a value (or remove the line to take the default)"
+        return f"{value!r} is too short: write at least {ctx.get('min_length')} characters"
+    if kind == "string_too_long":
+        return f"is {len(str(value))} characters long: write at most {ctx.get('max_length')}"
+    if kind == "too_short":
+        return f"has {ctx.get('actual_length')} entries: give at least {ctx.get('min_length')}"
+    if kind == "too_long":
+        return f"has {ctx.get('actual_length')} entries: give at most {ctx.get('max_length')}"
     return None
 
 

@@ -236,7 +236,7 @@ def test_json_spec_errors_have_positions_too():
     assert errors_of(raw, "prod.json") == [
         "prod.json:1:14: environment: 'Prod!' is not a name: lowercase letters, digits and '-', "
         "starting with a letter, at most 31 characters (e.g. 'prod')",
-        "prod.json:1:54: services: Dictionary should have at least 1 item after validation, not 0",
+        "prod.json:1:54: services: has 0 entries: give at least 1",
     ]
 
 

@@ -72,6 +72,15 @@ MISTAKES = [
         f"{AT}:3:1: cluster: is empty: give it a value (the field is required)",
     ),
     (
+        "empty quotes", 'track: "4.7.*"}', 'track: ""}',
+        f"{AT}:14:33: services.apim.image.track: is empty: give it a value (or remove the line "
+        "to take the default)",
+    ),
+    (
+        "no services", VALID[VALID.index("services:") :], "services: {}\n",
+        f"{AT}:6:1: services: has 0 entries: give at least 1",
+    ),
+    (
         "a required field left out", "cluster: wso2-prod\n", "",
         f"{AT}:1:1: cluster: required field is missing: add 'cluster:' with its value",
     ),
