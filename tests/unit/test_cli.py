@@ -258,3 +258,15 @@ def test_the_region_comes_from_aws_region_as_the_sandbox_prints_it(monkeypatch):
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     assert connect("dev", None, None).region == "eu-west-1"
+
+
+def test_a_push_with_the_sandbox_stopped_says_to_start_it(monkeypatch):
+    # It said "unexpected EndpointConnectionError" (set BERTH_DEBUG=1 for details).
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = run("sandbox", "push", "wso2am:4.7.0-9")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"berth: no sandbox answers at AWS_ENDPOINT_URL (http://127.0.0.1:1): {SANDBOX_HINT}, "
+        "then push again"
+    ]
