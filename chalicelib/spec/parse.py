@@ -132,7 +132,7 @@ def _reason(error: Any) -> str:
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
-    if kind in ("string_pattern_mismatch", "bool_parsing") and not isinstance(value, dict | list):
+    if kind == "string_pattern_mismatch" and not isinstance(value, dict | list):
         message = f"{value!r}: {message}"
     return message
 
@@ -160,6 +160,10 @@ def _shape_reason(kind: str, loc: Path, value: Any) -> str | None:
         )
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return _whole_number(field, value)
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{value!r} is not true or false: write {field}: true or {field}: false"
+    if kind in ("float_parsing", "float_type"):
+        return f"{value!r} is not a number: write digits only, without quotes or units"
     return None
 
 

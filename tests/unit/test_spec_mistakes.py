@@ -109,6 +109,12 @@ MISTAKES = [
         "write the value on the line of 'APIM_HOST:', quoted if it holds ': ', '{' or '['",
     ),
     (
+        "a word for a boolean",
+        "securityGroups: [sg-1]}", "securityGroups: [sg-1], assignPublicIp: maybe}",
+        f"{AT}:5:56: network.assignPublicIp: 'maybe' is not true or false: write "
+        "assignPublicIp: true or assignPublicIp: false",
+    ),
+    (
         "an unknown product", "product: wso2mi", "product: wso2-mi",
         f"{AT}:8:5: services.ei.product: 'wso2-mi': write one of 'wso2am', 'wso2mi', 'wso2ei' or "
         "'generic' (did you mean 'wso2mi'?)",
