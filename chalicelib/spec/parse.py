@@ -22,6 +22,7 @@ from .base import NAME, REPOSITORY
 from .fence import StageFence
 from .located import Located, Path, SourceError, path_text
 from .model import Spec
+from .networking import TARGET_GROUP
 from .rules.containers import sidecar_fence_problems
 from .rules.contract import contract_problems
 from .rules.fence import fence_problems
@@ -218,6 +219,8 @@ _PATTERNS: dict[str, str] = {
     r"^subnet-[0-9a-z]+$": "a subnet ID: subnet-<id> (e.g. subnet-0a1b2c3d4e5f60001)",
     r"^sg-[0-9a-z]+$": "a security group ID: sg-<id> (e.g. sg-0a1b2c3d4e5f60001)",
     r"^sha256:[0-9a-f]{64}$": "a digest: sha256: and 64 lowercase hexadecimal characters",
+    TARGET_GROUP: "a target group ARN: "
+    "arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID",
 }
 
 

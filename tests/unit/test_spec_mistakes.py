@@ -115,6 +115,12 @@ MISTAKES = [
         "assignPublicIp: true or assignPublicIp: false",
     ),
     (
+        "a target group's name for its ARN", "    image: wso2ei\n",
+        "    image: wso2ei\n    loadBalancer: {targetGroupArn: apim-dev, containerPort: 8290}\n",
+        f"{AT}:10:20: services.ei.loadBalancer.targetGroupArn: 'apim-dev' is not a target group "
+        "ARN: arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID",
+    ),
+    (
         "an unknown product", "product: wso2mi", "product: wso2-mi",
         f"{AT}:8:5: services.ei.product: 'wso2-mi': write one of 'wso2am', 'wso2mi', 'wso2ei' or "
         "'generic' (did you mean 'wso2mi'?)",
