@@ -46,6 +46,19 @@ class AwsCallFailed(BerthError):
         super().__init__(f"{operation} failed: {code}: {message}")
 
 
+class AwsUnreachable(AwsCallFailed):
+    """Nothing answered at AWS's endpoint (no route, a wrong AWS_ENDPOINT_URL, a stopped
+    sandbox); `endpoint` is the URL called, when botocore names it."""
+
+    def __init__(self, operation: str, code: str, message: str, endpoint: str | None) -> None:
+        self.endpoint = endpoint
+        super().__init__(operation, code, message)
+
+
+class AwsCredentialsMissing(AwsCallFailed):
+    """The standard credential chain found no credentials (or only part of a key pair)."""
+
+
 class EventNotUnderstood(BerthError):
     """An event whose shape Berth does not know; it is logged and ignored, never retried."""
 

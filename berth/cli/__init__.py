@@ -12,7 +12,7 @@ import os
 import click
 
 from berth.cli.asked_commands import approve, promote, rollback
-from berth.cli.failure import fail
+from berth.cli.failure import fail, told
 from berth.cli.sandbox_commands import sandbox
 from berth.cli.spec_commands import render, validate
 from berth.cli.stage_commands import deploy, diff, history, status
@@ -48,7 +48,7 @@ def run() -> None:
     try:
         main(standalone_mode=True)
     except BerthError as exc:
-        fail(f"berth: {exc}")
+        fail(told(exc))
     except Exception as exc:
         if os.environ.get("BERTH_DEBUG"):
             raise

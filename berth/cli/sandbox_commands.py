@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 import click
 
-from berth.cli.failure import fail
-from chalicelib.errors import SpecError
+from berth.cli.failure import SANDBOX, fail
+from chalicelib.adapters import aws_errors
+from chalicelib.errors import AwsUnreachable, SpecError
 from chalicelib.spec.parse import load_spec_file
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -179,7 +180,15 @@ def push(image: str, broken_health_check: bool) -> None:
     region = os.environ.get("AWS_REGION", "us-east-1")
     ecr = boto3.client("ecr", endpoint_url=endpoint, region_name=region)
     events = boto3.client("events", endpoint_url=endpoint, region_name=region)
-    digest = push_image(ecr, events, repository, tag, broken_health_check)
+    try:
+        pushed = aws_errors("PutImage")(push_image)
+        digest = pushed(ecr, events, repository, tag, broken_health_check)
+    except AwsUnreachable:
+        fail(
+            f"berth: no sandbox answers at AWS_ENDPOINT_URL ({endpoint}): {SANDBOX}, then push "
+            "again"
+        )
+        return
     click.echo(f"pushed {repository}:{tag} ({digest})")
 
 

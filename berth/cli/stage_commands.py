@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from berth.cli.failure import fail
+from berth.cli.failure import fail, told
 from berth.cli.spec_input import fence_of_stage, load_or_fail, stdin_bytes
 from berth.cli.stage_options import connect_to, stage_options, take_where
 from chalicelib.errors import BerthError
@@ -98,7 +98,7 @@ def diff(file: str, color: bool | None, **kw: Any) -> None:
         stage = Stage(conn.store, conn.ecs, conn.ecr, conn.account, conn.region, fence)
         diffs = diff_spec(stage, spec)
     except BerthError as exc:
-        click.echo(f"berth: {exc}", err=True)
+        click.echo(told(exc), err=True)
         sys.exit(2)
     for line in diff_lines(diffs):
         click.echo(line, color=color)
@@ -124,7 +124,8 @@ def status(
     \b
     Per service: the image tag and digest of the live task definition, the task definition,
     the rollout state of ECS's primary deployment (running/desired tasks), Berth's last
-    outcome and when. Rejected uploads show as the service `(spec)`.
+    outcome and when. An upload rejected since the spec that runs was accepted shows as the
+    service `(spec)`; `berth history ENV '(spec)'` lists every rejected upload.
     Examples:
       berth status
       berth status dev --json

@@ -4,6 +4,7 @@ the same commands work against `berth sandbox up`)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -135,12 +136,18 @@ def connect(
 ) -> Connection:
     """A connection to `stage` with the standard credential chain; fails in one line when no
     profile or region can be found."""
+    # AWS_REGION is the SDKs' region variable ("AWS Region", AWS SDKs and Tools Reference Guide:
+    # https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html), and the one
+    # `berth sandbox up` prints; botocore reads only AWS_DEFAULT_REGION (botocore
+    # configprovider.py, BOTOCORE_DEFAULT_SESSION_VARIABLES "region"), so it is passed on here.
+    region = region or os.environ.get("AWS_REGION") or None
     try:
         session = boto3.session.Session(profile_name=profile, region_name=region)
     except BotoCoreError as exc:  # ProfileNotFound and friends
         raise OperatorError(str(exc)) from None
     if not session.region_name:
         raise OperatorError(
-            "no AWS region: pass --region, set AWS_REGION, or use a profile that names one"
+            "no AWS region: pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or use a "
+            "profile that names one"
         )
     return Connection(session, stage, overrides or Overrides())

@@ -80,7 +80,8 @@ def collect(
     store: Store, ecs: Ecs, only: str | None = None, history: int = 1
 ) -> list[ServiceStatus]:
     """Every service of every accepted spec (or of one environment), with its last `history`
-    deployment records; rejected uploads of a spec appear as the service `(spec)`."""
+    deployment records; uploads rejected since the spec that runs was accepted appear as the
+    service `(spec)` (every rejected upload is `berth history ENV '(spec)'`'s)."""
     rows: list[ServiceStatus] = []
     for accepted in environments(store, only):
         spec = Spec.model_validate(accepted.document)
@@ -94,12 +95,21 @@ def collect(
                     store.history(accepted.environment, name, history),
                 )
             )
-        rejected = store.history(accepted.environment, SPEC_SERVICE, history)
+        uploads = store.history(accepted.environment, SPEC_SERVICE, history)
+        rejected = since_accepted(accepted, uploads)
         if rejected:
             rows.append(
                 ServiceStatus(accepted.environment, SPEC_SERVICE, spec.cluster, Running(), rejected)
             )
     return rows
+
+
+def since_accepted(
+    accepted: AcceptedSpec, rejected: list[DeploymentRecord]
+) -> list[DeploymentRecord]:
+    """The rejected uploads newer than the environment's accepted spec: an upload rejected
+    before a later one was accepted is history, not the environment's status."""
+    return [r for r in rejected if r.created_at > accepted.accepted_at]
 
 
 # ---- what people read ---------------------------------------------------------------------------

@@ -166,7 +166,7 @@ class Scenario:
             str(reasons),
         )
 
-        self.heading("6. Upload an invalid spec (a typo, a plaintext password, a bad Fargate size)")
+        self.heading("6. Upload an invalid spec (a misspelt field, memory written as 4GB)")
         mark = sb.recorder.mark()
         notes = self.settle_after(lambda: sb.upload_spec(broken_spec(sb)))
         rejected = [n for n in notes if n.document["status"] == "REJECTED"]
@@ -258,9 +258,9 @@ def sb_bucket() -> str:
 
 def broken_spec(sandbox: Sandbox) -> str:
     text = sandbox.adapt_spec(example_spec(EXAMPLE))
+    # Two mistakes of the file's shape, each told with its fix (and the rules wait for them).
     text = text.replace("desiredCount: 2", "desiredCont: 2", 1)
-    text = text.replace("APIM_HOST: apim.dev.wso2.internal", "DB_PASSWORD: hunter2", 1)
-    return text.replace("memory: 4096", "memory: 3000", 1)
+    return text.replace("memory: 4096", "memory: 4GB", 1)
 
 
 def blue_green_spec(sandbox: Sandbox, test_url: str) -> str:

@@ -8,9 +8,15 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from chalicelib.errors import AwsCallFailed
+from chalicelib.errors import AwsCallFailed, AwsCredentialsMissing, AwsUnreachable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,6 +31,15 @@ def as_aws_failure(operation: str, exc: Exception) -> AwsCallFailed:
     if isinstance(exc, ClientError):
         message = str(exc.response.get("Error", {}).get("Message", exc))
         return AwsCallFailed(getattr(exc, "operation_name", operation), error_code(exc), message)
+    # botocore raises NoCredentialsError when no provider of its chain has credentials, and
+    # PartialCredentialsError for a key without its secret (botocore/credentials.py); every
+    # failure to reach the endpoint (EndpointConnectionError, ConnectTimeoutError, a proxy or
+    # SSL failure) is a botocore.exceptions.ConnectionError, raised after its retries.
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return AwsCredentialsMissing(operation, type(exc).__name__, str(exc))
+    if isinstance(exc, BotoConnectionError):
+        endpoint = getattr(exc, "kwargs", {}).get("endpoint_url")
+        return AwsUnreachable(operation, type(exc).__name__, str(exc), endpoint)
     return AwsCallFailed(operation, type(exc).__name__, str(exc))
 
 

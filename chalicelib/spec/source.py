@@ -104,7 +104,10 @@ class _Walker:
                 else str(self.loader.construct_object(key_node))
             )
             if key in seen:
-                raise SourceError(f"duplicate key {key!r}", *_at(key_node))
+                raise SourceError(
+                f"duplicate key {key!r}: keep one (YAML would take the last silently)",
+                *_at(key_node),
+            )
             seen.add(key)
             if key in taken:
                 self.count(key_node, depth)  # not walked, but merging it again is work
@@ -165,7 +168,8 @@ def _worded(error: SourceError, text: str, as_json: bool) -> SourceError:
         try:
             json.loads(text)
         except json.JSONDecodeError as exc:
-            return SourceError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)
+            hint = _JSON_HINTS.get(exc.msg, "")
+            return SourceError(f"invalid JSON: {exc.msg}{hint}", exc.lineno, exc.colno)
         except RecursionError:
             return error
     lines = text.splitlines()
@@ -205,6 +209,25 @@ def _text(raw: bytes) -> str:
     return text
 
 
+# Python's json module's words (json/decoder.py) for the commonest slips, and the fix.
+_JSON_HINTS = {
+    "Expecting ',' delimiter": ": put a ',' between two entries",
+    "Expecting property name enclosed in double quotes": (
+        ": quote each key with double quotes, and put no ',' before a closing '}'"
+    ),
+    "Expecting value": ": a value is missing here (or a ',' stands before a closing ']')",
+}
+# PyYAML's words for the commonest slips, and what to write instead.
+_HINTS = {
+    # `image:wso2ei` is one plain scalar, not a key and its value.
+    "could not find expected ':'": "; write a space after the colon of each key (key: value)",
+    # A line indented deeper than its siblings, or an unquoted value holding ': '.
+    "mapping values are not allowed here": (
+        "; indent this line as the field above it (or quote a value holding ': ')"
+    ),
+}
+
+
 def _load(text: str, loader_class: Loader, confirm: bool = False) -> Located:
     try:
         loader = loader_class(text)
@@ -223,6 +246,14 @@ def _load(text: str, loader_class: Loader, confirm: bool = False) -> Located:
             # PyYAML's words for a tab where indentation is read; YAML indents with spaces only
             # (YAML 1.2, 6.1 "Indentation Spaces": "tab characters must not be used").
             reason += "; YAML indents with spaces only: replace the tab with spaces"
+        elif exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+            # The stream ends inside quotes: the quote that opened is the place to fix.
+            mark = exc.context_mark
+            reason = "invalid YAML: a quoted value is not closed: end it with its opening quote"
+        elif exc.problem in _HINTS:
+            reason += _HINTS[str(exc.problem)]
+            if exc.context == "while scanning a simple key" and exc.context_mark is not None:
+                mark = exc.context_mark  # the key's own line, not the one after it
         if mark is None:
             raise SourceError(reason) from None
         raise SourceError(reason, mark.line + 1, mark.column + 1) from None

@@ -403,7 +403,10 @@ def test_aws_failures_are_one_line(sandbox, spec_file, monkeypatch, capsys):
     )
     assert code == 1
     assert out.err == (
-        "berth: PutObject failed: NoSuchBucket: The specified bucket does not exist\n"
+        "berth: PutObject failed: NoSuchBucket: The specified bucket does not exist. The "
+        "stage's table or bucket is not there: check --stage (default dev, or BERTH_STAGE) and "
+        "--region, or name them with --deployments-table, --specs-table and --spec-bucket "
+        "(`berth sandbox up` prints the sandbox's)\n"
     )
     code, out = run_berth(monkeypatch, capsys, "status", "--profile", "nope", env=env)
     assert code == 1 and out.err == "berth: The config profile (nope) could not be found\n"

@@ -195,9 +195,10 @@ def test_deleting_the_digest_a_service_runs_sends_a_warning(sandbox):
 
 
 def _spec_with_unknown_fields(count: int) -> str:
-    """A spec with `count` unknown fields, spread over services (each a located problem)."""
+    """A spec with at least `count` unknown fields, spread over services (each a located
+    problem; they are all that is reported, the file's shape being wrong)."""
     services = {}
-    per_service = max(1, count // 40)
+    per_service = max(1, -(-count // 40))
     for s in range(40):
         fields = {f"unknownField{f:04d}": 1 for f in range(per_service)}
         services[f"svc{s:02d}"] = {"image": "wso2am", **fields}

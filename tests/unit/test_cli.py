@@ -80,15 +80,20 @@ def test_render_takes_a_full_image_uri():
 
 
 def test_every_command_has_help_with_examples():
-    for args in (
-        ["validate"],
-        ["render"],
-        ["sandbox", "demo"],
-        ["sandbox", "replay"],
-        ["sandbox", "push"],
-    ):
+    import click
+
+    def leaves(group: click.Group, prefix: list[str]) -> list[list[str]]:
+        found: list[list[str]] = []
+        for name, command in group.commands.items():
+            path = [*prefix, name]
+            found += leaves(command, path) if isinstance(command, click.Group) else [path]
+        return found
+
+    commands = leaves(main, [])
+    assert ["sandbox", "push"] in commands and ["approve"] in commands
+    for args in commands:
         result = run(*args, "--help")
-        assert result.exit_code == 0 and "Example" in result.output
+        assert result.exit_code == 0 and "Example" in result.output, args
 
 
 def test_validate_with_a_stage_checks_what_the_stage_lets_a_spec_reach(tmp_path):
@@ -153,3 +158,115 @@ def test_every_option_has_help_and_every_stage_command_is_named_in_berth_help():
     )  # fmt: skip
     intro = (main.help or "").split("\b", 1)[-1]
     assert [name for name in staged if name not in intro] == []
+
+
+# ---- outside the sandbox: what to do next (issue 32) ------------------------------------------
+
+SANDBOX_HINT = "run `berth sandbox up` in another shell and paste the export lines it prints here"
+
+
+def run_berth(monkeypatch, capsys, *args: str) -> tuple[int, list[str]]:
+    """The console script's entry (`berth.cli:run`), which words failures: exit status and
+    standard error's lines."""
+    import sys
+
+    import pytest
+
+    from berth.cli import run as entry
+
+    monkeypatch.setattr(sys, "argv", ["berth", *args])
+    with pytest.raises(SystemExit) as exited:
+        entry()
+    return int(exited.value.code or 0), capsys.readouterr().err.splitlines()
+
+
+def test_without_credentials_the_cli_says_how_to_reach_a_stage_or_the_sandbox(
+    monkeypatch, capsys, tmp_path
+):
+    # Given no credentials anywhere in the standard chain (botocore then raises
+    # NoCredentialsError on the first call)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # When a stage command runs
+    status, lines = run_berth(monkeypatch, capsys, "status")
+    # Then one line says how to point it at a stage, or at the sandbox
+    assert status == 1
+    assert lines == [
+        "berth: Scan failed: NoCredentialsError: Unable to locate credentials. No AWS "
+        "credentials: for a deployed stage, give them as for the AWS CLI (aws configure, "
+        "AWS_PROFILE or --profile) and name the stage with --stage (default dev, or BERTH_STAGE); "
+        f"to try Berth locally, {SANDBOX_HINT} (AWS_ENDPOINT_URL and the sandbox's credentials)"
+    ]
+
+
+def test_with_nothing_at_the_endpoint_the_cli_says_to_start_the_sandbox(monkeypatch, capsys):
+    # Given AWS_ENDPOINT_URL names a port where nothing listens (a sandbox that was stopped)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    status, lines = run_berth(monkeypatch, capsys, "history", "dev", "apim")
+    assert status == 1
+    assert lines == [
+        'berth: Query failed: EndpointConnectionError: Could not connect to the endpoint URL: '
+        '"http://127.0.0.1:1/". Nothing answers at AWS_ENDPOINT_URL (http://127.0.0.1:1): if '
+        f"that is a sandbox, {SANDBOX_HINT}; to reach AWS itself, unset AWS_ENDPOINT_URL and "
+        "name the stage with --stage (default dev, or BERTH_STAGE)"
+    ]
+
+
+def test_an_unreachable_aws_without_an_endpoint_variable_names_the_network_and_the_sandbox(
+    monkeypatch,
+):
+    from botocore.exceptions import EndpointConnectionError
+
+    from berth.cli.failure import told
+    from chalicelib.adapters import as_aws_failure
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    url = "https://dynamodb.us-east-1.amazonaws.com/"
+    failure = as_aws_failure("Scan", EndpointConnectionError(endpoint_url=url))
+    assert told(failure) == (
+        f'berth: Scan failed: EndpointConnectionError: Could not connect to the endpoint URL: "{url}"'
+        ". AWS cannot be reached from here: check the network, a proxy and --region; to try "
+        f"Berth locally, {SANDBOX_HINT}"
+    )
+
+
+def test_a_stage_whose_table_is_not_there_says_to_check_the_stage(monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from berth.cli.failure import told
+    from chalicelib.adapters import as_aws_failure
+
+    error = {"Error": {"Code": "ResourceNotFoundException", "Message": "Requested resource not found"}}
+    failure = as_aws_failure("Scan", ClientError(error, "Scan"))
+    assert told(failure) == (
+        "berth: Scan failed: ResourceNotFoundException: Requested resource not found. The "
+        "stage's table or bucket is not there: check --stage (default dev, or BERTH_STAGE) and "
+        "--region, or name them with --deployments-table, --specs-table and --spec-bucket "
+        "(`berth sandbox up` prints the sandbox's)"
+    )
+
+
+def test_the_region_comes_from_aws_region_as_the_sandbox_prints_it(monkeypatch):
+    # botocore reads only AWS_DEFAULT_REGION; `berth sandbox up` and the SDKs' guide say
+    # AWS_REGION, and `--region`'s help promises it.
+    from berth.commands.connect import connect
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert connect("dev", None, None).region == "eu-west-1"
+
+
+def test_a_push_with_the_sandbox_stopped_says_to_start_it(monkeypatch):
+    # It said "unexpected EndpointConnectionError" (set BERTH_DEBUG=1 for details).
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = run("sandbox", "push", "wso2am:4.7.0-9")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"berth: no sandbox answers at AWS_ENDPOINT_URL (http://127.0.0.1:1): {SANDBOX_HINT}, "
+        "then push again"
+    ]

@@ -243,6 +243,40 @@ def test_status_table_aligns_columns():
     assert len({line.index("TAG") for line in lines[:1]}) == 1
 
 
+def test_status_leaves_an_upload_rejected_before_a_later_accepted_one_to_history():
+    # Issue 32: status kept an old REJECTED `(spec)` row after a later upload succeeded.
+    from berth.commands.status import collect
+    from tests.fakes import FakeEcs
+
+    store = InMemoryStore()
+    document = {
+        "berth": 1, "environment": "dev", "cluster": "wso2-dev",
+        "services": {"apim": {"product": "wso2am", "image": "wso2am"}},
+    }  # fmt: skip
+    source = SpecVersion(bucket="b", key="specs/dev/wso2.yaml", version_id="v2")
+
+    def accept(minute: int) -> None:
+        store.specs["dev"] = AcceptedSpec(
+            environment="dev", account="123456789012", region="us-east-1", source=source,
+            accepted_at=T0 + timedelta(minutes=minute), document=document,
+        )  # fmt: skip
+
+    def shown() -> list[tuple[str, str]]:
+        rows = collect(store, FakeEcs(), "dev")
+        return [(r.service, r.last.status if r.last else "-") for r in rows]
+
+    # Given an upload rejected at 12:01, then a later one accepted at 12:02
+    store.put_record(record(SPEC_SERVICE, "REJECTED", version="v1", minute=1))
+    accept(2)
+    store.put_record(record("apim", "COMPLETED", version="v2", minute=2))
+    # Then status shows apim's outcome, and the rejection only in history
+    assert shown() == [("apim", "COMPLETED")]
+    assert [r.status for r in store.history("dev", SPEC_SERVICE)] == ["REJECTED"]
+    # And a rejection newer than the accepted spec is the environment's news
+    store.put_record(record(SPEC_SERVICE, "REJECTED", version="v3", minute=3))
+    assert shown() == [("apim", "COMPLETED"), (SPEC_SERVICE, "REJECTED")]
+
+
 def test_history_lines_newest_first_with_reasons_causes_and_errors_once():
     lines = history_lines(
         [record(minute=5, status="FAILED", reason="r", causes=["r", "c"]), record(minute=1)]

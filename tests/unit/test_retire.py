@@ -61,5 +61,5 @@ def test_a_service_both_deployed_and_retired_is_refused_where_it_is_retired():
 
 def test_retire_takes_only_delete_or_keep():
     assert errors_of(VALID + "retire:\n  old: stop\n") == [
-        "specs/prod.yaml:26:3: retire.old: 'stop': Input should be 'delete' or 'keep'"
+        "specs/prod.yaml:26:3: retire.old: 'stop': write one of 'delete' or 'keep'"
     ]

@@ -73,19 +73,41 @@ def test_issue_example_message_names_file_line_column_field_and_valid_range():
     ]
 
 
-def test_all_errors_are_reported_at_once_in_file_order():
+def test_structural_errors_are_reported_at_once_in_file_order():
     text = VALID.replace(
-        "    image: wso2ei\n", "    image: wso2ei\n    desiredCont: 2\n    memory: 100\n"
-    )
-    text += "      DB_PASSWORD: hunter2\n"
+        "    image: wso2ei\n", "    image: wso2ei\n    desiredCont: 2\n    memory: lots\n"
+    ).replace("    dependsOn: [ei]\n", "    dependsOn: ei\n    cpus: 2048\n")
     assert errors_of(text) == [
         "specs/prod.yaml:10:5: services.ei.desiredCont: unknown field (did you mean 'desiredCount'?)",
-        "specs/prod.yaml:11:5: services.ei.memory: 100 is not a valid Fargate memory for cpu 1024 "
+        "specs/prod.yaml:11:5: services.ei.memory: 'lots' is not a whole number: memory is in "
+        "MiB; write digits only (e.g. memory: 4096)",
+        "specs/prod.yaml:17:5: services.apim.dependsOn: 'ei' is one value where a list belongs: "
+        "write [ei] or one '- item' per line",
+        "specs/prod.yaml:18:5: services.apim.cpus: unknown field (did you mean 'cpu'?)",
+    ]
+
+
+def test_rules_are_reported_at_once_in_file_order_once_the_structure_is_right():
+    text = VALID.replace("    image: wso2ei\n", "    image: wso2ei\n    memory: 100\n")
+    text += "      DB_PASSWORD: hunter2\n"
+    assert errors_of(text) == [
+        "specs/prod.yaml:10:5: services.ei.memory: 100 is not a valid Fargate memory for cpu 1024 "
         "(valid: 2048-8192 in steps of 1024)",
-        "specs/prod.yaml:21:7: services.apim.secrets.DB_PASSWORD: is also set in environment; "
+        "specs/prod.yaml:20:7: services.apim.secrets.DB_PASSWORD: is also set in environment; "
         "keep one",
-        "specs/prod.yaml:27:7: services.apim.environment.DB_PASSWORD: looks like a secret; move it "
+        "specs/prod.yaml:26:7: services.apim.environment.DB_PASSWORD: looks like a secret; move it "
         "to secrets as a Secrets Manager or SSM ARN",
+    ]
+
+
+def test_a_structural_error_silences_the_rules_it_would_set_off():
+    # `enviroment:` misspelt: APIM's required variables are then "missing" to the contract rule,
+    # which would bury the one line that matters under four of its own.
+    text = VALID.replace("    environment:\n      APIM_H", "    enviroment:\n      APIM_H")
+    text += "      DB_PASSWORD: hunter2\n"  # a rule's problem elsewhere waits too
+    assert errors_of(text) == [
+        "specs/prod.yaml:20:5: services.apim.enviroment: unknown field (did you mean "
+        "'environment'?)",
     ]
 
 
@@ -116,7 +138,7 @@ def test_all_errors_are_reported_at_once_in_file_order():
             "specs/prod.yaml:14:33: services.apim.image.track: '<<5' is not a version comparator "
             "(e.g. '>=4.7.0 <5', '~4.7', '^4')",
         ),
-        (("berth: 1", "berth: 2"), "specs/prod.yaml:1:1: berth: 2: Input should be 1"),
+        (("berth: 1", "berth: 2"), "specs/prod.yaml:1:1: berth: 2: write berth: 1, the one value it takes"),
     ],
 )
 def test_precise_messages(change, expected):
@@ -172,7 +194,10 @@ def test_apim_requires_the_shared_encryption_key():
         (b"\xff\xfe\xfa", "specs/prod.yaml: file is not valid UTF-8 (byte 0)"),
         (b"- 1\n- 2\n", "specs/prod.yaml:1:1: a spec is a mapping at the top level, not a list"),
         (b"just text\n", "specs/prod.yaml:1:1: a spec is a mapping at the top level, not a string"),
-        (b"a: 1\na: 2\n", "specs/prod.yaml:2:1: duplicate key 'a'"),
+        (
+            b"a: 1\na: 2\n",
+            "specs/prod.yaml:2:1: duplicate key 'a': keep one (YAML would take the last silently)",
+        ),
         (
             b"a: [1\n",
             "specs/prod.yaml:2:1: invalid YAML: expected ',' or ']', but got '<stream end>'",
@@ -209,8 +234,9 @@ def test_alias_bomb_is_refused_without_expanding():
 def test_json_spec_errors_have_positions_too():
     raw = b'{"berth": 1, "environment": "Prod!", "cluster": "c", "services": {}}'
     assert errors_of(raw, "prod.json") == [
-        "prod.json:1:14: environment: 'Prod!': String should match pattern '^[a-z][a-z0-9-]{0,30}$'",
-        "prod.json:1:54: services: Dictionary should have at least 1 item after validation, not 0",
+        "prod.json:1:14: environment: 'Prod!' is not a name: lowercase letters, digits and '-', "
+        "starting with a letter, at most 31 characters (e.g. 'prod')",
+        "prod.json:1:54: services: has 0 entries: give at least 1",
     ]
 
 

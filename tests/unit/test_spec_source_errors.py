@@ -18,19 +18,20 @@ def problems(text: str, file: str) -> list[str]:
 
 def test_a_json_syntax_error_is_called_a_json_error():
     assert problems('{"berth": 1, "environment": "dev" "cluster": "c"}', "wso2.json") == [
-        "wso2.json:1:35: invalid JSON: Expecting ',' delimiter"
+        "wso2.json:1:35: invalid JSON: Expecting ',' delimiter: put a ',' between two entries"
     ]
 
 
 def test_a_json_file_is_read_as_json_whatever_it_opens_with():
     assert problems('[\n  "berth": 1\n', "wso2.json") == [
-        "wso2.json:2:10: invalid JSON: Expecting ',' delimiter"
+        "wso2.json:2:10: invalid JSON: Expecting ',' delimiter: put a ',' between two entries"
     ]
 
 
 def test_a_document_opening_with_a_brace_is_json_even_in_a_yaml_file():
     assert problems('{"berth": 1,\n "services": {]}\n', "wso2.yaml") == [
-        "wso2.yaml:2:15: invalid JSON: Expecting property name enclosed in double quotes"
+        "wso2.yaml:2:15: invalid JSON: Expecting property name enclosed in double quotes: quote "
+        "each key with double quotes, and put no ',' before a closing '}'"
     ]
 
 
@@ -60,10 +61,11 @@ RULES = [
 
 
 def test_a_bad_value_does_not_hide_the_cross_field_problems():
-    text = SPEC.replace("    image: wso2ei\n", "    image: wso2ei\n    memory: lots\n")
+    # A refused value of the right type; a word where a number belongs is the file's shape,
+    # told alone (test_spec.py, test_a_structural_error_silences_the_rules_it_would_set_off).
+    text = SPEC.replace("    image: wso2ei\n", "    image: wso2ei\n    memory: 0\n")
     assert problems(text, "s.yaml") == [
-        "s.yaml:10:5: services.ei.memory: 'lots': Input should be a valid integer, unable to "
-        "parse string as an integer",
+        "s.yaml:10:5: services.ei.memory: 0 is too small: write a number greater than 0",
         *[r.replace(":19:", ":20:").replace(":25:", ":26:") for r in RULES],
     ]
 
@@ -72,8 +74,8 @@ def test_a_bad_required_field_does_not_hide_them_either_nor_blame_who_depends_on
     # ei's image is refused: ei is checked without it, and apim's dependsOn [ei] still holds.
     text = SPEC.replace("    image: wso2ei\n", "    image: WSO2EI\n")
     assert problems(text, "s.yaml") == [
-        "s.yaml:9:5: services.ei.image.repository: 'WSO2EI': String should match pattern "
-        "'^[a-z0-9]+(?:[._/-][a-z0-9]+)*$'",
+        "s.yaml:9:5: services.ei.image.repository: 'WSO2EI' is not an ECR repository name: "
+        "lowercase letters and digits, with '.', '_', '-' or '/' between them (e.g. 'wso2ei')",
         *RULES,
     ]
 
@@ -81,7 +83,8 @@ def test_a_bad_required_field_does_not_hide_them_either_nor_blame_who_depends_on
 def test_a_bad_top_level_value_still_lets_the_services_be_checked():
     text = SPEC.replace("environment: prod", "environment: Prod!")
     assert problems(text, "s.yaml") == [
-        "s.yaml:2:1: environment: 'Prod!': String should match pattern '^[a-z][a-z0-9-]{0,30}$'",
+        "s.yaml:2:1: environment: 'Prod!' is not a name: lowercase letters, digits and '-', "
+        "starting with a letter, at most 31 characters (e.g. 'prod')",
         *RULES,
     ]
 
@@ -90,14 +93,13 @@ def test_a_removed_field_causes_no_follow_on_problem():
     # Without its memory, ei would take the preset's 2048 MiB, which Fargate refuses beside
     # 4096 cpu; and without its subnets no service would have a network. Neither is reported.
     text = SPEC.replace(
-        "    image: wso2ei\n", "    image: wso2ei\n    cpu: 4096\n    memory: big\n"
+        "    image: wso2ei\n", "    image: wso2ei\n    cpu: 4096\n    memory: 0\n"
     )
     text = text.replace("subnets: [subnet-1]", "subnets: [net-1]")
     assert problems(text, "s.yaml") == [
-        "s.yaml:5:21: network.subnets[0]: 'net-1': String should match pattern "
-        "'^subnet-[0-9a-z]+$'",
-        "s.yaml:11:5: services.ei.memory: 'big': Input should be a valid integer, unable to "
-        "parse string as an integer",
+        "s.yaml:5:21: network.subnets[0]: 'net-1' is not a subnet ID: subnet-<id> (e.g. "
+        "subnet-0a1b2c3d4e5f60001)",
+        "s.yaml:11:5: services.ei.memory: 0 is too small: write a number greater than 0",
         *[r.replace(":19:", ":21:").replace(":25:", ":27:") for r in RULES],
     ]
 

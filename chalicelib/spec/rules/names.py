@@ -13,6 +13,12 @@ SECRET_LOOKING_NAME = re.compile(
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
-def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+def close_match(word: str, choices: typing.Iterable[str]) -> str | None:
+    """The choice `word` most likely misspells, if one is close enough."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+    close = close_match(word, choices)
+    return f" (did you mean {close!r}?)" if close else ""

@@ -210,7 +210,10 @@ def _service_problems(spec: Spec, name: str, svc: Service) -> list[tuple[Path, s
     problems += _environment_problems(spec, name, svc)
     for i, dep in enumerate(svc.depends_on):
         if dep not in spec.services:
-            hint = did_you_mean(dep, spec.services)
+            others = sorted(n for n in spec.services if n != name)
+            hint = did_you_mean(dep, spec.services) or (
+                f": name one of {', '.join(others)}" if others else ": remove it"
+            )
             problems.append(((*at, "dependsOn", i), f"unknown service {dep!r}{hint}"))
         elif dep == name:
             problems.append(((*at, "dependsOn", i), "a service cannot depend on itself"))
