@@ -67,11 +67,11 @@ def berth(box, *args, input=None):
     return CliRunner().invoke(main, list(args), env=box.env_vars(), input=input)
 
 
-FIRST_BUILDS = {"apim": ("wso2am", "4.7.0-1"), "ei": ("wso2mi", "4.4.0-1")}
+FIRST_BUILDS = {"apim": ("wso2am", "4.7.0-1"), "mi": ("wso2mi", "4.4.0-1")}
 
 
 def order() -> list[str]:
-    """The example's deployment order (whichever of apim and ei it deploys first)."""
+    """The example's deployment order (whichever of apim and mi it deploys first)."""
     return parse_spec(example_spec().encode(), "example").deployment_order()
 
 
@@ -155,7 +155,7 @@ def test_deploy_refuses_an_invalid_spec_locally_and_uploads_nothing(sandbox, tmp
     bad.write_text(sandbox.adapt_spec(example_spec()).replace("memory: 2048", "memory: 5"))
     result = berth(sandbox, "deploy", str(bad))
     assert result.exit_code == 1
-    assert re.match(rf"{re.escape(str(bad))}:\d+:\d+: services\.ei\.memory: ", result.stderr)
+    assert re.match(rf"{re.escape(str(bad))}:\d+:\d+: services\.mi\.memory: ", result.stderr)
     assert "Contents" not in sandbox.client("s3").list_objects_v2(Bucket=BUCKET)
 
 
@@ -202,16 +202,16 @@ def test_diff_shows_only_real_changes_coloured_on_request(sandbox, spec_file):
     deployed(sandbox, spec_file)
     changed = spec_file.with_name("changed.yaml")
     document = yaml.safe_load(spec_file.read_text())
-    ei = document["services"]["ei"]
-    ei.update(memory=3072, desiredCount=ei["desiredCount"] + 1)
+    mi = document["services"]["mi"]
+    mi.update(memory=3072, desiredCount=mi["desiredCount"] + 1)
     changed.write_text(yaml.safe_dump(document))
     result = berth(sandbox, "diff", str(changed), "--color")
     assert result.exit_code == 1, result.output
     plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
     assert "\x1b[31m" in result.stdout and "\x1b[32m" in result.stdout
-    assert "ei: new task definition revision (4.4.0-1, sha256:" in plain
+    assert "mi: new task definition revision (4.4.0-1, sha256:" in plain
     assert '-  "memory": "2048",' in plain and '+  "memory": "3072",' in plain
-    count = ei["desiredCount"]
+    count = mi["desiredCount"]
     assert f'-  "desiredCount": {count - 1},' in plain and f'+  "desiredCount": {count},' in plain
     assert plain.splitlines()[-1] == "no change: apim"
     # Only what Berth owns: nothing ECS adds to a description shows up.
@@ -274,11 +274,11 @@ def test_diff_pins_a_tracked_sidecar_as_the_upload_does(sandbox, tmp_path):
         return result.exit_code, result.output
 
     # Then diff renders the sidecar's recorded digest, not a placeholder: nothing to change
-    assert diff() == (0, "no change: apim, ei\n")
+    assert diff() == (0, "no change: apim, mi\n")
     # As the upload would, it keeps what the head records while that follows the track, even
     # with a newer tag in ECR (a push deploys that one, not a diff).
     sandbox.push("berth-keystore-init", "1.0.2")
-    assert diff() == (0, "no change: apim, ei\n")
+    assert diff() == (0, "no change: apim, mi\n")
 
 
 # ---- status and history ---------------------------------------------------------------------------
@@ -350,7 +350,7 @@ def test_status_html_is_one_escaped_self_contained_page(sandbox, spec_file, tmp_
     assert hostile in text
     rows = {r[0]: r for r in page.rows if r and r[0] != "SERVICE"}
     assert rows["apim"][1] == "4.7.0-1" and rows["apim"][5] in ("ROLLED_BACK", "FAILED")
-    assert rows["ei"][5] == "COMPLETED"
+    assert rows["mi"][5] == "COMPLETED"
     assert rows["spec uploads"][5] == "REJECTED"
     assert text.count("4.7.0-2") >= 1 and "push wso2am:4.7.0-2" in text
     chromium = shutil.which("chromium")
@@ -485,7 +485,7 @@ def test_the_readme_sandbox_section_works_line_by_line(tmp_path):
     try:
         assert up.stdout is not None
         exported, seeded = _until_ready(up.stdout)
-        assert "[dev] apim 4.7.0-1 deployed" in seeded and "[dev] ei 4.4.0-1 deployed" in seeded
+        assert "[dev] apim 4.7.0-1 deployed" in seeded and "[dev] mi 4.4.0-1 deployed" in seeded
         # When each line of the session runs in a second shell with the exports
         outputs: dict[str, str] = {}
         for line in session:
@@ -633,13 +633,13 @@ def test_rollback_to_an_image_ecr_no_longer_holds_is_rejected_and_recorded(sandb
 
 
 def test_rollback_waits_for_a_dependency_being_deployed(sandbox, spec_file):
-    # Given ei at 4.4.0-2 after 4.4.0-1, and apim's push under way (delivered, not rolled out)
+    # Given mi at 4.4.0-2 after 4.4.0-1, and apim's push under way (delivered, not rolled out)
     deployed(sandbox, spec_file)
     sandbox.push("wso2mi", "4.4.0-2")
     sandbox.run_until_idle()
     dependent = next(n for n in order() if parse_dependencies(n))
     dependency = parse_dependencies(dependent)[0]
-    repository = {"apim": "wso2am", "ei": "wso2mi"}[dependency]
+    repository = {"apim": "wso2am", "mi": "wso2mi"}[dependency]
     sandbox.push(repository, FIRST_BUILDS[dependency][1][:-1] + "8")
     sandbox.pump()
     assert history_of(sandbox, dependency)[0].status == "IN_PROGRESS"
