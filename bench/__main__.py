@@ -793,8 +793,8 @@ def fifty_service_spec() -> str:
 
     base = yaml.safe_load(example_spec())
     # MI's service without its Service Connect offer and use: fifty copies cannot all offer
-    # the discovery name "ei", and none of them offers "apim".
-    template = {k: v for k, v in base["services"]["ei"].items() if k != "serviceConnect"}
+    # the discovery name "mi", and none of them offers "apim".
+    template = {k: v for k, v in base["services"]["mi"].items() if k != "serviceConnect"}
     base["services"] = {
         f"svc-{i:02d}": {**template, "dependsOn": [f"svc-{i - 1:02d}"] if i else []}
         for i in range(50)

@@ -162,8 +162,9 @@ def push(image: str, broken_health_check: bool) -> None:
     """Push an image to a running sandbox (`berth sandbox up`) and emit ECR's push event.
 
     \b
-    Needs AWS_ENDPOINT_URL from `berth sandbox up`. Example:
-      berth sandbox push wso2am:4.7.0-2
+    Needs AWS_ENDPOINT_URL from `berth sandbox up`. Examples:
+      berth sandbox push wso2am:4.7.0-9
+      berth sandbox push --broken-health-check wso2am:4.7.0-10
     """
     import boto3
 

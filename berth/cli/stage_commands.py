@@ -38,8 +38,8 @@ def deploy(
     With --wait, follow Berth's records of that exact version until every service has an
     outcome. Exit status: 0 uploaded (with --wait: every service deployed, or nothing to
     change), 1 invalid, rejected, failed, rolled back or timed out.
-    Examples:
-      berth deploy examples/wso2-dev.yaml --wait
+    Examples (the first on `berth sandbox up`, which writes that file; the second on AWS):
+      berth deploy out/sandbox-wso2-dev.yaml --wait
       berth deploy --stage prod --profile prod examples/wso2-prod.json
     """
     from berth.commands.deploy import Follower, spec_key, succeeded, summary, upload
@@ -85,8 +85,9 @@ def diff(file: str, color: bool | None, **kw: Any) -> None:
     settings Berth owns; the image is what the service runs now if it still follows the track,
     else the newest tracked tag in ECR. Services that would not change are listed as such.
     Exit status (as diff's): 0 nothing would change, 1 something would, 2 trouble.
-    Example:
-      berth diff examples/wso2-dev.yaml
+    Examples (the first on `berth sandbox up`, which writes that file; the second on AWS):
+      berth diff out/sandbox-wso2-dev.yaml
+      berth diff --stage prod --profile prod examples/wso2-prod.json
     """
     from berth.commands.diff import Stage, changes_anything, diff_lines, diff_spec
 
@@ -165,7 +166,7 @@ def history(environment: str, service: str, limit: int, as_json: bool, **kw: Any
     SERVICE `(spec)` lists the environment's rejected spec uploads.
     Examples:
       berth history dev apim
-      berth history prod ei --limit 5 --json
+      berth history prod mi --limit 5 --json
     """
     from berth.commands.status import history_lines, record_json
 

@@ -109,8 +109,8 @@ class Scenario:
         self.heading(f"1. Upload examples/{EXAMPLE} to s3://{sb_bucket()}/specs/dev/wso2.yaml")
         notes = self.settle_after(lambda: sb.upload_spec(sb.adapt_spec(example_spec(EXAMPLE))))
         order = [(n.document["service"], n.document["status"]) for n in notes]
-        # MI (service ei) after APIM: it registers with APIM's service catalog at start.
-        expected = [("apim", "COMPLETED"), ("ei", "COMPLETED")]
+        # MI (service mi) after APIM: it registers with APIM's service catalog at start.
+        expected = [("apim", "COMPLETED"), ("mi", "COMPLETED")]
         self.check(
             "APIM deploys and completes, then MI deploys and completes",
             order == expected,

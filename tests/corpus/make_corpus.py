@@ -49,13 +49,13 @@ def cases() -> dict[str, bytes]:
     c["unknown-tag.yaml"] = variant("cluster: wso2-dev", "cluster: !custom wso2-dev")
     c["python-object-tag.yaml"] = variant("cluster: wso2-dev", "cluster: !!python/object/apply:os.system ['true']")
     c["binary-tag.yaml"] = variant("cluster: wso2-dev", "cluster: !!binary aGVsbG8=")
-    c["merge-key.yaml"] = variant("services:\n", "defaults: &d {cpu: 1024}\nservices:\n").replace(b"  ei:\n", b"  ei:\n    <<: *d\n", 1)
+    c["merge-key.yaml"] = variant("services:\n", "defaults: &d {cpu: 1024}\nservices:\n").replace(b"  mi:\n", b"  mi:\n    <<: *d\n", 1)
     c["truncated-json.json"] = b'{"berth": 1, "environment": "dev", "services": {'
     c["json-trailing-comma.json"] = b'{"berth": 1, "environment": "dev",}'
     c["json-single-quotes.json"] = b"{'berth': 1}"
     # -- duplicate keys
     c["duplicate-top-level-key.yaml"] = variant("cluster: wso2-dev", "cluster: wso2-dev\ncluster: other")
-    c["duplicate-service.yaml"] = BASE.replace("  apim:\n", "  ei:\n    image: wso2mi\n  apim:\n", 1).encode()
+    c["duplicate-service.yaml"] = BASE.replace("  apim:\n", "  mi:\n    image: wso2mi\n  apim:\n", 1).encode()
     c["duplicate-environment-variable.yaml"] = variant("      APIM_HOST: apim.dev.wso2.internal", "      APIM_HOST: a\n      APIM_HOST: b")
     # -- size, depth and expansion
     c["too-large.yaml"] = BASE.encode() + b"# " + b"x" * (300 * 1024) + b"\n"
@@ -75,7 +75,7 @@ def cases() -> dict[str, bytes]:
     c["missing-cluster.yaml"] = variant("cluster: wso2-dev\n", "")
     c["missing-services.yaml"] = BASE[: BASE.index("services:")].encode()
     c["empty-services.yaml"] = BASE[: BASE.index("services:")].encode() + b"services: {}\n"
-    c["services-is-a-list.yaml"] = BASE[: BASE.index("services:")].encode() + b"services: [ei, apim]\n"
+    c["services-is-a-list.yaml"] = BASE[: BASE.index("services:")].encode() + b"services: [mi, apim]\n"
     c["environment-uppercase.yaml"] = variant("environment: dev", "environment: Dev")
     c["environment-mismatch.yaml"] = variant("environment: dev", "environment: prod")
     c["environment-number.yaml"] = variant("environment: dev", "environment: 7")
@@ -146,8 +146,8 @@ def cases() -> dict[str, bytes]:
     c["mi-replicas-without-coordination.yaml"] = variant("      MI_COORDINATION_DB_URL: jdbc:mysql://wso2-dev.cluster-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com:3306/WSO2MI_COORDINATION_DB?useSSL=true\n", "").replace(b"      MI_COORDINATION_DB_USER: wso2mi\n", b"", 1).replace(b"      MI_COORDINATION_DB_PASSWORD: arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/mi-coordination-db\n", b"", 1)
     c["secrets-without-execution-role.yaml"] = variant("executionRoleArn: arn:aws:iam::123456789012:role/berth-task-execution-dev-dev\n", "")
     # -- dependencies, images, ports
-    c["depends-on-cycle.yaml"] = variant("    cpu: 2048\n    memory: 4096", "    cpu: 2048\n    memory: 4096\n    dependsOn: [ei]")
-    c["depends-on-self.yaml"] = variant("dependsOn: [apim]", "dependsOn: [ei]")
+    c["depends-on-cycle.yaml"] = variant("    cpu: 2048\n    memory: 4096", "    cpu: 2048\n    memory: 4096\n    dependsOn: [mi]")
+    c["depends-on-self.yaml"] = variant("dependsOn: [apim]", "dependsOn: [mi]")
     c["depends-on-unknown.yaml"] = variant("dependsOn: [apim]", "dependsOn: [esb]")
     c["depends-on-typo.yaml"] = variant("dependsOn: [apim]", "dependsOn: [apmi]")
     c["image-with-tag.yaml"] = variant("repository: wso2am,", "repository: wso2am:4.7.0,")

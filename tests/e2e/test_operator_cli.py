@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -67,11 +66,11 @@ def berth(box, *args, input=None):
     return CliRunner().invoke(main, list(args), env=box.env_vars(), input=input)
 
 
-FIRST_BUILDS = {"apim": ("wso2am", "4.7.0-1"), "ei": ("wso2mi", "4.4.0-1")}
+FIRST_BUILDS = {"apim": ("wso2am", "4.7.0-1"), "mi": ("wso2mi", "4.4.0-1")}
 
 
 def order() -> list[str]:
-    """The example's deployment order (whichever of apim and ei it deploys first)."""
+    """The example's deployment order (whichever of apim and mi it deploys first)."""
     return parse_spec(example_spec().encode(), "example").deployment_order()
 
 
@@ -155,7 +154,7 @@ def test_deploy_refuses_an_invalid_spec_locally_and_uploads_nothing(sandbox, tmp
     bad.write_text(sandbox.adapt_spec(example_spec()).replace("memory: 2048", "memory: 5"))
     result = berth(sandbox, "deploy", str(bad))
     assert result.exit_code == 1
-    assert re.match(rf"{re.escape(str(bad))}:\d+:\d+: services\.ei\.memory: ", result.stderr)
+    assert re.match(rf"{re.escape(str(bad))}:\d+:\d+: services\.mi\.memory: ", result.stderr)
     assert "Contents" not in sandbox.client("s3").list_objects_v2(Bucket=BUCKET)
 
 
@@ -202,16 +201,16 @@ def test_diff_shows_only_real_changes_coloured_on_request(sandbox, spec_file):
     deployed(sandbox, spec_file)
     changed = spec_file.with_name("changed.yaml")
     document = yaml.safe_load(spec_file.read_text())
-    ei = document["services"]["ei"]
-    ei.update(memory=3072, desiredCount=ei["desiredCount"] + 1)
+    mi = document["services"]["mi"]
+    mi.update(memory=3072, desiredCount=mi["desiredCount"] + 1)
     changed.write_text(yaml.safe_dump(document))
     result = berth(sandbox, "diff", str(changed), "--color")
     assert result.exit_code == 1, result.output
     plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
     assert "\x1b[31m" in result.stdout and "\x1b[32m" in result.stdout
-    assert "ei: new task definition revision (4.4.0-1, sha256:" in plain
+    assert "mi: new task definition revision (4.4.0-1, sha256:" in plain
     assert '-  "memory": "2048",' in plain and '+  "memory": "3072",' in plain
-    count = ei["desiredCount"]
+    count = mi["desiredCount"]
     assert f'-  "desiredCount": {count - 1},' in plain and f'+  "desiredCount": {count},' in plain
     assert plain.splitlines()[-1] == "no change: apim"
     # Only what Berth owns: nothing ECS adds to a description shows up.
@@ -274,11 +273,11 @@ def test_diff_pins_a_tracked_sidecar_as_the_upload_does(sandbox, tmp_path):
         return result.exit_code, result.output
 
     # Then diff renders the sidecar's recorded digest, not a placeholder: nothing to change
-    assert diff() == (0, "no change: apim, ei\n")
+    assert diff() == (0, "no change: apim, mi\n")
     # As the upload would, it keeps what the head records while that follows the track, even
     # with a newer tag in ECR (a push deploys that one, not a diff).
     sandbox.push("berth-keystore-init", "1.0.2")
-    assert diff() == (0, "no change: apim, ei\n")
+    assert diff() == (0, "no change: apim, mi\n")
 
 
 # ---- status and history ---------------------------------------------------------------------------
@@ -350,7 +349,7 @@ def test_status_html_is_one_escaped_self_contained_page(sandbox, spec_file, tmp_
     assert hostile in text
     rows = {r[0]: r for r in page.rows if r and r[0] != "SERVICE"}
     assert rows["apim"][1] == "4.7.0-1" and rows["apim"][5] in ("ROLLED_BACK", "FAILED")
-    assert rows["ei"][5] == "COMPLETED"
+    assert rows["mi"][5] == "COMPLETED"
     assert rows["spec uploads"][5] == "REJECTED"
     assert text.count("4.7.0-2") >= 1 and "push wso2am:4.7.0-2" in text
     chromium = shutil.which("chromium")
@@ -450,15 +449,25 @@ def test_every_operator_command_has_help_with_examples():
 
 
 
-# ---- the README's sandbox section, line by line -------------------------------------------------
+# ---- the README's sandbox tour, in bash, as written ---------------------------------------------
+
+
+def _tour_lines() -> list[str]:
+    """Every line of the shell blocks of the README's "The sandbox tour", in order, comments kept
+    (a reader copies them; bash ignores them)."""
+    readme = (ROOT / "README.md").read_text()
+    tour = readme.split("\n## The sandbox tour\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", tour, re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def _command(line: str) -> str:
+    return line.split("  #", maxsplit=1)[0].strip()
 
 
 def _readme_session() -> tuple[str, list[str]]:
-    readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
-    up = next(i for i, b in enumerate(blocks) if "sandbox up --seed" in b)
-    command = lambda line: line.split("  #")[0].strip()  # noqa: E731
-    return command(blocks[up]), [command(line) for line in blocks[up + 1].splitlines()]
+    up, *session = (_command(line) for line in _tour_lines())
+    return up, session
 
 
 def test_up_help_suggests_only_what_the_readme_session_runs():
@@ -471,62 +480,116 @@ def test_up_help_suggests_only_what_the_readme_session_runs():
     assert "aws s3 cp" not in helped
 
 
-def test_the_readme_sandbox_section_works_line_by_line(tmp_path):
-    # Given `berth sandbox up --seed`, exactly as the README says, in a fresh directory
-    up_line, session = _readme_session()
-    assert up_line == ".venv/bin/berth sandbox up --seed"
-    berth_path = str(Path(sys.executable).parent / "berth")
+def _status_row(out: str, service: str) -> list[str]:
+    return next(r.split() for r in out.splitlines() if r.startswith(f"dev  {service} "))
 
-    def argv(line):
-        return [berth_path, *shlex.split(line.removeprefix(".venv/bin/berth"))]
 
+def _replayed(out: str) -> bool:
+    lines = [json.loads(line) for line in out.splitlines()]
+    operations = [line["operation"] for line in lines if line["kind"] == "ecs"]
+    started = [o["action"] for o in lines[0]["result"]["outcomes"]] == ["started"]
+    return started and operations == ["RegisterTaskDefinition", "CreateService"]
+
+
+# What each tour line shows, as its comment in the README says (a line without a check here fails
+# the test: the README may not grow a step nobody ran).
+TOUR_CHECKS = {
+    "berth sandbox push wso2am:4.7.0-9": lambda out, cwd: out.startswith(
+        "pushed wso2am:4.7.0-9 (sha256:"
+    ),
+    "berth status": lambda out, cwd: _status_row(out, "apim")[2] == "4.7.0-9"
+    and _status_row(out, "apim")[5] == "COMPLETED"
+    and _status_row(out, "mi")[2] == "4.4.0-1",
+    "berth history dev apim": lambda out, cwd: bool(
+        re.search(r"COMPLETED\s+4\.7\.0-9\s+push wso2am:4\.7\.0-9", out)
+    ),
+    "berth diff out/sandbox-wso2-dev.yaml": lambda out, cwd: out
+    == f"no change: {', '.join(order())}\n",
+    "berth deploy out/sandbox-wso2-dev.yaml --wait": lambda out, cwd: out.startswith(
+        f"uploaded s3://{BUCKET}/specs/dev/wso2.yaml version "  # replaced the seeded spec file
+    )
+    and out.endswith("nothing to deploy: every service already runs what the spec renders\n"),
+    "berth status --html out/status.html": lambda out, cwd: (cwd / "out" / "status.html")
+    .read_text()
+    .startswith("<!DOCTYPE html>"),
+    "berth sandbox push --broken-health-check wso2am:4.7.0-10": lambda out, cwd: out.startswith(
+        "pushed wso2am:4.7.0-10 (sha256:"
+    ),
+    "berth history dev apim --limit 1": lambda out, cwd: len(out.strip().splitlines()) >= 1
+    and bool(re.search(r"ROLLED_BACK\s+4\.7\.0-10\s+push wso2am:4\.7\.0-10", out))
+    and "4.7.0-9" not in out.split("ROLLED_BACK")[0],
+    "berth sandbox replay examples/events/ecr-image-push-wso2am.json --spec examples/wso2-dev.yaml": (
+        lambda out, cwd: _replayed(out)
+    ),
+}
+
+
+def _told(line: str) -> list[str]:
+    """What a tour line's comment says the first shell shows ("[dev] ... deployed")."""
+    return re.findall(r'"(\[dev\][^"]+)"', line.partition("  #")[2])
+
+
+def test_the_readme_tour_runs_in_bash_as_written(tmp_path):
+    # Issue 32: a fresh clone's README tour runs end to end as written, in bash: `up` in one
+    # shell, then in a second one the export lines it printed, pasted, and each tour line.
+    # Given a directory laid out like the clone (its .venv and examples)
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    up_line, *lines = _tour_lines()
+    assert _command(up_line) == ".venv/bin/berth sandbox up --seed"
+    assert {_command(line).removeprefix(".venv/bin/") for line in lines} == set(TOUR_CHECKS)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     up = subprocess.Popen(
-        argv(up_line), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, env=env,
+        ["bash", "-c", up_line], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env=env, start_new_session=True,
     )  # fmt: skip
     try:
         assert up.stdout is not None
-        exported, seeded = _until_ready(up.stdout)
-        assert "[dev] apim 4.7.0-1 deployed" in seeded and "[dev] ei 4.4.0-1 deployed" in seeded
-        # When each line of the session runs in a second shell with the exports
-        outputs: dict[str, str] = {}
-        for line in session:
+        exports, seeded = _until_ready(up.stdout)
+        assert all(told in seeded for told in _told(up_line)) and _told(up_line)
+        pasted = "\n".join(exports) + "\n"
+
+        def run(line: str) -> str:
             done = subprocess.run(
-                argv(line), cwd=tmp_path, env={**env, **exported}, capture_output=True,
+                ["bash", "-c", pasted + line], cwd=tmp_path, env=env, capture_output=True,
                 text=True, timeout=120, check=False,
             )  # fmt: skip
             assert done.returncode == 0, (line, done.stdout, done.stderr)
-            outputs[line.split()[1]] = outputs.get(line.split()[1], "") + done.stdout
-            if "sandbox push" in line:
-                _read_until(up.stdout, "[dev] apim 4.7.0-9 deployed")
+            return done.stdout
+
+        # When each line runs in the second shell, waiting for what the first shell shows
+        for line in lines:
+            out = run(line)
+            for told in _told(line):
+                _read_until(up.stdout, told)
+            # Then each shows what the README says it shows
+            check = TOUR_CHECKS[_command(line).removeprefix(".venv/bin/")]
+            assert check(out, tmp_path), (line, out)
+        # And every help example of the stage commands meant for the sandbox runs on it too
+        from tests.unit.test_readme import help_examples
+
+        on_sandbox = [
+            line for _, line in help_examples()
+            if line.split()[1] in ("deploy", "diff") and "--stage" not in line
+        ]  # fmt: skip
+        assert on_sandbox
+        for line in on_sandbox:
+            run(".venv/bin/" + line)
     finally:
-        up.send_signal(signal.SIGINT)
+        os.killpg(up.pid, signal.SIGINT)
         up.communicate(timeout=30)
-    # Then the push deployed, and every command saw it
-    assert outputs["sandbox"].startswith("pushed wso2am:4.7.0-9 (sha256:")
-    apim = next(r.split() for r in outputs["status"].splitlines() if r.startswith("dev  apim"))
-    assert apim[2] == "4.7.0-9" and apim[5] == "COMPLETED" and apim[7] == "COMPLETED"
-    assert re.search(r"COMPLETED\s+4\.7\.0-9\s+push wso2am:4\.7\.0-9", outputs["history"])
-    assert outputs["diff"] == f"no change: {', '.join(order())}\n"
-    # One spec file per environment: the deploy replaced the seeded specs/dev/wso2.yaml
-    assert outputs["deploy"].startswith(f"uploaded s3://{BUCKET}/specs/dev/wso2.yaml version ")
-    assert outputs["deploy"].endswith("nothing to deploy: every service already runs what the spec renders\n")
-    assert (tmp_path / "out" / "status.html").read_text().startswith("<!DOCTYPE html>")
 
 
-def _until_ready(stdout) -> tuple[dict[str, str], str]:
-    exported: dict[str, str] = {}
+def _until_ready(stdout) -> tuple[list[str], str]:
+    """The export lines `berth sandbox up` printed, as a reader copies them, and all it printed."""
+    exports: list[str] = []
     seen = ""
     for line in stdout:
         seen += line
         if line.strip().startswith("export "):
-            # Shell syntax: values are quoted (shlex.quote), as bash reads them.
-            [assignment] = shlex.split(line.strip().removeprefix("export "))
-            key, _, value = assignment.partition("=")
-            exported[key] = value
+            exports.append(line.strip())
         if line.startswith("Ctrl-C stops it."):
-            return exported, seen
+            return exports, seen
     raise AssertionError(f"berth sandbox up ended early:\n{seen}")
 
 
@@ -636,13 +699,13 @@ def test_rollback_to_an_image_ecr_no_longer_holds_is_rejected_and_recorded(sandb
 
 
 def test_rollback_waits_for_a_dependency_being_deployed(sandbox, spec_file):
-    # Given ei at 4.4.0-2 after 4.4.0-1, and apim's push under way (delivered, not rolled out)
+    # Given mi at 4.4.0-2 after 4.4.0-1, and apim's push under way (delivered, not rolled out)
     deployed(sandbox, spec_file)
     sandbox.push("wso2mi", "4.4.0-2")
     sandbox.run_until_idle()
     dependent = next(n for n in order() if parse_dependencies(n))
     dependency = parse_dependencies(dependent)[0]
-    repository = {"apim": "wso2am", "ei": "wso2mi"}[dependency]
+    repository = {"apim": "wso2am", "mi": "wso2mi"}[dependency]
     sandbox.push(repository, FIRST_BUILDS[dependency][1][:-1] + "8")
     sandbox.pump()
     assert history_of(sandbox, dependency)[0].status == "IN_PROGRESS"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -12,7 +13,10 @@ from berth.cli import main
 from berth.sandbox.demo import run_demo
 from berth.sandbox.sandbox import Sandbox
 from berth.sandbox.server import NonLoopbackRequest
-from tests.conftest import EVENTS, EXAMPLES
+from tests.conftest import EVENTS, EXAMPLES, ROOT
+
+README = ROOT / "README.md"
+WORDS = {9: "nine", 10: "ten", 11: "eleven", 12: "twelve"}
 
 
 def test_the_demo_observes_every_expected_outcome():
@@ -32,6 +36,18 @@ def test_the_demo_observes_every_expected_outcome():
     assert "on_image_pushed -> ignored dev/apim: 4.7.0-4 (sha256:" in text
     assert ") is already the running image" in text
     assert not [line for line in lines if line.strip().startswith("FAIL ")]
+    # The README lists the steps the demo takes, and counts the outcomes it checks (issue 32:
+    # it listed nine steps and left out the first push, while the demo printed ten).
+    steps = [line.split(".")[0] for line in lines if re.match(r"\d+\. ", line)]
+    section = README.read_text().split("## What `make demo` shows")[1].split("\n## ")[0]
+    listed = re.findall(r"^(\d+)\. ", section, re.M)
+    assert listed == steps == [str(n) for n in range(len(steps))]
+    [checked] = re.findall(r"(\d+)/\1 expected outcomes observed", text)
+    assert f"It takes {WORDS[len(steps)]} steps and checks {WORDS[int(checked)]}" in " ".join(
+        section.split()
+    )
+    assert f"`{checked}/{checked} expected outcomes observed`" in section
+
 
 
 @pytest.mark.parametrize("sample", sorted(p.name for p in EVENTS.glob("*.json")))

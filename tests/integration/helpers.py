@@ -10,9 +10,9 @@ from chalicelib import handlers
 from chalicelib.values.records import ACTIVE, SPEC_SERVICE, Head
 
 
-def deploy_example(sandbox: Sandbox, ei: str = "4.4.0-1", apim: str = "4.7.0-1") -> None:
+def deploy_example(sandbox: Sandbox, mi: str = "4.4.0-1", apim: str = "4.7.0-1") -> None:
     """Push the first images, upload the dev example spec, let the rollouts finish."""
-    sandbox.push("wso2mi", ei)
+    sandbox.push("wso2mi", mi)
     sandbox.push("wso2am", apim)
     sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
     sandbox.run_until_idle()

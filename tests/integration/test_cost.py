@@ -113,14 +113,14 @@ def test_a_dependent_waits_as_an_entry_beside_its_dependencys_head(sandbox):
 
     deploy_example(sandbox)
     edited = yaml.safe_load(sandbox.adapt_spec(example_spec()))
-    for service in ("apim", "ei"):  # both change: MI, which depends on APIM, waits for it
+    for service in ("apim", "mi"):  # both change: MI, which depends on APIM, waits for it
         edited["services"][service]["environment"]["EDITED_ON"] = "monday"
     seen = len(statuses(sandbox))
     sandbox.upload_spec(yaml.safe_dump(edited, sort_keys=False))
     sandbox.pump()  # the upload only: APIM starts, MI waits
 
     [waiter] = _waiter_keys(sandbox, "apim")
-    assert waiter.startswith("WAITER#ei#D#")
+    assert waiter.startswith("WAITER#mi#D#")
     sandbox.run_until_idle()
     assert _waiter_keys(sandbox, "apim") == []
-    assert statuses(sandbox)[seen:] == [("apim", "COMPLETED"), ("ei", "COMPLETED")]
+    assert statuses(sandbox)[seen:] == [("apim", "COMPLETED"), ("mi", "COMPLETED")]

@@ -26,17 +26,17 @@ def test_first_deploy_of_a_two_service_spec(sandbox):
         for c in sandbox.recorder.ecs_mutations(mark)
         if c.operation == "CreateService"
     ]
-    assert created == ["apim", "ei"]  # MI registers with APIM's service catalog: APIM first
+    assert created == ["apim", "mi"]  # MI registers with APIM's service catalog: APIM first
     assert (
-        live_image(sandbox, "ei")
+        live_image(sandbox, "mi")
         == f"123456789012.dkr.ecr.us-east-1.amazonaws.com/wso2mi@{ei_digest}"
     )
     assert live_image(sandbox, "apim").endswith(f"/wso2am@{apim_digest}")
-    assert statuses(sandbox) == [("apim", "COMPLETED"), ("ei", "COMPLETED")]  # outcomes alone
+    assert statuses(sandbox) == [("apim", "COMPLETED"), ("mi", "COMPLETED")]  # outcomes alone
     [apim] = history("apim")
-    [ei] = history("ei")
-    assert ei.started_at is not None and apim.finished_at is not None
-    assert ei.started_at >= apim.finished_at  # MI started once APIM had completed
+    [mi] = history("mi")
+    assert mi.started_at is not None and apim.finished_at is not None
+    assert mi.started_at >= apim.finished_at  # MI started once APIM had completed
     assert apim.status == "COMPLETED"
     assert apim.trigger.spec is not None and apim.trigger.spec.version_id
     assert apim.image is not None and apim.image.digest == apim_digest
@@ -96,7 +96,7 @@ def test_changed_spec_redeploys_only_what_changed(sandbox):
     sandbox.run_until_idle()
     assert [
         (c.operation, c.params.get("service")) for c in sandbox.recorder.ecs_mutations(mark)
-    ] == [("RegisterTaskDefinition", None), ("UpdateService", "ei")]
+    ] == [("RegisterTaskDefinition", None), ("UpdateService", "mi")]
 
 
 @pytest.mark.parametrize(
@@ -333,22 +333,22 @@ def test_a_settings_only_edit_updates_in_place_and_leaves_nothing_pending(sandbo
     sandbox.run_until_idle()
     assert [d.error for d in sandbox.deliveries if d.error] == []
     assert [(c.operation, c.params.get("service")) for c in sandbox.recorder.ecs_mutations(mark)] == [
-        ("UpdateService", "ei")
+        ("UpdateService", "mi")
     ]
     ecs = sandbox.client("ecs")
-    assert ecs.describe_services(cluster="wso2-dev", services=["ei"])["services"][0][
+    assert ecs.describe_services(cluster="wso2-dev", services=["mi"])["services"][0][
         "desiredCount"
     ] == 3
     [note] = sandbox.notifications[seen:]
     assert (note.subject, note.document["reason"]) == (
-        "[dev] ei 4.4.0-1 deployed",
+        "[dev] mi 4.4.0-1 deployed",
         "service settings updated in place",
     )
-    assert handlers.berth().store.get_head("dev", "ei").active_record_id is None
+    assert handlers.berth().store.get_head("dev", "mi").active_record_id is None
     # The next push is judged at once, not held behind an orphan record.
     sandbox.push("wso2mi", "4.4.0-2")
     sandbox.run_until_idle()
-    assert history("ei")[0].status == "COMPLETED" and history("ei")[0].image.tag == "4.4.0-2"
+    assert history("mi")[0].status == "COMPLETED" and history("mi")[0].image.tag == "4.4.0-2"
 
 
 def test_a_push_leaves_the_autoscaled_desired_count_alone(sandbox):
@@ -436,7 +436,7 @@ def test_berth_creates_the_task_log_group_with_a_retention_before_the_first_task
     deploy_example(sandbox)
     [group] = sandbox.client("logs").describe_log_groups(logGroupNamePrefix="/berth/")["logGroups"]
     assert (group["logGroupName"], group["retentionInDays"]) == ("/berth/dev", 90)
-    assert statuses(sandbox) == [("apim", "COMPLETED"), ("ei", "COMPLETED")]
+    assert statuses(sandbox) == [("apim", "COMPLETED"), ("mi", "COMPLETED")]
     # A push to a running service writes to the same group: no Logs call at all.
     mark = sandbox.recorder.mark()
     sandbox.push("wso2am", "4.7.0-2")
@@ -471,7 +471,7 @@ def test_without_the_fence_aws_itself_would_deny_the_pass_role(sandbox):
         sandbox.adapt_spec(example_spec()).replace("role/berth-task-dev-dev", "role/admin", 1)
     )
     sandbox.run_until_idle()
-    failed = history("ei")[0]
+    failed = history("mi")[0]
     assert failed.status == "FAILED"
     assert failed.errors == [
         "RegisterTaskDefinition failed: AccessDeniedException: User: "
@@ -555,6 +555,6 @@ def test_an_untagged_service_the_environment_lists_for_adoption_is_taken_over(sa
 
     calls = [(c.operation, c.params.get("service") or c.params.get("serviceName"))
              for c in sandbox.recorder.ecs_mutations(mark) if c.operation != "RegisterTaskDefinition"]
-    assert calls == [("UpdateService", "apim"), ("CreateService", "ei")]  # fmt: skip
+    assert calls == [("UpdateService", "apim"), ("CreateService", "mi")]  # fmt: skip
     assert live_image(sandbox, "apim").endswith(f"/wso2am@{apim}")
-    assert statuses(sandbox) == [("apim", "COMPLETED"), ("ei", "COMPLETED")]
+    assert statuses(sandbox) == [("apim", "COMPLETED"), ("mi", "COMPLETED")]

@@ -114,8 +114,8 @@ def called_actions() -> set[str]:
         box.upload_spec(yaml.safe_dump(both, sort_keys=False))
         box.run_until_idle()
         # A retired service is deleted; the spec file deleted is looked for in its folder.
-        both["services"].pop("ei")
-        both["retire"] = {"ei": "delete"}
+        both["services"].pop("mi")
+        both["retire"] = {"mi": "delete"}
         box.upload_spec(yaml.safe_dump(both, sort_keys=False))
         box.run_until_idle()
         box.client("s3").delete_object(Bucket="berth-specs-123456789012-dev", Key="specs/dev/wso2.yaml")

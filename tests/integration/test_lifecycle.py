@@ -57,11 +57,11 @@ def test_a_rollout_ecs_is_still_running_is_timed_out_then_corrected_and_never_un
 
     mark = sandbox.recorder.mark()
     sandbox.upload_spec(
-        edited(sandbox, lambda d: d["services"]["ei"]["environment"].update(UNRELATED="edit"))
+        edited(sandbox, lambda d: d["services"]["mi"]["environment"].update(UNRELATED="edit"))
     )
     sandbox.run_until_idle()
     assert [c.params.get("service") for c in sandbox.recorder.ecs_mutations(mark)
-            if c.operation == "UpdateService"] == ["ei"]  # fmt: skip
+            if c.operation == "UpdateService"] == ["mi"]  # fmt: skip
     assert live_image(sandbox, "apim").endswith(digest)
 
 
@@ -77,7 +77,7 @@ def test_berths_own_deployments_are_never_external_while_the_indexes_lag(sandbox
     statuses = [n.document["status"] for n in sandbox.notifications]
     assert "EXTERNAL" not in statuses
     assert statuses == ["COMPLETED"] * 3  # each deployment's outcome, once
-    assert {r.status for r in history("apim") + history("ei")} == {"COMPLETED"}
+    assert {r.status for r in history("apim") + history("mi")} == {"COMPLETED"}
 
 
 def _drain(sandbox, function: str) -> list[dict]:
@@ -261,7 +261,7 @@ def test_a_second_spec_file_in_an_environment_is_refused_and_the_first_keeps_its
     # Issue 14, finding 5: the second file silently replaced the first; its services orphaned.
     deploy_example(sandbox)
     seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
-    other = edited(sandbox, lambda d: d["services"].pop("ei"))
+    other = edited(sandbox, lambda d: d["services"].pop("mi"))
     sandbox.upload_spec(other, name="apim-only.yaml")
     sandbox.run_until_idle()
     assert sandbox.recorder.ecs_mutations(mark) == []
@@ -281,7 +281,7 @@ def test_a_renamed_spec_file_is_accepted_whatever_s3s_sequencers_say(sandbox):
     deploy_example(sandbox)
     s3 = sandbox.client("s3")
     s3.delete_object(Bucket="berth-specs-123456789012-dev", Key="specs/dev/wso2.yaml")
-    renamed = edited(sandbox, lambda d: d["services"]["ei"]["environment"].update(RENAMED="yes"))
+    renamed = edited(sandbox, lambda d: d["services"]["mi"]["environment"].update(RENAMED="yes"))
     for name in ("a.yaml", "zz.yaml"):  # two names, so one of them sorts below the old key's
         seen = len(sandbox.notifications)
         sandbox.upload_spec(renamed, name=name)
@@ -297,13 +297,13 @@ def test_a_service_that_leaves_the_spec_is_announced_not_abandoned(sandbox):
     # Issue 14, finding 6: a removed service kept running, untracked, with no notice.
     deploy_example(sandbox)
     seen = len(sandbox.notifications)
-    sandbox.upload_spec(edited(sandbox, lambda d: d["services"].pop("ei")))
+    sandbox.upload_spec(edited(sandbox, lambda d: d["services"].pop("mi")))
     sandbox.run_until_idle()
     [note] = sandbox.notifications[seen:]
     assert (note.subject, note.attributes["status"]) == (
-        "[dev] ei left the spec; still running", "WARNING",
+        "[dev] mi left the spec; still running", "WARNING",
     )  # fmt: skip
-    assert sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["ei"])[
+    assert sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["mi"])[
         "services"
     ][0]["status"] == "ACTIVE"
 
@@ -350,19 +350,19 @@ def test_deleting_the_newest_spec_version_rolls_the_environment_back(sandbox):
     deploy_example(sandbox)
     first = handlers.berth().store.accepted_spec("dev").source.version_id
     newer = sandbox.upload_spec(
-        edited(sandbox, lambda d: d["services"]["ei"]["environment"].update(EXPERIMENT="on"))
+        edited(sandbox, lambda d: d["services"]["mi"]["environment"].update(EXPERIMENT="on"))
     )
     sandbox.run_until_idle()
-    assert _live_environment(sandbox, "ei")["EXPERIMENT"] == "on"
+    assert _live_environment(sandbox, "mi")["EXPERIMENT"] == "on"
     seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
 
     sandbox.client("s3").delete_object(Bucket=BUCKET, Key=KEY, VersionId=newer)
     sandbox.run_until_idle()
 
-    assert "EXPERIMENT" not in _live_environment(sandbox, "ei")
+    assert "EXPERIMENT" not in _live_environment(sandbox, "mi")
     assert handlers.berth().store.accepted_spec("dev").source.version_id == first
     notes = sandbox.notifications[seen:]
-    assert [(n.document["service"], n.document["status"]) for n in notes] == [("ei", "COMPLETED")]
+    assert [(n.document["service"], n.document["status"]) for n in notes] == [("mi", "COMPLETED")]
     assert notes[-1].document["request"] == (
         f"version {newer} of {KEY} was deleted; version {first} is the spec again"
     )
@@ -375,7 +375,7 @@ def test_deleting_an_older_spec_version_changes_nothing(sandbox):
     deploy_example(sandbox)
     older = handlers.berth().store.accepted_spec("dev").source.version_id
     sandbox.upload_spec(
-        edited(sandbox, lambda d: d["services"]["ei"]["environment"].update(EXPERIMENT="on"))
+        edited(sandbox, lambda d: d["services"]["mi"]["environment"].update(EXPERIMENT="on"))
     )
     sandbox.run_until_idle()
     accepted = handlers.berth().store.accepted_spec("dev").source
@@ -387,7 +387,7 @@ def test_deleting_an_older_spec_version_changes_nothing(sandbox):
     assert sandbox.recorder.ecs_mutations(mark) == []
     assert sandbox.notifications[seen:] == []
     assert handlers.berth().store.accepted_spec("dev").source == accepted
-    assert _live_environment(sandbox, "ei")["EXPERIMENT"] == "on"
+    assert _live_environment(sandbox, "mi")["EXPERIMENT"] == "on"
 
 
 def test_deleting_the_spec_file_leaves_everything_running_and_says_so(sandbox):
@@ -411,14 +411,14 @@ def test_deleting_the_spec_file_leaves_everything_running_and_says_so(sandbox):
     # Pushes keep deploying by the last accepted spec.
     digest = sandbox.push("wso2mi", "4.4.0-2")
     sandbox.run_until_idle()
-    assert live_image(sandbox, "ei").endswith(f"/wso2mi@{digest}")
+    assert live_image(sandbox, "mi").endswith(f"/wso2mi@{digest}")
 
 
 def test_a_rename_whose_upload_came_first_is_accepted_when_the_old_file_goes(sandbox):
     # `aws s3 mv` copies, then deletes: the new file's upload is refused while the old one stands;
     # the old file's deletion then makes the new one the spec, not a dead end.
     deploy_example(sandbox)
-    renamed = edited(sandbox, lambda d: d["services"]["ei"]["environment"].update(RENAMED="yes"))
+    renamed = edited(sandbox, lambda d: d["services"]["mi"]["environment"].update(RENAMED="yes"))
     seen = len(sandbox.notifications)
     sandbox.upload_spec(renamed, name="platform.yaml")
     sandbox.run_until_idle()
@@ -428,11 +428,11 @@ def test_a_rename_whose_upload_came_first_is_accepted_when_the_old_file_goes(san
     sandbox.run_until_idle()
 
     assert handlers.berth().store.accepted_spec("dev").source.key == "specs/dev/platform.yaml"
-    assert _live_environment(sandbox, "ei")["RENAMED"] == "yes"
+    assert _live_environment(sandbox, "mi")["RENAMED"] == "yes"
     assert [n.document["status"] for n in sandbox.notifications[seen + 1 :]] == ["COMPLETED"]
 
 
-def _retiring(how: str, service: str = "ei") -> Callable[[dict[str, Any]], None]:
+def _retiring(how: str, service: str = "mi") -> Callable[[dict[str, Any]], None]:
     def change(document: dict[str, Any]) -> None:
         document["services"].pop(service)
         for other in document["services"].values():
@@ -459,13 +459,13 @@ def test_a_service_retired_with_delete_is_scaled_to_zero_and_deleted_once(sandbo
     sandbox.upload_spec(retiring)
     sandbox.run_until_idle()
 
-    assert _ecs_status(sandbox, "ei") == "INACTIVE"
+    assert _ecs_status(sandbox, "mi") == "INACTIVE"
     assert [(c.operation, c.params.get("desiredCount")) for c in sandbox.recorder.ecs_mutations(mark)] == [
         ("UpdateService", 0), ("DeleteService", None),
     ]  # fmt: skip
     [note] = sandbox.notifications[seen:]
     assert (note.subject, note.document["status"], note.document["action"]) == (
-        "[dev] ei retired: scaled to 0 and deleted", "RETIRED",
+        "[dev] mi retired: scaled to 0 and deleted", "RETIRED",
         "nothing more; add it back under services to deploy it again",
     )  # fmt: skip
     seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
@@ -482,10 +482,10 @@ def test_a_service_retired_with_keep_runs_on_and_is_announced_once(sandbox):
     sandbox.upload_spec(keeping)
     sandbox.run_until_idle()
     assert sandbox.recorder.ecs_mutations(mark) == []
-    assert _ecs_status(sandbox, "ei") == "ACTIVE"
+    assert _ecs_status(sandbox, "mi") == "ACTIVE"
     [note] = sandbox.notifications[seen:]
     assert (note.subject, note.document["status"]) == (
-        "[dev] ei retired: left running, unmanaged", "RETIRED",
+        "[dev] mi retired: left running, unmanaged", "RETIRED",
     )  # fmt: skip
     seen = len(sandbox.notifications)
     sandbox.upload_spec(keeping + "\n# touched\n")
@@ -516,7 +516,7 @@ def test_a_renamed_service_takes_over_once_its_old_self_is_retired(sandbox):
 def test_retiring_a_service_berth_did_not_create_is_refused(sandbox):
     deploy_example(sandbox)
     ecs = sandbox.client("ecs")
-    arn = ecs.describe_services(cluster="wso2-dev", services=["ei"])["services"][0]["taskDefinition"]
+    arn = ecs.describe_services(cluster="wso2-dev", services=["mi"])["services"][0]["taskDefinition"]
     ecs.create_service(
         cluster="wso2-dev", serviceName="legacy", taskDefinition=arn, desiredCount=0,
         launchType="FARGATE",

@@ -83,7 +83,7 @@ def test_a_renamed_service_may_not_take_any_of_its_old_target_groups(sandbox):
     gateway = document["services"].pop("apim")
     gateway["loadBalancers"] = [TWO[1]]  # keeps the portals only
     document["services"]["gateway"] = gateway
-    document["services"]["ei"]["dependsOn"] = ["gateway"]
+    document["services"]["mi"]["dependsOn"] = ["gateway"]
     sandbox.upload_spec(yaml.safe_dump(document, sort_keys=False))
     sandbox.run_until_idle()
     assert sandbox.recorder.ecs_mutations(mark) == []

@@ -17,12 +17,12 @@ def test_a_subnet_deleted_under_the_second_service_deploys_neither(sandbox):
     kept, deleted = sandbox.subnets
     document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
     document["network"]["subnets"] = [kept]
-    document["services"]["ei"]["network"] = {
+    document["services"]["mi"]["network"] = {
         "subnets": [deleted], "securityGroups": [sandbox.security_group],
     }  # fmt: skip
     sandbox.client("ec2").delete_subnet(SubnetId=deleted)
     assert refused_untouched(sandbox, yaml.safe_dump(document, sort_keys=False)) == [
-        f"services.ei.network.subnets[0]: subnet {deleted} does not exist; name a subnet of this "
+        f"services.mi.network.subnets[0]: subnet {deleted} does not exist; name a subnet of this "
         "account and region. Nothing was deployed: every service of a change is checked before "
         "the first one starts"
     ]

@@ -31,10 +31,10 @@ def test_the_prod_example_deploys_apim_then_mi_through_service_connect(sandbox):
     sandbox.run_until_idle()
 
     # MI only once APIM's deployment completed: MI registers with APIM's service catalog at start.
-    assert statuses(sandbox) == [("apim", "COMPLETED"), ("ei", "COMPLETED")]
-    [apim], [ei] = history("apim"), history("ei")
-    assert ei.started_at is not None and apim.finished_at is not None
-    assert ei.started_at >= apim.finished_at
+    assert statuses(sandbox) == [("apim", "COMPLETED"), ("mi", "COMPLETED")]
+    [apim], [mi] = history("apim"), history("mi")
+    assert mi.started_at is not None and apim.finished_at is not None
+    assert mi.started_at >= apim.finished_at
     creates = {
         c.params["serviceName"]: c.params
         for c in sandbox.recorder.ecs_mutations(mark) if c.operation == "CreateService"
@@ -46,9 +46,9 @@ def test_the_prod_example_deploys_apim_then_mi_through_service_connect(sandbox):
         {"targetGroupArn": f"{tg}apim-dev-portals/0fedcba987654321", "containerName": "apim",
          "containerPort": 9443},
     ]  # fmt: skip
-    ei_connect = creates["ei"]["serviceConnectConfiguration"]
+    ei_connect = creates["mi"]["serviceConnectConfiguration"]
     assert ei_connect["namespace"] == "wso2-dev.local"
-    assert [s["discoveryName"] for s in ei_connect["services"]] == ["ei"]
+    assert [s["discoveryName"] for s in ei_connect["services"]] == ["mi"]
     apim_aliases = [
         alias for s in creates["apim"]["serviceConnectConfiguration"]["services"]
         for alias in s["clientAliases"]
@@ -57,14 +57,14 @@ def test_the_prod_example_deploys_apim_then_mi_through_service_connect(sandbox):
 
     # MI's APIM_HOST is the name APIM offers; its keystores and the database reach the task.
     ecs = sandbox.client("ecs")
-    service = ecs.describe_services(cluster="wso2-dev", services=["ei"])["services"][0]
+    service = ecs.describe_services(cluster="wso2-dev", services=["mi"])["services"][0]
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
-    [ei] = [c for c in definition["taskDefinition"]["containerDefinitions"] if c["name"] == "ei"]
-    environment = {e["name"]: e["value"] for e in ei["environment"]}
+    [mi] = [c for c in definition["taskDefinition"]["containerDefinitions"] if c["name"] == "mi"]
+    environment = {e["name"]: e["value"] for e in mi["environment"]}
     assert environment["APIM_HOST"] == "apim"
     assert environment["MI_COORDINATION_DB_URL"].startswith("jdbc:postgresql://")
     assert {"BERTH_KEYSTORE_B64", "KEYSTORE_PASSWORD", "BERTH_TRUSTSTORE_B64",
-            "MI_COORDINATION_DB_PASSWORD"} <= {s["name"] for s in ei["secrets"]}  # fmt: skip
-    assert json.loads((EXAMPLES / "wso2-prod.json").read_text())["services"]["ei"]["dependsOn"] == [
+            "MI_COORDINATION_DB_PASSWORD"} <= {s["name"] for s in mi["secrets"]}  # fmt: skip
+    assert json.loads((EXAMPLES / "wso2-prod.json").read_text())["services"]["mi"]["dependsOn"] == [
         "apim"
     ]

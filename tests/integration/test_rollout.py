@@ -96,21 +96,21 @@ def test_a_failed_dependency_skips_its_dependents(sandbox):
     sandbox.push("wso2am", "4.7.0-1", broken_health_check=True)
     sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
     sandbox.run_until_idle()
-    assert statuses(sandbox) == [("apim", "FAILED"), ("ei", "SKIPPED")]
+    assert statuses(sandbox) == [("apim", "FAILED"), ("mi", "SKIPPED")]
     skipped = sandbox.notifications[-1].document
     assert skipped["reason"] == "its dependency apim 4.7.0-1 failed"
     failed = sandbox.notifications[-2].document
     assert failed["action"] == (
-        "the service was left as it was; ei, which depends on it, will not be deployed"
+        "the service was left as it was; mi, which depends on it, will not be deployed"
     )
     assert (
-        sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["ei"])["services"]
+        sandbox.client("ecs").describe_services(cluster="wso2-dev", services=["mi"])["services"]
         == []
     )
     assert [
         c.operation
         for c in sandbox.recorder.ecs_mutations()
-        if c.params.get("serviceName") == "ei"
+        if c.params.get("serviceName") == "mi"
     ] == []
 
 

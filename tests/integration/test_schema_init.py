@@ -226,7 +226,7 @@ def test_a_wide_run_runs_the_schema_task_in_its_batches(sandbox):
     """More steps than BERTH_WIDE_RUN (10): the schema task is started by a batch like any
     record, and its outcome is in the run's summary."""
     document = _schema_document(sandbox)
-    mi = {k: v for k, v in document["services"]["ei"].items()
+    mi = {k: v for k, v in document["services"]["mi"].items()
           if k not in ("serviceConnect", "dependsOn")}  # fmt: skip
     apim = {k: v for k, v in document["services"]["apim"].items() if k != "dependsOn"}
     document["services"] = {"apim": apim, **{f"mi-{i:02d}": dict(mi) for i in range(10)}}

@@ -17,7 +17,7 @@ def _describe(sandbox, name):
 
 def test_the_example_deploys_with_service_connect_and_a_reupload_changes_nothing(sandbox):
     # Given the dev example, whose APIM offers apim:9443 and apim-gateway:8243 and whose MI
-    # offers ei:8253 and reaches APIM as APIM_HOST=apim
+    # offers mi:8253 and reaches APIM as APIM_HOST=apim
     mark = sandbox.recorder.mark()
     deploy_example(sandbox)
 
@@ -37,9 +37,9 @@ def test_the_example_deploys_with_service_connect_and_a_reupload_changes_nothing
              "clientAliases": [{"port": 8243, "dnsName": "apim-gateway"}]},
         ],
     }  # fmt: skip
-    assert created["ei"]["services"] == [
-        {"portName": "passthrough-https", "discoveryName": "ei",
-         "clientAliases": [{"port": 8253, "dnsName": "ei"}]},
+    assert created["mi"]["services"] == [
+        {"portName": "passthrough-https", "discoveryName": "mi",
+         "clientAliases": [{"port": 8253, "dnsName": "mi"}]},
     ]  # fmt: skip
     # and DescribeServices reports it on the deployment, not on the service (ECS API reference:
     # Deployment.serviceConnectConfiguration; the Service shape has no such member)

@@ -85,7 +85,7 @@ def test_the_sidecar_example_deploys_and_starts_its_containers_in_order(sandbox)
     sandbox.upload_spec(sidecar_example(sandbox))
     sandbox.run_until_idle()
     # Then both services deploy, APIM's task with its three containers
-    assert statuses(sandbox) == [("apim", "COMPLETED"), ("ei", "COMPLETED")]
+    assert statuses(sandbox) == [("apim", "COMPLETED"), ("mi", "COMPLETED")]
     [task] = apim_tasks(sandbox, "RUNNING")
     assert sandbox.ecs_sim is not None
     # The router first (everything logs through it), the init container next, APIM last.

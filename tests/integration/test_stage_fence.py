@@ -21,16 +21,16 @@ def _tags(sandbox: Any, service: str) -> dict[str, str]:
 
 def test_services_berth_creates_are_tagged_with_the_stage(sandbox):
     deploy_example(sandbox)
-    assert _tags(sandbox, "ei") == {
-        "berth:environment": "dev", "berth:service": "ei", "berth:stage": "dev",
+    assert _tags(sandbox, "mi") == {
+        "berth:environment": "dev", "berth:service": "mi", "berth:stage": "dev",
     }  # fmt: skip
 
 
 def test_a_stage_cannot_retire_another_stages_service(sandbox):
-    # Given ei deployed, then owned by the prod stage of Berth (same cluster and environment)
+    # Given mi deployed, then owned by the prod stage of Berth (same cluster and environment)
     deploy_example(sandbox)
     ecs = sandbox.client("ecs")
-    arn = ecs.describe_services(cluster="wso2-dev", services=["ei"])["services"][0]["serviceArn"]
+    arn = ecs.describe_services(cluster="wso2-dev", services=["mi"])["services"][0]["serviceArn"]
     ecs.tag_resource(resourceArn=arn, tags=[{"key": "berth:stage", "value": "prod"}])
     seen, mark = len(sandbox.notifications), sandbox.recorder.mark()
 
@@ -40,28 +40,28 @@ def test_a_stage_cannot_retire_another_stages_service(sandbox):
 
     # Then nothing was scaled or deleted, and the refusal names the owner
     assert sandbox.recorder.ecs_mutations(mark) == []
-    assert _ecs_status(sandbox, "ei") == "ACTIVE"
+    assert _ecs_status(sandbox, "mi") == "ACTIVE"
     told = " ".join(str(n.document) for n in sandbox.notifications[seen:])
     assert (
-        "the live service wso2-dev/ei belongs to Berth's stage prod (berth:stage); stage dev "
+        "the live service wso2-dev/mi belongs to Berth's stage prod (berth:stage); stage dev "
         "cannot change or retire it" in told
     )
 
 
 def test_a_service_recreated_outside_berth_is_not_changed_by_the_next_push(sandbox):
-    # Given Berth's ei deleted outside Berth and another team's untagged ei in its place
+    # Given Berth's mi deleted outside Berth and another team's untagged mi in its place
     deploy_example(sandbox)
     ecs = sandbox.client("ecs")
-    live = ecs.describe_services(cluster="wso2-dev", services=["ei"])["services"][0]
-    ecs.update_service(cluster="wso2-dev", service="ei", desiredCount=0)
-    ecs.delete_service(cluster="wso2-dev", service="ei")
+    live = ecs.describe_services(cluster="wso2-dev", services=["mi"])["services"][0]
+    ecs.update_service(cluster="wso2-dev", service="mi", desiredCount=0)
+    ecs.delete_service(cluster="wso2-dev", service="mi")
     theirs = ecs.register_task_definition(
-        family="their-ei", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+        family="their-mi", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
         cpu="512", memory="1024",
-        containerDefinitions=[{"name": "ei", "image": "nginx", "memory": 512}],
+        containerDefinitions=[{"name": "mi", "image": "nginx", "memory": 512}],
     )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
     ecs.create_service(
-        cluster="wso2-dev", serviceName="ei", taskDefinition=theirs, desiredCount=1,
+        cluster="wso2-dev", serviceName="mi", taskDefinition=theirs, desiredCount=1,
         launchType="FARGATE", networkConfiguration=live["networkConfiguration"],
     )  # fmt: skip
 
@@ -70,9 +70,9 @@ def test_a_service_recreated_outside_berth_is_not_changed_by_the_next_push(sandb
     sandbox.run_until_idle()
 
     # Then their service still runs their task definition, and the record says why
-    now = ecs.describe_services(cluster="wso2-dev", services=["ei"])["services"][0]
+    now = ecs.describe_services(cluster="wso2-dev", services=["mi"])["services"][0]
     assert now["taskDefinition"] == theirs
-    record = history("ei")[0]
+    record = history("mi")[0]
     assert record.status == "FAILED"
     assert "ecs:UpdateService" in " ".join(record.errors)
 
@@ -87,7 +87,7 @@ def test_a_fence_narrowed_after_acceptance_stops_the_next_start(sandbox):
     sandbox.run_until_idle()
 
     assert sandbox.recorder.ecs_mutations(mark) == []
-    record = history("ei")[0]
+    record = history("mi")[0]
     assert record.status == "FAILED"
     assert record.reason.startswith("the stage's fence no longer allows this spec")
     assert any("is not a security group of environment dev" in e for e in record.errors)

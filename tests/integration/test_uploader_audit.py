@@ -28,7 +28,7 @@ def test_records_and_notifications_of_an_upload_name_its_uploader(sandbox):
     sandbox.push("wso2am", "4.7.0-1")
     sandbox.upload_spec(sandbox.adapt_spec(example_spec()))
     sandbox.run_until_idle()
-    for service in ("apim", "ei"):
+    for service in ("apim", "mi"):
         [record] = history(service)
         assert record.trigger.requested_by == "123456789012"
     notes = [n for n in sandbox.notifications if n.document["service"] == "apim"]

@@ -7,11 +7,11 @@ the others run the default, outcomes only), and one push handled by two invocati
 runs, that nothing is left in flight, and that each record's outcome was told once, truly.
 
 - Monday: the first deploy, APIM before the two MI services that depend on it.
-- Tuesday: two quick uploads (scale `ei`, then also a settings-only edit of `apim`), a push,
+- Tuesday: two quick uploads (scale `mi`, then also a settings-only edit of `apim`), a push,
   and a late push of an older build, which is ignored.
 - Wednesday: a broken build, rolled back by the circuit breaker, then the fix.
 - Thursday: `apim` renamed to `gateway` (refused; accepted with `retire: {apim: delete}`),
-  `reports` removed (warned), `ei` retired with `keep`; a new MI build then deploys nowhere.
+  `reports` removed (warned), `mi` retired with `keep`; a new MI build then deploys nowhere.
 - Friday: an experiment, rolled back by deleting the newest spec version; a WSO2 rollout longer
   than the sweep's timeout, timed out while ECS still rolls, corrected by the late COMPLETED,
   and not undone by the next edit.
@@ -73,7 +73,7 @@ class Operator:
     def __init__(self, box: Sandbox) -> None:
         self.box = box
         document = yaml.safe_load(box.adapt_spec(example_spec()))
-        reports = copy.deepcopy(document["services"]["ei"])
+        reports = copy.deepcopy(document["services"]["mi"])
         reports["environment"]["MI_HOSTNAME"] = "reports"
         reports["serviceConnect"]["offers"] = [{"port": 8253, "name": "reports"}]
         document["services"]["reports"] = reports
@@ -153,23 +153,23 @@ def monday(box: Sandbox, operator: Operator) -> None:
     assert_truth(box)
     told = _told(box, 0)
     assert sorted(told) == sorted(
-        [t for s in ("apim", "ei", "reports") for t in operator.told(s, "COMPLETED")]
+        [t for s in ("apim", "mi", "reports") for t in operator.told(s, "COMPLETED")]
     )
     # MI registers with APIM at start: neither MI service starts before APIM is deployed.
-    assert told.index(("apim", "COMPLETED")) < told.index(("ei", "COMPLETED"))
+    assert told.index(("apim", "COMPLETED")) < told.index(("mi", "COMPLETED"))
     assert told.index(("apim", "COMPLETED")) < told.index(("reports", "COMPLETED"))
     if operator.starts:
-        assert told.index(("apim", "COMPLETED")) < told.index(("ei", "STARTED"))
+        assert told.index(("apim", "COMPLETED")) < told.index(("mi", "STARTED"))
         assert told.index(("apim", "COMPLETED")) < told.index(("reports", "STARTED"))
     store = handlers.berth().store
     [apim] = store.history("dev", "apim")
     assert apim.finished_at is not None
-    for mi in ("ei", "reports"):
+    for mi in ("mi", "reports"):
         [record] = store.history("dev", mi)
         assert record.started_at is not None and record.started_at >= apim.finished_at, mi
-    assert set(heads(box)) == {"apim", "ei", "reports"}
-    assert {s: _tag(box, s) for s in ("apim", "ei", "reports")} == {
-        "apim": "4.7.0-1", "ei": "4.4.0-1", "reports": "4.4.0-1",
+    assert set(heads(box)) == {"apim", "mi", "reports"}
+    assert {s: _tag(box, s) for s in ("apim", "mi", "reports")} == {
+        "apim": "4.7.0-1", "mi": "4.4.0-1", "reports": "4.4.0-1",
     }  # fmt: skip
 
 
@@ -177,7 +177,7 @@ def tuesday(box: Sandbox, operator: Operator) -> None:
     seen = len(box.notifications)
 
     def scale_ei(document: dict[str, Any]) -> None:
-        document["services"]["ei"]["desiredCount"] = 3
+        document["services"]["mi"]["desiredCount"] = 3
 
     def gentler_apim(document: dict[str, Any]) -> None:
         document["services"]["apim"]["deployment"]["minimumHealthyPercent"] = 50
@@ -187,9 +187,9 @@ def tuesday(box: Sandbox, operator: Operator) -> None:
     operator.upload(gentler_apim)
     box.run_until_idle()
     assert_truth(box)
-    assert _service(box, "ei")["desiredCount"] == 3
+    assert _service(box, "mi")["desiredCount"] == 3
     assert _service(box, "apim")["deploymentConfiguration"]["minimumHealthyPercent"] == 50
-    assert (_tag(box, "apim"), _tag(box, "ei")) == ("4.7.0-1", "4.4.0-1")  # settings only
+    assert (_tag(box, "apim"), _tag(box, "mi")) == ("4.7.0-1", "4.4.0-1")  # settings only
     assert {status for _, status in _told(box, seen)} == {"COMPLETED"}
 
     # A push, its event delivered to two invocations running at once (at-least-once delivery).
@@ -209,7 +209,7 @@ def tuesday(box: Sandbox, operator: Operator) -> None:
     assert box.recorder.ecs_mutations(mark) == []
     assert _told(box, seen) == []
     assert live_image(box, "apim").endswith(f"/wso2am@{digest}")
-    assert _service(box, "ei")["desiredCount"] == 3  # a push never resets the spec's count
+    assert _service(box, "mi")["desiredCount"] == 3  # a push never resets the spec's count
 
 
 def wednesday(box: Sandbox, operator: Operator) -> None:
@@ -261,28 +261,28 @@ def thursday(box: Sandbox, operator: Operator) -> None:
     assert _told(box, seen) == [("reports", "WARNING")]
     assert _service(box, "reports")["status"] == "ACTIVE"
 
-    # `ei` is retired but left running, unmanaged: no ECS call.
+    # `mi` is retired but left running, unmanaged: no ECS call.
     seen, mark = len(box.notifications), box.recorder.mark()
 
     def retire_ei(document: dict[str, Any]) -> None:
-        document["services"].pop("ei")
-        document["retire"]["ei"] = "keep"
+        document["services"].pop("mi")
+        document["retire"]["mi"] = "keep"
 
     operator.upload(retire_ei)
     box.run_until_idle()
     assert_truth(box)
     assert box.recorder.ecs_mutations(mark) == []
-    assert _told(box, seen) == [("ei", "RETIRED")]
+    assert _told(box, seen) == [("mi", "RETIRED")]
 
     # A new MI build now deploys nowhere: neither service is Berth's to change any more.
-    before = {s: live_image(box, s) for s in ("ei", "reports")}
+    before = {s: live_image(box, s) for s in ("mi", "reports")}
     seen, mark = len(box.notifications), box.recorder.mark()
     box.push("wso2mi", "4.4.0-2")
     box.run_until_idle()
     assert_truth(box)
     assert box.recorder.ecs_mutations(mark) == []
     assert _told(box, seen) == []
-    assert {s: live_image(box, s) for s in ("ei", "reports")} == before
+    assert {s: live_image(box, s) for s in ("mi", "reports")} == before
 
 
 def friday(box: Sandbox, operator: Operator) -> None:
@@ -338,7 +338,7 @@ def friday(box: Sandbox, operator: Operator) -> None:
     assert _told(box, seen) == operator.told("gateway", "COMPLETED")
     assert live_image(box, "gateway").endswith(f"/wso2am@{digest}")
     assert _environment_of(box, "gateway")["WEEKEND"] == "yes"
-    assert set(heads(box)) == {"apim", "ei", "reports", "gateway"}
+    assert set(heads(box)) == {"apim", "mi", "reports", "gateway"}
 
 
 def test_a_week_of_operator_edits_ends_in_the_truth(week: Sandbox) -> None:

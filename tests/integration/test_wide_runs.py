@@ -18,7 +18,7 @@ SERVICES = 12  # BERTH_WIDE_RUN is 10: two batches, of 10 and 2
 def wide_spec(sandbox: Sandbox, count: int = SERVICES) -> str:
     """The dev example's MI service, `count` times, independent of each other."""
     base = yaml.safe_load(sandbox.adapt_spec(example_spec()))
-    template = {k: v for k, v in base["services"]["ei"].items() if k not in ("serviceConnect", "dependsOn")}
+    template = {k: v for k, v in base["services"]["mi"].items() if k not in ("serviceConnect", "dependsOn")}
     base["services"] = {f"mi-{i:02d}": dict(template) for i in range(count)}
     return yaml.safe_dump(base, sort_keys=False)
 

@@ -1,4 +1,4 @@
-"""The reliability suite's figures, printed at the end of the run (and kept in the README)."""
+"""The reliability suite's figures, printed at the end of the run (and kept in docs/maintainers.md)."""
 
 from __future__ import annotations
 

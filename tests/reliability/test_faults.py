@@ -172,7 +172,7 @@ def test_fault_during_an_image_push(box, service, operation, kind, persistent):
 def test_fault_during_a_spec_upload(box, service, operation, kind, persistent):
     marker = next(_tags)
     document = yaml.safe_load(box.adapt_spec(example_spec()))
-    document["services"]["ei"]["environment"]["EDITED_ON"] = f"run-{marker}"  # MI changes
+    document["services"]["mi"]["environment"]["EDITED_ON"] = f"run-{marker}"  # MI changes
     spec = yaml.safe_dump(document, sort_keys=False)
     if operation in ("CreateService", "DescribeImages"):  # only a new service calls these
         admin = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/admin-password"
@@ -181,7 +181,7 @@ def test_fault_during_a_spec_upload(box, service, operation, kind, persistent):
             "    environment: {MI_HOSTNAME: extra.internal, APIM_HOST: apim.internal}\n"
             f"    secrets: {{APIM_ADMIN_PASSWORD: '{admin}'}}\n"
         )
-        spec = spec.replace("  ei:\n", extra + "  ei:\n", 1)
+        spec = spec.replace("  mi:\n", extra + "  mi:\n", 1)
     since, seen = len(box.deliveries), len(box.notifications)
     fault = _fault(box, service, operation, kind, persistent)
     box.upload_spec(spec)
@@ -190,11 +190,11 @@ def test_fault_during_a_spec_upload(box, service, operation, kind, persistent):
     _count("injected")
     notes = box.notifications[seen:]
     assert [d.error for d in box.deliveries[since:] if d.error] == []
-    for name in ("ei", "apim"):
+    for name in ("mi", "apim"):
         assert _live_task_definition(box, name) in _recorded_task_definitions(name)
     if not persistent:
         assert any(
-            n.subject.startswith("[dev] ei") and n.document["status"] == "COMPLETED" for n in notes
+            n.subject.startswith("[dev] mi") and n.document["status"] == "COMPLETED" for n in notes
         )
         _count("transient survived")
         return

@@ -17,7 +17,7 @@ def test_the_corpus_is_large_enough():
 
 def test_every_hostile_spec_is_rejected_with_a_located_message_and_nothing_deployed(sandbox):
     deploy_example(sandbox)
-    before = {name: live_image(sandbox, name) for name in ("ei", "apim")}
+    before = {name: live_image(sandbox, name) for name in ("mi", "apim")}
     accepted = handlers.berth().store.accepted_spec("dev")
     mark = sandbox.recorder.mark()
     seen = len(sandbox.notifications)
@@ -51,5 +51,5 @@ def test_every_hostile_spec_is_rejected_with_a_located_message_and_nothing_deplo
             assert "Traceback" not in error
         assert note.subject.startswith("[dev] spec rejected: ")
     assert sandbox.recorder.ecs_mutations(mark) == []
-    assert {name: live_image(sandbox, name) for name in ("ei", "apim")} == before
+    assert {name: live_image(sandbox, name) for name in ("mi", "apim")} == before
     assert handlers.berth().store.accepted_spec("dev") == accepted

@@ -61,10 +61,10 @@ def test_shuffled_duplicated_events_deploy_each_intended_image_once(seed):
         for family, tags in by_family.items():
             assert len(tags) == len(set(tags)), (family, tags)  # each image deployed at most once
         assert store.get_head("dev", "apim").image.tag == "4.7.0-4"
-        assert store.get_head("dev", "ei").image.tag == "4.4.0-2"
-        assert _live_tag(box, "apim") == "4.7.0-4" and _live_tag(box, "ei") == "4.4.0-2"
+        assert store.get_head("dev", "mi").image.tag == "4.4.0-2"
+        assert _live_tag(box, "apim") == "4.7.0-4" and _live_tag(box, "mi") == "4.4.0-2"
         assert [key for key, n in notifications.items() if n > 1] == []
-        for service in ("ei", "apim"):
+        for service in ("mi", "apim"):
             records = store.history("dev", service)
             assert all(r.status in ("COMPLETED", "SUPERSEDED") for r in records), [
                 (r.status, r.reason) for r in records

@@ -21,8 +21,8 @@ def test_validate_examples():
     result = run("validate", DEV, str(EXAMPLES / "wso2-prod.json"))
     assert result.exit_code == 0
     assert result.output.splitlines() == [
-        f"{DEV}: valid (dev: apim, ei)",
-        f"{EXAMPLES / 'wso2-prod.json'}: valid (prod: apim, ei)",
+        f"{DEV}: valid (dev: apim, mi)",
+        f"{EXAMPLES / 'wso2-prod.json'}: valid (prod: apim, mi)",
     ]
 
 
@@ -66,7 +66,7 @@ def test_render_one_service_pinned():
 def test_render_without_image_says_it_uses_a_placeholder():
     result = run("render", DEV)
     assert result.exit_code == 0
-    assert sorted(json.loads(result.stdout)) == ["apim", "ei"]
+    assert sorted(json.loads(result.stdout)) == ["apim", "mi"]
     assert result.stderr.splitlines()[0] == (
         "apim: no --image given; using the placeholder digest sha256:" + "0" * 64
     )
@@ -106,7 +106,7 @@ def test_validate_with_a_stage_checks_what_the_stage_lets_a_spec_reach(tmp_path)
     result = runner.invoke(main, ["validate", "--stage", "dev", str(spec)])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        f"{spec}:66:13: services.ei.image.repository: 'other' is not a repository this stage "
+        f"{spec}:66:13: services.mi.image.repository: 'other' is not a repository this stage "
         "deploys from (berth-keystore-init, wso2am, wso2ei, wso2mi)"
     ]
     unknown = runner.invoke(main, ["validate", "--stage", "qa", str(spec)])

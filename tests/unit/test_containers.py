@@ -168,11 +168,11 @@ def test_the_default_heap_is_a_share_of_what_the_sidecars_leave():
 
 
 def test_a_one_container_service_renders_no_new_keys():
-    ei = render(parse(example()), "ei")
-    assert set(ei) == {"family", "networkMode", "requiresCompatibilities", "cpu", "memory",
+    mi = render(parse(example()), "mi")
+    assert set(mi) == {"family", "networkMode", "requiresCompatibilities", "cpu", "memory",
                        "runtimePlatform", "containerDefinitions", "executionRoleArn",
                        "taskRoleArn", "tags"}  # fmt: skip
-    [container] = ei["containerDefinitions"]
+    [container] = mi["containerDefinitions"]
     assert not {"dependsOn", "mountPoints", "cpu", "memory"} & set(container)
 
 

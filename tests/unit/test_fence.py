@@ -257,7 +257,7 @@ def test_a_services_own_network_is_fenced_too():
     )
     [error] = errors(text)
     assert (
-        f"services.ei.network.subnets[0]: {PROD_SUBNET} is not a subnet of environment dev" in error
+        f"services.mi.network.subnets[0]: {PROD_SUBNET} is not a subnet of environment dev" in error
     )
 
 

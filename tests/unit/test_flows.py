@@ -72,13 +72,13 @@ def test_a_settings_only_edit_is_applied_in_place_and_completes(deployed):
     # Issue 14, finding 1: scaling 2 -> 3 crashed after UpdateService (reason passed twice).
     outcomes = upload(deployed, SPEC.replace("desiredCount: 2", "desiredCount: 3", 1), "v2")
     assert [(o.action, o.service, o.reason) for o in outcomes] == [
-        ("completed", "ei", "service settings updated in place")
+        ("completed", "mi", "service settings updated in place")
     ]
-    assert deployed.ecs.mutations == [("UpdateService", "ei")]
-    assert deployed.ecs.services["wso2-dev/ei"]["desiredCount"] == 3
-    assert [n.subject for n in deployed.notifier.published] == ["[dev] ei 4.4.0-1 deployed"]
+    assert deployed.ecs.mutations == [("UpdateService", "mi")]
+    assert deployed.ecs.services["wso2-dev/mi"]["desiredCount"] == 3
+    assert [n.subject for n in deployed.notifier.published] == ["[dev] mi 4.4.0-1 deployed"]
     # Nothing is left owning the service: the next push is judged at once.
-    assert deployed.store.get_head("dev", "ei").active_record_id is None
+    assert deployed.store.get_head("dev", "mi").active_record_id is None
 
 
 def test_moving_an_environment_to_another_cluster_is_refused_while_its_services_run(deployed):
@@ -87,7 +87,7 @@ def test_moving_an_environment_to_another_cluster_is_refused_while_its_services_
     assert deployed.ecs.mutations == []
     [note] = deployed.notifier.published
     assert note.errors == [
-        "cluster: apim, ei of dev still run on wso2-dev, and ECS cannot move a service to "
+        "cluster: apim, mi of dev still run on wso2-dev, and ECS cannot move a service to "
         "wso2-next; keep cluster wso2-dev, or delete them there first (retire them with delete "
         "in a spec that keeps wso2-dev)"
     ]
@@ -345,17 +345,17 @@ def test_the_sweep_leaves_a_dependent_waiting_while_its_dependency_deploys(deplo
 
     spec = Spec.model_validate(deployed.store.accepted_spec("dev").document)
     image = Image(repository="wso2mi", tag="4.4.0-9", digest="sha256:" + "9" * 64)
-    ei = claim(deployed, spec, "ei", image=image, run_id=new_run_id(),
+    mi = claim(deployed, spec, "mi", image=image, run_id=new_run_id(),
                trigger=Trigger(kind="image", event_id="e"), waiting=[])  # fmt: skip
-    deployed.store.transition(ei, {"PENDING"}, status="IN_PROGRESS", started_at=deployed.clock())
+    deployed.store.transition(mi, {"PENDING"}, status="IN_PROGRESS", started_at=deployed.clock())
     apim = claim(deployed, spec, "apim", image=Image(repository="wso2am", tag="4.7.0-9",
                  digest="sha256:" + "8" * 64), run_id=new_run_id(),
-                 trigger=Trigger(kind="image", event_id="e"), waiting=["ei"])  # fmt: skip
+                 trigger=Trigger(kind="image", event_id="e"), waiting=["mi"])  # fmt: skip
     later = deployed.clock() + timedelta(minutes=31)
     deployed.clock = lambda: later
     # EI's rollout started 5 minutes ago (it waited for something else first): not due, live.
-    ei_now = deployed.store.get_record("dev", "ei", ei.record_id)
-    deployed.store.records[(ei.target, ei.record_id)] = ei_now.model_copy(
+    mi_now = deployed.store.get_record("dev", "mi", mi.record_id)
+    deployed.store.records[(mi.target, mi.record_id)] = mi_now.model_copy(
         update={"started_at": later - timedelta(minutes=5)}
     )
     assert sweep(deployed) == []

@@ -36,22 +36,22 @@ def test_the_prod_examples_bring_their_own_stores():
 def test_a_prod_service_on_the_default_keystore_is_refused_with_the_fix():
     document = example()
     for key in STORES:
-        document["services"]["ei"]["secrets"].pop(key)
+        document["services"]["mi"]["secrets"].pop(key)
     assert refusals(document) == [
-        f"services.ei.secrets: {WHY}. Fix: give BERTH_KEYSTORE_B64 and BERTH_TRUSTSTORE_B64 "
-        "(with KEYSTORE_PASSWORD and TRUSTSTORE_PASSWORD) under services.ei.secrets or a "
+        f"services.mi.secrets: {WHY}. Fix: give BERTH_KEYSTORE_B64 and BERTH_TRUSTSTORE_B64 "
+        "(with KEYSTORE_PASSWORD and TRUSTSTORE_PASSWORD) under services.mi.secrets or a "
         "keystore-init sidecar's secrets (see docker/mi/config-contract.yaml)"
     ]
 
 
 def test_ei_66_has_no_keystore_of_its_own_and_stays_in_development():
     document = json.loads((EXAMPLES / "wso2-prod.json").read_text())
-    document["services"]["ei"].update(
+    document["services"]["mi"].update(
         product="wso2ei", image={"repository": "wso2ei", "track": "6.6.*"}, desiredCount=1,
         environment={}, secrets={}, serviceConnect={"uses": ["apim"]},
     )  # fmt: skip
     assert refusals(document) == [
-        f"services.ei.product: {WHY}; wso2ei's image takes no keystore of its own "
+        f"services.mi.product: {WHY}; wso2ei's image takes no keystore of its own "
         "(docker/ei/config-contract.yaml): deploy it only where BERTH_ENVIRONMENT_DEFAULT_KEYSTORES "
         "allows the default. EI 6.6 as Berth builds it runs WSO2's defaults throughout: "
         "admin/admin, its embedded H2 databases and localhost as its host name (Berth adds no "
@@ -64,5 +64,5 @@ def test_development_environments_may_use_the_default():
     document["environment"] = "dev"
     document["logGroup"] = "/berth/dev"
     for key in STORES:
-        document["services"]["ei"]["secrets"].pop(key)
+        document["services"]["mi"]["secrets"].pop(key)
     assert refusals(document) == []

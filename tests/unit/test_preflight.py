@@ -44,7 +44,7 @@ def test_an_efs_volume_references_its_file_system_and_its_access_point_within_it
     from tests.conftest import EXAMPLES
 
     spec = load_spec_file(str(EXAMPLES / "wso2-prod-sidecars.yaml"))
-    efs = [r for r in references(spec, ["apim", "ei"]) if r.kind in ("file system", "access point")]
+    efs = [r for r in references(spec, ["apim", "mi"]) if r.kind in ("file system", "access point")]
     at = "services.apim.volumes.solr.efs"
     assert efs == [
         Reference("file system", "fs-0f1e2d3c4b5a60001", f"{at}.fileSystemId"),

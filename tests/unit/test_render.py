@@ -82,7 +82,7 @@ def test_mi_container_checks_liveness_and_sets_no_force_config_update():
     # wso2/helm-mi mi/templates/mi-deployment.yaml: livenessProbe /liveness, readinessProbe
     # /healthz. /healthz as ECS's container check stops the task whenever one CApp is faulty, and
     # ECS replaces it endlessly; the load balancer probes /healthz (PRESETS health_path) instead.
-    task = render_task_definition(spec(), "ei", ImageRef("wso2mi", DIGEST), "1" * 12, "us-east-1")
+    task = render_task_definition(spec(), "mi", ImageRef("wso2mi", DIGEST), "1" * 12, "us-east-1")
     container = task["containerDefinitions"][0]
     assert "http://localhost:9201/liveness" in container["healthCheck"]["command"][1]
     assert "healthz" not in container["healthCheck"]["command"][1]
@@ -111,11 +111,11 @@ def test_user_environment_wins_over_preset_values():
 
 def test_live_task_definition_with_ecs_defaults_compares_equal():
     rendered = render_task_definition(
-        spec(), "ei", ImageRef("wso2mi", DIGEST), "1" * 12, "us-east-1"
+        spec(), "mi", ImageRef("wso2mi", DIGEST), "1" * 12, "us-east-1"
     )
     live = json.loads(json.dumps(rendered))
     live.update(
-        taskDefinitionArn="arn:aws:ecs:us-east-1:1:task-definition/dev-ei:4",
+        taskDefinitionArn="arn:aws:ecs:us-east-1:1:task-definition/dev-mi:4",
         revision=4,
         status="ACTIVE",
         compatibilities=["EC2", "FARGATE"],
@@ -153,7 +153,7 @@ def test_a_grace_period_without_a_load_balancer_is_rendered_not_dropped():
     text = (EXAMPLES / "wso2-dev.yaml").read_text().replace(
         "    desiredCount: 2\n", "    desiredCount: 2\n    healthCheckGracePeriod: 90\n", 1
     )
-    settings = render_service_settings(parse_spec(text.encode(), "dev.yaml"), "ei")
+    settings = render_service_settings(parse_spec(text.encode(), "dev.yaml"), "mi")
     assert settings["loadBalancers"] == []
     assert settings["healthCheckGracePeriodSeconds"] == 90
 

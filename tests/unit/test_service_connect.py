@@ -122,7 +122,7 @@ def test_the_example_renders_service_connect_with_named_ports():
     names = {m["name"] for m in task["containerDefinitions"][0]["portMappings"]}
     assert {s["portName"] for s in apim["services"]} <= names
     # MI reaches APIM by the name APIM offers, on the port it offers it (service catalog, 9443)
-    assert spec.services["ei"].environment["APIM_HOST"] == "apim"
+    assert spec.services["mi"].environment["APIM_HOST"] == "apim"
 
 
 def test_without_a_namespace_service_connect_is_off_and_ports_stay_unnamed():

@@ -50,7 +50,7 @@ def test_every_example_is_valid(path):
     spec = load_spec_file(str(path))
     # MI after APIM, as WSO2's APIM + MI compose starts them (wso2/docker-apim
     # docker-compose/apim-with-mi: MI depends_on api-manager service_healthy).
-    assert spec.deployment_order() == ["apim", "ei"]
+    assert spec.deployment_order() == ["apim", "mi"]
 
 
 def test_short_form_gets_wso2_defaults():
