@@ -21,15 +21,15 @@ from tests.unit.test_containers import example
 FENCE = FenceVariables(default_keystores="dev=true;prod=false").fence()
 WHY = "environment prod is not a development environment (BERTH_ENVIRONMENT_DEFAULT_KEYSTORES)"
 ADMIN_ADMIN = (
-    f"services.ei.secrets: {WHY}: wso2mi's management API (port 9164) would accept WSO2's default "
-    "admin/admin, which anyone knows. Fix: give MI_MANAGEMENT_PASSWORD under services.ei.secrets "
+    f"services.mi.secrets: {WHY}: wso2mi's management API (port 9164) would accept WSO2's default "
+    "admin/admin, which anyone knows. Fix: give MI_MANAGEMENT_PASSWORD under services.mi.secrets "
     "(and MI_MANAGEMENT_USER under environment for a user other than admin; see "
     "docker/mi/config-contract.yaml)"
 )
 SUPER_ADMIN = (
     f"{WHY}: wso2mi would log in to APIM's service catalog as APIM's super admin (admin), holding "
     "every right in APIM. Fix: create an APIM user with the Internal/creator role, give its name "
-    "as APIM_SERVICE_CATALOG_USER under services.ei.environment and its password as "
+    "as APIM_SERVICE_CATALOG_USER under services.mi.environment and its password as "
     'APIM_SERVICE_CATALOG_PASSWORD under secrets (docs/wso2.md, "Micro Integrator\'s logins")'
 )
 
@@ -42,7 +42,7 @@ def refusals(document: dict[str, Any]) -> list[str]:
 def as_before(document: dict[str, Any]) -> dict[str, Any]:
     """The example's MI as every example shipped it before issue 31: APIM's admin password for
     the service catalog, no management API password."""
-    mi = document["services"]["ei"]
+    mi = document["services"]["mi"]
     mi["environment"].pop("APIM_SERVICE_CATALOG_USER")
     mi["secrets"].pop("APIM_SERVICE_CATALOG_PASSWORD")
     mi["secrets"].pop("MI_MANAGEMENT_PASSWORD")
@@ -60,15 +60,15 @@ def test_the_prod_examples_log_in_as_scoped_users():
 def test_a_prod_mi_on_wso2s_default_logins_is_refused_with_the_fix():
     assert refusals(as_before(example())) == [
         ADMIN_ADMIN,
-        f"services.ei.environment: {SUPER_ADMIN}",
+        f"services.mi.environment: {SUPER_ADMIN}",
     ]
 
 
 def test_the_super_admin_by_name_is_refused_where_it_is_named():
     document = example()
-    document["services"]["ei"]["environment"]["APIM_SERVICE_CATALOG_USER"] = "admin"
+    document["services"]["mi"]["environment"]["APIM_SERVICE_CATALOG_USER"] = "admin"
     assert refusals(document) == [
-        f"services.ei.environment.APIM_SERVICE_CATALOG_USER: {SUPER_ADMIN}"
+        f"services.mi.environment.APIM_SERVICE_CATALOG_USER: {SUPER_ADMIN}"
     ]
 
 
@@ -98,24 +98,24 @@ def test_berth_validate_with_the_stage_locates_each_refusal():
         parse_spec(text.encode(), "prod.yaml", FENCE)
     # Located at the MI service's own `environment:` and `secrets:` keys (lines 1-based).
     lines = text.splitlines()
-    mi = lines.index("  ei:")
+    mi = lines.index("  mi:")
     environment = lines.index("    environment:", mi) + 1
     secrets = lines.index("    secrets:", mi) + 1
     assert [str(p) for p in caught.value.problems if "development" in str(p)] == [
-        f"prod.yaml:{environment}:5: services.ei.environment: {SUPER_ADMIN}",
+        f"prod.yaml:{environment}:5: services.mi.environment: {SUPER_ADMIN}",
         f"prod.yaml:{secrets}:5: {ADMIN_ADMIN}",
     ]
 
 
 def test_ei_66_is_refused_outside_development_with_the_reason():
     document = json.loads((EXAMPLES / "wso2-prod.json").read_text())
-    document["services"]["ei"].update(
+    document["services"]["mi"].update(
         product="wso2ei", image={"repository": "wso2ei", "track": "6.6.*"}, desiredCount=1,
         environment={}, secrets={}, serviceConnect={"uses": ["apim"]},
     )  # fmt: skip
     spec = parse_spec(json.dumps(document).encode(), "s.json")
     assert [f"{'.'.join(map(str, at))}: {why}" for at, why in keystore_problems(spec, FENCE)] == [
-        "services.ei.product: environment prod does not allow the image's default keystore "
+        "services.mi.product: environment prod does not allow the image's default keystore "
         "(BERTH_ENVIRONMENT_DEFAULT_KEYSTORES): its private key ships with every WSO2 image, so "
         "anyone could sign tokens this service accepts; wso2ei's image takes no keystore of its "
         "own (docker/ei/config-contract.yaml): deploy it only where "
