@@ -99,5 +99,21 @@ class Settings(Model):
             "wide_run": "BERTH_WIDE_RUN",
         }
         values.update({k: env[v] for k, v in optional.items() if env.get(v)})
-        values["fence_variables"] = {k: env[k] for k in FENCE_VARIABLES if env.get(k)}
+        stage, path = env.get("BERTH_STAGE"), env.get("BERTH_ENVIRONMENTS_FILE")
+        declared = _declared_environments(stage, path)
+        given = {k: env[k] for k in FENCE_VARIABLES if env.get(k)}
+        values["fence_variables"] = {**declared, **given}
         return cls.model_validate(values)
+
+
+def _declared_environments(stage: str | None, path: str | None) -> dict[str, str]:
+    """The fence variables the stage's environments file declares (chalicelib/environments/
+    <BERTH_STAGE>.yaml in the package, or BERTH_ENVIRONMENTS_FILE relative to it); a variable
+    the Lambda is given as well wins (the sandbox widens the network that way). A file with a
+    problem stops the Lambda at its start, every problem located (EnvironmentsError)."""
+    if not stage and not path:
+        return {}
+    from chalicelib.spec.environments import fence_variables, read_environments
+
+    declared = read_environments(stage or "", path)
+    return fence_variables(declared) if declared is not None else {}

@@ -87,12 +87,14 @@ def _fields_at(model: Any, loc: tuple[str | int, ...]) -> list[str]:
     return []
 
 
-def _reason(error: Any) -> str:
+def _reason(error: Any, model: type[BaseModel] = Spec) -> str:
+    """One pydantic error as a person reads it; unknown fields get a "did you mean" from the
+    fields `model` accepts there (the stage's environments file words its errors the same)."""
     kind = error["type"]
     if kind == "extra_forbidden":
         parent = tuple(error["loc"][:-1])
         key = str(error["loc"][-1])
-        return f"unknown field{did_you_mean(key, _fields_at(Spec, parent))}"
+        return f"unknown field{did_you_mean(key, _fields_at(model, parent))}"
     if kind == "missing":
         return "required field is missing"
     if error["input"] is None and kind.endswith("_type"):
@@ -125,10 +127,16 @@ def _reason(error: Any) -> str:
     return message
 
 
+validation_reason = _reason
+
+
 def _problem(file: str, doc: Located | None, loc: Path, reason: str) -> SpecProblem:
     position = doc.position(loc) if doc else None
     line, column = position if position else (None, None)
     return SpecProblem(file, path_text(loc), reason, line, column)
+
+
+located_problem = _problem
 
 
 def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
