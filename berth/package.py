@@ -43,7 +43,10 @@ def cloudformation_patterns(
 
 
 def logical_id(function: str) -> str:
-    """The logical id `chalice package` gives a function (on_spec_uploaded -> OnSpecUploaded)."""
+    """The logical id `chalice package` gives a function (on_spec_uploaded -> OnSpecUploaded;
+    the REST API's routes are one function, APIHandler)."""
+    if function == triggers.API_FUNCTION:
+        return "APIHandler"
     return "".join(part.capitalize() for part in function.split("_"))
 
 
