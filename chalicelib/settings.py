@@ -7,7 +7,12 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from chalicelib.spec.fence import FENCE_VARIABLES, StageFence, fence_from_variables
+from chalicelib.spec.fence import (
+    ENVIRONMENT_VARIABLES,
+    FENCE_VARIABLES,
+    StageFence,
+    fence_from_variables,
+)
 
 from .model import Model
 
@@ -101,7 +106,12 @@ class Settings(Model):
         values.update({k: env[v] for k, v in optional.items() if env.get(v)})
         stage, path = env.get("BERTH_STAGE"), env.get("BERTH_ENVIRONMENTS_FILE")
         declared = _declared_environments(stage, path)
-        given = {k: env[k] for k in FENCE_VARIABLES if env.get(k)}
+        # A variable given, even empty, overrides the file's value (a test turning a fence off)
+        given = {
+            k: env[k]
+            for k in FENCE_VARIABLES
+            if env.get(k) or (k in ENVIRONMENT_VARIABLES and k in env)
+        }
         values["fence_variables"] = {**declared, **given}
         return cls.model_validate(values)
 

@@ -106,8 +106,11 @@ def test_the_lambdas_the_cli_and_the_sandbox_read_the_same_declaration(stage: st
         sandboxed = Sandbox.__new__(Sandbox).settings().fence
         assert sandboxed is not None
         for field in ("clusters", "environment_roles", "listener_rules", "namespaces",
-                      "approvers", "self_approval", "default_keystores", "rollout_roles"):  # fmt: skip
+                      "self_approval", "default_keystores", "rollout_roles"):  # fmt: skip
             assert getattr(sandboxed, field) == getattr(lambdas, field), field
+        # its approvers widened by its own operator (moto's identity), as its network is
+        operator = frozenset({"arn:aws:sts::123456789012:user/moto"})
+        assert sandboxed.approvers == {e: a | operator for e, a in lambdas.approvers.items()}
 
 
 def test_requesters_approve_their_own_deployments_only_outside_production_by_default():
