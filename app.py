@@ -11,7 +11,7 @@ from typing import Any
 # what it built (gc.freeze: the permanent generation), also in every later invocation's.
 gc.disable()
 try:
-    from chalice.app import Chalice, CloudWatchEvent
+    from chalice.app import Chalice, CloudWatchEvent, IAMAuthorizer, Response
 
     from chalicelib import handlers
     from chalicelib.eventbridge import on_eventbridge_event
@@ -64,6 +64,16 @@ def verify_rollout(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """ECS's lifecycle hook (POST_TEST_TRAFFIC_SHIFT): verify the new revision through the test
     listener before production traffic moves."""
     return handlers.verify_rollout(event, context)
+
+
+@app.route("/approvals/{environment}/{service}", methods=["POST"], authorizer=IAMAuthorizer())
+def approve(environment: str, service: str) -> Response:
+    """`berth approve`: let a deployment held at its approval gate move production traffic, as
+    the IAM identity AWS authenticated (SigV4), judged by this Lambda's clock."""
+    request = app.current_request
+    assert request is not None
+    status, body = handlers.approve(request.context, environment, service, request.json_body)
+    return Response(body=body, status_code=status)
 
 
 @app.schedule(triggers.SWEEP_EVERY, name="sweep")

@@ -267,6 +267,7 @@ def slim(zip_path: Path, runtime: str, bytecode: bool = True) -> str:
             modes = {i.filename: i.external_attr for i in archive.infolist()}
         _trim(root)
         _strip(root)
+        _compile_environments(root)
         refused = sdk_problems(root)
         if refused:
             raise SystemExit("refusing to package: " + "; ".join(refused))
@@ -281,6 +282,23 @@ def slim(zip_path: Path, runtime: str, bytecode: bool = True) -> str:
     after = _unzipped_size(zip_path)
     mib = 1024 * 1024
     return f"slimmed {zip_path}: {before / mib:.1f} -> {after / mib:.2f} MiB unzipped; {said}"
+
+
+def _compile_environments(root: Path) -> None:
+    """Each stage's environments file, validated (packaging stops on a problem, located) and
+    shipped as JSON in its place: the Lambdas read it with the json module, never a YAML
+    parser (chalicelib.spec.environments.compiled_environments)."""
+    from chalicelib.errors import EnvironmentsError
+    from chalicelib.spec.environments import compiled, parse_environments
+
+    for source in sorted((root / "chalicelib" / "environments").glob("*.yaml")):
+        shown = source.relative_to(root).as_posix()
+        try:
+            declared = parse_environments(source.read_bytes(), shown)
+        except EnvironmentsError as error:
+            raise SystemExit(f"refusing to package:\n{error}") from None
+        source.with_suffix(".json").write_text(compiled(declared))
+        source.unlink()
 
 
 def _write(zip_path: Path, root: Path, modes: dict[str, int]) -> None:

@@ -17,7 +17,7 @@ from berth.sandbox.infra import load_template
 from berth.stages import stage_variables
 from chalicelib.decisions.verification import ANSWER_MARGIN_SECONDS
 from chalicelib.spec.deployment import VERIFY_TIMEOUT_MAX
-from chalicelib.spec.fence import environment_clusters
+from chalicelib.spec.fence import ENVIRONMENT_VARIABLES, environment_clusters
 from chalicelib.values import triggers
 
 # The environments' clusters when a stage in .chalice/config.json names none.
@@ -43,7 +43,10 @@ def cloudformation_patterns(
 
 
 def logical_id(function: str) -> str:
-    """The logical id `chalice package` gives a function (on_spec_uploaded -> OnSpecUploaded)."""
+    """The logical id `chalice package` gives a function (on_spec_uploaded -> OnSpecUploaded;
+    the REST API's routes are one function, APIHandler)."""
+    if function == triggers.API_FUNCTION:
+        return "APIHandler"
     return "".join(part.capitalize() for part in function.split("_"))
 
 
@@ -119,12 +122,31 @@ def shared_cluster_problem(config: dict[str, Any], stage: str) -> str | None:
         if shared and other not in allowed:
             return (
                 f"stage {stage} binds cluster(s) {', '.join(sorted(shared))}, which stage {other} "
-                f"binds too (BERTH_ENVIRONMENT_CLUSTERS): give each stage its own clusters, or "
+                "binds too (their chalicelib/environments files' clusters): give each stage its "
+                "own clusters, or "
                 f'say it is meant with "{SHARING_VARIABLE}": "{other}" in stages.{stage}.'
                 "environment_variables (each stage then changes only services tagged "
                 "berth:stage for it)"
             )
     return None
+
+
+def environment_variables_problem(config: dict[str, Any], stage: str) -> str | None:
+    """Why `stage` cannot be packaged: its configuration declares environments in variables
+    as well as in its environments file. The file is the one place (docs/environments.md);
+    the variables are only how the sandbox and tests widen it in their own process."""
+    given = {
+        **config.get("environment_variables", {}),
+        **config["stages"][stage].get("environment_variables", {}),
+    }
+    declared = sorted(ENVIRONMENT_VARIABLES & set(given))
+    if not declared:
+        return None
+    return (
+        f"stage {stage} declares {', '.join(declared)} in .chalice/config.json: declare each "
+        f"environment in chalicelib/environments/{stage}.yaml instead (docs/environments.md), "
+        "its one declaration"
+    )
 
 
 # Chalice's default function timeout (chalice's config documentation, `lambda_timeout`: 60).
@@ -205,7 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{args.config} has no stage {args.stage!r}")
     for problem in (hook_network_problem(config, args.stage),
                     hook_timeout_problem(config, args.stage),
-                    shared_cluster_problem(config, args.stage)):  # fmt: skip
+                    shared_cluster_problem(config, args.stage),
+                    environment_variables_problem(config, args.stage)):  # fmt: skip
         if problem is not None:
             parser.error(problem)
     resources = load_template(args.resources)

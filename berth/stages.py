@@ -1,5 +1,6 @@
-"""A stage's configuration as .chalice/config.json declares it: the variables its Lambdas get,
-and the fence they enforce, read the same way by `berth validate --stage` and the sandbox."""
+"""A stage's configuration as .chalice/config.json and its environments file
+(chalicelib/environments/<stage>.yaml) declare it: the variables its Lambdas get, and the fence
+they enforce, read the same way by `berth validate --stage` and the sandbox."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from chalicelib.spec.environments import fence_variables, read_environments
 from chalicelib.spec.fence import FENCE_VARIABLES, StageFence, fence_from_variables
 
 CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
@@ -19,10 +21,12 @@ def stage_variables(stage: str, config: dict[str, Any] | None = None) -> dict[st
     config = config if config is not None else json.loads(CONFIG.read_text())
     if stage not in config.get("stages", {}):
         raise KeyError(f"{CONFIG.name} has no stage {stage!r} ({', '.join(config['stages'])})")
-    return {
+    given = {
         **config.get("environment_variables", {}),
         **config["stages"][stage].get("environment_variables", {}),
     }
+    declared = read_environments(stage, given.get("BERTH_ENVIRONMENTS_FILE"))
+    return {**(fence_variables(declared) if declared is not None else {}), **given}
 
 
 def stage_fence(

@@ -36,6 +36,11 @@ class SpecError(BerthError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class EnvironmentsError(SpecError):
+    """A stage's environments file (chalicelib/environments/<stage>.yaml) that cannot be read,
+    every problem located as a spec's are: fix the file and deploy the stack again."""
+
+
 class AwsCallFailed(BerthError):
     """An AWS call that failed after botocore's retries, named with its operation and error code."""
 

@@ -248,3 +248,39 @@ def sweep() -> dict[str, Any]:
     instance = berth()
     logger.append_keys(handler="sweep")
     return _report([o.model_dump(mode="json") for o in sweep_flow.sweep(instance)])
+
+
+def approve(
+    request_context: dict[str, Any], environment: str, service: str, body: Any
+) -> tuple[int, dict[str, Any]]:
+    """`berth approve`'s call to the stack's approval endpoint (POST /approvals/{environment}/
+    {service}, IAM authorization): (HTTP status, body). The approver is the ARN API Gateway
+    authenticated the SigV4 signature of: with AWS_IAM authorization the proxy event's
+    `requestContext.identity.userArn` is the caller's IAM identity (API Gateway developer
+    guide, "Control access to a REST API with IAM permissions"; "Input format of a Lambda
+    function for proxy integration"), never a name the client chose. The deadline is judged by
+    this Lambda's clock."""
+    from chalicelib.decisions.approval import NotAllowed, NotWaiting
+    from chalicelib.flows.approval import approve as record_approval
+
+    logger.append_keys(handler="approve")
+    identity = (request_context or {}).get("identity") or {}
+    caller = identity.get("userArn")
+    if not isinstance(caller, str) or not caller.startswith("arn:"):
+        # API Gateway passes no request without a valid signature to an IAM-authorised route;
+        # an event without the identity did not come through it.
+        return 403, {"message": "no IAM identity: call this endpoint signed (SigV4)"}
+    given = body if isinstance(body, dict) else {}
+    note, record_id = given.get("note") or "", given.get("record")
+    if not isinstance(note, str) or not (record_id is None or isinstance(record_id, str)):
+        return 400, {"message": "note and record are strings"}
+    try:
+        record, approved = record_approval(
+            berth(), environment, service, by=caller, note=note[:500], record_id=record_id
+        )
+    except NotAllowed as refused:
+        logger.warning("approval refused", extra={"caller": caller, "reason": str(refused)})
+        return 403, {"message": str(refused)}
+    except NotWaiting as nothing:
+        return 409, {"message": str(nothing)}
+    return 200, {"approved": approved, "record": record.model_dump(mode="json")}

@@ -7,7 +7,12 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from chalicelib.spec.fence import FENCE_VARIABLES, StageFence, fence_from_variables
+from chalicelib.spec.fence import (
+    ENVIRONMENT_VARIABLES,
+    FENCE_VARIABLES,
+    StageFence,
+    fence_from_variables,
+)
 
 from .model import Model
 
@@ -99,5 +104,26 @@ class Settings(Model):
             "wide_run": "BERTH_WIDE_RUN",
         }
         values.update({k: env[v] for k, v in optional.items() if env.get(v)})
-        values["fence_variables"] = {k: env[k] for k in FENCE_VARIABLES if env.get(k)}
+        stage, path = env.get("BERTH_STAGE"), env.get("BERTH_ENVIRONMENTS_FILE")
+        declared = _declared_environments(stage, path)
+        # A variable given, even empty, overrides the file's value (a test turning a fence off)
+        given = {
+            k: env[k]
+            for k in FENCE_VARIABLES
+            if env.get(k) or (k in ENVIRONMENT_VARIABLES and k in env)
+        }
+        values["fence_variables"] = {**declared, **given}
         return cls.model_validate(values)
+
+
+def _declared_environments(stage: str | None, path: str | None) -> dict[str, str]:
+    """The fence variables the stage's environments file declares (chalicelib/environments/
+    <BERTH_STAGE>.yaml in the package, or BERTH_ENVIRONMENTS_FILE relative to it); a variable
+    the Lambda is given as well wins (the sandbox widens the network that way). A file with a
+    problem stops the Lambda at its start, every problem located (EnvironmentsError)."""
+    if not stage and not path:
+        return {}
+    from chalicelib.spec.environments import fence_variables, read_environments
+
+    declared = read_environments(stage or "", path)
+    return fence_variables(declared) if declared is not None else {}

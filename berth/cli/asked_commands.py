@@ -155,32 +155,51 @@ def promote(
     help="The deployment record to approve (default: the service's active one).",
 )
 @click.option("--note", default="", help="What the record keeps beside who approved, and when.")
+@click.option(
+    "--approvals-url",
+    envvar="BERTH_APPROVALS_URL",
+    metavar="URL",
+    help="The stack's API (chalice's Rest API URL, https://<id>.execute-api.<region>."
+    "amazonaws.com/api/); `berth sandbox up` prints the sandbox's.",
+)
 @stage_options
-def approve(environment: str, service: str, record_id: str | None, note: str, **kw: Any) -> None:
+def approve(
+    environment: str, service: str, record_id: str | None, note: str, approvals_url: str | None,
+    **kw: Any,
+) -> None:  # fmt: skip
     """Let a deployment held at its approval gate move production traffic.
 
     \b
     A service with deployment.approval waits at POST_TEST_TRAFFIC_SHIFT (after its verification
     passed) until someone approves it; without an approval by its deadline, it is rolled back.
-    The approval (your AWS identity, the time, --note) is kept on the deployment record, only
-    while it waits; a second approval changes nothing. Exit status: 0 approved (or approved
-    already), 1 nothing waits for approval.
+    The approval goes through the stack's IAM-authorised endpoint, signed with your AWS
+    credentials: the approver recorded is the identity AWS authenticated, who must be one of
+    the environment's approvers (and not the deployment's requester where the environment
+    says so); the deadline is the stack's clock. The record keeps who, when and --note; a
+    second approval changes nothing. Exit status: 0 approved (or approved already), 1 refused
+    or nothing waits for approval.
     Examples:
       berth approve prod apim --note "change CHG-1042"
       berth approve prod apim --record 'D#<time>#<run>'   (record_id: berth history --json)
     """
-    from berth.commands.approve import approval_lines
-    from chalicelib.decisions.approval import NotWaiting
-    from chalicelib.flows.approval import approve as record_approval
+    from berth.commands.approve import approval_lines, signed_approval
+    from chalicelib.values.records import DeploymentRecord
 
-    conn = connect_to(take_where(kw))
-    try:
-        record, approved = record_approval(
-            conn.berth(), environment, service, by=conn.caller.arn, note=note,
-            record_id=record_id,
-        )  # fmt: skip
-    except NotWaiting as exc:
-        fail(f"berth: nothing to approve: {exc}")
+    if not approvals_url:
+        fail("berth: approve needs the stack's API: --approvals-url or BERTH_APPROVALS_URL")
         return
-    for line in approval_lines(record, approved):
+    conn = connect_to(take_where(kw))
+    body = {"note": note, **({"record": record_id} if record_id else {})}
+    status, said = signed_approval(
+        conn.session, conn.region, approvals_url, environment=environment, service=service,
+        body=body,
+    )  # fmt: skip
+    if status == 409:
+        fail(f"berth: nothing to approve: {said.get('message')}")
+        return
+    if status != 200:
+        fail(f"berth: approval refused ({status or 'not sent'}): {said.get('message')}")
+        return
+    record = DeploymentRecord.model_validate(said["record"])
+    for line in approval_lines(record, bool(said["approved"])):
         click.echo(line)

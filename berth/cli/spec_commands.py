@@ -21,7 +21,8 @@ from chalicelib.spec.parse import load_spec_file
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--stage",
-    help="Also check what the stage lets a spec reach (roles, repositories), as at upload.",
+    help="Also check what the stage lets a spec reach (its environments file, "
+    "chalicelib/environments/<stage>.yaml, and its repositories), as at upload.",
 )
 def validate(files: tuple[str, ...], stage: str | None) -> None:
     """Check spec files; print every problem as FILE:LINE:COL: FIELD: REASON.

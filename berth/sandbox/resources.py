@@ -236,3 +236,19 @@ def _adapt_volumes(service: dict[str, Any], own: tuple[str, str] | None) -> None
         efs["fileSystemId"] = own[0]
         if "accessPointId" in efs:
             efs["accessPointId"] = own[1]
+
+
+# ---- who may approve in the sandbox ------------------------------------------------------------
+
+
+def approver_fence(extra: list[str]) -> dict[str, str]:
+    """Each environment's declared approvers plus `extra` (the sandbox's operator, moto's
+    identity: berth.sandbox.api_gateway.PRINCIPALS), as `network_fence` widens networks."""
+    declared = stage_variables(STAGE)
+    approvers = environment_map(declared.get("BERTH_ENVIRONMENT_APPROVERS", ""))
+    environments = environment_map(declared["BERTH_ENVIRONMENT_CLUSTERS"])
+    return {
+        "BERTH_ENVIRONMENT_APPROVERS": ";".join(
+            f"{e}={','.join([*approvers.get(e, []), *extra])}" for e in environments
+        )
+    }

@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 
 from berth.sandbox import images, resources, routing, strict_s3, wakeup
+from berth.sandbox.api_gateway import PRINCIPALS, ApiGateway
 from berth.sandbox.calls import CallRecorder
 from berth.sandbox.consistency import IndexLag
 from berth.sandbox.ecs_sim import SimulatedEcs
@@ -61,6 +62,8 @@ class Sandbox:
     """How stale DynamoDB's index queries are (0 by default; AWS's are eventually consistent)."""
     deliveries: list[Delivery] = field(default_factory=list)
     notifications: list[ReceivedNotification] = field(default_factory=list)
+    api: ApiGateway | None = None
+    """The stack's REST API with API Gateway's IAM authorization (`berth approve` calls it)."""
     on_delivery: Callable[[Delivery], None] | None = None
     on_notification: Callable[[ReceivedNotification], None] | None = None
     wake: threading.Event = field(default_factory=threading.Event)
@@ -98,6 +101,7 @@ class Sandbox:
         from moto.sqs.models import sqs_backends
 
         wakeup.wake_on_work(self.wake, sqs_backends[ACCOUNT][REGION], self.ecs_sim.ecs)
+        self.api = ApiGateway().start()
         return self
 
     def invoke_hook(self, function_arn: str, payload: dict[str, Any]) -> Any:
@@ -143,6 +147,9 @@ class Sandbox:
 
     def stop(self) -> None:
         handlers.use(None)
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -183,6 +190,8 @@ class Sandbox:
             **self._network_fence(),
             **self._file_system_fence(),
             **resources.test_listener_fence(),
+            **resources.approver_fence([PRINCIPALS["operator"][2]]),
+            **({"BERTH_APPROVALS_URL": self.api.url} if self.api is not None else {}),
         }
 
     def _network_fence(self) -> dict[str, str]:

@@ -65,6 +65,44 @@ class NotWaiting(Exception):
     """`berth approve` found nothing to approve."""
 
 
+class NotAllowed(Exception):
+    """The caller may not approve this deployment: not an approver of its environment, or its
+    own requester where the environment does not allow that."""
+
+
+def _declared(arn: str, patterns: frozenset[str]) -> bool:
+    return any(arn == p or (p.endswith("*") and arn.startswith(p[:-1])) for p in patterns)
+
+
+def approver_refusal(
+    record: DeploymentRecord | None,
+    caller: str,
+    *,
+    approvers: frozenset[str] | None,
+    requester_may_approve: bool,
+) -> str | None:
+    """Why `caller` (the ARN AWS vouched for: API Gateway's IAM authorization) may not approve
+    `record`; None when it may. `approvers` are the environment's declared ARNs or prefixes
+    ending in `*` (None: the stage declares no fence, nothing checked; empty: nobody)."""
+    if approvers is None:
+        return None
+    environment = record.environment if record is not None else "this environment"
+    if not _declared(caller, approvers):
+        listed = ", ".join(sorted(approvers)) or "nobody"
+        return (
+            f"{caller} may not approve {environment}'s deployments (approval.approvers of "
+            f"{environment} in the stage's environments file: {listed})"
+        )
+    requester = record.trigger.requested_by if record is not None else None
+    if requester is not None and requester == caller and not requester_may_approve:
+        return (
+            f"{caller} asked for this deployment and may not approve it too: {environment} "
+            "wants a second person (approval.requesterMayApprove in the stage's environments "
+            "file)"
+        )
+    return None
+
+
 def approval_of(
     record: DeploymentRecord | None, *, by: str, note: str, now: datetime
 ) -> Approval | None:

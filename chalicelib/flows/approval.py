@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.context import Berth, logger
-from chalicelib.decisions.approval import Gate, NotWaiting, approval_of, gate
+from chalicelib.decisions.approval import (
+    Gate,
+    NotAllowed,
+    NotWaiting,
+    approval_of,
+    approver_refusal,
+    gate,
+)
 from chalicelib.errors import AwsCallFailed
 from chalicelib.values.events import LifecycleHookInvocation
 from chalicelib.values.notifications.alerts import approval_wanted_notification
@@ -103,11 +110,23 @@ def approve(
 ) -> tuple[DeploymentRecord, bool]:
     """Record `by`'s approval on the service's active deployment record (or `record_id`), which
     must be waiting for one: (the record, True) when this approved it, (the record, False) when
-    it had been approved already. NotWaiting says why nothing waits."""
+    it had been approved already. NotWaiting says why nothing waits, NotAllowed why `by` (the
+    ARN AWS vouched for) may not approve it (the environment's declared approvers, and whether
+    a requester may approve their own deployment)."""
     if record_id is None:
         head = berth.store.get_head(environment, service)
         record_id = head.active_record_id
     record = berth.store.get_record(environment, service, record_id) if record_id else None
+    fence = berth.settings.fence
+    refused = approver_refusal(
+        record, by,
+        approvers=fence.approvers.get(environment, frozenset()) if fence is not None else None,
+        requester_may_approve=fence.self_approval.get(environment, False) if fence else True,
+    )  # fmt: skip
+    if refused is not None:
+        raise NotAllowed(refused)
+    # The deadline is judged here, by the clock of whoever runs this: the stack's approval
+    # endpoint (handlers.approve), never the person's machine.
     approval = approval_of(record, by=by, note=note, now=berth.clock())
     assert record is not None  # approval_of refused None
     if approval is None:

@@ -76,6 +76,10 @@ class Volume(SpecModel):
     containers that mount it and gone with the task; `efs:` is an EFS file system."""
 
     efs: EfsVolume | None = None
+    shared_with: list[str] = Field(default=[], max_length=9)
+    """The sidecars that may mount it besides the product: the volume's declared purpose. A
+    sidecar mounts only what its preset brings and the volumes that name it here, so a log
+    router added to a task cannot read the product's data or write where the product reads."""
 
 
 class Sidecar(SpecModel):

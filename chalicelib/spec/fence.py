@@ -65,6 +65,14 @@ class StageFence:
     (BERTH_ENVIRONMENT_TEST_LISTENERS): the only addresses a spec's verify.testUrl may name, so
     the hook sends a smoke header's secret nowhere else. An environment not listed verifies
     through none."""
+    approvers: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Who may approve each environment's deployments held at their approval gate: IAM ARNs as
+    AWS gives the caller's, or prefixes ending in `*` (the environments file's
+    `approval.approvers`). An environment not listed: nobody may."""
+    self_approval: dict[str, bool] = field(default_factory=dict)
+    """Whether each environment's requesters may approve their own deployments (the
+    environments file's `approval.requesterMayApprove`; default: not in production). An
+    environment not listed: no."""
 
 
 def environment_map(declared: str) -> dict[str, list[str]]:
@@ -113,6 +121,8 @@ class FenceVariables:
     test_listeners: str = ""
     stage: str = ""
     default_keystores: str = ""
+    approvers: str = ""
+    self_approval: str = ""
 
     def fence(self) -> StageFence:
         clusters = environment_clusters(self.clusters)
@@ -171,6 +181,13 @@ class FenceVariables:
                 env: frozenset(origin(url) for url in urls)
                 for env, urls in environment_map(self.test_listeners).items()
             },
+            approvers={
+                env: frozenset(arns) for env, arns in environment_map(self.approvers).items()
+            },
+            self_approval={
+                env: values == ["true"]
+                for env, values in environment_map(self.self_approval).items()
+            },
         )
 
 
@@ -195,7 +212,12 @@ FENCE_VARIABLES = {
     "BERTH_ENVIRONMENT_TEST_LISTENERS": "test_listeners",
     "BERTH_STAGE": "stage",
     "BERTH_ENVIRONMENT_DEFAULT_KEYSTORES": "default_keystores",
+    "BERTH_ENVIRONMENT_APPROVERS": "approvers",
+    "BERTH_ENVIRONMENT_SELF_APPROVAL": "self_approval",
 }
+# The fence variables of one environment each, which the stage's environments file declares
+# (chalicelib.spec.environments); the others are the stage's own.
+ENVIRONMENT_VARIABLES = frozenset(v for v in FENCE_VARIABLES if v.startswith("BERTH_ENVIRONMENT_"))
 
 
 def fence_from_variables(variables: dict[str, str], region: str | None = None) -> StageFence | None:

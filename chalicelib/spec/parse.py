@@ -115,13 +115,15 @@ def _meant(loc: Path) -> Path | None:
     return (*loc[:-1], suggestion) if suggestion else None
 
 
-def _reason(error: Any) -> str:
-    """What is wrong with one field, and what to write instead."""
+def _reason(error: Any, model: type[BaseModel] = Spec) -> str:
+    """What is wrong with one field, and what to write instead; unknown fields get a "did you
+    mean" from the fields `model` accepts there (the stage's environments file words its errors
+    the same)."""
     kind = str(error["type"])
     loc = tuple(error["loc"])
     value = error["input"]
     if kind == "extra_forbidden":
-        hint = did_you_mean(str(loc[-1]), _fields_at(Spec, loc[:-1]))
+        hint = did_you_mean(str(loc[-1]), _fields_at(model, loc[:-1]))
         return f"unknown field{hint or ': remove it (docs/spec.md lists every field)'}"
     if kind == "missing":
         return f"required field is missing: add '{loc[-1]}:' with its value"
@@ -282,10 +284,16 @@ def _as_name(value: str) -> str | None:
     return name if re.match(NAME, name) else None
 
 
+validation_reason = _reason
+
+
 def _problem(file: str, doc: Located | None, loc: Path, reason: str) -> SpecProblem:
     position = doc.position(loc) if doc else None
     line, column = position if position else (None, None)
     return SpecProblem(file, path_text(loc), reason, line, column)
+
+
+located_problem = _problem
 
 
 def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:

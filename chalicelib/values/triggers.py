@@ -103,7 +103,10 @@ PATTERNS: dict[str, dict[str, Any]] = {
 # Every Lambda app.py declares (the EventBridge ones and the schedule).
 # verify_rollout has no trigger of its own: ECS invokes it as a lifecycle hook (with the stage's
 # hook role, infra/resources.yaml).
-FUNCTIONS: tuple[str, ...] = (*PATTERNS, "sweep", "verify_rollout")
+# The REST API's function: chalice packages every route of app.py into one Lambda, APIHandler
+# (`berth approve`'s IAM-authorised endpoint).
+API_FUNCTION = "api_handler"
+FUNCTIONS: tuple[str, ...] = (*PATTERNS, "sweep", "verify_rollout", API_FUNCTION)
 
 # The repositories Berth deploys from (infra/resources.yaml creates them; docker/build.py builds
 # their images): the WSO2 products and the keystore-init sidecar, which specs may track. BuildKit's

@@ -406,7 +406,9 @@ def test_a_stage_whose_hook_has_no_vpc_is_not_packaged():
 def test_the_packaged_functions_are_named_by_stage_not_by_stack(packaged):
     template = load(packaged)
     names = {
-        v["Properties"]["Handler"].removeprefix("app."): v["Properties"]["FunctionName"]
+        # chalice's REST API function is handled by the app itself (app.app)
+        {"app": "api_handler"}.get(h := v["Properties"]["Handler"].removeprefix("app."), h):
+            v["Properties"]["FunctionName"]
         for v in functions_of(template).values()
     }
     assert names == {f: {"Fn::Sub": f"berth-${{Stage}}-{f}"} for f in triggers.FUNCTIONS}
@@ -570,7 +572,20 @@ def test_two_stages_on_one_cluster_must_say_so():
     del config["stages"]["dev"]["environment_variables"]["BERTH_SHARES_CLUSTERS_WITH"]
     assert package.shared_cluster_problem(config, "dev") == (
         "stage dev binds cluster(s) wso2-dev, wso2-prod, which stage prod binds too "
-        "(BERTH_ENVIRONMENT_CLUSTERS): give each stage its own clusters, or say it is meant with "
+        "(their chalicelib/environments files' clusters): give each stage its own clusters, or "
+        "say it is meant with "
         '"BERTH_SHARES_CLUSTERS_WITH": "prod" in stages.dev.environment_variables (each stage '
         "then changes only services tagged berth:stage for it)"
+    )
+
+
+def test_a_stage_declares_its_environments_in_its_file_only():
+    # Issue 28: one declaration per stage, the environments file; variables beside it refused.
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert package.environment_variables_problem(config, "prod") is None
+    config["stages"]["prod"]["environment_variables"]["BERTH_ENVIRONMENT_SUBNETS"] = "prod=subnet-1"
+    assert package.environment_variables_problem(config, "prod") == (
+        "stage prod declares BERTH_ENVIRONMENT_SUBNETS in .chalice/config.json: declare each "
+        "environment in chalicelib/environments/prod.yaml instead (docs/environments.md), its "
+        "one declaration"
     )

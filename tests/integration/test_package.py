@@ -388,3 +388,42 @@ def test_app_imports_with_the_collector_paused_then_frozen_and_running(interpret
         "print(gc.isenabled(), gc.get_freeze_count() > 10_000)",
     )  # fmt: skip
     assert said.split() == ["True", "True"]
+
+
+def test_the_zip_carries_each_stages_environments_file_read_without_a_yaml_parser(
+    interpreter, unzipped
+):
+    """Issue 28: the stages' environments, declared in chalicelib/environments/<stage>.yaml, are
+    in the zip (deployed with the stack; spec uploaders cannot write them), validated and
+    compiled to JSON by the packaging, and the Lambdas' Settings read the fence from there
+    without loading a YAML parser (issue 17, cold start)."""
+    assert sorted(p.name for p in (unzipped / "chalicelib" / "environments").iterdir()) == [
+        "dev.json", "prod.json",
+    ]  # fmt: skip
+    code = (
+        "import sys\n"
+        "from chalicelib.settings import Settings\n"
+        "env = {'AWS_REGION': 'us-east-1', 'BERTH_SPEC_BUCKET': 'b', 'BERTH_TOPIC_ARN': 't',\n"
+        "       'BERTH_STAGE': 'prod'}\n"
+        "fence = Settings.from_environment(env).fence\n"
+        "print(sorted(fence.clusters['prod']), fence.self_approval['prod'])\n"
+        "print(sorted(m for m in sys.modules if 'yaml' in m))\n"
+    )
+    assert _run_in_runtime(interpreter, unzipped, code).split("\n")[:2] == [
+        "['wso2-prod'] False", "[]",
+    ]  # fmt: skip
+
+
+def test_packaging_refuses_a_bad_environments_file_naming_the_problem(tmp_path):
+    from berth.chalice_package import _compile_environments
+
+    (tmp_path / "chalicelib" / "environments").mkdir(parents=True)
+    (tmp_path / "chalicelib" / "environments" / "prod.yaml").write_text(
+        "berthEnvironments: 1\nenvironments:\n  prod: {clusters: [wso2-prod], adopts: []}\n"
+    )
+    with pytest.raises(SystemExit) as refused:
+        _compile_environments(tmp_path)
+    assert str(refused.value) == (
+        "refusing to package:\nchalicelib/environments/prod.yaml:3:33: environments.prod.adopts: "
+        "unknown field (did you mean 'adopt'?)"
+    )

@@ -319,3 +319,51 @@ def test_efs_on_a_fargate_platform_before_1_4_is_refused_at_create_service(sandb
     # LATEST (what Berth leaves the service on) is 1.4.0 or later: accepted.
     ecs.create_service(cluster="wso2-dev", serviceName="efs-probe", taskDefinition=arn,
                        desiredCount=0, launchType="FARGATE", networkConfiguration=network)  # fmt: skip
+
+
+# ---- which container mounts which volume (issue 28) ---------------------------------------------
+
+
+def test_what_reaches_ecs_mounts_the_keystores_writable_for_keystore_init_and_read_only_for_apim(
+    sandbox,
+):
+    # Given the sidecar example deployed
+    operator_adds_sidecar_repositories(sandbox)
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(sidecar_example(sandbox))
+    sandbox.run_until_idle()
+    # When ECS is asked what it registered
+    ecs = sandbox.client("ecs")
+    arn = ecs.describe_services(cluster="wso2-dev", services=["apim"])["services"][0]["taskDefinition"]
+    definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    # Then keystore-init alone writes the keystores, APIM reads them, the router mounts nothing
+    mounts = {
+        c["name"]: sorted((m["sourceVolume"], m["containerPath"], m["readOnly"]) for m in c["mountPoints"])
+        for c in definition["containerDefinitions"]
+    }
+    assert mounts == {
+        "apim": [
+            ("berth-keystores",
+             "/home/wso2carbon/wso2-config-volume/repository/resources/security", True),
+            ("solr", "/home/wso2carbon/wso2am-4.7.0/solr/data", False),
+        ],
+        "keystore-init": [("berth-keystores", "/keystores", False)],
+        "log-router": [],
+    }  # fmt: skip
+
+
+def test_a_sidecar_mounting_the_products_file_system_is_rejected_before_ecs(sandbox):
+    text = sidecar_example(sandbox).replace(
+        "        preset: firelens",
+        "        preset: firelens\n        mountPoints: [{volume: solr, path: /index}]",
+    )
+    [error] = rejected_errors(sandbox, text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "path: /index" in t)
+    assert re.fullmatch(
+        rf"s3://berth-specs-123456789012-dev/specs/dev/wso2\.yaml:{line}:\d+: "
+        r"services\.apim\.containers\.log-router\.mountPoints\[0\]\.volume: solr is not shared "
+        r"with log-router: a sidecar mounts only its preset's own volume and the volumes that "
+        r"list it \(volumes\.solr\.sharedWith: \[log-router\]\)",
+        error,
+    ), error

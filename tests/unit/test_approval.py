@@ -186,3 +186,120 @@ def test_the_stage_must_have_the_hook_that_holds_the_deployment():
         "this stage has no verification hook (BERTH_VERIFY_HOOK_FUNCTION), which holds "
         "deployments for approval",
     ]]  # fmt: skip
+
+
+# ---- who may approve (issue 28): the environment's declaration, as the shipped prod stage has it
+
+
+def _prod_fence():  # the prod stage's own file, as its Lambdas read it
+    from berth.stages import stage_fence
+
+    return stage_fence("prod", "us-east-1", overrides={})
+
+
+RELEASE = "arn:aws:sts::123456789012:assumed-role/berth-release-managers/ana"
+
+
+def _asked_by(requester: str | None) -> DeploymentRecord:
+    return record().model_copy(
+        update={"trigger": Trigger(kind="rollback", event_id="e", requested_by=requester)}
+    )
+
+
+def test_in_prod_the_requester_may_not_approve_their_own_deployment():
+    from chalicelib.decisions.approval import approver_refusal
+
+    fence = _prod_fence()
+    refused = approver_refusal(
+        _asked_by(RELEASE), RELEASE, approvers=fence.approvers["prod"],
+        requester_may_approve=fence.self_approval["prod"],
+    )  # fmt: skip
+    assert refused == (
+        f"{RELEASE} asked for this deployment and may not approve it too: prod wants a second "
+        "person (approval.requesterMayApprove in the stage's environments file)"
+    )
+    # another release manager may
+    other = "arn:aws:sts::123456789012:assumed-role/berth-release-managers/bo"
+    assert approver_refusal(
+        _asked_by(RELEASE), other, approvers=fence.approvers["prod"],
+        requester_may_approve=fence.self_approval["prod"],
+    ) is None  # fmt: skip
+
+
+def test_in_prod_only_the_declared_approvers_may_approve():
+    from chalicelib.decisions.approval import approver_refusal
+
+    fence = _prod_fence()
+    developer = "arn:aws:sts::123456789012:assumed-role/wso2-developers/ana"
+    assert approver_refusal(
+        _asked_by(None), developer, approvers=fence.approvers["prod"],
+        requester_may_approve=fence.self_approval["prod"],
+    ) == (
+        f"{developer} may not approve prod's deployments (approval.approvers of prod in the "
+        "stage's environments file: arn:aws:sts::123456789012:assumed-role/"
+        "berth-release-managers/*)"
+    )  # fmt: skip
+
+
+def test_the_approval_endpoint_refuses_a_request_without_an_iam_identity():
+    from chalicelib import handlers
+
+    assert handlers.approve({"identity": {"userArn": None}}, "prod", "apim", {}) == (
+        403, {"message": "no IAM identity: call this endpoint signed (SigV4)"}
+    )
+
+
+def _prod_berth_waiting(requester: str | None):
+    """The approval endpoint's Lambda on the prod stage's declaration, in memory, with one prod
+    record waiting at its gate (asked at the Lambda's clock, 30 minutes to go)."""
+    from chalicelib import handlers
+    from chalicelib.spec.environments import fence_variables, read_environments
+    from tests.fakes import in_memory_berth
+
+    berth = in_memory_berth()
+    declared = read_environments("prod")
+    assert declared is not None
+    berth.settings.fence_variables = fence_variables(declared)
+    now = berth.clock()
+    waiting = _asked_by(requester).model_copy(
+        update={"approval": Approval(asked_at=now, deadline=now + timedelta(minutes=30))}
+    )
+    berth.store.put_record(waiting)
+    handlers.use(berth)
+    return berth
+
+
+def test_the_approval_endpoint_refuses_self_approval_in_prod_and_records_a_second_person():
+    from chalicelib import handlers
+
+    berth = _prod_berth_waiting(RELEASE)
+    try:
+        asked = {"record": "D#1", "note": "CHG-9"}
+        status, said = handlers.approve({"identity": {"userArn": RELEASE}}, "prod", "apim", asked)
+        assert (status, said["message"]) == (403, (
+            f"{RELEASE} asked for this deployment and may not approve it too: prod wants a "
+            "second person (approval.requesterMayApprove in the stage's environments file)"
+        ))  # fmt: skip
+        other = "arn:aws:sts::123456789012:assumed-role/berth-release-managers/bo"
+        status, said = handlers.approve({"identity": {"userArn": other}}, "prod", "apim", asked)
+        assert (status, said["approved"]) == (200, True)
+        stored = berth.store.get_record("prod", "apim", "D#1")
+        assert stored.approval.approved_by == other and stored.approval.note == "CHG-9"
+    finally:
+        handlers.use(None)
+
+
+def test_the_approval_endpoint_judges_the_deadline_by_the_lambdas_clock():
+    from chalicelib import handlers
+
+    berth = _prod_berth_waiting(None)
+    try:
+        berth.clock.now += timedelta(minutes=31)  # type: ignore[attr-defined]
+        other = "arn:aws:sts::123456789012:assumed-role/berth-release-managers/bo"
+        status, said = handlers.approve(
+            {"identity": {"userArn": other}}, "prod", "apim", {"record": "D#1"}
+        )
+        assert status == 409
+        assert said["message"].startswith("prod/apim record D#1: the approval's deadline passed at ")
+    finally:
+        handlers.use(None)

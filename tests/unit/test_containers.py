@@ -430,7 +430,8 @@ def test_a_mount_names_a_declared_volume_once_per_path():
 
 
 def test_a_bind_volume_is_shared_between_containers():
-    document = with_apim(volumes={"scratch": {}}, mountPoints=[{"volume": "scratch", "path": "/x"}])
+    document = with_apim(volumes={"scratch": {"sharedWith": ["log-router"]}},
+                         mountPoints=[{"volume": "scratch", "path": "/x"}])  # fmt: skip
     document["services"]["apim"]["containers"]["log-router"]["mountPoints"] = [
         {"volume": "scratch", "path": "/scratch", "readOnly": True}
     ]

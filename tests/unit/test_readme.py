@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from berth.cli import main
 from chalicelib.errors import SpecError
+from chalicelib.spec.environments import Environment
 from chalicelib.spec.fence import FENCE_VARIABLES
 from chalicelib.spec.parse import parse_spec
 from tests.conftest import EXAMPLES, ROOT
@@ -174,6 +175,10 @@ def test_the_security_model_names_what_sets_each_fence():
     for variable in config["stages"]["dev"]["environment_variables"]:
         if variable.startswith("BERTH_ENVIRONMENT_"):
             assert f"`{variable}`" in set_by, variable
+    # Each field of the stage's environments file (issue 28) is a fence the table names.
+    assert "chalicelib/environments/<stage>.yaml" in section(README.read_text(), "Security model")
+    fields = [f.alias or n for n, f in Environment.model_fields.items()]
+    assert [f for f in fields if f"`{f}" not in set_by] == []
 
 
 def test_what_the_docs_say_of_cmd_shell_is_about_specs_which_may_not_while_presets_do():

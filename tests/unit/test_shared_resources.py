@@ -1,12 +1,16 @@
 """Issue 28: what several services share stays inside its environment (listener rules, the
-Service Connect namespace), and the keystore volume holding APIM's private key is mounted only
-where Berth mounts it."""
+Service Connect namespace), the keystore volume holding APIM's private key is mounted only
+where Berth mounts it, and a sidecar mounts only the volumes its preset brings or that the spec
+shares with it."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from chalicelib.errors import SpecError
 from chalicelib.spec.fence import FenceVariables
+from tests.unit.test_containers import example, parse, with_apim, with_sidecar
 from tests.unit.test_containers import problems as container_problems
-from tests.unit.test_containers import with_sidecar
 from tests.unit.test_strategies import FULL_LB, RULE, TG, problems, spec_text
 
 DEV_RULES = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/lb/*"
@@ -65,3 +69,64 @@ def test_no_sidecar_may_mount_the_keystore_volume():
         "product's private key: only the keystore-init preset writes it and only the product "
         "reads it, and Berth mounts it for both"
     ]
+
+
+SCRATCH_SIDECAR = {"image": "busybox:1.36@sha256:" + "a" * 64, "essential": False}
+
+
+def test_a_sidecar_cannot_mount_the_products_volume_unless_the_volume_says_so():
+    # The example's log router is a FireLens preset: it brings no volume of its own.
+    document = with_sidecar("log-router", None)
+    document["services"]["apim"]["containers"]["tail"] = {
+        **SCRATCH_SIDECAR, "mountPoints": [{"volume": "solr", "path": "/index"}],
+    }  # fmt: skip
+    assert container_problems(document) == [
+        "services.apim.containers.tail.mountPoints[0].volume: solr is not shared with tail: a "
+        "sidecar mounts only its preset's own volume and the volumes that list it "
+        "(volumes.solr.sharedWith: [tail])"
+    ]
+    document["services"]["apim"]["volumes"]["solr"]["sharedWith"] = ["tail"]
+    assert container_problems_or_none(document) == []
+
+
+def test_shared_with_names_a_sidecar_of_the_task():
+    document = with_apim()
+    document["services"]["apim"]["volumes"]["solr"]["sharedWith"] = ["log-ruoter"]
+    assert container_problems(document) == [
+        "services.apim.volumes.solr.sharedWith[0]: unknown sidecar 'log-ruoter' (did you mean "
+        "'log-router'?) (the task's sidecars: log-router, keystore-init)"
+    ]
+
+
+def test_no_sidecar_writes_what_the_entrypoint_copies_into_the_product():
+    # A bind volume the sidecar writes, mounted in WSO2's config volume: its files (a
+    # deployment.toml, a jar) would become the product's at start.
+    config = "/home/wso2carbon/wso2-config-volume/repository/components/dropins"
+    document = with_sidecar(
+        "tail", {**SCRATCH_SIDECAR, "mountPoints": [{"volume": "drop", "path": "/drop"}]},
+        volumes={"drop": {"sharedWith": ["tail"]},
+                 **example_volumes()},
+        mountPoints=[{"volume": "drop", "path": config}],
+    )  # fmt: skip
+    assert container_problems(document) == [
+        f"services.apim.mountPoints[0].path: {config} is inside WSO2's config volume "
+        "(/home/wso2carbon/wso2-config-volume), which the entrypoint copies over the product "
+        "home at start, and tail writes drop: a sidecar would put files into the product; "
+        "mount it readOnly in the sidecar, or elsewhere in the product"
+    ]
+    # Read-only in the sidecar, the product alone writes it.
+    document["services"]["apim"]["containers"]["tail"]["mountPoints"][0]["readOnly"] = True
+    assert container_problems_or_none(document) == []
+
+
+def example_volumes() -> dict[str, Any]:
+    return dict(example()["services"]["apim"]["volumes"])
+
+
+def container_problems_or_none(document: dict[str, Any]) -> list[str]:
+    """The problems of a document that may be valid: [] when it parses."""
+    try:
+        parse(document)
+    except SpecError as error:
+        return [f"{p.path}: {p.reason}" for p in error.problems]
+    return []

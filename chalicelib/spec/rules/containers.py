@@ -174,9 +174,63 @@ def _mount_problems(at: Path, name: str, svc: Service, container: str) -> Proble
             hint = did_you_mean(mount.volume, volumes)
             reason = f"unknown volume {mount.volume!r}{hint}; declare it under volumes"
             problems.append(((*where, "volume") if given else where, reason))
+        elif given and container != name and container not in volumes[mount.volume].shared_with:
+            reason = (
+                f"{mount.volume} is not shared with {container}: a sidecar mounts only its "
+                f"preset's own volume and the volumes that list it (volumes.{mount.volume}"
+                f".sharedWith: [{container}])"
+            )
+            problems.append(((*where, "volume"), reason))
         if mount.path in paths:
             problems.append((where, f"{mount.path} is mounted twice in {container}"))
         paths.add(mount.path)
+    return problems
+
+
+def _sharing_problems(at: Path, svc: Service) -> Problems:
+    """A volume's sharedWith names sidecars of its own task."""
+    known = list(svc.containers)
+    problems: Problems = []
+    for volume, declared in svc.volumes.items():
+        for i, container in enumerate(declared.shared_with):
+            if container not in svc.containers:
+                hint = did_you_mean(container, known)
+                listed = ", ".join(known) or "none"
+                reason = f"unknown sidecar {container!r}{hint} (the task's sidecars: {listed})"
+                problems.append(((*at, "volumes", volume, "sharedWith", i), reason))
+    return problems
+
+
+def _writers(svc: Service, name: str, volume: str) -> list[str]:
+    """The sidecars that mount `volume` writable (Berth's keystore-init excepted: its volume is
+    reserved and only the product reads it)."""
+    return [
+        container
+        for container in svc.containers
+        if any(m.volume == volume and not m.read_only for m in svc.mounts_of(name, container))
+        and volume != KEYSTORE_VOLUME
+    ]
+
+
+def _config_volume_problems(at: Path, name: str, svc: Service) -> Problems:
+    """WSO2's entrypoint copies the config volume over the product home at start (presets,
+    ProductPreset.config_volume): what a sidecar may write there becomes the product's own
+    files, its deployment.toml and jars included, which is code in the image."""
+    config = svc.preset.config_volume
+    if config is None:
+        return []
+    problems: Problems = []
+    for i, mount in enumerate(svc.mount_points):
+        inside = mount.path == config or mount.path.startswith(config.rstrip("/") + "/")
+        writers = _writers(svc, name, mount.volume) if inside else []
+        if writers:
+            reason = (
+                f"{mount.path} is inside WSO2's config volume ({config}), which the entrypoint "
+                f"copies over the product home at start, and {', '.join(writers)} writes "
+                f"{mount.volume}: a sidecar would put files into the product; mount it readOnly "
+                "in the sidecar, or elsewhere in the product"
+            )
+            problems.append(((*at, "mountPoints", i, "path"), reason))
     return problems
 
 
@@ -190,6 +244,8 @@ def _volume_problems(spec: Spec, at: Path, name: str, svc: Service) -> Problems:
             problems += _efs_problems(at, volume, declared.efs)
     for container in [name, *svc.containers]:
         problems += _mount_problems(at, name, svc, container)
+    problems += _sharing_problems(at, svc)
+    problems += _config_volume_problems(at, name, svc)
     if svc.ephemeral_storage is not None and spec.launch_type_of(name) != "FARGATE":
         # EphemeralStorage: "only supported for tasks hosted on Fargate".
         problems.append(((*at, "ephemeralStorage"), "only Fargate tasks take ephemeralStorage"))
