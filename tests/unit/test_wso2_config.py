@@ -44,7 +44,9 @@ class Image:
 
 
 IMAGES = {
-    "apim": Image("apim", "wso2am", ("config/repository/conf/deployment.toml",), "wso2am-4.7.0"),
+    "apim": Image(
+        "apim", "wso2am", ("config/repository/conf/deployment.toml", "ha.toml"), "wso2am-4.7.0"
+    ),
     "mi": Image(
         "mi", "wso2mi", ("config/conf/deployment.toml", "coordination.toml"), "wso2mi-4.4.0"
     ),
@@ -73,6 +75,9 @@ SAMPLES = {
     "MI_COORDINATION_DB_PASSWORD": "coord-s3cret",
     "MI_COORDINATION_DB_DRIVER": "org.postgresql.Driver",
     "MI_NODE_ID": "mi-task-1",
+    "APIM_HA_PEER_HOST": "apim-2",
+    "APIM_HA_NODE_1_HOST": "apim-1",
+    "APIM_HA_NODE_2_HOST": "apim-2",
 }
 
 
@@ -415,6 +420,8 @@ def wso2(tmp_path: Path):
         shutil.copytree(DOCKER / name / "config", home / "wso2-config-volume")
         if name == "mi":
             shutil.copy(DOCKER / "mi" / "coordination.toml", home / "berth-coordination.toml")
+        if name == "apim":
+            shutil.copy(DOCKER / "apim" / "ha.toml", home / "berth-ha.toml")
         return home
 
     return make

@@ -89,6 +89,17 @@ _APIM = Contract("wso2am", "docker/apim/config-contract.yaml", (
        "Symmetric key for data APIM encrypts ([encryption] key, AES/GCM/NoPadding): 64 hexadecimal "
        "characters (openssl rand -hex 32), identical on every node, set before the first start and "
        "never changed (what it encrypted lives in the databases)."),
+    _v("APIM_HA_PEER_HOST", "environment", False,
+       "Set by Berth on each node of a service with `ha: true`, never by hand: the other node's "
+       "Service Connect name. Setting it appends ha.toml (WSO2's two-node pattern, helm-apim "
+       "all-in-one instance-1/2): throttle events duplicated to the peer's broker "
+       "(tcp://PEER:5672), decisions read locally."),
+    _v("APIM_HA_NODE_1_HOST", "environment", False,
+       "Set by Berth with `ha: true`: node 1's Service Connect name, the first throttling "
+       "url_group (tcp://NODE1:9611, ssl://NODE1:9711).", "APIM_HA_PEER_HOST"),
+    _v("APIM_HA_NODE_2_HOST", "environment", False,
+       "Set by Berth with `ha: true`: node 2's Service Connect name, the second throttling "
+       "url_group (tcp://NODE2:9611, ssl://NODE2:9711).", "APIM_HA_PEER_HOST"),
     _v("BERTH_KEYSTORE_B64", "secret", False,
        "The keystore (JKS or PKCS12) as one base64 string; written over "
        "repository/resources/security/wso2carbon.jks before start. Its certificate must carry the "
