@@ -214,7 +214,7 @@ def _variable_problems(at: Path, svc: Service, contract: Contract) -> list[tuple
 
 def _replica_problems(at: Path, svc: Service) -> list[tuple[Path, str]]:
     where: Path = (*at, "desiredCount")
-    if svc.product == "wso2am" and svc.desired_count > 1:
+    if svc.product == "wso2am" and svc.desired_count > 1 and not svc.ha:
         # wso2/helm-apim all-in-one: HA is two single-replica deployments (instance-1,
         # instance-2), each with [apim.event_hub] event_duplicate_url at its peer's 5672 and its
         # own [apim.throttling] url_group (9611/9711); wso2/aws-apim pattern-1 writes peer IPs
@@ -223,9 +223,9 @@ def _replica_problems(at: Path, svc: Service) -> list[tuple[Path, str]]:
         return [(where, (
             f"{svc.desired_count} replicas of wso2am would throttle and receive events as "
             "isolated nodes: WSO2's high availability is two single-replica nodes, each with "
-            "event_duplicate_url pointing at its peer and its own throttling url_group "
-            "(helm-apim), which Berth does not render yet. Use desiredCount: 1 (see docs/wso2.md, "
-            "\"High availability\")"
+            "event_duplicate_url pointing at its peer and both nodes' throttling url_groups "
+            "(helm-apim all-in-one instance-1/2). Use desiredCount: 1, or ha: true for that "
+            "two-node pair (see docs/wso2.md, \"High availability\")"
         ))]  # fmt: skip
     if svc.product == "wso2mi" and svc.desired_count > 1 and not _given(svc, MI_COORDINATION_URL):
         # helm-mi: MI replicas need WSO2_COORDINATION_DB and a node id each, or every replica
