@@ -37,6 +37,12 @@ NODES = 2
 # each (the portMappings names are the preset's: jms-tcp, binary, binary-secure).
 PEER_PORTS: tuple[tuple[int, str], ...] = ((5672, "jms"), (9611, "binary"), (9711, "binary-ssl"))
 
+# The portals' port (Publisher, Developer Portal, Admin: the wso2am preset): its target group
+# must keep a browser on one node (helm-apim all-in-one/default_values.yaml, management ingress
+# `nginx.ingress.kubernetes.io/affinity: "cookie"`; wso2/aws-apim product/pattern-1.yaml, the
+# 9443 target group's stickiness). Berth checks it in the pre-flight; the operator sets it.
+PORTALS_PORT = 9443
+
 # The variables docker/apim/berth-entrypoint.sh turns into ha.toml; Berth's to set, never a spec's.
 PEER_HOST = "APIM_HA_PEER_HOST"
 NODE_HOSTS = ("APIM_HA_NODE_1_HOST", "APIM_HA_NODE_2_HOST")
@@ -46,6 +52,11 @@ HA_VARIABLES = (PEER_HOST, *NODE_HOSTS)
 def node_names(name: str) -> tuple[str, str]:
     """The two ECS services of an HA service, as helm-apim's instance-1 and instance-2."""
     return f"{name}-1", f"{name}-2"
+
+
+def is_node(svc: Service) -> bool:
+    """Whether an (expanded) service is a node of an HA pair."""
+    return svc.product == "wso2am" and PEER_HOST in svc.environment
 
 
 def nodes_of(spec: Spec) -> dict[str, str]:

@@ -7,17 +7,26 @@ from __future__ import annotations
 import re
 
 from tests.conftest import EXAMPLES
-from tests.integration.helpers import history, statuses
+from tests.integration.helpers import history, refused_untouched, statuses
+
+PORTALS = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-dev-portals/"
 
 
-def ha_example_in_dev(sandbox) -> str:
+def ha_example_in_dev(sandbox, sticky: bool = True) -> str:
     """The HA example as the sandbox's dev environment runs it: dev's names, its SSM parameters
-    and target groups created as the operator creates them, the sandbox's two subnets."""
+    and target groups created as the operator creates them (the portals' sticky), the sandbox's
+    two subnets."""
     text = re.sub(r"\bprod\b", "dev", (EXAMPLES / "wso2-prod-ha.yaml").read_text())
     for arn in set(re.findall(r"arn:aws:ssm:[^\s\"]+", text)):
         sandbox.create_secret(arn)
     for arn in set(re.findall(r"arn:aws:elasticloadbalancing:[^\s\"]+", text)):
         sandbox.create_target_group(arn)
+        if sticky and arn.startswith(PORTALS):
+            sandbox.client("elbv2").modify_target_group_attributes(
+                TargetGroupArn=arn,
+                Attributes=[{"Key": "stickiness.enabled", "Value": "true"},
+                            {"Key": "stickiness.type", "Value": "lb_cookie"}],
+            )  # fmt: skip
     return sandbox.adapt_spec(text)
 
 
@@ -103,3 +112,22 @@ def test_a_push_redeploys_node_2_after_node_1(sandbox):
     assert (one.status, two.status) == ("COMPLETED", "COMPLETED")
     assert one.finished_at is not None and two.started_at is not None
     assert two.started_at >= one.finished_at
+
+
+def test_a_portals_target_group_without_stickiness_deploys_nothing(sandbox):
+    # Given the HA example whose portals' target group was created without stickiness
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    text = ha_example_in_dev(sandbox, sticky=False)
+
+    # Then the upload is refused before anything reaches ECS, naming the field and the fix
+    arn = PORTALS + "0fedcba987654321"
+    assert refused_untouched(sandbox, text) == [
+        f"services.apim.loadBalancers[1].targetGroupArn: sticky target group {arn} has "
+        "stickiness off (target group attribute stickiness.enabled): with ha: true two nodes "
+        "serve the portals, whose sessions live on one node; turn stickiness on (aws elbv2 "
+        "modify-target-group-attributes --target-group-arn ARN --attributes "
+        "Key=stickiness.enabled,Value=true Key=stickiness.type,Value=lb_cookie; docs/wso2.md, "
+        '"High availability"). Nothing was deployed: every service of a change is checked '
+        "before the first one starts"
+    ]

@@ -229,3 +229,23 @@ def test_more_than_one_apim_task_points_at_ha():
     text = _example("    ha: true\n", "    desiredCount: 2\n")
     found = _problems(text)
     assert any("Use desiredCount: 1, or ha: true for that two-node pair" in p for p in found)
+
+
+def test_the_preflight_asks_for_the_portals_stickiness_once():
+    """Both nodes serve the portals (9443), whose sessions live on one node: the pre-flight
+    checks that target group's stickiness, told once at the service as written."""
+    from chalicelib.decisions.preflight import Reference, references
+
+    spec = load_spec_file(str(HA))
+    sticky = [r for r in references(spec, ["apim-1", "apim-2", "mi"])
+              if r.kind == "sticky target group"]  # fmt: skip
+    assert sticky == [
+        Reference(
+            "sticky target group",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-prod-portals/"
+            "0fedcba987654321",
+            "services.apim.loadBalancers[1].targetGroupArn",
+        )
+    ]
+    single = load_spec_file(str(EXAMPLES / "wso2-prod.json"))
+    assert not [r for r in references(single, ["apim"]) if r.kind == "sticky target group"]
