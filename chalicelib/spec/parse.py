@@ -24,6 +24,7 @@ from .rules.containers import sidecar_fence_problems
 from .rules.contract import contract_problems
 from .rules.fence import fence_problems
 from .rules.ha import ha_problems
+from .rules.hostnames import hostname_problems
 from .rules.keystores import keystore_problems
 from .rules.names import did_you_mean
 from .rules.safety import safety_problems
@@ -56,6 +57,7 @@ def fenced_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
         + verify_endpoint_problems(spec, fence)
         + shared_resource_problems(spec, fence)
         + keystore_problems(spec, fence)
+        + hostname_problems(spec, fence)
     )
 
 

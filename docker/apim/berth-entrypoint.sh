@@ -141,6 +141,8 @@ berth_default KEYSTORE_PASSWORD wso2carbon
 berth_default TRUSTSTORE_PASSWORD wso2carbon
 berth_default NODE_IP "$(berth_task_ip)"
 berth_default APIM_GATEWAY_HOSTNAME "$APIM_HOSTNAME"
+berth_default APIM_WEBSOCKET_HOSTNAME "$APIM_GATEWAY_HOSTNAME"
+berth_default APIM_WEBSUB_HOSTNAME "$APIM_GATEWAY_HOSTNAME"
 berth_jdbc_defaults APIM_DB_URL DB_TYPE DB_DRIVER
 
 # One node of WSO2's two-node pair (a Berth service with `ha: true`): the peer's broker and both

@@ -57,6 +57,8 @@ IMAGES = {
 SAMPLES = {
     "APIM_HOSTNAME": "api.dev.example.com",
     "APIM_GATEWAY_HOSTNAME": "gw.dev.example.com",
+    "APIM_WEBSOCKET_HOSTNAME": "ws.dev.example.com",
+    "APIM_WEBSUB_HOSTNAME": "websub.dev.example.com",
     "NODE_IP": "10.0.1.23",
     "APIM_ADMIN_PASSWORD": "admin-s3cret",
     "APIM_DB_URL": "jdbc:mysql://db.dev.internal:3306/WSO2AM_DB?useSSL=true&amp;autoReconnect=true",
@@ -247,7 +249,7 @@ def test_apim_config_parses_with_every_section():
     gateway = data["apim"]["gateway"]["environment"][0]
     assert gateway["name"] == "Default"
     assert gateway["https_endpoint"] == f"https://{SAMPLES['APIM_GATEWAY_HOSTNAME']}"
-    assert gateway["wss_endpoint"] == f"wss://{SAMPLES['APIM_GATEWAY_HOSTNAME']}:8099"
+    assert gateway["wss_endpoint"] == f"wss://{SAMPLES['APIM_WEBSOCKET_HOSTNAME']}:8099"
     assert data["apim"]["sync_runtime_artifacts"]["gateway"]["gateway_labels"] == ["Default"]
     assert data["event_listener"][0]["id"] == "token_revocation"
     for db, url in (("apim_db", "APIM_DB_URL"), ("shared_db", "SHARED_DB_URL")):

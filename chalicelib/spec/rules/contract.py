@@ -53,8 +53,17 @@ _APIM = Contract("wso2am", "docker/apim/config-contract.yaml", (
        "localhost."),
     _v("APIM_GATEWAY_HOSTNAME", "environment", False,
        "Public host name of the API gateway, shown to API consumers as the gateway URLs "
-       "([[apim.gateway.environment]] http/https/ws/wss/websub endpoints). Defaults to "
-       "APIM_HOSTNAME."),
+       "([[apim.gateway.environment]] http/https endpoints). Defaults to APIM_HOSTNAME in "
+       "development; required, and another host than APIM_HOSTNAME, elsewhere (helm-apim's "
+       "gateway ingress has its own host)."),
+    _v("APIM_WEBSOCKET_HOSTNAME", "environment", False,
+       "Public host name of WebSocket APIs (ws://HOST:9099, wss://HOST:8099 in the gateway "
+       "environment), as helm-apim's wsHostname. Defaults to APIM_GATEWAY_HOSTNAME; the load "
+       "balancer forwards 9099/8099 on it."),
+    _v("APIM_WEBSUB_HOSTNAME", "environment", False,
+       "Public host name of WebSub event receivers (http://HOST:9021, https://HOST:8021), as "
+       "helm-apim's websubHostname. Defaults to APIM_GATEWAY_HOSTNAME; the load balancer "
+       "forwards 9021/8021 on it."),
     _v("NODE_IP", "environment", False,
        "This task's IP address ([server] node_ip), as helm-apim passes the pod IP. Derived from "
        "the task's network interface when absent; set it only to override."),
