@@ -249,3 +249,32 @@ def test_the_preflight_asks_for_the_portals_stickiness_once():
     ]
     single = load_spec_file(str(EXAMPLES / "wso2-prod.json"))
     assert not [r for r in references(single, ["apim"]) if r.kind == "sticky target group"]
+
+
+def test_one_client_alias_may_serve_several_ports_but_not_one_port_twice():
+    """ECS ServiceConnectService.clientAliases: "Each name and port mapping must be unique within
+    the namespace": an HA node's name serves 9443, 5672, 9611 and 9711 (chalicelib.spec.ha)."""
+    base = """berth: 1
+environment: dev
+cluster: c
+executionRoleArn: arn:aws:iam::123456789012:role/exec
+network: {subnets: [subnet-1], securityGroups: [sg-1]}
+serviceConnect: {namespace: ns}
+services:
+  web:
+    image: web
+    ports: [8080, 8443]
+    serviceConnect:
+      offers:
+        - {port: 8080, name: web-http, dnsName: web}
+"""
+    parse_spec(
+        (base + "        - {port: 8443, name: web-https, dnsName: web}\n").encode(), "s.yaml"
+    )
+    text = base + "        - {port: 8080, name: web-again, dnsName: web}\n"
+    assert _problems(text) == [
+        "ha.yaml:14:12: services.web.serviceConnect.offers[1].port: port 8080 is offered more "
+        "than once",
+        "ha.yaml:14:41: services.web.serviceConnect.offers[1].dnsName: client alias 'web' on "
+        "port 8080 is already offered by web in namespace ns; names are unique in a namespace",
+    ]
