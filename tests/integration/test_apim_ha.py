@@ -4,7 +4,10 @@ push redeploys them one after the other, so one node always serves."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+
+from botocore.exceptions import ClientError
 
 from tests.conftest import EXAMPLES
 from tests.integration.helpers import history, refused_untouched, statuses
@@ -18,7 +21,8 @@ def ha_example_in_dev(sandbox, sticky: bool = True) -> str:
     two subnets."""
     text = re.sub(r"\bprod\b", "dev", (EXAMPLES / "wso2-prod-ha.yaml").read_text())
     for arn in set(re.findall(r"arn:aws:ssm:[^\s\"]+", text)):
-        sandbox.create_secret(arn)
+        with contextlib.suppress(ClientError):  # already created for another example
+            sandbox.create_secret(arn)
     for arn in set(re.findall(r"arn:aws:elasticloadbalancing:[^\s\"]+", text)):
         sandbox.create_target_group(arn)
         if sticky and arn.startswith(PORTALS):
@@ -131,3 +135,39 @@ def test_a_portals_target_group_without_stickiness_deploys_nothing(sandbox):
         '"High availability"). Nothing was deployed: every service of a change is checked '
         "before the first one starts"
     ]
+
+
+def test_a_running_apim_moves_to_the_pair_only_with_its_retirement(sandbox):
+    # Given the single-node prod example running in dev (apim, ei)
+    from tests.integration.test_prod_example import prod_example_in_dev
+
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.push("wso2am", "4.7.0-1")
+    sandbox.upload_spec(prod_example_in_dev(sandbox))
+    sandbox.run_until_idle()
+    ha = ha_example_in_dev(sandbox)
+
+    # When the HA example is uploaded without retiring apim, it is refused: the nodes would serve
+    # apim's target groups beside it
+    errors = refused_untouched(sandbox, ha)
+    assert errors[0] == (
+        "services.apim-1.loadBalancers[0].targetGroupArn: apim, which left the spec, still "
+        "serves this target group on wso2-dev; retire it in the same spec (retire: {apim: "
+        "delete}), or keep its name"
+    )
+
+    # When it retires apim in the same upload
+    mark = sandbox.recorder.mark()
+    sandbox.upload_spec(ha + "retire:\n  apim: delete\n")
+    sandbox.run_until_idle()
+
+    # Then apim is deleted before the pair is created, node 1 then node 2
+    mutations = [
+        (c.operation, c.params.get("serviceName") or c.params.get("service"))
+        for c in sandbox.recorder.ecs_mutations(mark)
+        if c.operation in ("CreateService", "DeleteService")
+    ]
+    assert mutations == [
+        ("DeleteService", "apim"), ("CreateService", "apim-1"), ("CreateService", "apim-2"),
+        ("CreateService", "mi"),
+    ]  # fmt: skip
