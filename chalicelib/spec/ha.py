@@ -99,6 +99,9 @@ def _node(spec: Spec, name: str, svc: Service, index: int, depends_on: list[str]
         # Node 2 after node 1: "one node always serves" (helm runs the two as separate
         # deployments; ECS's order is Berth's dependsOn).
         "depends_on": depends_on + ([nodes[0]] if index else []),
+        # The databases are the pair's: their tables are created once, before node 1 (WSO2's
+        # dbscripts have no IF NOT EXISTS, chalicelib.rendering.schema_init).
+        "schema_init": None if index else svc.schema_init,
     }
     network = spec.network_of(name)
     if network is not None and len(network.subnets) >= NODES:

@@ -278,3 +278,13 @@ services:
         "ha.yaml:14:41: services.web.serviceConnect.offers[1].dnsName: client alias 'web' on "
         "port 8080 is already offered by web in namespace ns; names are unique in a namespace",
     ]
+
+
+def test_the_pairs_tables_are_created_once_before_node_1():
+    """Both nodes share the databases, and WSO2's dbscripts create tables without IF NOT EXISTS:
+    schemaInit runs before node 1 only (node 2 follows node 1 anyway)."""
+    client = "sql-client:16@sha256:" + "c" * 64
+    text = _example("    ha: true\n", f"    ha: true\n    schemaInit: {{image: '{client}'}}\n")
+    spec = parse_spec(text.encode(), "ha.yaml")
+    assert spec.services["apim-1"].schema_init is not None
+    assert spec.services["apim-2"].schema_init is None
