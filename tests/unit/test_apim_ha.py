@@ -288,3 +288,16 @@ def test_the_pairs_tables_are_created_once_before_node_1():
     spec = parse_spec(text.encode(), "ha.yaml")
     assert spec.services["apim-1"].schema_init is not None
     assert spec.services["apim-2"].schema_init is None
+
+
+def test_render_names_the_nodes_of_an_ha_service():
+    from click.testing import CliRunner
+
+    from berth.cli import main
+
+    result = CliRunner().invoke(main, ["render", str(HA), "--service", "apim"])
+    assert result.exit_code == 2
+    assert (
+        f"Invalid value for --service: 'apim' is not a service of {HA} (its services: apim-1, "
+        "apim-2, mi)"
+    ) in result.output
