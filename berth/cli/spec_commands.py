@@ -103,7 +103,11 @@ def render(file: str, only: str | None, images: tuple[str, ...], account: str, r
         fail(str(exc))
         return
     if only is not None and only not in spec.services:
-        raise click.BadParameter(f"{only!r} is not a service of {file}", param_hint="--service")
+        # An `ha: true` service is rendered as its nodes (chalicelib.spec.ha): name them.
+        listed = ", ".join(spec.deployment_order())
+        raise click.BadParameter(
+            f"{only!r} is not a service of {file} (its services: {listed})", param_hint="--service"
+        )
     pinned = dict(_image_option(value, spec) for value in images)
     rendered: dict[str, Any] = {}
     for name in spec.deployment_order():

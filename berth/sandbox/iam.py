@@ -130,10 +130,12 @@ def requests_of(
         ]
     if service in ("ec2", "secretsmanager", "ssm", "efs"):
         return _preflight_requests(service, operation, params, arn)
-    if service == "elbv2" and operation == "DescribeTargetGroups":
+    if service == "elbv2" and operation in ("DescribeTargetGroups",
+                                            "DescribeTargetGroupAttributes"):
         # IAM's prefix for ELB v2 is elasticloadbalancing; its Describe* actions take no
         # resource-level permissions (Service Authorization Reference, Elastic Load Balancing V2:
-        # DescribeTargetGroups lists no resource type), so the resource is "*".
+        # DescribeTargetGroups and DescribeTargetGroupAttributes list no resource type), so the
+        # resource is "*".
         return [Request(f"elasticloadbalancing:{operation}", "*")]
     if service == "dynamodb":
         table = arn.format("dynamodb", f"table/{params['TableName']}")

@@ -1,5 +1,6 @@
 """Look-ups of what a spec references (clusters, subnets, security groups, secrets, parameters,
-EFS file systems and access points, target groups):
+EFS file systems and access points, target groups and, for an HA pair's portals, their
+stickiness):
 the pre-flight that runs before a change touches ECS. Each kind is one call, or one per secret,
 and answers what is missing rather than raising on the first absence."""
 
@@ -56,6 +57,7 @@ class Resources:
             "parameter": self._missing_parameters,
             "file system": self._missing_file_systems,
             "target group": self._missing_target_groups,
+            "sticky target group": self._unsticky_target_groups,
         }
         for kind, identifiers in wanted.items():
             unique = sorted(set(identifiers))
@@ -133,6 +135,25 @@ class Resources:
             arns, lambda arn: self.elbv2.describe_target_groups(TargetGroupArns=[arn]),
             "TargetGroupNotFound",
         )  # fmt: skip
+
+
+    @aws_errors("DescribeTargetGroupAttributes")
+    def _unsticky_target_groups(self, arns: list[str]) -> set[str]:
+        """Those of `arns` whose `stickiness.enabled` attribute is not "true" (ELB API
+        reference, TargetGroupAttribute); a target group that does not exist is the "target
+        group" look-up's to tell."""
+        unsticky: set[str] = set()
+        for arn in arns:
+            try:
+                answer = self.elbv2.describe_target_group_attributes(TargetGroupArn=arn)
+            except ClientError as exc:
+                if error_code(exc) != "TargetGroupNotFound":
+                    raise
+                continue
+            attributes = {a.get("Key"): a.get("Value") for a in answer.get("Attributes", [])}
+            if attributes.get("stickiness.enabled") != "true":
+                unsticky.add(arn)
+        return unsticky
 
 
 def _not_found(ids: list[str], describe: Callable[[str], object], code: str) -> set[str]:

@@ -12,12 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from chalicelib.spec.ha import PORTALS_PORT, is_node
 from chalicelib.spec.located import path_text
 from chalicelib.spec.model import Spec
 
 Kind = Literal[
     "cluster", "subnet", "security group", "secret", "parameter", "file system", "access point",
-    "target group",
+    "target group", "sticky target group",
 ]
 
 
@@ -80,7 +81,22 @@ def references(spec: Spec, services: Iterable[str]) -> list[Reference]:
                                ("alternateTargetGroupArn", lb.alternate_target_group_arn))
             if arn is not None
         ]  # fmt: skip
+        found += _sticky_references(spec, name)
     return list(dict.fromkeys(found))
+
+
+def _sticky_references(spec: Spec, name: str) -> list[Reference]:
+    """An HA node's portals target group, which must keep each browser on one node: the portals
+    hold a server session per node (chalicelib.spec.ha, PORTALS_PORT)."""
+    svc = spec.services[name]
+    if not is_node(svc):
+        return []
+    written = name.rsplit("-", 1)[0]  # the `ha: true` service both nodes come from: told once
+    return [
+        Reference("sticky target group", lb.target_group_arn,
+                  path_text(("services", written, *where, "targetGroupArn")))
+        for where, lb in svc.target_groups() if svc.target_port(lb) == PORTALS_PORT
+    ]  # fmt: skip
 
 
 def _efs_references(spec: Spec, name: str) -> list[Reference]:
@@ -114,12 +130,20 @@ _FIX: dict[Kind, str] = {
     "access point": "name an access point of that file system (EFS DescribeAccessPoints)",
     "target group": "create the target group first (docs/wso2.md: one per port, with its health "
     "check), or name an existing one",
+    "sticky target group": "turn stickiness on (aws elbv2 modify-target-group-attributes "
+    "--target-group-arn ARN --attributes Key=stickiness.enabled,Value=true "
+    "Key=stickiness.type,Value=lb_cookie; docs/wso2.md, \"High availability\")",
 }
 
 
 def _absent(reference: Reference) -> str:
     if reference.within is not None:
         return f"is not an access point of file system {reference.within}"
+    if reference.kind == "sticky target group":
+        return (
+            "has stickiness off (target group attribute stickiness.enabled): with ha: true two "
+            "nodes serve the portals, whose sessions live on one node"
+        )
     return "does not exist"
 
 

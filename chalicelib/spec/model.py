@@ -39,6 +39,9 @@ class Service(SpecModel):
     memory: int | None = Field(default=None, gt=0)
     heap: int | None = Field(default=None, ge=128, description="JVM heap in MiB")
     desired_count: int = Field(default=1, ge=0, le=100)
+    # wso2am only: WSO2's two-node all-in-one high availability, rendered as two ECS services
+    # `<name>-1` and `<name>-2`, each one task with its node's configuration (chalicelib.spec.ha).
+    ha: bool = False
     ports: list[Port] | None = None
     environment: dict[str, str] = {}
     secrets: dict[str, SecretArn] = {}

@@ -20,6 +20,7 @@ from chalicelib.errors import SpecError, SpecProblem
 
 from .base import NAME, REPOSITORY
 from .fence import StageFence
+from .ha import expand_ha, nodes_of
 from .located import Located, Path, SourceError, path_text
 from .model import Spec
 from .networking import TARGET_GROUP
@@ -28,6 +29,8 @@ from .rules.contract import contract_problems
 from .rules.credentials import credential_problems
 from .rules.ei import ei_problems
 from .rules.fence import fence_problems
+from .rules.ha import ha_problems
+from .rules.hostnames import hostname_problems
 from .rules.keystores import keystore_problems
 from .rules.names import close_match, did_you_mean
 from .rules.persistence import persistence_problems
@@ -64,6 +67,7 @@ def fenced_problems(spec: Spec, fence: StageFence) -> list[tuple[Path, str]]:
         + shared_resource_problems(spec, fence)
         + keystore_problems(spec, fence)
         + credential_problems(spec, fence)
+        + hostname_problems(spec, fence)
     )
 
 
@@ -326,9 +330,13 @@ def parse_spec(raw: bytes, file: str, fence: StageFence | None = None) -> Spec:
     located = [(loc, reason) for loc, reason, _ in errors]
     if spec is not None:
         # The rules run on what did parse; what they say about a removed field's default is
-        # not the author's problem (the field's own error already is).
-        found = rule_problems(spec) + safety_problems(spec)
-        reached = fenced_problems(spec, fence) if fence else []
+        # not the author's problem (the field's own error already is). They check what ECS will
+        # receive: an `ha: true` service as its two nodes, their problems located where the
+        # service is written.
+        ha = ha_problems(spec)
+        nodes, spec = nodes_of(spec), expand_ha(spec)
+        found = ha + _as_written(rule_problems(spec) + safety_problems(spec), nodes)
+        reached = _as_written(fenced_problems(spec, fence), nodes) if fence else []
         if removed:
             found = [p for p in found if not _follows_from(p[0], removed, doc.data)]
             reached = [] if ("environment",) in removed else reached  # roles, secrets, groups
@@ -343,6 +351,15 @@ def _located_error(file: str, doc: Located, problems: list[tuple[Path, str]]) ->
     """Every problem once, located, in file order."""
     located = [_problem(file, doc, loc, reason) for loc, reason in problems]
     return SpecError(sorted(dict.fromkeys(located), key=_by_position))
+
+
+def _as_written(problems: list[tuple[Path, str]], nodes: dict[str, str]) -> list[tuple[Path, str]]:
+    """Problems of an HA service's nodes (`services.apim-1...`) at the service in the file."""
+    return [
+        (("services", nodes[p[1]], *p[2:]) if p[:1] == ("services",) and len(p) > 1
+         and p[1] in nodes else p, reason)
+        for p, reason in problems
+    ]  # fmt: skip
 
 
 # A required field's stand-in when its value is refused, so that the rest of the document (the

@@ -89,6 +89,12 @@ PRESETS: dict[Product, ProductPreset] = {
             8243: ("gateway-https", None),
             8280: ("gateway-http", "http"),
             9763: ("servlet-http", "http"),
+            # The two-node pattern's ports, named as helm-apim's per-node services name them
+            # (all-in-one/templates/am/instance-1/wso2am-service.yaml: jms-tcp 5672, binary 9611,
+            # binary-secure 9711); TCP, not HTTP.
+            5672: ("jms-tcp", None),
+            9611: ("binary", None),
+            9711: ("binary-secure", None),
         },
         # Liveness is the servlet's /services/Version on 9763, readiness the gateway's startup
         # health check: helm-apim's all-in-one probes (templates/am/instance-1/

@@ -209,6 +209,8 @@ berth_trust_peers BERTH_TRUSTED_CERTS_PEM "$security/client-truststore.jks" TRUS
 unset BERTH_KEYSTORE_B64 BERTH_TRUSTSTORE_B64 BERTH_TRUSTED_CERTS_PEM
 berth_default NODE_IP "$(berth_task_ip)"
 berth_default APIM_GATEWAY_HOSTNAME "$APIM_HOSTNAME"
+berth_default APIM_WEBSOCKET_HOSTNAME "$APIM_GATEWAY_HOSTNAME"
+berth_default APIM_WEBSUB_HOSTNAME "$APIM_GATEWAY_HOSTNAME"
 berth_jdbc_defaults APIM_DB_URL DB_TYPE DB_DRIVER
 lib="$WSO2_SERVER_HOME/repository/components"
 berth_require_driver APIM_DB_URL "$lib/lib" "$lib/dropins"
@@ -218,5 +220,18 @@ berth_require_driver SHARED_DB_URL "$lib/lib" "$lib/dropins"
 # volume mounted at ~/solr when there is one: an empty access point has neither folder yet.
 mkdir -p "${WORKING_DIRECTORY:-/home/wso2carbon}/solr/database" \
   "${WORKING_DIRECTORY:-/home/wso2carbon}/solr/indexed-data"
+
+# One node of WSO2's two-node pair (a Berth service with `ha: true`): the peer's broker and both
+# traffic managers, appended to the overlay, which WSO2's entrypoint then copies over
+# repository/conf/deployment.toml; a single node gets none of it (helm-apim all-in-one renders it
+# only with highAvailability).
+if [[ -n "${APIM_HA_PEER_HOST:-}" ]]; then
+  berth_require APIM_HA_NODE_1_HOST APIM_HA_NODE_2_HOST
+  overlay="${WORKING_DIRECTORY:-/home/wso2carbon}/wso2-config-volume/repository/conf/deployment.toml"
+  if ! grep -q '^event_duplicate_url = ' "$overlay"; then
+    printf '\n' >>"$overlay"
+    cat "${WORKING_DIRECTORY:-/home/wso2carbon}/berth-ha.toml" >>"$overlay"
+  fi
+fi
 
 exec "$entrypoint" "$@"

@@ -730,10 +730,13 @@ def prod_spec(box, track: str) -> str:
     text = box.adapt_spec(example_spec())
     for dev, prod in (("environment: dev", "environment: prod"), ("cluster: wso2-dev", "cluster: wso2-prod"),
                       ("-dev-dev", "-dev-prod"), ("wso2/dev/", "wso2/prod/"), ("apim-dev/", "apim-prod/"),
+                      ("apim-dev-portals/", "apim-prod-portals/"),
                       ("/berth/dev", "/berth/prod"), ("wso2-dev.local", "wso2-prod.local")):  # fmt: skip
         text = text.replace(dev, prod)
     document = yaml.safe_load(text)
     document["services"]["apim"]["image"]["track"] = track
+    # Outside development the gateway has its own host (chalicelib/spec/rules/hostnames.py).
+    document["services"]["apim"]["environment"]["APIM_GATEWAY_HOSTNAME"] = "gw.example.com"
     secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/prod/"
     for name, service in document["services"].items():
         # prod allows no default keystore (BERTH_ENVIRONMENT_DEFAULT_KEYSTORES): its own stores.

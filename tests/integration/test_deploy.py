@@ -377,7 +377,7 @@ def test_removing_the_load_balancer_from_the_spec_removes_it_from_the_service(sa
         "loadBalancers"
     ]
     text = sandbox.adapt_spec(example_spec())
-    start = text.index("    loadBalancer:")
+    start = text.index("    loadBalancers:")
     end = text.index("    deployment:", start)
     mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
     sandbox.upload_spec(text[:start] + text[end:])

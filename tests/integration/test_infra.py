@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -119,6 +120,11 @@ def called_actions() -> set[str]:
         box.upload_spec(yaml.safe_dump(both, sort_keys=False))
         box.run_until_idle()
         box.client("s3").delete_object(Bucket="berth-specs-123456789012-dev", Key="specs/dev/wso2.yaml")
+        box.run_until_idle()
+        # An HA pair (issue 31): the pre-flight reads its portals target group's stickiness
+        # (DescribeTargetGroupAttributes); the sandbox's has none, so nothing more deploys.
+        ha = re.sub(r"\bprod\b", "dev", (ROOT / "examples" / "wso2-prod-ha.yaml").read_text())
+        box.upload_spec(box.adapt_spec(ha))
         box.run_until_idle()
         return {a for c in box.recorder.calls for a in iam_actions(c.service, c.operation, c.params)}
 

@@ -26,7 +26,7 @@ def two_target_groups(sandbox, entries: list[dict[str, Any]] | None = None) -> s
     sandbox.create_target_group(PORTALS)
     document = yaml.safe_load(sandbox.adapt_spec(example_spec()))
     apim = document["services"]["apim"]
-    del apim["loadBalancer"]
+    apim.pop("loadBalancer", None)
     apim["loadBalancers"] = entries if entries is not None else TWO
     return yaml.safe_dump(document, sort_keys=False)
 

@@ -105,8 +105,9 @@ def test_validate_with_a_stage_checks_what_the_stage_lets_a_spec_reach(tmp_path)
     assert runner.invoke(main, ["validate", str(spec)]).exit_code == 0
     result = runner.invoke(main, ["validate", "--stage", "dev", str(spec)])
     assert result.exit_code == 1
+    line = next(i for i, t in enumerate(spec.read_text().splitlines(), 1) if "repository: other" in t)
     assert result.stderr.splitlines() == [
-        f"{spec}:66:13: services.mi.image.repository: 'other' is not a repository this stage "
+        f"{spec}:{line}:13: services.mi.image.repository: 'other' is not a repository this stage "
         "deploys from (berth-keystore-init, wso2am, wso2ei, wso2mi)"
     ]
     unknown = runner.invoke(main, ["validate", "--stage", "qa", str(spec)])

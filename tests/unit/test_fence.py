@@ -236,7 +236,7 @@ def test_a_dev_service_cannot_join_a_prod_target_group():
     # Issue 15: a dev service joined prod's target group.
     text = DEV.replace("targetgroup/apim-dev/", "targetgroup/apim-prod/")
     assert errors(text) == [
-        f"s.yaml:{at(text, 'targetGroupArn')}: services.apim.loadBalancer.targetGroupArn: not a target group of "
+        f"s.yaml:{at(text, 'targetGroupArn')}: services.apim.loadBalancers[0].targetGroupArn: not a target group of "
         "environment dev (arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"
         "apim-dev-green/*, arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"
         "apim-dev-portals/*, arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"

@@ -50,7 +50,9 @@ def test_every_example_is_valid(path):
     spec = load_spec_file(str(path))
     # MI after APIM, as WSO2's APIM + MI compose starts them (wso2/docker-apim
     # docker-compose/apim-with-mi: MI depends_on api-manager service_healthy).
-    assert spec.deployment_order() == ["apim", "mi"]
+    # The HA example's APIM is two nodes, node 2 after node 1 (tests/unit/test_apim_ha.py).
+    ha = path.name == "wso2-prod-ha.yaml"
+    assert spec.deployment_order() == (["apim-1", "apim-2", "mi"] if ha else ["apim", "mi"])
 
 
 def test_short_form_gets_wso2_defaults():

@@ -45,7 +45,9 @@ class Image:
 
 
 IMAGES = {
-    "apim": Image("apim", "wso2am", ("config/repository/conf/deployment.toml",), "wso2am-4.7.0"),
+    "apim": Image(
+        "apim", "wso2am", ("config/repository/conf/deployment.toml", "ha.toml"), "wso2am-4.7.0"
+    ),
     "mi": Image(
         "mi",
         "wso2mi",
@@ -59,6 +61,8 @@ IMAGES = {
 SAMPLES = {
     "APIM_HOSTNAME": "api.dev.example.com",
     "APIM_GATEWAY_HOSTNAME": "gw.dev.example.com",
+    "APIM_WEBSOCKET_HOSTNAME": "ws.dev.example.com",
+    "APIM_WEBSUB_HOSTNAME": "websub.dev.example.com",
     "NODE_IP": "10.0.1.23",
     "APIM_ADMIN_PASSWORD": "admin-s3cret",
     "APIM_DB_URL": "jdbc:mysql://db.dev.internal:3306/WSO2AM_DB?useSSL=true&amp;autoReconnect=true",
@@ -84,6 +88,9 @@ SAMPLES = {
     "MI_DASHBOARD_URL": "https://icp.dev.internal:9743/dashboard/api/",
     "MI_DASHBOARD_GROUP_ID": "wso2-dev",
     "MI_MANAGEMENT_HOSTNAME": "10.0.2.34",
+    "APIM_HA_PEER_HOST": "apim-2",
+    "APIM_HA_NODE_1_HOST": "apim-1",
+    "APIM_HA_NODE_2_HOST": "apim-2",
 }
 
 
@@ -262,7 +269,7 @@ def test_apim_config_parses_with_every_section():
     gateway = data["apim"]["gateway"]["environment"][0]
     assert gateway["name"] == "Default"
     assert gateway["https_endpoint"] == f"https://{SAMPLES['APIM_GATEWAY_HOSTNAME']}"
-    assert gateway["wss_endpoint"] == f"wss://{SAMPLES['APIM_GATEWAY_HOSTNAME']}:8099"
+    assert gateway["wss_endpoint"] == f"wss://{SAMPLES['APIM_WEBSOCKET_HOSTNAME']}:8099"
     assert data["apim"]["sync_runtime_artifacts"]["gateway"]["gateway_labels"] == ["Default"]
     assert data["event_listener"][0]["id"] == "token_revocation"
     for db, url in (("apim_db", "APIM_DB_URL"), ("shared_db", "SHARED_DB_URL")):
@@ -542,6 +549,8 @@ def wso2(tmp_path: Path):
         if name == "mi":
             shutil.copy(DOCKER / "mi" / "coordination.toml", home / "berth-coordination.toml")
             shutil.copy(DOCKER / "mi" / "dashboard.toml", home / "berth-dashboard.toml")
+        if name == "apim":
+            shutil.copy(DOCKER / "apim" / "ha.toml", home / "berth-ha.toml")
         return home
 
     return make

@@ -63,8 +63,17 @@ _APIM = Contract("wso2am", "docker/apim/config-contract.yaml", (
        "localhost."),
     _v("APIM_GATEWAY_HOSTNAME", "environment", False,
        "Public host name of the API gateway, shown to API consumers as the gateway URLs "
-       "([[apim.gateway.environment]] http/https/ws/wss/websub endpoints). Defaults to "
-       "APIM_HOSTNAME."),
+       "([[apim.gateway.environment]] http/https endpoints). Defaults to APIM_HOSTNAME in "
+       "development; required, and another host than APIM_HOSTNAME, elsewhere (helm-apim's "
+       "gateway ingress has its own host)."),
+    _v("APIM_WEBSOCKET_HOSTNAME", "environment", False,
+       "Public host name of WebSocket APIs (ws://HOST:9099, wss://HOST:8099 in the gateway "
+       "environment), as helm-apim's wsHostname. Defaults to APIM_GATEWAY_HOSTNAME; the load "
+       "balancer forwards 9099/8099 on it."),
+    _v("APIM_WEBSUB_HOSTNAME", "environment", False,
+       "Public host name of WebSub event receivers (http://HOST:9021, https://HOST:8021), as "
+       "helm-apim's websubHostname. Defaults to APIM_GATEWAY_HOSTNAME; the load balancer "
+       "forwards 9021/8021 on it."),
     _v("NODE_IP", "environment", False,
        "This task's IP address ([server] node_ip), as helm-apim passes the pod IP. Derived from "
        "the task's network interface when absent; set it only to override."),
@@ -99,6 +108,17 @@ _APIM = Contract("wso2am", "docker/apim/config-contract.yaml", (
        "Symmetric key for data APIM encrypts ([encryption] key, AES/GCM/NoPadding): 64 hexadecimal "
        "characters (openssl rand -hex 32), identical on every node, set before the first start and "
        "never changed (what it encrypted lives in the databases)."),
+    _v("APIM_HA_PEER_HOST", "environment", False,
+       "Set by Berth on each node of a service with `ha: true`, never by hand: the other node's "
+       "Service Connect name. Setting it appends ha.toml (WSO2's two-node pattern, helm-apim "
+       "all-in-one instance-1/2): throttle events duplicated to the peer's broker "
+       "(tcp://PEER:5672), decisions read locally."),
+    _v("APIM_HA_NODE_1_HOST", "environment", False,
+       "Set by Berth with `ha: true`: node 1's Service Connect name, the first throttling "
+       "url_group (tcp://NODE1:9611, ssl://NODE1:9711).", "APIM_HA_PEER_HOST"),
+    _v("APIM_HA_NODE_2_HOST", "environment", False,
+       "Set by Berth with `ha: true`: node 2's Service Connect name, the second throttling "
+       "url_group (tcp://NODE2:9611, ssl://NODE2:9711).", "APIM_HA_PEER_HOST"),
     _v("BERTH_KEYSTORE_B64", "secret", False,
        "The keystore (JKS or PKCS12) as one base64 string; written over "
        "repository/resources/security/wso2carbon.jks before start. Its certificate must carry the "
@@ -256,7 +276,7 @@ def _variable_problems(at: Path, svc: Service, contract: Contract) -> list[tuple
 
 def _replica_problems(at: Path, svc: Service) -> list[tuple[Path, str]]:
     where: Path = (*at, "desiredCount")
-    if svc.product == "wso2am" and svc.desired_count > 1:
+    if svc.product == "wso2am" and svc.desired_count > 1 and not svc.ha:
         # wso2/helm-apim all-in-one: HA is two single-replica deployments (instance-1,
         # instance-2), each with [apim.event_hub] event_duplicate_url at its peer's 5672 and its
         # own [apim.throttling] url_group (9611/9711); wso2/aws-apim pattern-1 writes peer IPs
@@ -265,9 +285,9 @@ def _replica_problems(at: Path, svc: Service) -> list[tuple[Path, str]]:
         return [(where, (
             f"{svc.desired_count} replicas of wso2am would throttle and receive events as "
             "isolated nodes: WSO2's high availability is two single-replica nodes, each with "
-            "event_duplicate_url pointing at its peer and its own throttling url_group "
-            "(helm-apim), which Berth does not render yet. Use desiredCount: 1 (see docs/wso2.md, "
-            "\"High availability\")"
+            "event_duplicate_url pointing at its peer and both nodes' throttling url_groups "
+            "(helm-apim all-in-one instance-1/2). Use desiredCount: 1, or ha: true for that "
+            "two-node pair (see docs/wso2.md, \"High availability\")"
         ))]  # fmt: skip
     if svc.product == "wso2ei" and svc.desired_count > 1:
         # docker/ei adds no configuration: each EI 6.6 task keeps its registry, user store and

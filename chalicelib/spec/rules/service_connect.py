@@ -40,7 +40,9 @@ def _offer_problems(name: str, svc: Service, seen: dict[str, str], namespace: st
             problems.append(((*here, "port"), f"port {offer.port} is offered more than once"))
         names = [("name", f"discovery name {offer.name!r}")]
         if offer.dns_name is not None:
-            names.append(("dnsName", f"client alias {offer.alias!r}"))
+            # "Each name and port mapping must be unique": one alias may serve several ports, as
+            # an HA APIM node's name does its broker's and traffic managers' (chalicelib.spec.ha).
+            names.append(("dnsName", f"client alias {offer.alias!r} on port {offer.port}"))
         for field, what in names:
             owner = seen.setdefault(what, name)
             if owner != name or what in mine:
