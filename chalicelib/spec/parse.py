@@ -233,6 +233,8 @@ _PATTERNS: dict[str, str] = {
     r"^sha256:[0-9a-f]{64}$": "a digest: sha256: and 64 lowercase hexadecimal characters",
     TARGET_GROUP: "a target group ARN: "
     "arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID",
+    # The environments file's test listeners (spec/environments.py Origin).
+    r"^https?://[^/\s]+$": "an origin: https://HOST[:PORT], without a path",
 }
 
 

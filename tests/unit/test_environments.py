@@ -52,15 +52,15 @@ def test_a_bad_environments_file_is_refused_with_every_problem_located():
         "chalicelib/environments/dev.yaml:6:7: environments.dev.network.subnet: unknown field "
         "(did you mean 'subnets'?)",
         "chalicelib/environments/dev.yaml:7:21: environments.dev.testListeners[0]: "
-        "'https://apim-dev-test.example.com/health': String should match pattern "
-        "'^https?://[^/\\s]+$'",
+        "'https://apim-dev-test.example.com/health' is not an origin: https://HOST[:PORT], "
+        "without a path",
         "chalicelib/environments/dev.yaml:9:19: environments.dev.approval.approvers[0]: "
         "'release-managers' is not an IAM ARN (or an ARN prefix ending in *)",
-        "chalicelib/environments/dev.yaml:12:5: environments.prod.defaultKeystores: 'maybe': "
-        "Input should be a valid boolean, unable to interpret input",
-        "chalicelib/environments/dev.yaml:13:3: environments.Prod: 'Prod': String should match "
-        "pattern "
-        "'^[a-z][a-z0-9-]{0,30}$'",
+        "chalicelib/environments/dev.yaml:12:5: environments.prod.defaultKeystores: 'maybe' is "
+        "not true or false: write defaultKeystores: true or defaultKeystores: false",
+        "chalicelib/environments/dev.yaml:13:3: environments.Prod: 'Prod' is not a name: "
+        "lowercase letters, digits and '-', starting with a letter, at most 31 characters "
+        "(e.g. 'prod')",
     ]
 
 

@@ -182,7 +182,7 @@ def final_config(tmp_path: Path, product: str, container: dict[str, Any]) -> dic
         target.write_text(text)
         target.chmod(0o755)
     shutil.copytree(DOCKER / FOLDER[product] / "config", home / "wso2-config-volume")
-    for extra in ("coordination.toml", "dashboard.toml"):
+    for extra in ("coordination.toml", "dashboard.toml", "ha.toml"):
         if (DOCKER / FOLDER[product] / extra).exists():
             shutil.copy(DOCKER / FOLDER[product] / extra, home / f"berth-{extra}")
     env = {
