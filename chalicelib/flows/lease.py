@@ -6,8 +6,10 @@ after the newer one, leaving the older image running and the newer record waitin
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from chalicelib.context import Berth, invocation_deadline
+from chalicelib.decisions.staleness import decided_under
 from chalicelib.values.records import DeploymentRecord, Head
 
 
@@ -45,13 +47,21 @@ RELEASED: dict[str, object] = {
 }  # fmt: skip
 
 
-def take_start_lease(berth: Berth, record: DeploymentRecord) -> bool:
-    """True once this record holds the lease; False if it no longer owns the service."""
+Leased = Literal["taken", "superseded", "stale"]
+"""A lease taken; or not, because the record no longer owns the service's head (superseded) or
+because the environment accepted another spec than the one the record was decided under."""
+
+
+def take_start_lease(berth: Berth, record: DeploymentRecord) -> Leased:
+    """"taken" once this record holds the lease; else why it may not start (`Leased`). For a
+    spec's record the lease is taken in one transaction with a check that the environment's
+    accepted spec is still the record's version (decisions.staleness, issue 29)."""
     waited = 0.0
+    spec = decided_under(record)
     while True:
         head = berth.store.get_head(record.environment, record.service)
         if head.active_record_id != record.record_id:
-            return False
+            return "superseded"
         now = berth.clock()
         # A fresh lease held by this very record is busy too: another delivery of the same event
         # is starting it (Berth does not de-duplicate push and ECS events before acting; the
@@ -63,8 +73,15 @@ def take_start_lease(berth: Berth, record: DeploymentRecord) -> bool:
             waited += 0.2
             continue
         leased = head.model_copy(update=lease_until_invocation_ends(record, now))
-        if berth.store.put_head(leased) is not None:
-            return True
+        if spec is None:
+            if berth.store.put_head(leased) is not None:
+                return "taken"
+            continue
+        written = berth.store.lease_if_current(leased, record.environment, spec)
+        if written == "stale":
+            return "stale"
+        if written != "moved":
+            return "taken"
 
 
 def release_start_lease(berth: Berth, record: DeploymentRecord) -> None:

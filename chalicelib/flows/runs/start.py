@@ -19,6 +19,7 @@ from chalicelib.decisions.changes import (
     service_update,
 )
 from chalicelib.decisions.redrive import FoundAgain, found_again
+from chalicelib.decisions.staleness import stale_reason
 from chalicelib.errors import AwsCallFailed
 from chalicelib.rendering.comparison import same_task_definition
 from chalicelib.rendering.schema_init import schema_owner
@@ -56,7 +57,10 @@ def start(
     `leased` is the head as this invocation's claim wrote it, lease included: the record is
     then new and its start the first attempt."""
     if leased is None or leased.starting_record_id != record.record_id:
-        if not take_start_lease(berth, record):
+        taken = take_start_lease(berth, record)
+        if taken == "stale":
+            return _stale(berth, record)
+        if taken == "superseded":
             return [
                 ignored(
                     "superseded by a newer change before it started", record.environment,
@@ -91,6 +95,18 @@ def start(
     finally:
         if not released:
             release_start_lease(berth, record)
+
+
+def _stale(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
+    """The record was decided under a spec version the environment has since replaced: it ends
+    SUPERSEDED with the reason, and nothing reaches ECS (issue 29). The head goes back to what
+    runs, as after any record that did not complete."""
+    reason = stale_reason(record, berth.store.accepted_spec(record.environment))
+    now = berth.clock()
+    done = berth.store.transition(
+        record, {"PENDING"}, status="SUPERSEDED", reason=reason, finished_at=now, updated_at=now
+    )
+    return finish(berth, done, "SUPERSEDED", record.trigger.kind) if done else []
 
 
 def _fence_now(berth: Berth, spec: Spec) -> list[str]:

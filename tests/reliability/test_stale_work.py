@@ -1,0 +1,105 @@
+"""Issue 29: work decided under an older state never starts. A wide run's batches of spec
+version V1, still waiting when V2 was accepted, end SUPERSEDED with the reason, and nothing of
+them reaches ECS, though V2 itself claimed nothing ("nothing changed")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from berth.sandbox import routing
+from berth.sandbox.sandbox import Sandbox
+from chalicelib import handlers
+
+SERVICES = 11  # BERTH_WIDE_RUN is 10: a wide run, fanned out as batches
+
+MI = """
+berth: 1
+environment: dev
+cluster: wso2-dev
+executionRoleArn: arn:aws:iam::123456789012:role/berth-task-execution-dev-dev
+taskRoleArn: arn:aws:iam::123456789012:role/berth-task-dev-dev
+logGroup: /berth/dev
+network:
+  subnets: [subnet-0a1b2c3d4e5f60001]
+  securityGroups: [sg-0a1b2c3d4e5f60001]
+services: {}
+"""
+
+SERVICE: dict[str, Any] = {
+    "product": "wso2mi",
+    "cpu": 1024,
+    "memory": 2048,
+    "desiredCount": 1,
+    "environment": {"APIM_HOST": "apim", "MI_HOSTNAME": "mi"},
+    "secrets": {
+        name: f"arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/{secret}"
+        for name, secret in {
+            "APIM_ADMIN_PASSWORD": "admin-password",
+            "BERTH_KEYSTORE_B64": "mi-keystore",
+            "KEYSTORE_PASSWORD": "mi-keystore-password",
+            "BERTH_TRUSTSTORE_B64": "truststore",
+            "TRUSTSTORE_PASSWORD": "truststore-password",
+        }.items()
+    },
+}
+
+
+def small_spec(box: Sandbox, track: str, count: int = SERVICES) -> str:
+    """`count` independent Micro Integrator services following `track` (this file's own spec,
+    not the examples')."""
+    document = yaml.safe_load(MI)
+    document["services"] = {
+        f"mi-{i:02d}": {**SERVICE, "image": {"repository": "wso2mi", "track": track}}
+        for i in range(count)
+    }
+    return box.adapt_spec(yaml.safe_dump(document, sort_keys=False))
+
+
+def deliver_spec_upload(box: Sandbox) -> None:
+    """Deliver the spec uploads waiting, and nothing else (batch events stay queued)."""
+    for event in routing.drain_queue(box.client("sqs"), box.queue_of("on_spec_uploaded")):
+        box.deliver("on_spec_uploaded", event)
+
+
+def held_batches(box: Sandbox) -> list[Any]:
+    return routing.drain_queue(box.client("sqs"), box.queue_of("on_deploy_batch"))
+
+
+def test_batches_of_a_spec_version_superseded_by_a_newer_one_never_start(sandbox):
+    # Given 11 services running 4.4.0-1, and 4.4.0-2 in ECR
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.run_until_idle()
+    sandbox.upload_spec(small_spec(sandbox, "4.4.0-1"))
+    sandbox.run_until_idle()
+    sandbox.push("wso2mi", "4.4.0-2")
+    sandbox.run_until_idle()
+    # V1 moves them all to 4.4.0-2: a wide run, its records claimed, its batches still on the bus
+    sandbox.upload_spec(small_spec(sandbox, "4.4.0-2"))
+    deliver_spec_upload(sandbox)
+    batches = held_batches(sandbox)
+    assert batches
+    # V2 pins them back to what runs: nothing changed, nothing claimed
+    v2 = sandbox.upload_spec(small_spec(sandbox, "4.4.0-1"))
+    deliver_spec_upload(sandbox)
+    sandbox.collect_notifications()  # V1's run start, told when it fanned out
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+
+    # When V1's batches are delivered (late, and twice)
+    for event in [*batches, *batches]:
+        sandbox.deliver("on_deploy_batch", event)
+    sandbox.run_until_idle()
+
+    # Then nothing reached ECS, every V1 record says why, and the heads name what runs
+    assert sandbox.recorder.ecs_mutations(mark) == []
+    store = handlers.berth().store
+    for i in range(SERVICES):
+        record = store.history("dev", f"mi-{i:02d}")[0]
+        assert record.status == "SUPERSEDED", (record.status, record.reason)
+        assert f"version {v2} was accepted since" in record.reason
+        head = store.get_head("dev", f"mi-{i:02d}")
+        assert head.image is not None and head.image.tag == "4.4.0-1"
+        assert head.active_record_id is None
+    told = [(n.subject, n.document["status"]) for n in sandbox.notifications[seen:]]
+    assert [subject for subject, _ in told] == ["[dev] run of 11 services: 11 superseded"]
