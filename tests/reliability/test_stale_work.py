@@ -103,3 +103,49 @@ def test_batches_of_a_spec_version_superseded_by_a_newer_one_never_start(sandbox
         assert head.active_record_id is None
     told = [(n.subject, n.document["status"]) for n in sandbox.notifications[seen:]]
     assert [subject for subject, _ in told] == ["[dev] run of 11 services: 11 superseded"]
+
+
+def chained_spec(box: Sandbox, front: str, back: str) -> str:
+    """Two Micro Integrator services, `back` after `front` (dependsOn), following the tags."""
+    document = yaml.safe_load(MI)
+    document["services"] = {
+        "front": {**SERVICE, "image": {"repository": "wso2mi", "track": front}},
+        "back": {
+            **SERVICE, "image": {"repository": "wso2mi", "track": back}, "dependsOn": ["front"],
+        },
+    }  # fmt: skip
+    return box.adapt_spec(yaml.safe_dump(document, sort_keys=False))
+
+
+def test_a_claim_waiting_for_its_dependency_never_starts_after_a_newer_spec(sandbox):
+    # Given front and back running 4.4.0-1, and 4.4.0-2 in ECR
+    sandbox.push("wso2mi", "4.4.0-1")
+    sandbox.run_until_idle()
+    sandbox.upload_spec(chained_spec(sandbox, "4.4.0-1", "4.4.0-1"))
+    sandbox.run_until_idle()
+    sandbox.push("wso2mi", "4.4.0-2")
+    sandbox.run_until_idle()
+    # V1 moves both to 4.4.0-2: front rolls out, back's claim waits for it
+    sandbox.upload_spec(chained_spec(sandbox, "4.4.0-2", "4.4.0-2"))
+    deliver_spec_upload(sandbox)
+    store = handlers.berth().store
+    assert store.history("dev", "back")[0].status == "PENDING"
+    # V2 keeps front's new build and pins back to what runs: nothing changed, nothing claimed
+    v2 = sandbox.upload_spec(chained_spec(sandbox, "4.4.0-2", "4.4.0-1"))
+    deliver_spec_upload(sandbox)
+    sandbox.collect_notifications()
+    mark, seen = sandbox.recorder.mark(), len(sandbox.notifications)
+
+    # When front's rollout completes (which releases what waited for it)
+    sandbox.run_until_idle()
+
+    # Then back was never changed: its V1 claim ended SUPERSEDED, told once, with the reason
+    assert [c.params.get("family") or c.params.get("service") for c in
+            sandbox.recorder.ecs_mutations(mark)] == []  # fmt: skip
+    record = store.history("dev", "back")[0]
+    assert record.status == "SUPERSEDED", (record.status, record.reason)
+    assert f"version {v2} was accepted since" in record.reason
+    head = store.get_head("dev", "back")
+    assert head.image is not None and head.image.tag == "4.4.0-1"
+    told = [(n.document["service"], n.document["status"]) for n in sandbox.notifications[seen:]]
+    assert told == [("front", "COMPLETED"), ("back", "SUPERSEDED")]
