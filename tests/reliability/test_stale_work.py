@@ -6,55 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from berth.sandbox import routing
 from berth.sandbox.sandbox import Sandbox
 from chalicelib import handlers
-
-SERVICES = 11  # BERTH_WIDE_RUN is 10: a wide run, fanned out as batches
-
-MI = """
-berth: 1
-environment: dev
-cluster: wso2-dev
-executionRoleArn: arn:aws:iam::123456789012:role/berth-task-execution-dev-dev
-taskRoleArn: arn:aws:iam::123456789012:role/berth-task-dev-dev
-logGroup: /berth/dev
-network:
-  subnets: [subnet-0a1b2c3d4e5f60001]
-  securityGroups: [sg-0a1b2c3d4e5f60001]
-services: {}
-"""
-
-SERVICE: dict[str, Any] = {
-    "product": "wso2mi",
-    "cpu": 1024,
-    "memory": 2048,
-    "desiredCount": 1,
-    "environment": {"APIM_HOST": "apim", "MI_HOSTNAME": "mi"},
-    "secrets": {
-        name: f"arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/dev/{secret}"
-        for name, secret in {
-            "APIM_ADMIN_PASSWORD": "admin-password",
-            "BERTH_KEYSTORE_B64": "mi-keystore",
-            "KEYSTORE_PASSWORD": "mi-keystore-password",
-            "BERTH_TRUSTSTORE_B64": "truststore",
-            "TRUSTSTORE_PASSWORD": "truststore-password",
-        }.items()
-    },
-}
-
-
-def small_spec(box: Sandbox, track: str, count: int = SERVICES) -> str:
-    """`count` independent Micro Integrator services following `track` (this file's own spec,
-    not the examples')."""
-    document = yaml.safe_load(MI)
-    document["services"] = {
-        f"mi-{i:02d}": {**SERVICE, "image": {"repository": "wso2mi", "track": track}}
-        for i in range(count)
-    }
-    return box.adapt_spec(yaml.safe_dump(document, sort_keys=False))
+from tests.reliability.specs import SERVICES, chained_spec, small_spec
 
 
 def deliver_spec_upload(box: Sandbox) -> None:
@@ -103,18 +58,6 @@ def test_batches_of_a_spec_version_superseded_by_a_newer_one_never_start(sandbox
         assert head.active_record_id is None
     told = [(n.subject, n.document["status"]) for n in sandbox.notifications[seen:]]
     assert [subject for subject, _ in told] == ["[dev] run of 11 services: 11 superseded"]
-
-
-def chained_spec(box: Sandbox, front: str, back: str) -> str:
-    """Two Micro Integrator services, `back` after `front` (dependsOn), following the tags."""
-    document = yaml.safe_load(MI)
-    document["services"] = {
-        "front": {**SERVICE, "image": {"repository": "wso2mi", "track": front}},
-        "back": {
-            **SERVICE, "image": {"repository": "wso2mi", "track": back}, "dependsOn": ["front"],
-        },
-    }  # fmt: skip
-    return box.adapt_spec(yaml.safe_dump(document, sort_keys=False))
 
 
 def test_a_claim_waiting_for_its_dependency_never_starts_after_a_newer_spec(sandbox):
