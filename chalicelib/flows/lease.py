@@ -12,9 +12,11 @@ and the write that records the start is conditional too, releasing the lease onl
 still the holder's (its token). A holder whose lease ran out during the call writes the record
 alone, with the cause, never the next holder's head; and the next holder, which took over a
 lease nobody released (`Head.taken_over`), describes the service before acting instead of
-trusting the head. UpdateService has no idempotency token (only CreateService and RunTask take
-a `clientToken`: ECS API reference, CreateService and RunTask request parameters), so the
-condition is on the lease, not on ECS.
+trusting the head. UpdateService has no idempotency token: ECS takes a client token only on
+CreateService, CreateTaskSet and RunTask (ECS API reference, "Ensuring idempotency",
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html; botocore's ECS
+model has `clientToken` on CreateServiceRequest and RunTaskRequest, none on
+UpdateServiceRequest), so the condition is on the lease, not on ECS.
 """
 
 from __future__ import annotations

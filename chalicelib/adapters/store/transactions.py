@@ -85,7 +85,9 @@ class RecordsWithHeads(DeploymentRecords, ServiceHeads):
         environment's accepted spec is still `decided_under`, the version the record to start
         was decided under, checked in the same transaction (TransactWriteItems' ConditionCheck
         on the specs table: "the actions are completed atomically so that either all of them
-        succeed, or all of them fail", DynamoDB API reference, TransactWriteItems). The head as
+        succeed, or all of them fail", DynamoDB API reference, TransactWriteItems,
+        https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html;
+        IAM authorises its ConditionCheck as dynamodb:ConditionCheckItem). The head as
         written; "moved" if the head moved; "stale" if the accepted spec moved on (the record
         was decided under an older state). An accepted item written before the version was kept
         top-level passes."""
