@@ -56,12 +56,12 @@ def lease_free(head: Head, now: datetime) -> bool:
 
 
 def lease_until_invocation_ends(
-    record: DeploymentRecord, now: datetime, head: Head
+    record: DeploymentRecord, now: datetime, head: Head | None = None
 ) -> dict[str, object]:
     """The head fields that give `record` the start lease until this invocation ends, taken
-    from `head` (free: nobody's, or run out)."""
+    from `head` (free: nobody's, or run out; None: a service nobody held)."""
     return {
-        "taken_over": _taken_over(head),
+        "taken_over": _taken_over(head) if head is not None else None,
         "starting_record_id": record.record_id,
         "starting_since": now,
         "starting_until": invocation_deadline() or now + START_LEASE,
