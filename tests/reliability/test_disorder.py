@@ -28,6 +28,10 @@ from tests.reliability.specs import chained_spec
 
 SEEDS = range(int(os.environ.get("BERTH_DISORDER_SEEDS", "3")))
 SERVICES = ("front", "back")
+SPECS = (("4.4.0-2", "4.4.0-2"), ("4.4.*", "4.4.*"), ("4.4.*", "4.4.0-1"), ("4.4.0-3", "4.4.*"))
+"""The spec versions uploaded (front's track, back's): pins, frees, and one that pins back to
+what it first ran, so that a newer version often changes nothing while an older one's claim
+still waits for front."""
 KEY = "specs/dev/wso2.yaml"
 REDRIVEN = frozenset({"on_image_pushed", "on_spec_uploaded", "on_deployment_state_change",
                       "on_deploy_batch", "sweep"})  # fmt: skip
@@ -75,8 +79,7 @@ class Disorder:
         tags = ["4.4.0-2", "4.4.0-3", "4.4.0-4"]
         acts: list[Callable[[], None]] = [
             *(lambda t=t: box.push("wso2mi", t) for t in tags),
-            lambda: box.upload_spec(chained_spec(box, "4.4.0-2", "4.4.0-2")),
-            lambda: box.upload_spec(chained_spec(box, "4.4.*", "4.4.*")),
+            *(lambda f=f, b=b: box.upload_spec(chained_spec(box, f, b)) for f, b in SPECS),
             self.delete_newest_spec,
             *(lambda s=s: self.roll_back(s) for s in SERVICES),
             lambda: box.deliver("sweep", SCHEDULED),
@@ -86,7 +89,19 @@ class Disorder:
             self.redrive,
         ]
         self.rng.shuffle(acts)
-        return acts
+        # Each seed opens with the stale-work case (issue 29), then everything else interleaves
+        return [self.newer_spec_while_older_waits, *acts]
+
+    def newer_spec_while_older_waits(self) -> None:
+        """V1 moves both services to 4.5.0-1 (back waits for front's rollout); before front is
+        done, V2 keeps front's move and pins back to what it runs: V2 changes nothing, and V1's
+        claim of back must never start."""
+        back = self.berth.store.get_head("dev", "back").image
+        assert back is not None and back.tag is not None
+        self.box.upload_spec(chained_spec(self.box, "4.5.0-1", "4.5.0-1"))
+        self.box.pump()
+        self.box.upload_spec(chained_spec(self.box, "4.5.0-1", back.tag))
+        self.box.pump()
 
     def delete_newest_spec(self) -> None:
         s3 = self.box.client("s3")
@@ -152,14 +167,21 @@ def test_the_past_never_overrides_the_present(seed: int) -> None:
     with Sandbox(rollout_seconds=0.0, chaos=random.Random(seed)) as box:
         # Given front and back (after front) deployed on 4.4.0-1
         box.push("wso2mi", "4.4.0-1")
+        box.push("wso2mi", "4.5.0-1")  # no 4.4 track follows it: only a pin deploys it
         box.upload_spec(chained_spec(box, "4.4.*", "4.4.*"))
         box.run_until_idle(timeout=60)
         run = Disorder(box, random.Random(seed))
 
-        # When everything happens, in the seed's order, a step of the sandbox after each
+        # When everything happens, in the seed's order, and after each either the events on the
+        # bus are delivered (ECS's rollouts held still: what waits for them keeps waiting) or
+        # the sandbox takes a whole step
         for act in run.actions():
             act()
-            box.step()
+            if run.rng.random() < 0.5:
+                box.pump()
+                box.collect_notifications()
+            else:
+                box.step()
             run.head_is_live()
             assert run.stale == []
         box.run_until_idle(timeout=60)
