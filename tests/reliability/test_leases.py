@@ -130,3 +130,34 @@ def test_the_start_that_takes_over_an_unreleased_lease_reads_ecs_and_says_so(box
     assert head.starting_record_id is None and head.active_record_id is None
     assert live_image(box, "mi-00").endswith(record.image.digest)
     assert [n.document["status"] for n in box.notifications[seen:]] == ["COMPLETED"]
+
+
+def test_a_holder_whose_lease_ran_out_during_its_call_never_releases_the_next_holders(box):
+    # Given a push whose UpdateService went through while its lease ran out, and another
+    # start of the same record that took the lease meanwhile and is still at work
+    from chalicelib.flows.lease import take_start_lease
+
+    jump = fake_clock()
+    events = push_events(box, "4.4.0-2")
+    taken: list[Any] = []
+
+    def meanwhile(_: dict[str, Any]) -> None:
+        jump(SLOW)
+        store = handlers.berth().store
+        head = store.get_head("dev", "mi-00")
+        record = store.get_record("dev", "mi-00", str(head.active_record_id))
+        taken.append(take_start_lease(handlers.berth(), record))
+
+    on_ecs_call("UpdateService", "after-call", meanwhile)
+
+    # When the slow start records what ECS did
+    for event in events:
+        box.deliver("on_image_pushed", event)
+
+    # Then the record says the call came after the lease, and the other holder keeps its lease
+    head = handlers.berth().store.get_head("dev", "mi-00")
+    assert head.starting_record_id == head.active_record_id
+    assert head.lease_token == taken[0].lease_token
+    record = history("mi-00")[0]
+    assert record.status == "IN_PROGRESS"
+    assert any("after its start lease had run out" in cause for cause in record.causes)
