@@ -107,6 +107,18 @@ class InMemoryStore:
         self.heads[head.target] = moved
         return moved
 
+    def lease_if_current(self, head, environment, decided_under):
+        """put_head with the accepted-spec ConditionCheck, all or nothing (transactions.py)."""
+        current = self.heads.get(head.target)
+        if (current.revision if current else 0) != head.revision:
+            return "moved"
+        accepted = self.specs.get(environment)
+        if accepted is not None and accepted.source.version_id is not None and (
+            accepted.source.key, accepted.source.version_id
+        ) != (decided_under.key, decided_under.version_id):
+            return "stale"
+        return self.put_head(head)
+
     def head_and_waiters(self, environment, service):
         target = service_key(environment, service)
         waiters = [w for (dependency, _), w in sorted(self.waiters.items()) if dependency == target]

@@ -100,7 +100,7 @@ def claim_head(
         "image": image, "sidecar_images": sidecars, "active_record_id": record.record_id,
     }  # fmt: skip
     if lease and not waiting and lease_free(head, berth.clock()):
-        owner |= lease_until_invocation_ends(record, berth.clock())
+        owner |= lease_until_invocation_ends(record, berth.clock(), head)
     # One transaction: the record, the head naming it, and the record's entry as a waiter of
     # each dependency it waits for; nothing is written if another event moved the head first.
     moved = berth.store.claim(record, head.model_copy(update=owner))

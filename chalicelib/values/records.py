@@ -179,6 +179,15 @@ class FailedImage(Model):
     failed_at: datetime
 
 
+class TakenOver(Model):
+    """A start lease its holder never released, found expired by the start that took the
+    service over: the holder died or was slow, and what it did on ECS is read from ECS."""
+
+    record_id: str
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 class Head(Model):
     """What a service runs (or is being moved to) as far as Berth knows; versioned for races."""
 
@@ -196,6 +205,11 @@ class Head(Model):
     starting_until: datetime | None = None
     """When the lease holder's Lambda invocation must have ended (its deadline); None for a
     lease taken outside Lambda, which then lasts `flows.lease.START_LEASE`."""
+    lease_token: str | None = None
+    """A fresh token per lease taken: two deliveries of one record are told apart by it, so a
+    holder whose lease expired never releases (or writes as its own) the next holder's."""
+    taken_over: TakenOver | None = None
+    """The unreleased lease this lease replaced (`TakenOver`); None when the service was free."""
     log_groups: list[str] | None = None
     """The log groups Berth ensured for the task definition it last started, so that a push to a
     running service needs no Logs call; None when unknown (ensured again: idempotent)."""

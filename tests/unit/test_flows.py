@@ -266,7 +266,8 @@ def test_a_second_delivery_waits_for_the_start_lease_its_own_claim_holds(deploye
             from chalicelib.flows.lease import release_start_lease
 
             deployed.store.transition(record, {"PENDING"}, status="IN_PROGRESS")
-            release_start_lease(deployed, record)
+            holder = deployed.store.get_head("dev", "apim").lease_token
+            release_start_lease(deployed, record, holder)
 
     deployed.sleep = sleep
     outcomes = start(deployed, record, spec, accepted)

@@ -24,6 +24,9 @@ class AcceptedSpecs(Tables):
                 "environment": accepted.environment,
                 "spec_key": accepted.source.key,
                 "sequencer": sequencer,
+                # Top-level, for the condition every start of a spec's record is taken under
+                # (transactions.RecordsWithHeads.lease_if_current).
+                "version_id": accepted.source.version_id,
                 "body": accepted.model_dump_json(),
             }
         )

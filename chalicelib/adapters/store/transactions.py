@@ -7,11 +7,11 @@ A transaction cancelled by a failed condition tells which items' conditions fail
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from chalicelib.values.records import DeploymentRecord, Head
+from chalicelib.values.records import DeploymentRecord, Head, SpecVersion
 
 from .. import aws_errors, error_code
 from .heads import ServiceHeads
@@ -76,6 +76,36 @@ class RecordsWithHeads(DeploymentRecords, ServiceHeads):
         if 0 in failed:
             return None, None
         return self.transition(record, allowed_from, unchanged=unchanged, **changes), None
+
+    @aws_errors("TransactWriteItems")
+    def lease_if_current(
+        self, head: Head, environment: str, decided_under: SpecVersion
+    ) -> Head | Literal["moved", "stale"]:
+        """Store `head` (a start lease taken) only if nobody moved it since it was read and the
+        environment's accepted spec is still `decided_under`, the version the record to start
+        was decided under, checked in the same transaction (TransactWriteItems' ConditionCheck
+        on the specs table: "the actions are completed atomically so that either all of them
+        succeed, or all of them fail", DynamoDB API reference, TransactWriteItems,
+        https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html;
+        IAM authorises its ConditionCheck as dynamodb:ConditionCheckItem). The head as
+        written; "moved" if the head moved; "stale" if the accepted spec moved on (the record
+        was decided under an older state). An accepted item written before the version was kept
+        top-level passes."""
+        moved, head_put = self._head_put(head)
+        check = {
+            "TableName": self.specs,
+            "Key": {"environment": {"S": environment}},
+            "ConditionExpression": (
+                "attribute_not_exists(version_id) OR (spec_key = :k AND version_id = :v)"
+            ),
+            "ExpressionAttributeValues": {
+                ":k": {"S": decided_under.key}, ":v": {"S": decided_under.version_id or ""},
+            },
+        }  # fmt: skip
+        failed = self._transact([{"Put": head_put}, {"ConditionCheck": check}])
+        if not failed:
+            return moved
+        return "stale" if 1 in failed else "moved"
 
     def _transact(self, items: list[dict[str, Any]]) -> set[int]:
         """Run a transaction; the indexes of the items whose condition failed (empty: written)."""

@@ -61,6 +61,7 @@ _DEPENDENCY_VERB = {
     "ROLLED_BACK": "failed and was rolled back",
     "TIMED_OUT": "timed out",
     "SKIPPED": "was skipped",
+    "SUPERSEDED": "was superseded before it started",
 }
 
 

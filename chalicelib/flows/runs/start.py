@@ -19,6 +19,7 @@ from chalicelib.decisions.changes import (
     service_update,
 )
 from chalicelib.decisions.redrive import FoundAgain, found_again
+from chalicelib.decisions.staleness import stale_reason
 from chalicelib.errors import AwsCallFailed
 from chalicelib.rendering.comparison import same_task_definition
 from chalicelib.rendering.schema_init import schema_owner
@@ -32,8 +33,8 @@ from chalicelib.values.live import Applied, LiveService
 from chalicelib.values.outcomes import Outcome, ignored
 from chalicelib.values.records import AcceptedSpec, DeploymentRecord, Head
 
-from ..claims import update_head
-from ..lease import RELEASED, release_start_lease, take_start_lease
+from ..claims import head_follows, update_head
+from ..lease import RELEASED, LeaseLost, hold_lease, release_start_lease, take_start_lease
 from ..sidecars import sidecar_refs
 from .finish import fail, finish
 from .schema_start import start_schema
@@ -55,19 +56,23 @@ def start(
 
     `leased` is the head as this invocation's claim wrote it, lease included: the record is
     then new and its start the first attempt."""
-    if leased is None or leased.starting_record_id != record.record_id:
-        if not take_start_lease(berth, record):
+    first = leased is not None and leased.starting_record_id == record.record_id
+    if leased is None or not first:
+        taken = take_start_lease(berth, record)
+        if taken == "stale":
+            return _stale(berth, record)
+        if taken == "superseded":
             return [
                 ignored(
                     "superseded by a newer change before it started", record.environment,
                     record.service,
                 )
             ]  # fmt: skip
+        leased = taken
         current = berth.store.get_record(record.environment, record.service, record.record_id)
         if current is None or current.status != "PENDING":
-            release_start_lease(berth, record)
+            release_start_lease(berth, record, leased.lease_token)
             return [ignored("another delivery started it", record.environment, record.service)]
-        leased = None
     released = False
     try:
         fenced = _fence_now(berth, spec)
@@ -83,14 +88,26 @@ def start(
             )  # fmt: skip
         if schema_owner(record.service) is not None:
             outcomes, released = _start_schema(berth, record, spec, accepted)
-        elif leased is not None and _image_only(record, leased):
+        elif first and _image_only(record, leased) and leased.taken_over is None:
             outcomes, released = _start_image(berth, record, spec, accepted, leased)
         else:
-            outcomes, released = _start(berth, record, spec, accepted)
+            outcomes, released = _start(berth, record, spec, accepted, leased)
         return outcomes
     finally:
         if not released:
-            release_start_lease(berth, record)
+            release_start_lease(berth, record, leased.lease_token)
+
+
+def _stale(berth: Berth, record: DeploymentRecord) -> list[Outcome]:
+    """The record was decided under a spec version the environment has since replaced: it ends
+    SUPERSEDED with the reason, and nothing reaches ECS (issue 29). The head goes back to what
+    runs, as after any record that did not complete."""
+    reason = stale_reason(record, berth.store.accepted_spec(record.environment))
+    now = berth.clock()
+    done = berth.store.transition(
+        record, {"PENDING"}, status="SUPERSEDED", reason=reason, finished_at=now, updated_at=now
+    )
+    return finish(berth, done, "SUPERSEDED", record.trigger.kind) if done else []
 
 
 def _fence_now(berth: Berth, spec: Spec) -> list[str]:
@@ -145,12 +162,16 @@ def _start_image(
         for group in sorted(groups - set(head.log_groups or ())):
             berth.logs.ensure_group(group, berth.settings.log_retention_days)
         arn = berth.ecs.register(rendered)
+        held = hold_lease(berth, record, head)
+        if isinstance(held, str):
+            return _lease_lost(record, held), False
+        head = held
         applied = berth.ecs.update_service(
             {"cluster": spec.cluster, "service": name, "taskDefinition": arn}
         )
     except AwsCallFailed as failure:
         if failure.code in SERVICE_GONE:
-            return _start(berth, record, spec, accepted)
+            return _start(berth, record, spec, accepted, head)
         return fail(
             berth, record, reason="an AWS call failed; the service was not changed",
             errors=[str(failure)], source=record.trigger.kind,
@@ -162,26 +183,86 @@ def _start_image(
     if applied.deployment_id is None:
         return _applied_in_place(berth, record, changes), False
     # The head as this invocation's claim wrote it: nobody else may have written it while the
-    # lease was held, except a newer claim (then re-read by update_head).
-    head_changes = {"task_definition_arn": arn, "log_groups": sorted(groups), **RELEASED}
-    return _record_start(berth, record, head.model_copy(update=head_changes), changes, arn)
+    # lease was held, except a newer claim (then re-read).
+    head_changes = {"task_definition_arn": arn, "log_groups": sorted(groups)}
+    return _record_start(
+        berth, record, head, part=head_changes, changes=changes, arn=arn, lease=head
+    )
 
 
 def _record_start(
-    berth: Berth, record: DeploymentRecord, head: Head, changes: dict[str, Any], arn: str
+    berth: Berth,
+    record: DeploymentRecord,
+    head: Head,
+    *,
+    part: dict[str, Any],
+    changes: dict[str, Any],
+    arn: str,
+    lease: Head,
 ) -> Started:
-    """Write the record IN_PROGRESS and `head` (the lease released) in one call; if the head had
-    moved (a newer claim), write the head's part through `update_head` instead."""
+    """Write the record IN_PROGRESS and `head` with `part` (the lease released) in one call; if
+    the head had moved (a newer claim), write `part` again on the head as it is now, while the
+    lease is still this start's (`lease`, as its confirmation wrote it)."""
+    if head.lease_token != lease.lease_token:  # the head was re-read and another holds it
+        return _recorded_after_lease(berth, record, changes, arn, lease), False
     started, written = berth.store.transition_with_head(
-        record, {"PENDING"}, head, status="IN_PROGRESS", reason="", **changes
-    )
+        record, {"PENDING"}, head.model_copy(update={**part, **RELEASED}),
+        status="IN_PROGRESS", reason="", **changes,
+    )  # fmt: skip
     if started is None:
         return [], False
-    released = written is not None or update_head(
-        berth, started, task_definition_arn=head.task_definition_arn,
-        log_groups=head.log_groups, **RELEASED,
-    )  # fmt: skip
-    return _announce_started(berth, started, arn, started.ecs_deployment_id), released
+    if written is not None:
+        return _announce_started(berth, started, arn, started.ecs_deployment_id), True
+    for _ in range(3):
+        now = berth.store.get_head(record.environment, record.service)
+        if now.lease_token != lease.lease_token:
+            _note_lease_ran_out(berth, started, lease)
+            return _announce_started(berth, started, arn, started.ecs_deployment_id), True
+        if not head_follows(now, started):
+            break  # a newer claim owns the head: only the lease is released (start's finally)
+        if berth.store.put_head(now.model_copy(update={**part, **RELEASED})) is not None:
+            return _announce_started(berth, started, arn, started.ecs_deployment_id), True
+    return _announce_started(berth, started, arn, started.ecs_deployment_id), False
+
+
+def _recorded_after_lease(
+    berth: Berth, record: DeploymentRecord, changes: dict[str, Any], arn: str, lease: Head
+) -> list[Outcome]:
+    """ECS applied this start after its lease had passed to another start: the record says what
+    ECS got and that it came late; the head is the other holder's, and keeps its mark of this
+    start's call (`Head.ecs_call`), so the next start describes the service first."""
+    started = berth.store.transition(
+        record, {"PENDING"}, status="IN_PROGRESS", reason="", **changes
+    )
+    if started is None:
+        return []
+    _note_lease_ran_out(berth, started, lease)
+    return _announce_started(berth, started, arn, started.ecs_deployment_id)
+
+
+def _note_lease_ran_out(berth: Berth, started: DeploymentRecord, lease: Head) -> None:
+    until = lease.starting_until.isoformat() if lease.starting_until else "its end"
+    cause = (
+        f"ECS applied this start after its start lease had run out (held until {until}, "
+        f"recorded at {berth.clock().isoformat()}); the next start of {started.service} "
+        "describes the service before acting"
+    )
+    berth.store.transition(started, {"IN_PROGRESS"}, causes=[*started.causes, cause])
+
+
+def _earlier_call(record: DeploymentRecord, lease: Head) -> dict[str, Any]:
+    """The next holder sees what happened (lease module): the lease it took over, never
+    released by its holder, as a cause on this start's record."""
+    earlier = lease.taken_over
+    if earlier is None:
+        return {}
+    until = earlier.until.isoformat() if earlier.until else "its end"
+    cause = (
+        f"the start lease of record {earlier.record_id} (until {until}) was never released: "
+        "its start died or was slow, so what it did on ECS was read from ECS (the service "
+        "described) before this start"
+    )
+    return {"causes": [*record.causes, cause]}
 
 
 # ECS's answers to UpdateService for a service that was deleted (ECS API reference, UpdateService
@@ -251,6 +332,16 @@ def _ended_earlier(
     return finish(berth, done, found.ended, record.trigger.kind)
 
 
+def _lease_lost(record: DeploymentRecord, lost: LeaseLost) -> list[Outcome]:
+    """The start may not call ECS, and changed nothing: superseded, the newer claim has ended
+    the record; lost, another start holds the service (the same record's, or a newer one's)."""
+    reason = (
+        "superseded by a newer change before it changed ECS" if lost == "superseded" else
+        "its start lease ran out and another start holds the service; ECS was not called"
+    )  # fmt: skip
+    return [ignored(reason, record.environment, record.service)]
+
+
 def _announce_started(
     berth: Berth, started: DeploymentRecord, arn: str, deployment_id: str | None
 ) -> list[Outcome]:
@@ -271,9 +362,10 @@ def _announce_started(
 
 
 def _start(
-    berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec
+    berth: Berth, record: DeploymentRecord, spec: Spec, accepted: AcceptedSpec, lease: Head
 ) -> Started:
-    """Register the task definition and create or update the service; record what happened."""
+    """Register the task definition and create or update the service; record what happened.
+    `lease` is the head as this start's lease (or its confirmation) wrote it."""
     name = record.service
     rendered = _rendered(record, spec, accepted)
     roles = rollout_roles(
@@ -311,7 +403,14 @@ def _start(
             arn = live_definition["taskDefinitionArn"]
         else:
             arn = berth.ecs.register(rendered)
+        held = hold_lease(berth, record, lease)
+        if isinstance(held, str):
+            return _lease_lost(record, held), False
+        lease = held
         if live is None:
+            # CreateService's clientToken makes a second create of this record (another
+            # delivery, a holder whose lease ran out) the same request; UpdateService takes none
+            # (ECS API reference), which is what the lease confirmation is for.
             token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{record.target}/{record.record_id}"))
             request = create_service_request(
                 spec, name, arn, token, roles, stage=berth.settings.stage
@@ -333,6 +432,7 @@ def _start(
     changes = _started_changes(
         berth, spec, record, arn=arn, applied=applied, previous_task_definition_arn=previous
     )
+    changes |= _earlier_call(record, lease)
     found = found_again(live, arn, record.previous_task_definition_arn)
     if found is not None and found.ended and applied.deployment_id == found.deployment_id:
         return _ended_earlier(berth, record, changes, found, log_groups(rendered)), False
@@ -353,7 +453,7 @@ def _start(
         ) else ([], False)
     head_changes = {"task_definition_arn": arn, "log_groups": sorted(log_groups(rendered))}
     return _record_start(
-        berth, record, head.model_copy(update={**head_changes, **RELEASED}), changes, arn
+        berth, record, head, part=head_changes, changes=changes, arn=arn, lease=lease
     )
 
 
