@@ -346,7 +346,7 @@ def test_what_reaches_ecs_mounts_the_keystores_writable_for_keystore_init_and_re
         "apim": [
             ("berth-keystores",
              "/home/wso2carbon/wso2-config-volume/repository/resources/security", True),
-            ("solr", "/home/wso2carbon/wso2am-4.7.0/solr/data", False),
+            ("solr", "/home/wso2carbon/solr", False),
         ],
         "keystore-init": [("berth-keystores", "/keystores", False)],
         "log-router": [],
