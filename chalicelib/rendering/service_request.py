@@ -20,13 +20,11 @@ def render_service_settings(
     empty list (ECS API reference, UpdateService `loadBalancers`). `roles`: the environment's
     roles for blue/green, canary and linear deployments (chalicelib.rendering.strategies)."""
     svc = spec.services[name]
-    cb = svc.deployment.circuit_breaker
     settings: dict[str, Any] = {
         "desiredCount": svc.desired_count,
         "deploymentConfiguration": {
             "minimumHealthyPercent": svc.deployment.minimum_healthy_percent,
             "maximumPercent": svc.deployment.maximum_percent,
-            "deploymentCircuitBreaker": {"enable": cb.enable, "rollback": cb.rollback},
             **deployment_configuration(spec, name, roles),
         },
         "loadBalancers": [],

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.spec.deployment import CIRCUIT_BREAKER_STRATEGIES
 from chalicelib.spec.located import Path
 
 if TYPE_CHECKING:
@@ -100,13 +101,24 @@ def hook_details(spec: Spec, name: str, verify: Verify | None) -> dict[str, Any]
     return details
 
 
+def circuit_breaker(deployment: Deployment) -> dict[str, Any] | None:
+    """DeploymentConfiguration.deploymentCircuitBreaker, for the strategies AWS documents it for
+    (CIRCUIT_BREAKER_STRATEGIES); None for the others."""
+    if deployment.strategy not in CIRCUIT_BREAKER_STRATEGIES:
+        return None
+    breaker = deployment.circuit_breaker
+    return {"enable": breaker.enable, "rollback": breaker.rollback}
+
+
 def deployment_configuration(
     spec: Spec, name: str, roles: RolloutRoles | None
 ) -> dict[str, Any]:
-    """The keys of DeploymentConfiguration a strategy or alarms add; none for a plain rolling
-    deployment, so that such services render exactly as before."""
+    """The keys of DeploymentConfiguration a strategy or alarms add, the circuit breaker where
+    AWS documents it; a plain rolling deployment renders only the breaker, as before."""
     deployment: Deployment = spec.services[name].deployment
     config: dict[str, Any] = {}
+    if (breaker := circuit_breaker(deployment)) is not None:
+        config["deploymentCircuitBreaker"] = breaker
     if deployment.strategy != "rolling":
         config["strategy"] = STRATEGIES[deployment.strategy]
     if deployment.bake_time is not None:
@@ -161,22 +173,25 @@ def advanced_configuration(
 
 
 # ---- leaving a strategy -------------------------------------------------------------------------
-# A rolling service renders no strategy, alarms or hooks (so that it renders as before), and the
-# live comparison only reads the keys rendered: without these, a spec that goes back to rolling
-# (or drops its alarms, its verification, its load balancer's advanced configuration) would look
-# unchanged and never reach ECS. Whether UpdateService keeps a DeploymentConfiguration member it
-# is not sent is not documented: Berth resets them explicitly.
-ROLLING_RESET: dict[str, Any] = {
+# A rolling service renders no strategy, alarms or hooks (so that it renders as before), a canary
+# or linear one no circuit breaker, and the live comparison only reads the keys rendered: without
+# these, a spec that goes back to rolling (or drops its alarms, its verification, its load
+# balancer's advanced configuration), or leaves rolling for canary, would look unchanged and never
+# reach ECS, or keep a breaker AWS does not document for its strategy. Whether UpdateService keeps
+# a DeploymentConfiguration member it is not sent is not documented: Berth resets them explicitly
+# (a breaker turned off is not one "used": DeploymentCircuitBreaker.enable).
+RESETS: dict[str, Any] = {
     "strategy": "ROLLING",
     "alarms": {"alarmNames": [], "enable": False, "rollback": False},
     "lifecycleHooks": [],
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
 }
 
 
 def _active(key: str, value: Any) -> bool:
     if key == "strategy":
         return value not in (None, "ROLLING")
-    if key == "alarms":
+    if key in ("alarms", "deploymentCircuitBreaker"):
         return bool(isinstance(value, dict) and value.get("enable"))
     return bool(value)
 
@@ -187,7 +202,7 @@ def left_behind(live: dict[str, Any] | None, wanted: dict[str, Any]) -> dict[str
     live = live or {}
     return {
         key: reset
-        for key, reset in ROLLING_RESET.items()
+        for key, reset in RESETS.items()
         if key not in wanted and _active(key, live.get(key))
     }
 

@@ -12,6 +12,22 @@ from pydantic import (
 
 from .base import SecretArn, SpecModel
 
+# Which strategies ECS documents the deployment circuit breaker for, in AWS's words:
+# - ROLLING: "The deployment circuit breaker can only be used for services using the rolling update
+#   (ECS) deployment type" (ECS API reference, DeploymentCircuitBreaker; botocore's ecs model,
+#   DeploymentConfiguration.deploymentCircuitBreaker);
+# - BLUE_GREEN: "Amazon ECS provides two methods for detecting deployment failures: Deployment
+#   Circuit Breaker, CloudWatch Alarms [...] Both methods only support rolling update deployment
+#   and blue/green deployment types" (ECS developer guide, "Amazon ECS deployment failure
+#   detection", deployment-failure-detection.html). The API reference's "(ECS) deployment type"
+#   is the ECS deployment controller, which ECS's own blue/green runs on (CODE_DEPLOY is the other);
+# - CANARY, LINEAR: no AWS page documents it. Their pages name "CloudWatch alarms for automatic
+#   rollback" and deployment lifecycle hooks as what fails such a deployment (ECS developer guide,
+#   "Required resources for Amazon ECS canary deployments", canary-deployment-implementation.html,
+#   and "... linear deployments", linear-deployment-implementation.html): not sent; use
+#   `deployment.alarms` and `deployment.verify`.
+CIRCUIT_BREAKER_STRATEGIES: frozenset[str] = frozenset({"rolling", "blue-green"})
+
 
 class CircuitBreaker(SpecModel):
     enable: bool = True

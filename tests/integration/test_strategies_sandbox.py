@@ -57,10 +57,12 @@ def test_a_blue_green_deployment_goes_through_ecs_stages_and_waits_for_its_hook(
     hook = ScriptedHook(progress, {"hookStatus": "SUCCEEDED"})
     _switch_to_blue_green(sandbox, hook)
 
-    # Then ECS went through every stage and invoked the hook twice at POST_TEST_TRAFFIC_SHIFT
+    # Then ECS went through every stage (RECONCILE_SERVICE only comes with more than one ACTIVE
+    # revision) and invoked the hook twice at POST_TEST_TRAFFIC_SHIFT
     [record] = [r for r in history("apim")[:1]]
     assert record.status == "COMPLETED"
-    assert sandbox.ecs_sim.lifecycle[record.ecs_deployment_id] == list(STAGES)
+    assert sandbox.ecs_sim.lifecycle[record.ecs_deployment_id] == list(STAGES[1:])
+    assert "PRE_PRODUCTION_TRAFFIC_SHIFT" in STAGES
     first, second = hook.payloads
     assert first["lifecycleStage"] == second["lifecycleStage"] == "POST_TEST_TRAFFIC_SHIFT"
     # with the hookDetails the service configured, then those the hook returned
@@ -121,17 +123,20 @@ def test_an_alarm_in_alarm_rolls_the_deployment_back_naming_it(sandbox):
     sandbox.push("wso2am", "4.7.0-2")
     sandbox.run_until_idle()
 
-    # Then ECS fails it at the next stage, naming the alarm, and rolls back
+    # Then ECS fails it at the next stage (PRE_PRODUCTION_TRAFFIC_SHIFT, before production
+    # traffic moves), naming the alarm, and rolls back
     failed = [e.detail for e in sandbox.ecs_sim.emitted
               if e.detail["eventName"] == "SERVICE_DEPLOYMENT_FAILED"]  # fmt: skip
     assert failed[-1]["reason"] == (
         "ECS deployment alarm apim-dev-gateway-5xx is in ALARM state during "
-        "PRODUCTION_TRAFFIC_SHIFT."
+        "PRE_PRODUCTION_TRAFFIC_SHIFT."
     )
     record = history("apim")[0]
     assert record.status == "ROLLED_BACK"
     # and Berth's record and its one outcome notification name the alarm and the stage
-    reason = "deployment alarm apim-dev-gateway-5xx went into ALARM during PRODUCTION_TRAFFIC_SHIFT"
+    reason = (
+        "deployment alarm apim-dev-gateway-5xx went into ALARM during PRE_PRODUCTION_TRAFFIC_SHIFT"
+    )
     assert record.reason == reason
     sandbox.collect_notifications()
     outcomes = [n.document for n in sandbox.notifications
@@ -152,21 +157,24 @@ def _create(sandbox: Any, configuration: dict[str, Any], advanced: dict[str, Any
     ecs = sandbox.client("ecs")
     ecs.create_cluster(clusterName="strict")
     arn = ecs.register_task_definition(
-        family="x", containerDefinitions=[{"name": "x", "image": "x", "memory": 512}]
-    )["taskDefinition"]["taskDefinitionArn"]
+        family="x", containerDefinitions=[{"name": "x", "image": "x", "memory": 512,
+                                           "portMappings": [{"containerPort": 80}]}],
+    )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
     balancer: dict[str, Any] = {
         "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/b/1",
         "containerName": "x", "containerPort": 80,
     }  # fmt: skip
     if advanced is not None:
         balancer["advancedConfiguration"] = advanced
-    with pytest.raises(ClientError) as refused:
+    try:
         ecs.create_service(
             cluster="strict", serviceName="x", taskDefinition=arn, desiredCount=1,
             deploymentConfiguration=configuration, loadBalancers=[balancer],
         )  # fmt: skip
-    error = refused.value.response["Error"]
-    return f"{error['Code']}: {error['Message']}"
+    except ClientError as refused:
+        error = refused.response["Error"]
+        return f"{error['Code']}: {error['Message']}"
+    return "created"
 
 
 ADVANCED = {
@@ -195,10 +203,31 @@ ADVANCED = {
         ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": [
             {"hookTargetArn": HOOK, "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]}, ADVANCED,
          "roleArn must be specified for an AWS_LAMBDA lifecycle hook."),
+        # Issue 30: AWS documents the circuit breaker for rolling and blue/green deployments only
+        ({"strategy": "CANARY", "deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+         ADVANCED, "The deployment circuit breaker can only be used for services using the "
+         "rolling update (ECS) deployment type; CANARY deployments fail on their alarms and "
+         "lifecycle hooks."),
+        ({"strategy": "LINEAR", "deploymentCircuitBreaker": {"enable": True, "rollback": False}},
+         ADVANCED, "The deployment circuit breaker can only be used for services using the "
+         "rolling update (ECS) deployment type; LINEAR deployments fail on their alarms and "
+         "lifecycle hooks."),
     ],
 )  # fmt: skip
 def test_the_sandbox_refuses_what_ecs_refuses(sandbox, configuration, advanced, refusal):
     assert _create(sandbox, configuration, advanced) == f"InvalidParameterException: {refusal}"
+
+
+@pytest.mark.parametrize(
+    "configuration",
+    [
+        {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1,
+         "deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+        {"strategy": "CANARY", "deploymentCircuitBreaker": {"enable": False, "rollback": False}},
+    ],
+)  # fmt: skip
+def test_the_sandbox_takes_a_breaker_where_aws_documents_it_or_turned_off(sandbox, configuration):
+    assert _create(sandbox, configuration, ADVANCED) == "created"
 
 
 def test_berth_diff_renders_the_rollout_roles_so_an_unchanged_spec_shows_no_difference(sandbox):

@@ -52,3 +52,41 @@ def test_blue_green_waits_its_bake_time_and_the_hooks():
 def test_a_canary_without_bake_time_counts_the_longest_bake_ecs_allows():
     """AWS documents no default bake time for canary and linear: never give up before ECS."""
     assert schedule(deployment(strategy="canary")).bake == 1440
+
+
+# ---- combinations no deadline could hold: refused by the spec's bounds (issue 30) ---------------
+
+# ECS waits for a lifecycle hook "Default: 1440 (24 hours)" before its timeout action, "Default:
+# ROLLBACK" (ECS API reference, DeploymentLifecycleHookTimeoutConfiguration); ECS shows "the most
+# recent 90-day history" of service deployments (ECS developer guide, "Viewing Amazon ECS service
+# deployments"), which is what the sweep judges a blue/green, canary or linear deployment from.
+ECS_HOOK_TIMEOUT_MINUTES = 1440
+SERVICE_DEPLOYMENT_HISTORY_MINUTES = 90 * 24 * 60
+
+
+def test_the_longest_hook_schedule_a_spec_can_declare_ends_before_ecs_gives_up_on_the_hook():
+    longest = deployment(
+        strategy="blue-green", bakeTime=0,
+        verify={"testUrl": "https://test.internal:8443", "startup": 60},
+        approval={"timeout": 1320},
+    )  # fmt: skip
+    assert schedule(longest).hooks < ECS_HOOK_TIMEOUT_MINUTES
+    # and one minute more of either is refused where it is written
+    from pydantic import ValidationError
+
+    for fields in ({"verify": {"testUrl": "https://t.internal", "startup": 61}},
+                   {"approval": {"timeout": 1321}}):  # fmt: skip
+        with pytest.raises(ValidationError) as refused:
+            deployment(strategy="blue-green", bakeTime=0, **fields)
+        [error] = refused.value.errors()
+        assert error["loc"][0] in ("verify", "approval")
+
+
+def test_the_longest_schedule_a_spec_can_declare_is_judged_while_ecs_still_reports_it():
+    longest = deployment(
+        strategy="linear", linear={"stepPercent": 3.0, "bake": 1440}, bakeTime=1440,
+        verify={"testUrl": "https://test.internal:8443", "startup": 60},
+        approval={"timeout": 1320},
+    )  # fmt: skip
+    assert schedule(longest).traffic == 33 * 1440
+    assert deadline_minutes(longest, 45) < SERVICE_DEPLOYMENT_HISTORY_MINUTES

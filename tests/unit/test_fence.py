@@ -239,8 +239,9 @@ def test_a_dev_service_cannot_join_a_prod_target_group():
         f"s.yaml:{at(text, 'targetGroupArn')}: services.apim.loadBalancers[0].targetGroupArn: not a target group of "
         "environment dev (arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"
         "apim-dev-green/*, arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"
-        "apim-dev-portals/*, arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"
-        "apim-dev/*; BERTH_ENVIRONMENT_TARGET_GROUPS)"
+        "apim-dev-portals-green/*, arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+        "targetgroup/apim-dev-portals/*, arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+        "targetgroup/apim-dev/*; BERTH_ENVIRONMENT_TARGET_GROUPS)"
     ]
 
 

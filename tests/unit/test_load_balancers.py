@@ -118,7 +118,9 @@ def test_every_target_group_must_be_the_environments():
     assert found == [
         f"s.yaml:{at(text, 'targetGroupArn:', 2)}: "
         "services.apim.loadBalancers[1].targetGroupArn: not a target group of environment prod "
-        "(arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-prod-portals/*, "
+        "(arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-prod-green/*, "
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-prod-portals-green/*, "
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-prod-portals/*, "
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-prod/*; "
         "BERTH_ENVIRONMENT_TARGET_GROUPS)"
     ]

@@ -333,3 +333,56 @@ def test_a_spec_back_on_rolling_resets_what_ecs_still_runs():
     assert service_update(again, service) == {
         "deploymentConfiguration": live["deploymentConfiguration"]
     }
+
+
+# ---- the circuit breaker where AWS documents it (issue 30) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("deployment", "breaker"),
+    [
+        ("      {}\n", {"enable": True, "rollback": True}),
+        ("      strategy: blue-green\n      bakeTime: 5\n", {"enable": True, "rollback": True}),
+        ("      strategy: canary\n      alarms: [web-5xx]\n", None),
+        ("      strategy: linear\n      alarms: [web-5xx]\n", None),
+    ],
+)
+def test_the_circuit_breaker_is_rendered_only_for_rolling_and_blue_green(deployment, breaker):
+    """ECS API reference, DeploymentCircuitBreaker: "can only be used for services using the
+    rolling update (ECS) deployment type"; ECS developer guide, deployment failure detection:
+    "Both methods only support rolling update deployment and blue/green deployment types"."""
+    balancer = FULL_LB if "strategy" in deployment else "      containerPort: 8243\n"
+    spec = parse_spec(spec_text(deployment, balancer).encode(), "s.yaml")
+    request = create_service_request(spec, "web", "arn:td:1", "token", ROLES)
+    config = request["deploymentConfiguration"]
+    assert config.get("deploymentCircuitBreaker") == breaker
+    if breaker is None:
+        # what fails a canary or linear deployment instead: its alarms, with rollback
+        assert config["alarms"] == {"alarmNames": ["web-5xx"], "enable": True, "rollback": True}
+
+
+def test_a_circuit_breaker_given_to_a_canary_or_linear_deployment_is_refused_where_it_is():
+    for strategy in ("canary", "linear"):
+        deployment = (
+            f"      strategy: {strategy}\n      circuitBreaker: {{enable: true, rollback: true}}\n"
+        )
+        [found] = problems(spec_text(deployment, FULL_LB))
+        assert found.startswith("19:7: services.web.deployment.circuitBreaker: not with "
+                                f"{strategy}: ECS documents the deployment circuit breaker for "
+                                "rolling and blue/green deployments only")  # fmt: skip
+
+
+def test_leaving_rolling_for_canary_turns_the_live_circuit_breaker_off():
+    rolling = parse_spec(spec_text("      {}\n", "      containerPort: 8243\n").encode(), "s.yaml")
+    live = render_service_settings(rolling, "web", ROLES)
+    canary = parse_spec(spec_text("      strategy: canary\n", FULL_LB).encode(), "s.yaml")
+    wanted = render_service_settings(canary, "web", ROLES)
+    service = _live(live["deploymentConfiguration"], live["loadBalancers"])
+    update = service_update(wanted, service)
+    assert update["deploymentConfiguration"]["deploymentCircuitBreaker"] == {
+        "enable": False, "rollback": False,
+    }  # fmt: skip
+    # and once it is off, the same canary spec is no change
+    again = _live(update["deploymentConfiguration"], update["loadBalancers"])
+    owned = {k: wanted[k] for k in ("deploymentConfiguration", "loadBalancers")}
+    assert covers(live_settings(again, owned), owned)

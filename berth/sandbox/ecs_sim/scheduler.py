@@ -35,6 +35,7 @@ from berth.sandbox.ecs_sim.strategies import (
     advance_stages,
     alarm_failure,
     alarm_in_alarm,
+    reported_stage,
     strategy_of,
 )
 from berth.sandbox.ecs_sim.task_play import TaskPlay, TaskPlayer
@@ -367,9 +368,9 @@ class SimulatedEcs:
         """Move a blue/green, canary or linear deployment on (`strategies`), and act on where
         it stops: still waiting, completed, or failed."""
         outcome = advance_stages(self, service, deployment, rollout, now)
-        visited = self.lifecycle.get(deployment["id"]) or []
-        if visited:
-            service_deployments.at_stage(service, deployment["id"], visited[-1])
+        reported = reported_stage(self.lifecycle.get(deployment["id"]) or [])
+        if reported is not None:
+            service_deployments.at_stage(service, deployment["id"], reported)
         if isinstance(outcome, Failure):
             return self._failure(service, deployment, rollout, now, outcome)
         if outcome == "complete":

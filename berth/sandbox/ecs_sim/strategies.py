@@ -19,14 +19,36 @@ from moto.moto_api._internal import mock_random
 
 from berth.sandbox.ecs_sim.progress import Rollout
 
-# The stages of a blue/green, canary or linear deployment, in order (botocore's ecs model,
-# ServiceDeploymentLifecycleStage; ECS developer guide, "Lifecycle hooks for Amazon ECS service
-# deployments"). RECONCILE_SERVICE "only happens when you start a new service deployment with more
-# than 1 service revision in an ACTIVE state": not played.
+# The stages of a blue/green, canary or linear deployment, in order: every stage of botocore's ecs
+# model, the hook stages (DeploymentLifecycleHookStage: RECONCILE_SERVICE, PRE_SCALE_UP,
+# POST_SCALE_UP, TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRE_PRODUCTION_TRAFFIC_SHIFT,
+# PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT, in the order DeploymentLifecycleHook.
+# lifecycleStages lists them) and those DescribeServiceDeployments reports
+# (ServiceDeploymentLifecycleStage adds SCALE_UP, BAKE_TIME and CLEAN_UP), merged in the order both
+# enums and the ECS developer guide's "Lifecycle hooks for Amazon ECS service deployments" give.
+# Each stage's rule, from DeploymentLifecycleHook.lifecycleStages:
+# - RECONCILE_SERVICE "only happens when you start a new service deployment with more than 1
+#   service revision in an ACTIVE state" (played only then);
+# - PRE_SCALE_UP "The green service revision has not started"; POST_SCALE_UP "has started";
+# - TEST_TRAFFIC_SHIFT "The green service revision is migrating from 0% to 100% of test traffic";
+#   POST_TEST_TRAFFIC_SHIFT "The test traffic shift is complete";
+# - PRE_PRODUCTION_TRAFFIC_SHIFT "Occurs before production traffic shift. For linear and canary
+#   deployments, this stage is invoked before every traffic shift step";
+# - PRODUCTION_TRAFFIC_SHIFT "For linear and canary deployments, this stage is invoked at every
+#   traffic shift step"; POST_PRODUCTION_TRAFFIC_SHIFT "The production traffic shift is complete";
+# - BAKE_TIME: bakeTimeInMinutes, "both blue and green service revisions are running
+#   simultaneously after the production traffic has shifted" (DeploymentConfiguration); CLEAN_UP.
 STAGES = (
-    "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
-    "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
+    "RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
 )  # fmt: skip
+# The stages ECS reports as a service deployment's lifecycleStage (ServiceDeploymentLifecycleStage:
+# no PRE_PRODUCTION_TRAFFIC_SHIFT, which the sandbox reports as the stage before it); those a hook
+# may name are strict_ecs.strategies.HOOK_STAGES.
+REPORTED_STAGES = tuple(s for s in STAGES if s != "PRE_PRODUCTION_TRAFFIC_SHIFT")
+# The stages played again before and at each production traffic step of a canary or linear one.
+STEP_STAGES = ("PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")
 # "IN_PROGRESS - Amazon ECS invokes the function again after a delay. By default, the delay is 30
 # seconds" (ECS developer guide, "Lambda hooks for Amazon ECS service deployments").
 HOOK_DEFAULT_DELAY = 30
@@ -181,45 +203,74 @@ def _wait(sim: Simulator, rollout: Rollout, now: float, seconds: float) -> None:
     rollout.done = False
 
 
+def reported_stage(visited: list[str]) -> str | None:
+    """The lifecycleStage DescribeServiceDeployments reports after these stages: the last one
+    ServiceDeploymentLifecycleStage has."""
+    return next((s for s in reversed(visited) if s in REPORTED_STAGES), None)
+
+
+def _reconciling(service: Any) -> bool:
+    # "with more than 1 service revision in an ACTIVE state": the revisions still running beside
+    # the new one (a deployment started while another was under way).
+    return sum(1 for d in service.deployments if d.get("status") == "ACTIVE") > 1
+
+
+def _run_hooks(
+    sim: Simulator, service: Any, deployment: dict[str, Any], rollout: Rollout, now: float, *,
+    stage: str,
+) -> Outcome | None:  # fmt: skip
+    """Invoke the hooks configured for `stage` that have not passed it (at this production
+    traffic step, for STEP_STAGES); None when they all passed."""
+    hooks = list(configuration(service).get("lifecycleHooks") or [])
+    step = len(sim.traffic.get(deployment["id"]) or []) if stage in STEP_STAGES else 0
+    for index, hook in enumerate(hooks):
+        if stage not in (hook.get("lifecycleStages") or []):
+            continue
+        key = (f"{stage}#{step}", index)
+        if key in rollout.hooks_passed:
+            continue
+        answer = _invoke(sim, hook, _hook_payload(sim, service, deployment, stage, rollout,
+                                                  hook=hook))  # fmt: skip
+        status = answer.get("hookStatus") if isinstance(answer, dict) else None
+        if status == "IN_PROGRESS":
+            rollout.hook_details = answer.get("hookDetails", rollout.hook_details)
+            _wait(sim, rollout, now, float(answer.get("callBackDelay") or HOOK_DEFAULT_DELAY))
+            return "waiting"
+        if status != "SUCCEEDED":
+            return _hook_failure(hook, stage, status)
+        rollout.hooks_passed.add(key)
+        rollout.hook_details = None
+    return None
+
+
 def advance_stages(
     sim: Simulator, service: Any, deployment: dict[str, Any], rollout: Rollout, now: float
 ) -> Outcome:
     """Move a blue/green, canary or linear deployment on from where it waits: "waiting" (for a
     hook's callBackDelay or a bake time), "complete", or the Failure the scheduler acts on."""
-    hooks = list(configuration(service).get("lifecycleHooks") or [])
     visited = sim.lifecycle.setdefault(deployment["id"], [])
     while rollout.stage < len(STAGES):
         stage = STAGES[rollout.stage]
+        if stage == "RECONCILE_SERVICE" and not _reconciling(service):
+            rollout.stage += 1
+            continue
         if not visited or visited[-1] != stage:
             visited.append(stage)
         alarm = alarm_in_alarm(sim, service)
         if alarm is not None:
             return alarm_failure(service, alarm, stage)
-        for index, hook in enumerate(hooks):
-            if stage not in (hook.get("lifecycleStages") or []):
-                continue
-            if (stage, index) in rollout.hooks_passed:
-                continue
-            answer = _invoke(sim, hook, _hook_payload(sim, service, deployment, stage,
-                                                      rollout, hook=hook))  # fmt: skip
-            status = answer.get("hookStatus") if isinstance(answer, dict) else None
-            if status == "IN_PROGRESS":
-                rollout.hook_details = answer.get("hookDetails", rollout.hook_details)
-                _wait(sim, rollout, now, float(answer.get("callBackDelay")
-                                               or HOOK_DEFAULT_DELAY))  # fmt: skip
-                return "waiting"
-            if status != "SUCCEEDED":
-                return _hook_failure(hook, stage, status)
-            rollout.hooks_passed.add((stage, index))
-            rollout.hook_details = None
+        stopped = _run_hooks(sim, service, deployment, rollout, now, stage=stage)
+        if stopped is not None:
+            return stopped
         if stage == "PRODUCTION_TRAFFIC_SHIFT" and rollout.production < 100:
             steps, bake = _production_steps(service)
             rollout.production = next(p for p in steps if p > rollout.production)
             sim.traffic.setdefault(deployment["id"], []).append(rollout.production)
             if rollout.production < 100:
+                # the next step goes through PRE_PRODUCTION_TRAFFIC_SHIFT again
+                rollout.stage = STAGES.index("PRE_PRODUCTION_TRAFFIC_SHIFT")
                 _wait(sim, rollout, now, bake * 60)
                 return "waiting"
-            continue
         if stage == "BAKE_TIME" and not rollout.baked:
             rollout.baked = True
             minutes = int(configuration(service).get("bakeTimeInMinutes") or 0)

@@ -21,6 +21,14 @@ from typing import Any
 # refusal texts for these were not found in public reports: the wording below is the sandbox's
 # own, in the style of AWS's InvalidParameterException messages.
 NON_ROLLING = frozenset({"BLUE_GREEN", "CANARY", "LINEAR"})
+# The strategies AWS documents the deployment circuit breaker for: "The deployment circuit breaker
+# can only be used for services using the rolling update (ECS) deployment type" (ECS API
+# reference, DeploymentCircuitBreaker); "Both methods only support rolling update deployment and
+# blue/green deployment types" (ECS developer guide, "Amazon ECS deployment failure detection").
+# For CANARY and LINEAR no AWS page documents it: the sandbox refuses a breaker turned on with
+# them, in the API reference's words (whether ECS refuses, accepts or ignores it is not documented;
+# refusing is at least as strict). A breaker turned off is not one used.
+CIRCUIT_BREAKER_STRATEGIES = frozenset({"ROLLING", "BLUE_GREEN"})
 BAKE_MAX = 1440
 
 
@@ -36,6 +44,13 @@ def _bake_problem(name: str, value: Any) -> str | None:
 
 
 def _configuration_problem(config: dict[str, Any], strategy: str) -> str | None:
+    breaker = config.get("deploymentCircuitBreaker") or {}
+    if breaker.get("enable") and strategy not in CIRCUIT_BREAKER_STRATEGIES:
+        return (
+            "The deployment circuit breaker can only be used for services using the rolling "
+            f"update (ECS) deployment type; {strategy} deployments fail on their alarms and "
+            "lifecycle hooks."
+        )
     if strategy == "BLUE_GREEN" and config.get("bakeTimeInMinutes") is None:
         return "bakeTimeInMinutes must be specified for the BLUE_GREEN deployment strategy."
     canary = config.get("canaryConfiguration")
@@ -59,8 +74,34 @@ def _configuration_problem(config: dict[str, Any], strategy: str) -> str | None:
     )
 
 
+# DeploymentLifecycleHookStage (botocore's ecs model), in its order; "PAUSE hooks cannot be
+# configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages. These stages are only valid
+# for AWS_LAMBDA hooks" (DeploymentLifecycleHook.lifecycleStages). botocore does not check enums
+# client-side, so ECS is the one that refuses another name (the wording is the sandbox's own).
+HOOK_STAGES = (
+    "RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+)  # fmt: skip
+LAMBDA_ONLY_STAGES = ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")
+
+
+def _stages_problem(hook: dict[str, Any]) -> str | None:
+    for stage in hook.get("lifecycleStages") or []:
+        if stage not in HOOK_STAGES:
+            return f"{stage} is not a valid lifecycle stage: {', '.join(HOOK_STAGES)}."
+        if hook.get("targetType") == "PAUSE" and stage in LAMBDA_ONLY_STAGES:
+            return (
+                "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or "
+                "PRODUCTION_TRAFFIC_SHIFT stages."
+            )
+    return None
+
+
 def _hooks_problem(hooks: list[dict[str, Any]]) -> str | None:
     for hook in hooks:
+        if problem := _stages_problem(hook):
+            return problem
         if hook.get("targetType", "AWS_LAMBDA") == "AWS_LAMBDA":
             if not hook.get("hookTargetArn"):
                 return "hookTargetArn must be specified for an AWS_LAMBDA lifecycle hook."

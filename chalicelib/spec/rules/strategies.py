@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.spec.deployment import CIRCUIT_BREAKER_STRATEGIES
 from chalicelib.spec.located import Path
 from chalicelib.spec.rules.fence import declared, secret_problems
 
@@ -124,6 +125,19 @@ def _strategy_problems(at: Path, svc: Service) -> Problems:
         )))  # fmt: skip
     if deployment.strategy == "rolling":
         return problems + _rolling_problems(at, svc)
+    if (
+        "circuit_breaker" in deployment.model_fields_set
+        and deployment.strategy not in CIRCUIT_BREAKER_STRATEGIES
+    ):
+        # chalicelib.spec.deployment.CIRCUIT_BREAKER_STRATEGIES: AWS documents the breaker
+        # for rolling and blue/green deployments only.
+        problems.append(((*at, "deployment", "circuitBreaker"), (
+            f"not with {deployment.strategy}: ECS documents the deployment circuit breaker for "
+            "rolling and blue/green deployments only (\"Both methods only support rolling "
+            "update deployment and blue/green deployment types\", ECS developer guide, "
+            "deployment failure detection); a canary or linear deployment fails on its alarms "
+            "(deployment.alarms) and Berth's verification (deployment.verify)"
+        )))  # fmt: skip
     if deployment.strategy == "blue-green" and deployment.bake_time is None:
         # bakeTimeInMinutes: "You must provide this parameter when you use the BLUE_GREEN
         # deployment strategy."
