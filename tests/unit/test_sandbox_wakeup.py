@@ -147,7 +147,7 @@ def test_a_hook_waiting_on_a_person_is_asked_again_no_sooner_than_the_shortest_w
     from types import SimpleNamespace
 
     from berth.sandbox.ecs_sim.progress import Rollout
-    from berth.sandbox.ecs_sim.strategies import STAGES, advance_stages
+    from berth.sandbox.ecs_sim.strategies import advance_stages
 
     asked: list[str] = []
     sim = SimpleNamespace(
@@ -158,7 +158,7 @@ def test_a_hook_waiting_on_a_person_is_asked_again_no_sooner_than_the_shortest_w
         or {"hookStatus": "IN_PROGRESS", "callBackDelay": 60},
     )  # fmt: skip
     hook = {"hookTargetArn": "arn:aws:lambda:us-east-1:123456789012:function:h",
-            "lifecycleStages": [STAGES[0]]}  # fmt: skip
+            "lifecycleStages": ["PRE_SCALE_UP"]}  # fmt: skip
     service = SimpleNamespace(
         deployment_configuration={"strategy": "BLUE_GREEN", "lifecycleHooks": [hook]},
         deployments=[], cluster_name="wso2-dev", name="dev-apim",

@@ -58,6 +58,7 @@ class _Sim:
     account: str = "123456789012"
     region: str = "us-east-1"
     time_scale: float = 0.0
+    shortest_wait: float = 0.0
     lifecycle: dict[str, list[str]] = field(default_factory=dict)
     hook_invocations: list[dict[str, Any]] = field(default_factory=list)
     traffic: dict[str, list[float]] = field(default_factory=dict)
