@@ -1,5 +1,6 @@
 """What a stage lets a spec reach, declared by the operator outside specs (the stage's
-configuration, deployed with the stack) and enforced before any AWS call: a spec naming a role
+configuration and its environments file, chalicelib/environments/<stage>.yaml, deployed with
+the stack) and enforced before any AWS call: a spec naming a role
 the stage's iam:PassRole does not cover, or a repository its ECR statements do not cover, would
 otherwise validate and fail with AccessDenied halfway through a deployment; a spec naming
 another environment's secret, role, subnet or target group would succeed, and reach it."""
@@ -36,34 +37,34 @@ class StageFence:
     networks: dict[str, NetworkFence] = field(default_factory=dict)
     adoptable: dict[str, frozenset[str]] = field(default_factory=dict)
     file_systems: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Each environment's EFS file systems (BERTH_ENVIRONMENT_FILE_SYSTEMS); empty: not
+    """Each environment's EFS file systems (the environments file's `fileSystems`); empty: not
     declared, not checked. Once declared, an environment it does not list mounts none."""
     account: str | None = None
     region: str | None = None
     rollout_roles: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Each environment's roles for ECS's blue/green, canary and linear deployments: (the
     infrastructure role ECS manages its load balancers with, the role ECS invokes lifecycle hooks
-    with), role names (BERTH_ENVIRONMENT_ROLLOUT_ROLES)."""
+    with), role names (the environments file's `rolloutRoles`)."""
     verify_hook: str | None = None
     """The name of Berth's verification hook Lambda (BERTH_VERIFY_HOOK_FUNCTION)."""
     listener_rules: dict[str, frozenset[str]] = field(default_factory=dict)
     """Each environment's load balancer listener rules (or listeners, for NLBs) that its
     blue/green, canary and linear deployments may switch: ARNs, or prefixes ending in `*`
-    (BERTH_ENVIRONMENT_LISTENER_RULES); empty: not declared, not checked."""
+    (the environments file's `listenerRules`); empty: not declared, not checked."""
     namespaces: dict[str, frozenset[str]] = field(default_factory=dict)
     """Each environment's Service Connect (Cloud Map) namespaces, names or ARNs
-    (BERTH_ENVIRONMENT_NAMESPACES); empty: not declared, not checked."""
+    (the environments file's `namespaces`); empty: not declared, not checked."""
     default_keystores: dict[str, bool] = field(default_factory=dict)
     """Whether each environment may run WSO2 services on the images' public default keystores
-    (BERTH_ENVIRONMENT_DEFAULT_KEYSTORES, `dev=true`); once declared, an environment not listed
+    (the environments file's `defaultKeystores: true`); once declared, an environment not listed
     may not. Empty: not declared, not checked."""
     stage: str | None = None
     """The stage's own name (BERTH_STAGE): what Berth creates is tagged berth:stage with it, and
     a service tagged for another stage, or not for this one, is never changed or retired."""
     test_listeners: dict[str, frozenset[str]] = field(default_factory=dict)
     """Each environment's test listeners, as origins `scheme://host[:port]`
-    (BERTH_ENVIRONMENT_TEST_LISTENERS): the only addresses a spec's verify.testUrl may name, so
-    the hook sends a smoke header's secret nowhere else. An environment not listed verifies
+    (the environments file's `testListeners`): the only addresses a spec's verify.testUrl may
+    name, so the hook sends a smoke header's secret nowhere else. An environment not listed verifies
     through none."""
     approvers: dict[str, frozenset[str]] = field(default_factory=dict)
     """Who may approve each environment's deployments held at their approval gate: IAM ARNs as
@@ -191,7 +192,10 @@ class FenceVariables:
         )
 
 
-# Each stage variable of the fence, as a FenceVariables field.
+# Each stage variable of the fence, as a FenceVariables field. The BERTH_ENVIRONMENT_* keys are
+# compiled from the stage's environments file (chalicelib.spec.environments.fence_variables),
+# not set in its configuration; a process may still override one with the variable itself.
+# Refusals name the file's field instead (declared_in), which is what the operator edits.
 FENCE_VARIABLES = {
     "BERTH_TASK_ROLES": "task_roles",
     "BERTH_IMAGE_REPOSITORIES": "image_repositories",
@@ -226,6 +230,24 @@ def fence_from_variables(variables: dict[str, str], region: str | None = None) -
     if not any(values.values()):
         return None
     return FenceVariables(**values, region=region or "").fence()
+
+
+def environments_file(stage: str | None) -> str:
+    """The stage's environments file, where the operator declares each environment's fence
+    (chalicelib.spec.environments); `<stage>` when the fence does not know its stage."""
+    return f"chalicelib/environments/{stage or '<stage>'}.yaml"
+
+
+def declared_in(field: str, env: str, stage: str | None = None, *, value: str = "") -> str:
+    """Where a refusal sends the operator: environment `env`'s `field`, spelt as the
+    environments file spells it (`network.subnets`), in the stage's file:
+    `environments.dev.network.subnets in chalicelib/environments/dev.yaml`. With `value`, what
+    to add there: `publicIp: true under environments.dev.network in ...`."""
+    file = environments_file(stage)
+    if not value:
+        return f"environments.{env}.{field} in {file}"
+    parent, _, leaf = f"environments.{env}.{field}".rpartition(".")
+    return f"{leaf}: {value} under {parent} in {file}"
 
 
 def origin(url: str) -> str:

@@ -457,7 +457,7 @@ def test_a_role_the_stage_may_not_pass_is_refused_at_upload_with_its_location(sa
     assert note.document["errors"] == [
         "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:5:1: taskRoleArn: role admin is "
         "not one of environment dev's roles (berth-task-dev-dev, berth-task-execution-dev-dev): "
-        "each environment's tasks run under its own roles (BERTH_ENVIRONMENT_ROLES)"
+        "each environment's tasks run under its own roles (environments.dev.roles in chalicelib/environments/dev.yaml)"
     ]
     assert sandbox.recorder.ecs_mutations() == []
 

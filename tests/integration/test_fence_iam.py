@@ -117,7 +117,7 @@ def test_a_prod_role_in_a_dev_spec_is_refused_at_upload(sandbox):
         "s3://berth-specs-123456789012-dev/specs/dev/wso2.yaml:4:1: executionRoleArn: role "
         "berth-task-execution-dev-prod is not one of environment dev's roles (berth-task-dev-dev, "
         "berth-task-execution-dev-dev): each environment's tasks run under its own roles "
-        "(BERTH_ENVIRONMENT_ROLES)"
+        "(environments.dev.roles in chalicelib/environments/dev.yaml)"
     ]
     assert sandbox.recorder.ecs_mutations() == []
 
@@ -135,7 +135,7 @@ def test_a_prod_secret_in_a_dev_spec_is_refused_at_upload(sandbox):
     [error] = note.document["errors"]
     assert error.endswith(
         ": services.apim.secrets.DB_PASSWORD: secret wso2/prod/db is outside environment dev's "
-        "secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
+        "secrets: name one under wso2/dev/ (environments.dev.secretsPrefix in chalicelib/environments/dev.yaml)"
     )
     assert sandbox.recorder.ecs_mutations() == []
 

@@ -217,7 +217,8 @@ def test_a_dev_spec_cannot_mount_prods_file_system(sandbox):
     assert re.fullmatch(
         rf"s3://berth-specs-123456789012-dev/specs/dev/wso2\.yaml:{line}:\d+: "
         rf"services\.apim\.volumes\.solr\.efs\.fileSystemId: {prod_fs} is not a file system of "
-        rf"environment dev \({listed}; BERTH_ENVIRONMENT_FILE_SYSTEMS\): a "
+        rf"environment dev \({listed}; environments\.dev\.fileSystems in "
+        r"chalicelib/environments/dev\.yaml\): a "
         r"task mounts only its own environment's EFS file systems",
         error,
     ), error

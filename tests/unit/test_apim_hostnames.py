@@ -27,7 +27,8 @@ from tests.unit.test_wso2_config import (
 CONFIG = "config/repository/conf/deployment.toml"
 FENCE = FenceVariables(default_keystores="dev=true;prod=false").fence()
 WHY = (
-    "environment prod is not a development environment (BERTH_ENVIRONMENT_DEFAULT_KEYSTORES), "
+    "environment prod is not a development environment "
+    "(environments.prod.defaultKeystores in chalicelib/environments/<stage>.yaml), "
     "where the gateway has its own public host beside the management host, as helm-apim's "
     "gateway and management ingresses (gw.wso2.com, am.wso2.com)"
 )

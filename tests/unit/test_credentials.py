@@ -19,7 +19,10 @@ from tests.conftest import EXAMPLES
 from tests.unit.test_containers import example
 
 FENCE = FenceVariables(default_keystores="dev=true;prod=false").fence()
-WHY = "environment prod is not a development environment (BERTH_ENVIRONMENT_DEFAULT_KEYSTORES)"
+WHY = (
+    "environment prod is not a development environment "
+    "(environments.prod.defaultKeystores in chalicelib/environments/<stage>.yaml)"
+)
 ADMIN_ADMIN = (
     f"services.mi.secrets: {WHY}: wso2mi's management API (port 9164) would accept WSO2's default "
     "admin/admin, which anyone knows. Fix: give MI_MANAGEMENT_PASSWORD under services.mi.secrets "
@@ -116,10 +119,10 @@ def test_ei_66_is_refused_outside_development_with_the_reason():
     spec = parse_spec(json.dumps(document).encode(), "s.json")
     assert [f"{'.'.join(map(str, at))}: {why}" for at, why in keystore_problems(spec, FENCE)] == [
         "services.mi.product: environment prod does not allow the image's default keystore "
-        "(BERTH_ENVIRONMENT_DEFAULT_KEYSTORES): its private key ships with every WSO2 image, so "
+        "(environments.prod.defaultKeystores in chalicelib/environments/<stage>.yaml): its private key ships with every WSO2 image, so "
         "anyone could sign tokens this service accepts; wso2ei's image takes no keystore of its "
-        "own (docker/ei/config-contract.yaml): deploy it only where "
-        "BERTH_ENVIRONMENT_DEFAULT_KEYSTORES allows the default. EI 6.6 as Berth builds it runs "
+        "own (docker/ei/config-contract.yaml): deploy it only to an environment whose "
+        "defaultKeystores is true. EI 6.6 as Berth builds it runs "
         "WSO2's defaults throughout: admin/admin, its embedded H2 databases and localhost as its "
         "host name (Berth adds no configuration to its image)"
     ]

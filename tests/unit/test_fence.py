@@ -55,7 +55,7 @@ def test_a_dev_spec_cannot_name_a_prod_secret():
     text = DEV.replace("secret:wso2/dev/db", "secret:wso2/prod/db")
     assert errors(text) == [
         f"s.yaml:{DB}: services.apim.secrets.DB_PASSWORD: secret wso2/prod/db is outside "
-        "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
+        "environment dev's secrets: name one under wso2/dev/ (environments.dev.secretsPrefix in chalicelib/environments/dev.yaml)"
     ]
 
 
@@ -65,7 +65,7 @@ def test_a_dev_spec_cannot_name_a_prod_ssm_parameter():
     text = DEV.replace(SECRET, ssm)
     assert errors(text) == [
         f"s.yaml:{DB}: services.apim.secrets.DB_PASSWORD: secret wso2/prod/keystore is outside "
-        "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
+        "environment dev's secrets: name one under wso2/dev/ (environments.dev.secretsPrefix in chalicelib/environments/dev.yaml)"
     ]
 
 
@@ -90,7 +90,7 @@ def test_a_secret_that_climbs_out_of_the_prefix_is_refused():
     text = DEV.replace("secret:wso2/dev/db", "secret:wso2/dev/../prod/db")
     assert errors(text) == [
         f"s.yaml:{DB}: services.apim.secrets.DB_PASSWORD: secret wso2/dev/../prod/db is outside "
-        "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
+        "environment dev's secrets: name one under wso2/dev/ (environments.dev.secretsPrefix in chalicelib/environments/dev.yaml)"
     ]
 
 
@@ -126,7 +126,7 @@ def test_a_sidecars_secret_is_fenced_too():
     assert error.endswith(
         "services.apim.containers.keystore-init.secrets.BERTH_KEYSTORE_B64: secret "
         "wso2/dev/apim-keystore is outside environment prod's secrets: name one under "
-        "wso2/prod/ (BERTH_ENVIRONMENT_SECRETS)"
+        "wso2/prod/ (environments.prod.secretsPrefix in chalicelib/environments/prod.yaml)"
     )
 
 
@@ -153,7 +153,7 @@ def test_a_prod_spec_cannot_mount_devs_file_system():
     assert errors(text, prod_fence()) == [
         f"s.yaml:{at(text, 'fileSystemId: fs-0a1b')}: services.apim.volumes.solr.efs.fileSystemId: "
         "fs-0a1b2c3d4e5f60001 is not a file system of environment prod (fs-0f1e2d3c4b5a60001; "
-        "BERTH_ENVIRONMENT_FILE_SYSTEMS): a task mounts only its own environment's EFS file "
+        "environments.prod.fileSystems in chalicelib/environments/prod.yaml): a task mounts only its own environment's EFS file "
         "systems"
     ]
 
@@ -163,7 +163,7 @@ def test_an_environment_the_stage_gives_no_file_system_mounts_none():
     [error] = errors(SIDECARS, fence)
     assert error.endswith(
         "fs-0f1e2d3c4b5a60001 is not a file system of environment prod (none; "
-        "BERTH_ENVIRONMENT_FILE_SYSTEMS): a task mounts only its own environment's EFS file "
+        "environments.prod.fileSystems in chalicelib/environments/prod.yaml): a task mounts only its own environment's EFS file "
         "systems"
     )
 
@@ -211,9 +211,9 @@ def test_a_dev_spec_cannot_use_a_prod_subnet_or_security_group():
     )
     assert errors(text) == [
         f"s.yaml:{at(text, PROD_SUBNET)}: network.subnets[1]: {PROD_SUBNET} is not a subnet of environment dev "
-        f"({DEV_SUBNETS}; BERTH_ENVIRONMENT_SUBNETS)",
+        f"({DEV_SUBNETS}; environments.dev.network.subnets in chalicelib/environments/dev.yaml)",
         f"s.yaml:{at(text, PROD_GROUP)}: network.securityGroups[0]: {PROD_GROUP} is not a security group of "
-        "environment dev (sg-0a1b2c3d4e5f60001; BERTH_ENVIRONMENT_SECURITY_GROUPS)",
+        "environment dev (sg-0a1b2c3d4e5f60001; environments.dev.network.securityGroups in chalicelib/environments/dev.yaml)",
     ]
 
 
@@ -224,7 +224,8 @@ def test_a_public_ip_is_refused_unless_the_environment_allows_it():
     )
     assert errors(text) == [
         f"s.yaml:{at(text, 'assignPublicIp')}: network.assignPublicIp: environment dev gives its tasks no public IP: set "
-        "it to false, or have the operator allow it (BERTH_ENVIRONMENT_PUBLIC_IP=dev=true)"
+        "it to false, or have the operator allow it (publicIp: true under environments.dev.network in "
+        "chalicelib/environments/dev.yaml)"
     ]
     from chalicelib.spec.parse import parse_spec
 
@@ -241,7 +242,7 @@ def test_a_dev_service_cannot_join_a_prod_target_group():
         "apim-dev-green/*, arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"
         "apim-dev-portals-green/*, arn:aws:elasticloadbalancing:us-east-1:123456789012:"
         "targetgroup/apim-dev-portals/*, arn:aws:elasticloadbalancing:us-east-1:123456789012:"
-        "targetgroup/apim-dev/*; BERTH_ENVIRONMENT_TARGET_GROUPS)"
+        "targetgroup/apim-dev/*; environments.dev.network.targetGroups in chalicelib/environments/dev.yaml)"
     ]
 
 

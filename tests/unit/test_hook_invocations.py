@@ -79,7 +79,7 @@ def test_berths_own_awaited_invocation_goes_on():
         ({"details": {**DETAILS, "smoke": {"path": "/s", "header": {
             "name": "Authorization", "secret": SECRET.replace("wso2/dev/", "wso2/prod/")}}}},
          "smoke header secret: secret wso2/prod/smoke-token is outside environment dev's "
-         "secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"),
+         "secrets: name one under wso2/dev/ (environments.dev.secretsPrefix in chalicelib/environments/<stage>.yaml)"),
     ],
 )  # fmt: skip
 def test_an_invocation_berth_cannot_prove_is_refused(changes, reason):

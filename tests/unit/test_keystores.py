@@ -17,7 +17,7 @@ from tests.unit.test_containers import example
 FENCE = FenceVariables(default_keystores="dev=true;prod=false").fence()
 WHY = (
     "environment prod does not allow the image's default keystore "
-    "(BERTH_ENVIRONMENT_DEFAULT_KEYSTORES): its private key ships with every WSO2 image, so "
+    "(environments.prod.defaultKeystores in chalicelib/environments/<stage>.yaml): its private key ships with every WSO2 image, so "
     "anyone could sign tokens this service accepts"
 )
 STORES = ("BERTH_KEYSTORE_B64", "KEYSTORE_PASSWORD", "BERTH_TRUSTSTORE_B64", "TRUSTSTORE_PASSWORD")
@@ -52,8 +52,8 @@ def test_ei_66_has_no_keystore_of_its_own_and_stays_in_development():
     )  # fmt: skip
     assert refusals(document) == [
         f"services.mi.product: {WHY}; wso2ei's image takes no keystore of its own "
-        "(docker/ei/config-contract.yaml): deploy it only where BERTH_ENVIRONMENT_DEFAULT_KEYSTORES "
-        "allows the default. EI 6.6 as Berth builds it runs WSO2's defaults throughout: "
+        "(docker/ei/config-contract.yaml): deploy it only to an environment whose "
+        "defaultKeystores is true. EI 6.6 as Berth builds it runs WSO2's defaults throughout: "
         "admin/admin, its embedded H2 databases and localhost as its host name (Berth adds no "
         "configuration to its image)"
     ]

@@ -122,7 +122,7 @@ def test_every_target_group_must_be_the_environments():
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-prod-portals-green/*, "
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-prod-portals/*, "
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/apim-prod/*; "
-        "BERTH_ENVIRONMENT_TARGET_GROUPS)"
+        "environments.prod.network.targetGroups in chalicelib/environments/prod.yaml)"
     ]
 
 

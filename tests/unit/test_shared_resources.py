@@ -40,7 +40,7 @@ def test_another_environments_listener_rule_is_refused():
     found = problems(spec_text(BLUE_GREEN, balancer), fence(listener_rules=f"dev={DEV_RULES}"))
     assert [p.split(": ", 1)[1] for p in found] == [
         f"services.web.loadBalancer.productionListenerRule: {PROD_RULE} is not a listener rule of "
-        f"environment dev ({DEV_RULES}; BERTH_ENVIRONMENT_LISTENER_RULES): a deployment switches "
+        f"environment dev ({DEV_RULES}; environments.dev.listenerRules in chalicelib/environments/<stage>.yaml): a deployment switches "
         "only its own environment's traffic"
     ]
 
@@ -52,7 +52,7 @@ def test_another_environments_namespace_is_refused():
     declared = fence(namespaces="dev=wso2-dev.local;prod=wso2-prod.local")
     assert [p.split(": ", 1)[1] for p in problems(text, declared)] == [
         "serviceConnect.namespace: wso2-prod.local is not a Service Connect namespace of "
-        "environment dev (wso2-dev.local; BERTH_ENVIRONMENT_NAMESPACES): services join only "
+        "environment dev (wso2-dev.local; environments.dev.namespaces in chalicelib/environments/<stage>.yaml): services join only "
         "their own environment's namespace"
     ]
     assert problems(text.replace("wso2-prod.local", "wso2-dev.local"), declared) == []

@@ -170,8 +170,9 @@ def test_the_stage_must_declare_the_environments_rollout_roles_and_hook():
     assert [p.split(": ", 2)[1:] for p in problems(spec_text(deployment, FULL_LB), fence)] == [
         ["services.web.deployment.strategy",
          "environment dev has no roles for blue-green deployments: the operator declares ECS's "
-         "load balancer and hook roles (BERTH_ENVIRONMENT_ROLLOUT_ROLES=dev=<load balancer "
-         "role>,<hook role>; infra/resources.yaml creates them)"],
+         "load balancer and hook roles (rolloutRoles: {loadBalancer: <load balancer role>, hook: "
+         "<hook role>} under environments.dev in chalicelib/environments/<stage>.yaml; "
+         "infra/resources.yaml creates them)"],
         ["services.web.deployment.verify",
          "this stage has no verification hook (BERTH_VERIFY_HOOK_FUNCTION)"],
     ]  # fmt: skip
@@ -295,7 +296,7 @@ def test_the_smoke_headers_secret_is_fenced_like_the_tasks_secrets():
     [found] = problems(spec_text(deployment, FULL_LB), fence)
     assert found.endswith(
         "services.web.deployment.verify.smoke.header.secret: secret wso2/prod/token is outside "
-        "environment dev's secrets: name one under wso2/dev/ (BERTH_ENVIRONMENT_SECRETS)"
+        "environment dev's secrets: name one under wso2/dev/ (environments.dev.secretsPrefix in chalicelib/environments/<stage>.yaml)"
     )
 
 

@@ -39,7 +39,7 @@ def test_the_environments_own_listener_is_accepted_however_it_is_spelled():
 def test_another_environments_listener_is_refused():
     assert refusals(PROD_LISTENER) == [
         f"services.web.deployment.verify.testUrl: {PROD_LISTENER} is not a test listener of "
-        f"environment dev ({DEV_LISTENER}; BERTH_ENVIRONMENT_TEST_LISTENERS): the hook sends the "
+        f"environment dev ({DEV_LISTENER}; environments.dev.testListeners in chalicelib/environments/<stage>.yaml): the hook sends the "
         "smoke header's secret only to a listener the operator declared"
     ]
 
@@ -47,7 +47,7 @@ def test_another_environments_listener_is_refused():
 def test_an_environment_without_declared_listeners_verifies_through_none():
     assert refusals("https://anywhere.example.com", fence(f"prod={PROD_LISTENER}")) == [
         "services.web.deployment.verify.testUrl: https://anywhere.example.com is not a test "
-        "listener of environment dev (none; BERTH_ENVIRONMENT_TEST_LISTENERS): the hook sends "
+        "listener of environment dev (none; environments.dev.testListeners in chalicelib/environments/<stage>.yaml): the hook sends "
         "the smoke header's secret only to a listener the operator declared"
     ]
 

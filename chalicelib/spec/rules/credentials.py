@@ -1,8 +1,8 @@
 """WSO2's default credentials outside development: admin/admin and the super admin stay in dev.
 
-Where the operator marks an environment as not development (BERTH_ENVIRONMENT_DEFAULT_KEYSTORES
-declared, the environment not `true`: the same mark keystores.py reads), a Micro Integrator
-service must not run on WSO2's stock logins:
+Where the operator marks an environment as not development (`defaultKeystores` declared in the
+stage's environments file, the environment's not `true`: the same mark keystores.py reads), a
+Micro Integrator service must not run on WSO2's stock logins:
 - its management API (HTTPS 9164, the dashboard's and apictl's door) keeps the file user store's
   admin/admin unless MI_MANAGEMENT_PASSWORD is given (docker/mi/config/conf/deployment.toml,
   [[internal_apis.users]]; "Using the Management API", apim.docs.wso2.com/en/4.2.0/observe/
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.spec.fence import declared_in
 from chalicelib.spec.located import Path
 from chalicelib.spec.rules.contract import CONTRACTS
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from chalicelib.spec.model import Service, Spec
 
 Problems = list[tuple[Path, str]]
-DEVELOPMENT = "BERTH_ENVIRONMENT_DEFAULT_KEYSTORES"
 SUPER_ADMIN = "admin"
 
 
@@ -65,7 +65,8 @@ def credential_problems(spec: Spec, fence: StageFence) -> Problems:
     is not a development one."""
     if not not_development(spec, fence):
         return []
-    why = f"environment {spec.environment} is not a development environment ({DEVELOPMENT})"
+    where = declared_in("defaultKeystores", spec.environment, fence.stage)
+    why = f"environment {spec.environment} is not a development environment ({where})"
     problems: Problems = []
     for name, svc in spec.services.items():
         if svc.product == "wso2mi":

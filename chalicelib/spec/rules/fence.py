@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.spec.fence import declared_in
 from chalicelib.spec.located import Path
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ def _role_problem(path: Path, arn: str | None, fence: StageFence, env: str) -> P
             (
                 path,
                 f"role {name} is not one of environment {env}'s roles ({listed}): each "
-                "environment's tasks run under its own roles (BERTH_ENVIRONMENT_ROLES)",
+                "environment's tasks run under its own roles "
+                f"({declared_in('roles', env, fence.stage)})",
             )
         ]
     if name in fence.roles:
@@ -101,7 +103,7 @@ def _secret_problems(path: Path, arn: str, fence: StageFence, env: str) -> Probl
         (
             path,
             f"secret {name} is outside environment {env}'s secrets: name one under "
-            f"{prefix} (BERTH_ENVIRONMENT_SECRETS)",
+            f"{prefix} ({declared_in('secretsPrefix', env, fence.stage)})",
         )
     ]
 
@@ -127,35 +129,38 @@ def _secrets_problems(spec: Spec, fence: StageFence) -> Problems:
 
 
 def _outside(
-    at: Path, values: list[str], allowed: frozenset[str], *, noun: str, env: str, variable: str
+    at: Path, values: list[str], allowed: frozenset[str], *, noun: str, env: str, where: str
 ) -> Problems:
-    """Each of `values` (a list field at `at`) that the environment does not list."""
+    """Each of `values` (a list field at `at`) that the environment does not list (`where`: the
+    field of the environments file that lists them, declared_in)."""
     listed = ", ".join(sorted(allowed)) or "none"
     return [
-        ((*at, i), f"{value} is not a {noun} of environment {env} ({listed}; {variable})")
+        ((*at, i), f"{value} is not a {noun} of environment {env} ({listed}; {where})")
         for i, value in enumerate(values)
         if value not in allowed
     ]
 
 
 def _network_problems(
-    at: Path, network: Network | None, allowed: NetworkFence, env: str
+    at: Path, network: Network | None, allowed: NetworkFence, env: str, stage: str | None
 ) -> Problems:
     if network is None:
         return []
     problems = _outside(
         (*at, "subnets"), network.subnets, allowed.subnets, noun="subnet", env=env,
-        variable="BERTH_ENVIRONMENT_SUBNETS",
+        where=declared_in("network.subnets", env, stage),
     ) + _outside(
         (*at, "securityGroups"), network.security_groups, allowed.security_groups,
-        noun="security group", env=env, variable="BERTH_ENVIRONMENT_SECURITY_GROUPS",
+        noun="security group", env=env,
+        where=declared_in("network.securityGroups", env, stage),
     )  # fmt: skip
     if network.assign_public_ip and not allowed.public_ip:
         problems.append(
             (
                 (*at, "assignPublicIp"),
                 f"environment {env} gives its tasks no public IP: set it to false, or "
-                f"have the operator allow it (BERTH_ENVIRONMENT_PUBLIC_IP={env}=true)",
+                "have the operator allow it "
+                f"({declared_in('network.publicIp', env, stage, value='true')})",
             )
         )
     return problems
@@ -171,10 +176,10 @@ def _networks_problems(spec: Spec, fence: StageFence) -> Problems:
     allowed = fence.networks.get(env)
     if allowed is None:
         return []
-    problems = _network_problems(("network",), spec.network, allowed, env)
+    problems = _network_problems(("network",), spec.network, allowed, env, fence.stage)
     for name, svc in spec.services.items():
         at: Path = ("services", name)
-        problems += _network_problems((*at, "network"), svc.network, allowed, env)
+        problems += _network_problems((*at, "network"), svc.network, allowed, env, fence.stage)
         for where, lb in svc.target_groups():
             if declared(lb.target_group_arn, allowed.target_groups):
                 continue
@@ -183,7 +188,7 @@ def _networks_problems(spec: Spec, fence: StageFence) -> Problems:
                 (
                     (*at, *where, "targetGroupArn"),
                     f"not a target group of environment {env} ({listed}; "
-                    "BERTH_ENVIRONMENT_TARGET_GROUPS)",
+                    f"{declared_in('network.targetGroups', env, fence.stage)})",
                 )
             )
     return problems
@@ -229,7 +234,8 @@ def _file_system_problems(spec: Spec, fence: StageFence) -> Problems:
             at: Path = ("services", name, "volumes", volume, "efs", "fileSystemId")
             reason = (
                 f"{declared.efs.file_system_id} is not a file system of environment {env} "
-                f"({listed}; BERTH_ENVIRONMENT_FILE_SYSTEMS): a task mounts only its own "
+                f"({listed}; {declared_in('fileSystems', env, fence.stage)}): a task mounts "
+                "only its own "
                 "environment's EFS file systems"
             )
             problems.append((at, reason))

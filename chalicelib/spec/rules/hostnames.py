@@ -9,14 +9,15 @@ each its own ingress and TLS host; confs/instance-1/deployment.toml renders the 
 Without APIM_GATEWAY_HOSTNAME Berth's image shows API consumers the management host as the
 gateway's (docker/apim/config-contract.yaml): one host cannot route 443 to both the portals
 (9443) and the gateway (8243) behind one load balancer listener. Development environments
-(those that may run the images' default keystores, BERTH_ENVIRONMENT_DEFAULT_KEYSTORES) may
-keep one host; the others are refused with the fix.
+(those that may run the images' default keystores, `defaultKeystores` in the environments
+file) may keep one host; the others are refused with the fix.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.spec.fence import declared_in
 from chalicelib.spec.located import Path
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from chalicelib.spec.model import Spec
 
 Problems = list[tuple[Path, str]]
-VARIABLE = "BERTH_ENVIRONMENT_DEFAULT_KEYSTORES"
 MANAGEMENT, GATEWAY = "APIM_HOSTNAME", "APIM_GATEWAY_HOSTNAME"
 
 
@@ -34,7 +34,8 @@ def hostname_problems(spec: Spec, fence: StageFence) -> Problems:
     if not fence.default_keystores or fence.default_keystores.get(env, False):
         return []
     why = (
-        f"environment {env} is not a development environment ({VARIABLE}), where the gateway "
+        f"environment {env} is not a development environment "
+        f"({declared_in('defaultKeystores', env, fence.stage)}), where the gateway "
         "has its own public host beside the management host, as helm-apim's gateway and "
         "management ingresses (gw.wso2.com, am.wso2.com)"
     )

@@ -7,9 +7,9 @@ localhost (docs/wso2.md, "Keystores"; helm-apim mounts real stores from a secret
 `jksSecretName`). The primary keystore signs what APIM exposes, JWT access tokens among them
 (the same page), so with the shipped store anyone can sign tokens the gateway accepts.
 
-The operator says per environment whether the default stores are allowed
-(BERTH_ENVIRONMENT_DEFAULT_KEYSTORES, development environments only); elsewhere a WSO2 service
-must bring its own keystore and truststore (its secrets, or its keystore-init sidecar's, with
+The operator says per environment whether the default stores are allowed (`defaultKeystores`
+in the stage's environments file, development environments only); elsewhere a WSO2 service must
+bring its own keystore and truststore (its secrets, or its keystore-init sidecar's, with
 their passwords: contract.py checks those). EI 6.6's image has no such contract (docker/ei), so
 it runs on the default store and is refused there.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.spec.fence import declared_in
 from chalicelib.spec.located import Path
 from chalicelib.spec.rules.contract import CONTRACTS
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 Problems = list[tuple[Path, str]]
 STORES = ("BERTH_KEYSTORE_B64", "BERTH_TRUSTSTORE_B64")
-VARIABLE = "BERTH_ENVIRONMENT_DEFAULT_KEYSTORES"
 # What else an image without Berth's configuration runs with, said where it is refused. EI 6.6's
 # image gets no overlay (docker/ei/Dockerfile; WSO2's integrator image, wso2/docker-ei branch
 # 6.6.x dockerfiles/ubuntu/integrator/, ships the product's own conf/ unchanged).
@@ -51,8 +51,9 @@ def keystore_problems(spec: Spec, fence: StageFence) -> Problems:
     env = spec.environment
     if not fence.default_keystores or fence.default_keystores.get(env, False):
         return []
+    where = declared_in("defaultKeystores", env, fence.stage)
     why = (
-        f"environment {env} does not allow the image's default keystore ({VARIABLE}): its "
+        f"environment {env} does not allow the image's default keystore ({where}): its "
         "private key ships with every WSO2 image, so anyone could sign tokens this service "
         "accepts"
     )
@@ -65,7 +66,8 @@ def keystore_problems(spec: Spec, fence: StageFence) -> Problems:
         if not all(contract.get(store) for store in STORES):
             problems.append(((*at, "product"), (
                 f"{why}; {contract.product}'s image takes no keystore of its own "
-                f"({contract.manifest}): deploy it only where {VARIABLE} allows the default"
+                f"({contract.manifest}): deploy it only to an environment whose "
+                "defaultKeystores is true"
                 + NO_OVERLAY.get(svc.product, "")
             )))  # fmt: skip
             continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.spec.fence import declared_in
 from chalicelib.spec.located import Path
 from chalicelib.spec.rules.fence import declared
 
@@ -35,8 +36,8 @@ def _listener_rule_problems(spec: Spec, fence: StageFence) -> Problems:
                     continue
                 problems.append((("services", name, *where, field), (
                     f"{rule} is not a listener rule of environment {env} ({listed}; "
-                    "BERTH_ENVIRONMENT_LISTENER_RULES): a deployment switches only its own "
-                    "environment's traffic"
+                    f"{declared_in('listenerRules', env, fence.stage)}): a deployment switches "
+                    "only its own environment's traffic"
                 )))  # fmt: skip
     return problems
 
@@ -52,7 +53,8 @@ def _namespace_problems(spec: Spec, fence: StageFence) -> Problems:
     listed = ", ".join(sorted(allowed)) or "none"
     return [(("serviceConnect", "namespace"), (
         f"{namespace} is not a Service Connect namespace of environment {env} ({listed}; "
-        "BERTH_ENVIRONMENT_NAMESPACES): services join only their own environment's namespace"
+        f"{declared_in('namespaces', env, fence.stage)}): services join only their own "
+        "environment's namespace"
     ))]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.spec.deployment import CIRCUIT_BREAKER_STRATEGIES
+from chalicelib.spec.fence import declared_in
 from chalicelib.spec.located import Path
 from chalicelib.spec.rules.fence import declared, secret_problems
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from chalicelib.spec.networking import LoadBalancer
 
 Problems = list[tuple[Path, str]]
+# What the operator adds to an environment for ECS's blue/green, canary and linear deployments.
+ROLLOUT_ROLES = "{loadBalancer: <load balancer role>, hook: <hook role>}"
 
 
 def _listener_kind(arn: str) -> str:
@@ -184,7 +187,7 @@ def strategy_fence_problems(spec: Spec, fence: StageFence) -> Problems:
             problems.append(((*at, "deployment", "strategy"), (
                 f"environment {env} has no roles for {deployment.strategy} deployments: the "
                 "operator declares ECS's load balancer and hook roles "
-                f"(BERTH_ENVIRONMENT_ROLLOUT_ROLES={env}=<load balancer role>,<hook role>; "
+                f"({declared_in('rolloutRoles', env, fence.stage, value=ROLLOUT_ROLES)}; "
                 "infra/resources.yaml creates them)"
             )))  # fmt: skip
         if deployment.verify is not None and fence.verify_hook is None:
@@ -211,7 +214,7 @@ def strategy_fence_problems(spec: Spec, fence: StageFence) -> Problems:
                 listed = ", ".join(sorted(allowed.target_groups)) or "none"
                 problems.append(((*at, *where, "alternateTargetGroupArn"), (
                     f"not a target group of environment {env} ({listed}; "
-                    "BERTH_ENVIRONMENT_TARGET_GROUPS)"
+                    f"{declared_in('network.targetGroups', env, fence.stage)})"
                 )))  # fmt: skip
     return problems
 

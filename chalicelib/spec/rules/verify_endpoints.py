@@ -1,6 +1,6 @@
 """Where Berth's verification hook may send its calls: only to a test listener the operator
-declared for the spec's environment (BERTH_ENVIRONMENT_TEST_LISTENERS), never to an address
-inside the hook's own network.
+declared for the spec's environment (its `testListeners` in the environments file), never to an
+address inside the hook's own network.
 
 The hook sends the smoke call's header, a secret, to `verify.testUrl` and keeps the start of the
 answer: a spec naming any host could have the secret sent there, or read back what an internal
@@ -23,7 +23,7 @@ import socket
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from chalicelib.spec.fence import origin
+from chalicelib.spec.fence import declared_in, origin
 from chalicelib.spec.located import Path
 
 if TYPE_CHECKING:
@@ -101,7 +101,8 @@ def verify_endpoint_problems(spec: Spec, fence: StageFence) -> Problems:
         if problem is None and origin(verify.test_url) not in declared:
             problem = (
                 f"{verify.test_url} is not a test listener of environment {env} ({listed}; "
-                f"BERTH_ENVIRONMENT_TEST_LISTENERS): the hook sends the smoke header's secret "
+                f"{declared_in('testListeners', env, fence.stage)}): the hook sends the smoke "
+                "header's secret "
                 "only to a listener the operator declared"
             )
         if problem is not None:
