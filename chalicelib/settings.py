@@ -60,8 +60,9 @@ class Settings(Model):
     invoked function's ARN, `handlers`): the account of every image Berth deploys. Never an
     event's: S3's Records[] notification format has no account field."""
     fence_variables: dict[str, str] = {}
-    """The stage's fence as its configuration declares it (chalicelib.spec.fence.FENCE_VARIABLES:
-    BERTH_TASK_ROLES, BERTH_ENVIRONMENT_CLUSTERS, BERTH_ENVIRONMENT_SECRETS...)."""
+    """The stage's fence in its variables' spelling (chalicelib.spec.fence.FENCE_VARIABLES):
+    BERTH_TASK_ROLES... from its configuration, BERTH_ENVIRONMENT_CLUSTERS... compiled from its
+    environments file (an explicit variable of the process overrides either)."""
 
     @property
     def fence(self) -> StageFence | None:

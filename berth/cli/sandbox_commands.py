@@ -28,7 +28,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def export_lines(variables: dict[str, str]) -> list[str]:
     """`export NAME=value` lines a POSIX shell reads back as exactly `variables`: values are
     quoted (shlex.quote), since the fence's `dev=a;prod=b` would otherwise end the command at
-    `;` and every BERTH_ENVIRONMENT_* would keep only its first environment."""
+    `;` and every BERTH_ENVIRONMENT_* (compiled from the environments file) would keep only its
+    first environment."""
     return [f"export {key}={shlex.quote(value)}" for key, value in variables.items()]
 
 @click.group()

@@ -158,8 +158,8 @@ def diff_service(stage: Stage, spec: Spec, name: str) -> ServiceDiff:
         settings=settings,
         launch_type=spec.launch_type_of(name),
         live=live,
-        # The services the stage lets this environment take over (BERTH_ENVIRONMENT_ADOPT), as
-        # the upload itself is judged (flows.runs.shared.adoptable).
+        # The services the stage lets this environment take over (the environments file's
+        # `adopt`), as the upload itself is judged (flows.runs.shared.adoptable).
         adoptable=stage.fence.adoptable.get(spec.environment, frozenset())
         if stage.fence is not None
         else frozenset(),

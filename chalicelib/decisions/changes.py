@@ -146,11 +146,11 @@ def ownership_problem(
     """Why Berth must not touch a live service: it did not create it for this environment (its
     CreateService tags the service berth:environment), so it is another team's or another
     environment's, whatever a spec says. An untagged service the operator lists for the
-    environment's adoption (`adoptable`: `cluster/service` names, BERTH_ENVIRONMENT_ADOPT) may be
-    taken over; a service tagged for another environment never is. With the stage known, the
-    service must also be tagged berth:stage for it: two stages may bind the same cluster and
-    environment, and one must never change or retire what the other deploys (the stage's IAM
-    policy conditions UpdateService and DeleteService on the same tag)."""
+    environment's adoption (`adoptable`: `cluster/service` names, the environments file's
+    `adopt`) may be taken over; a service tagged for another environment never is. With the
+    stage known, the service must also be tagged berth:stage for it: two stages may bind the
+    same cluster and environment, and one must never change or retire what the other deploys
+    (the stage's IAM policy conditions UpdateService and DeleteService on the same tag)."""
     owner = live.tags.get(ENVIRONMENT_TAG)
     name = live.arn.rsplit(":service/", 1)[-1]
     if owner == environment:

@@ -79,7 +79,8 @@ def _owner_of(berth: Berth, service_arn: str) -> DeploymentRecord | None:
 
 
 def _environment_of(berth: Berth, cluster: str) -> str | None:
-    """The one environment the stage binds `cluster` to (BERTH_ENVIRONMENT_CLUSTERS), if any."""
+    """The one environment the stage binds `cluster` to (its environments file's `clusters`),
+    if any."""
     fence = berth.settings.fence
     declared = fence.clusters if fence else {}
     bound = [env for env, clusters in declared.items() if cluster in clusters]

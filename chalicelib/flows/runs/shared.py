@@ -10,7 +10,7 @@ from chalicelib.values.records import DeploymentRecord, Head, Image, Waiter
 
 def adoptable(berth: Berth, environment: str) -> frozenset[str]:
     """The untagged services (`cluster/service`) the stage lets `environment` take over
-    (BERTH_ENVIRONMENT_ADOPT)."""
+    (the environments file's `adopt`)."""
     fence = berth.settings.fence
     return fence.adoptable.get(environment, frozenset()) if fence else frozenset()
 
