@@ -739,7 +739,7 @@ def prod_spec(box, track: str) -> str:
     document["services"]["apim"]["environment"]["APIM_GATEWAY_HOSTNAME"] = "gw.example.com"
     secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wso2/prod/"
     for name, service in document["services"].items():
-        # prod allows no default keystore (BERTH_ENVIRONMENT_DEFAULT_KEYSTORES): its own stores.
+        # prod allows no default keystore (defaultKeystores: false in its environments file): its own stores.
         service.setdefault("secrets", {}).update({
             "BERTH_KEYSTORE_B64": f"{secret}{name}-keystore",
             "KEYSTORE_PASSWORD": f"{secret}{name}-keystore-password",
