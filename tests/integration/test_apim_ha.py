@@ -139,12 +139,16 @@ def test_a_portals_target_group_without_stickiness_deploys_nothing(sandbox):
 
 def test_a_running_apim_moves_to_the_pair_only_with_its_retirement(sandbox):
     # Given the single-node prod example running in dev (apim, mi)
-    from tests.integration.test_prod_example import prod_example_in_dev
+    # (a verified canary since issue 30: its check goes through the sandbox's test listener)
+    from berth.sandbox.listener import Route, TestListener
+    from tests.integration.test_prod_example import HEALTH, prod_example_in_dev
 
     sandbox.push("wso2mi", "4.4.0-1")
     sandbox.push("wso2am", "4.7.0-1")
-    sandbox.upload_spec(prod_example_in_dev(sandbox))
-    sandbox.run_until_idle()
+    with TestListener({HEALTH: Route(200, "{}")}) as listener:
+        sandbox.upload_spec(prod_example_in_dev(sandbox, listener))
+        sandbox.run_until_idle()
+    assert statuses(sandbox) == [("apim", "COMPLETED"), ("mi", "COMPLETED")]
     ha = ha_example_in_dev(sandbox)
 
     # When the HA example is uploaded without retiring apim, it is refused: the nodes would serve
