@@ -19,7 +19,8 @@ from chalicelib.errors import EnvironmentsError, SpecProblem
 
 from .base import NAME, SpecModel
 from .located import Located, Path, SourceError
-from .parse import located_problem, validation_reason
+from .parse import located_problem
+from .reasons import validation_reason
 
 # Where the shipped stages' files are: inside chalicelib, which chalice zips recursively
 # (chalice docs, "Multifile Support"), so a Lambda reads its stage's file from its own package.
